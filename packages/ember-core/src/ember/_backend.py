@@ -1,0 +1,223 @@
+"""The :class:`Backend` object a plugin builds, and the scoped choice of the default backend."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from . import _dtypes as dt
+from ._catalogue import CATALOGUE, BY_NAME as SPECS
+from ._errors import BackendError, UnsupportedError
+
+__all__ = ["Backend", "Capabilities", "OpStatus"]
+
+#: Statuses an op can have on a backend (shown in ``docs/ops.md`` and ``ember info``).
+NATIVE = "native"  # the backend's own kernel
+FUSED = "fused"  # a composite the backend overrides with its own kernel
+COMPOSITE = "composite"  # ember-core's implementation from primitives
+HOST = "host"  # the backend's kernel, computed through a host (NumPy) round trip
+UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class OpStatus:
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared by the backend (never probed per call).
+
+    ``dtypes`` maps a device type (``"cpu"``, ``"cuda"``, ``"gpu"``) to the dtypes arrays on it
+    may have; ``notes`` explains the gaps in words for error messages and ``ember info``.
+    """
+
+    dtypes: Mapping[str, frozenset[dt.DType]]
+    notes: Mapping[str, str] = field(default_factory=dict)
+    lazy: bool = False  # results are computed on demand (MLX); ember synchronises where needed
+
+
+class Backend:
+    """A loaded backend: kernels by name plus the few facts ember-core needs about its arrays.
+
+    A plugin builds one with its kernel module; see ``docs/writing-a-backend.md``. Every
+    primitive in the catalogue must have a kernel or an entry in ``unsupported`` (with the
+    reason), otherwise loading fails and names what is missing.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str,
+        kernels: ModuleType | Mapping[str, Callable[..., Any]],
+        native_types: tuple[type, ...],
+        dtypes: Mapping[dt.DType, Any],
+        capabilities: Capabilities,
+        devices: Callable[[], list[str]],
+        default_device: Callable[[], str],
+        device_of: Callable[[Any], str],
+        to_device: Callable[[str], Any],
+        to_numpy: Callable[[Any], Any],
+        unsupported: Mapping[str, str] | None = None,
+        host: Mapping[str, str] | None = None,
+        native_module: str = "",
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.native_types = native_types
+        self.native_module = native_module
+        self.to_native_dtype: dict[dt.DType, Any] = dict(dtypes)
+        self.from_native_dtype: dict[Any, dt.DType] = {v: k for k, v in dtypes.items()}
+        self.capabilities = capabilities
+        self.devices = devices
+        self.default_device = default_device
+        self.device_of = device_of
+        self.native_device = to_device
+        self.to_numpy = to_numpy
+        # native dtypes by kind, for the cheap checks on the dispatch fast path
+        self.inexact = frozenset(v for k, v in dtypes.items() if k.kind in "fc")
+        self.integral = frozenset(v for k, v in dtypes.items() if k.kind in "iub")
+        self.status: dict[str, OpStatus] = {}
+        self.fused: dict[str, Callable[..., Any]] = {}
+        unsupported = dict(unsupported or {})
+        host = dict(host or {})
+        get = kernels.get if isinstance(kernels, Mapping) else lambda n: getattr(kernels, n, None)
+        missing = []
+        for spec in CATALOGUE:
+            kname = spec.kernel_name
+            fn = get(kname)
+            if fn is not None:
+                setattr(self, kname, fn)
+                if not spec.primitive:
+                    self.fused[spec.name] = fn
+                    self.status[spec.name] = OpStatus(FUSED)
+                elif spec.name in host:
+                    self.status[spec.name] = OpStatus(HOST, host[spec.name])
+                else:
+                    self.status[spec.name] = OpStatus(NATIVE)
+            elif spec.name in unsupported:
+                self.status[spec.name] = OpStatus(UNSUPPORTED, unsupported[spec.name])
+                setattr(self, kname, _raiser(name, spec.name, unsupported[spec.name]))
+            elif spec.primitive:
+                missing.append(spec.name)
+            else:
+                self.status[spec.name] = OpStatus(COMPOSITE)
+        unknown = sorted(set(unsupported) - set(SPECS))
+        if missing or unknown:
+            parts = []
+            if missing:
+                parts.append("no kernel and no 'unsupported' entry for: " + ", ".join(missing))
+            if unknown:
+                parts.append("'unsupported' names ops not in the catalogue: " + ", ".join(unknown))
+            raise BackendError(f"backend {name!r} is incomplete: " + "; ".join(parts))
+
+    def __repr__(self) -> str:
+        return f"<ember backend {self.name} {self.version}>"
+
+    def supports(self, op: str) -> bool:
+        return self.status[op].status != UNSUPPORTED
+
+    def native_dtype(self, dtype: dt.DType, device: str | None = None) -> Any:
+        """The native dtype for ``dtype`` on ``device``, or a clear :class:`UnsupportedError`."""
+        native = self.to_native_dtype.get(dtype)
+        dev = device or self.default_device()
+        allowed = self.capabilities.dtypes.get(dev.split(":")[0])
+        if native is None or (allowed is not None and dtype not in allowed):
+            where = f" on device {dev!r}" if native is not None else ""
+            note = self.capabilities.notes.get(dtype.name, "")
+            raise UnsupportedError(
+                f"backend {self.name!r} does not support dtype {dtype}{where}"
+                + (f" ({note})" if note else "")
+                + "; choose another dtype, device or backend"
+            )
+        return native
+
+    def dtype_of(self, x: Any) -> dt.DType:
+        try:
+            return self.from_native_dtype[x.dtype]
+        except KeyError:
+            raise UnsupportedError(
+                f"backend {self.name!r} array has dtype {x.dtype}, which ember does not model"
+            ) from None
+
+
+def _raiser(backend: str, op: str, reason: str) -> Callable[..., Any]:
+    def unsupported(*args: Any, **kwargs: Any) -> Any:
+        raise UnsupportedError(f"{op} is not available on backend {backend!r}: {reason}")
+
+    return unsupported
+
+
+# ---------------------------------------------------------------------------------------------
+# the default backend: EMBER_BACKEND, set_backend(), use_backend()
+
+DEFAULT_ORDER = ("numpy", "torch", "mlx")
+"""When nothing is set, the default backend is the first installed one of these, else the first
+installed backend in alphabetical order."""
+
+_current: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(
+    "ember_backend", default=None
+)
+_global: list[Backend] = []  # the process-wide default, set lazily
+
+
+def current_backend() -> Backend:
+    """The backend new tensors go to (fast: one context-variable read on the common path)."""
+    b = _current.get()
+    if b is not None:
+        return b
+    if _global:
+        return _global[0]
+    return _init_global()
+
+
+def _init_global() -> Backend:
+    from ._plugins import installed_names, load_backend
+
+    name = os.environ.get("EMBER_BACKEND", "").strip()
+    if not name:
+        names = installed_names()
+        name = next((n for n in DEFAULT_ORDER if n in names), None) or (
+            sorted(names)[0] if names else ""
+        )
+        if not name:
+            from ._errors import BackendNotFoundError
+
+            raise BackendNotFoundError(
+                "no ember backend is installed; install one, e.g. `pip install ember-numpy` "
+                "(or ember-torch, ember-mlx)"
+            )
+    b = load_backend(name)
+    _global[:] = [b]
+    return b
+
+
+def set_backend(name: str) -> None:
+    """Make ``name`` the default backend for this process (outside any ``use_backend`` block)."""
+    from ._plugins import load_backend
+
+    _global[:] = [load_backend(name)]
+
+
+def get_backend() -> str:
+    """The name of the backend in effect here."""
+    return current_backend().name
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[Backend]:
+    """Use ``name`` as the default backend inside a ``with`` block (context-variable scoped)."""
+    from ._plugins import load_backend
+
+    token = _current.set(load_backend(name))
+    try:
+        yield _current.get()  # type: ignore[misc]
+    finally:
+        _current.reset(token)

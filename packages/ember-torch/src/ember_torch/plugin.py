@@ -1,0 +1,10 @@
+"""Entry point of the PyTorch backend: registers it without importing torch."""
+
+from ember.hookspecs import hookimpl
+
+
+@hookimpl
+def ember_register_backends(register):  # type: ignore[no-untyped-def]
+    register(
+        "torch", "ember_torch._backend:create_backend", distribution="ember-torch", native="torch"
+    )
