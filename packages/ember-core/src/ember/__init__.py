@@ -37,5 +37,16 @@ from ._errors import (
     UnsupportedError,
 )
 from ._plugins import BackendInfo, backends, load_backend
+from ._tensor import Tensor
+from .ops import *  # noqa: F403
+from .ops import __all__ as _ops_all
+from .ops._creation import result_type
+from . import fft, linalg, nn, random  # noqa: E402
+
+e = 2.718281828459045
+inf = float("inf")
+nan = float("nan")
+newaxis = None
+pi = 3.141592653589793
 
 __version__ = "0.1.0"

@@ -8,6 +8,7 @@ __all__ = [
     "BackendNotFoundError",
     "DTypeError",
     "EmberError",
+    "OutOfBoundsError",
     "ShapeError",
     "UnsupportedError",
 ]
@@ -31,6 +32,10 @@ class BackendMismatchError(EmberError, TypeError):
 
 class ShapeError(EmberError, ValueError):
     """Shapes that do not fit the operation (broadcasting, axes, ranks)."""
+
+
+class OutOfBoundsError(ShapeError, IndexError):
+    """An index outside the axis it indexes."""
 
 
 class DTypeError(EmberError, TypeError):

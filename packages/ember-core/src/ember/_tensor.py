@@ -1,0 +1,160 @@
+"""``ember.Tensor``: a thin wrapper holding a native array and the backend it belongs to.
+
+Operators are bound to the op functions in ``ember.ops`` (see ``ops/_methods.py``), so
+``a + b`` costs the same as ``ember.add(a, b)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._backend import Backend
+    from ._dtypes import DType
+
+__all__ = ["Tensor"]
+
+
+class Tensor:
+    """An n-dimensional array on one backend.
+
+    Create one with :func:`ember.tensor` (or any creation op). ``.native`` is the backend's own
+    array; ``.to("torch")`` moves it to another backend.
+
+    >>> x = ember.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> (x @ x).tolist()
+    [[7.0, 10.0], [15.0, 22.0]]
+    """
+
+    __slots__ = ("__weakref__", "_b", "_n")
+    __array_priority__ = 1000  # NumPy defers mixed operators to us
+
+    def __init__(self, native: Any, backend: Backend) -> None:
+        self._n = native
+        self._b = backend
+
+    # -- metadata --------------------------------------------------------------------------
+    @property
+    def native(self) -> Any:
+        """The backend's own array (a NumPy ndarray, torch.Tensor or mlx.core.array)."""
+        return self._n
+
+    @property
+    def backend(self) -> str:
+        """Name of the backend this tensor lives on."""
+        return self._b.name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._n.shape)
+
+    @property
+    def dtype(self) -> DType:
+        return self._b.dtype_of(self._n)
+
+    @property
+    def ndim(self) -> int:
+        return len(self._n.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self._n.shape:
+            n *= d
+        return n
+
+    @property
+    def device(self) -> str:
+        return self._b.device_of(self._n)
+
+    def __len__(self) -> int:
+        shape = self._n.shape
+        if not shape:
+            raise TypeError("len() of a 0-d tensor")
+        return int(shape[0])
+
+    def __iter__(self) -> Any:
+        if not self._n.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._n.shape[0]))
+
+    # -- conversion ------------------------------------------------------------------------
+    def numpy(self) -> Any:
+        """A NumPy array with this tensor's values (a copy unless the backend shares memory)."""
+        return self._b.to_numpy(self._n)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        import numpy as np
+
+        out = self.numpy()
+        return out if dtype is None else np.asarray(out, dtype=dtype)
+
+    def tolist(self) -> Any:
+        """Nested Python lists of Python scalars (works without NumPy installed)."""
+        return self._n.tolist()
+
+    def item(self) -> Any:
+        if self.size != 1:
+            raise _errors().ShapeError(
+                f"item() needs a tensor with one element, got shape {self.shape}; index it first"
+            )
+        return self._n.reshape(()).item() if self._n.shape else self._n.item()
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar("bool"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar("complex"))
+
+    def __index__(self) -> int:
+        if not self.dtype.is_integer:
+            raise _errors().DTypeError(f"only integer tensors can be used as an index, not {self.dtype}")
+        return int(self._scalar("index"))
+
+    def _scalar(self, what: str) -> Any:
+        if self.size != 1:
+            raise _errors().ShapeError(
+                f"cannot convert a tensor of shape {self.shape} to {what}; it needs one element "
+                f"(use ember.any/ember.all for truth tests of arrays)"
+            )
+        return self.item()
+
+    def to(self, backend: str | None = None, *, device: str | None = None) -> Tensor:
+        """This tensor on another backend and/or device (DLPack where possible, else a copy)."""
+        from .ops._creation import move
+
+        return move(self, backend, device)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._n.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        return self._n.__dlpack_device__()
+
+    def __array_namespace__(self, *, api_version: str | None = None) -> Any:
+        import ember
+
+        if api_version not in (None, "2023.12"):
+            raise _errors().EmberError(f"ember implements Array API 2023.12, not {api_version}")
+        return ember
+
+    def __repr__(self) -> str:
+        try:
+            body = repr(self._n.tolist()) if self.size <= 1000 else f"<{self.size} elements>"
+        except Exception:  # pragma: no cover - a native without tolist
+            body = f"<{self.size} elements>"
+        return f"ember.Tensor({body}, dtype={self.dtype.name}, backend={self._b.name})"
+
+    __hash__ = object.__hash__
+
+
+def _errors() -> Any:
+    from . import _errors as e
+
+    return e

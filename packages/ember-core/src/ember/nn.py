@@ -1,0 +1,34 @@
+"""``ember.nn``: neural-network ops (functional), written once from primitives.
+
+Backends may replace any of them with a fused kernel (torch SDPA, ``mx.fast.*``) that passes
+the same conformance tests. Layers built on these live in the ``ember-nn`` package.
+"""
+
+from .ops._activations import (
+    gelu,
+    log_softmax,
+    logsumexp,
+    one_hot,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+)
+from .ops._conv import avg_pool, conv1d, conv2d, max_pool
+from .ops._norm_attention import (
+    cross_entropy,
+    dropout,
+    layer_norm,
+    rms_norm,
+    scaled_dot_product_attention,
+)
+from .ops._reductions import cumulative_prod, cumulative_sum
+from .ops._scan import associative_scan
+
+__all__ = [
+    "associative_scan", "avg_pool", "conv1d", "conv2d", "cross_entropy", "cumulative_prod",
+    "cumulative_sum", "dropout", "gelu", "layer_norm", "log_softmax", "logsumexp", "max_pool",
+    "one_hot", "relu", "rms_norm", "scaled_dot_product_attention", "sigmoid", "silu", "softmax",
+    "softplus",
+]

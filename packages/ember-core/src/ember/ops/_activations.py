@@ -1,0 +1,151 @@
+"""Activation and normalising functions: relu, gelu, silu, sigmoid, softplus, softmax,
+log_softmax, logsumexp, one_hot. Written from primitives; a backend may fuse them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import _dtypes as dt
+from .._dispatch import cast_native, norm_axes
+from .._errors import DTypeError, EmberError
+from .._tensor import Tensor
+from . import _elementwise as ew
+from ._creation import arange, asarray
+from ._manipulation import expand_dims
+from ._reductions import max as _max
+from ._reductions import sum as _sum
+
+__all__ = ["gelu", "log_softmax", "logsumexp", "one_hot", "relu", "sigmoid", "silu", "softmax",
+           "softplus"]
+
+T = Tensor
+
+
+def _float(x: Any) -> Tensor:
+    x = x if type(x) is T else asarray(x)
+    if x._n.dtype in x._b.inexact:
+        return x
+    return T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+
+
+def fused(x: Tensor, name: str) -> Any:
+    """The backend's fused kernel for a composite op, or None."""
+    return x._b.fused.get(name)
+
+
+def relu(x: Any, /) -> Tensor:
+    """max(x, 0)."""
+    x = x if type(x) is T else asarray(x)
+    f = fused(x, "nn.relu")
+    if f is not None:
+        return T(f(x._n), x._b)
+    return ew.maximum(x, False if x.dtype is dt.bool else 0)
+
+
+def sigmoid(x: Any, /) -> Tensor:
+    """Logistic sigmoid 1 / (1 + exp(-x)), computed without overflow."""
+    x = _float(x)
+    f = fused(x, "nn.sigmoid")
+    if f is not None:
+        return T(f(x._n), x._b)
+    from ._searching import where
+
+    e = ew.exp(ew.negative(ew.abs(x)))
+    return where(ew.greater_equal(x, 0.0), 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def silu(x: Any, /) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    x = _float(x)
+    f = fused(x, "nn.silu")
+    if f is not None:
+        return T(f(x._n), x._b)
+    return ew.multiply(x, sigmoid(x))
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x: Any, /, *, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit: x * Phi(x) ('none'), or its tanh approximation ('tanh')."""
+    if approximate not in ("none", "tanh"):
+        raise EmberError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = _float(x)
+    f = fused(x, "nn.gelu")
+    if f is not None:
+        return T(f(x._n, approximate), x._b)
+    if approximate == "tanh":
+        inner = ew.multiply(ew.add(x, ew.multiply(ew.multiply(ew.multiply(x, x), x), 0.044715)), _SQRT_2_OVER_PI)
+        return ew.multiply(ew.multiply(x, 0.5), ew.add(ew.tanh(inner), 1.0))
+    return ew.multiply(ew.multiply(x, 0.5), ew.add(ew.erf(ew.multiply(x, _SQRT_HALF)), 1.0))
+
+
+def softplus(x: Any, /) -> Tensor:
+    """log(1 + exp(x)), stable for large |x|."""
+    x = _float(x)
+    f = fused(x, "nn.softplus")
+    if f is not None:
+        return T(f(x._n), x._b)
+    return ew.add(ew.maximum(x, 0.0), ew.log1p(ew.exp(ew.negative(ew.abs(x)))))
+
+
+def _stable_max(x: Tensor, axis: Any) -> Tensor:
+    from ._searching import where
+
+    m = _max(x, axis=axis, keepdims=True)
+    return where(ew.isfinite(m), m, ew.multiply(m, 0.0)) if x.size else m
+
+
+def softmax(x: Any, /, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along axis, computed stably."""
+    x = _float(x)
+    f = fused(x, "nn.softmax")
+    axis = norm_axes("softmax", axis, x.ndim)[0]  # type: ignore[index]
+    if f is not None:
+        return T(f(x._n, axis), x._b)
+    e = ew.exp(ew.subtract(x, _stable_max(x, axis)))
+    return ew.divide(e, _sum(e, axis=axis, keepdims=True))
+
+
+def log_softmax(x: Any, /, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along axis, computed stably."""
+    x = _float(x)
+    f = fused(x, "nn.log_softmax")
+    axis = norm_axes("log_softmax", axis, x.ndim)[0]  # type: ignore[index]
+    if f is not None:
+        return T(f(x._n, axis), x._b)
+    shifted = ew.subtract(x, _stable_max(x, axis))
+    return ew.subtract(shifted, ew.log(_sum(ew.exp(shifted), axis=axis, keepdims=True)))
+
+
+def logsumexp(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over axes, computed stably (an all -inf slice gives -inf)."""
+    x = _float(x)
+    axes = norm_axes("logsumexp", axis, x.ndim)
+    f = fused(x, "nn.logsumexp")
+    if f is not None:
+        return T(f(x._n, axes, keepdims), x._b)
+    m = _stable_max(x, axes)
+    out = ew.add(ew.log(_sum(ew.exp(ew.subtract(x, m)), axis=axes, keepdims=True)), m)
+    if not keepdims:
+        from ._manipulation import squeeze
+
+        out = squeeze(out, axis=axes if axes is not None else tuple(range(x.ndim)))
+    return out
+
+
+def one_hot(indices: Any, /, num_classes: int, *, dtype: Any = None) -> Tensor:
+    """One-hot encoding along a new last axis (indices outside [0, num_classes) give zeros)."""
+    x = indices if type(indices) is T else asarray(indices)
+    if not x.dtype.is_integer:
+        raise DTypeError(f"one_hot: indices must be integers, got {x.dtype}")
+    d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    f = fused(x, "nn.one_hot")
+    if f is not None:
+        return T(f(x._n, num_classes, x._b.native_dtype(d)), x._b)
+    classes = arange(num_classes, dtype=x.dtype, backend=x._b)
+    from ._creation import astype
+
+    return astype(ew.equal(expand_dims(x, axis=-1), classes), d)

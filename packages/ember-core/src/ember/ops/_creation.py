@@ -1,0 +1,365 @@
+"""Creation ops, ``ember.tensor``/``asarray``, ``astype`` and moving tensors between backends."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from .. import _dtypes as dt
+from .._backend import Backend, current_backend
+from .._dispatch import fail
+from .._errors import DTypeError, EmberError, ShapeError
+from .._plugins import _registrations, load_backend, plugin_manager
+from .._tensor import Tensor
+
+__all__ = [
+    "arange", "asarray", "astype", "empty", "empty_like", "eye", "from_dlpack", "full",
+    "full_like", "linspace", "meshgrid", "ones", "ones_like", "result_type", "tensor", "tril",
+    "triu", "zeros", "zeros_like",
+]
+
+_KIND_OF = {builtins.bool: "b", int: "i", float: "f", complex: "c"}
+_RANK = {"b": 0, "i": 1, "f": 2, "c": 3}
+_DEFAULT_OF_KIND = {"b": dt.bool, "i": dt.DEFAULT_INT, "f": dt.DEFAULT_FLOAT, "c": dt.DEFAULT_COMPLEX}
+
+
+def _python_kind(obj: Any) -> str | None:
+    """Highest scalar kind in nested lists/tuples of Python scalars (None: not Python data)."""
+    kind = None
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        k = _KIND_OF.get(type(item))
+        if k is None:
+            if isinstance(item, (list, tuple)):
+                stack.extend(item)
+                continue
+            if isinstance(item, Tensor) and item.size == 1:
+                k = item.dtype.kind.replace("u", "i")
+            elif isinstance(item, (builtins.bool, int, float, complex)):
+                k = _KIND_OF[next(t for t in (builtins.bool, int, float, complex) if isinstance(item, t))]
+            else:
+                return None
+        if kind is None or _RANK[k] > _RANK[kind]:
+            kind = k
+    return kind or "f"
+
+
+def _owner(obj: Any) -> Backend | None:
+    """The backend whose native array type ``obj`` is (NumPy arrays excepted: they are input)."""
+    root = type(obj).__module__.partition(".")[0]
+    if root in ("numpy", "builtins"):
+        return None
+    plugin_manager()
+    for name, reg in _registrations.items():
+        if reg.native == root:
+            return load_backend(name)
+    return None
+
+
+def _device(b: Backend, device: str | None) -> Any:
+    if device is None:
+        return None
+    try:
+        return b.native_device(device)
+    except Exception as exc:
+        raise EmberError(
+            f"backend {b.name!r} has no device {device!r}; its devices: {', '.join(b.devices())}"
+        ) from exc
+
+
+def _target(dtype: Any, device: str | None, backend: str | Backend | None) -> tuple[Backend, dt.DType | None, Any]:
+    b = load_backend(backend) if backend is not None else current_backend()
+    return b, (None if dtype is None else dt.as_dtype(dtype)), _device(b, device)
+
+
+def _unflatten_tensors(obj: Any) -> Any:
+    if isinstance(obj, Tensor):
+        return obj.item() if obj.size == 1 and obj.ndim == 0 else obj.tolist()
+    if isinstance(obj, (list, tuple)):
+        return [_unflatten_tensors(o) for o in obj]
+    return obj
+
+
+def asarray(
+    obj: Any, /, *, dtype: Any = None, device: str | None = None, copy: bool | None = None,
+    backend: str | Backend | None = None,
+) -> Tensor:
+    """Convert Python data, NumPy arrays, native arrays or tensors to a Tensor.
+
+    Python floats become float32, ints int64, bools bool, complex complex64 (ember's defaults);
+    arrays keep their dtype. A native array of another framework stays on its own backend unless
+    ``backend`` says otherwise.
+
+    >>> ember.asarray([1, 2, 3]).dtype
+    ember.int64
+    """
+    d = None if dtype is None else dt.as_dtype(dtype)
+    if isinstance(obj, Tensor):
+        x = obj if backend is None else obj.to(backend)
+        if device is not None and x.device != device:
+            x = x.to(device=device)
+        if d is not None and x.dtype is not d:
+            return astype(x, d, copy=True)
+        if copy:
+            return Tensor(x._b.asarray(x._n, None, None, True), x._b)
+        return x
+    if backend is None:
+        owner = _owner(obj)
+        b = owner if owner is not None else current_backend()
+    else:
+        b = load_backend(backend)
+    dev = _device(b, device)
+    if d is None:
+        kind = _python_kind(obj)
+        if kind is not None:
+            d = _DEFAULT_OF_KIND[kind]
+            if kind != "b" and isinstance(obj, (list, tuple)):
+                obj = _unflatten_tensors(obj)
+    native_dtype = None if d is None else b.native_dtype(d, device)
+    try:
+        n = b.asarray(obj, native_dtype, dev, copy)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise EmberError(
+            f"cannot convert {type(obj).__name__} to a tensor on backend {b.name!r}"
+            + (f" with dtype {d}" if d else "")
+            + f": {exc}. Nested lists must be rectangular and hold numbers"
+        ) from exc
+    if d is None and n.dtype not in b.from_native_dtype:
+        raise DTypeError(f"asarray: dtype {n.dtype} of the input has no ember equivalent")
+    return Tensor(n, b)
+
+
+def tensor(data: Any, dtype: Any = None, device: str | None = None, *, backend: str | None = None) -> Tensor:
+    """Make a tensor from lists, scalars, NumPy arrays or native tensors (see :func:`asarray`).
+
+    >>> ember.tensor([[1.0, 2.0]], dtype=ember.float64).shape
+    (1, 2)
+    """
+    return asarray(data, dtype=dtype, device=device, backend=backend)
+
+
+def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: str | None = None) -> Tensor:
+    """Cast x to dtype (a copy unless copy=False and the dtype already matches)."""
+    x = asarray(x)
+    d = dt.as_dtype(dtype)
+    b = x._b
+    if device is not None:
+        x = x.to(device=device)
+    if x.dtype is d and not copy:
+        return x
+    native = b.native_dtype(d, x.device)
+    try:
+        return Tensor(b.astype(x._n, native, copy), b)
+    except Exception as exc:
+        raise fail("astype", (x,), exc) from exc
+
+
+def result_type(*arrays_and_dtypes: Any) -> dt.DType:
+    """The dtype that the given tensors, dtypes and Python scalars promote to."""
+    if not arrays_and_dtypes:
+        raise DTypeError("result_type needs at least one tensor or dtype")
+    dtypes = []
+    scalars = []
+    for a in arrays_and_dtypes:
+        if isinstance(a, Tensor):
+            dtypes.append(a.dtype)
+        elif type(a) in _KIND_OF:
+            scalars.append(a)
+        else:
+            dtypes.append(dt.as_dtype(a))
+    if not dtypes:
+        return dt.result_dtype(*(dt.scalar_dtype(s) for s in scalars))
+    out = dt.result_dtype(*dtypes)
+    for s in scalars:
+        if _RANK[_KIND_OF[type(s)]] > _RANK[out.kind.replace("u", "i")]:
+            out = dt.promote_types(out, dt.scalar_dtype(s))
+    return out
+
+
+def _shape(op: str, shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, int) or hasattr(shape, "__index__") and not isinstance(shape, Sequence):
+        shape = (shape,)
+    try:
+        out = tuple(int(s.__index__()) for s in shape)
+    except (AttributeError, TypeError):
+        raise ShapeError(f"{op}: shape must be an int or a sequence of ints, got {shape!r}") from None
+    if any(s < 0 for s in out):
+        raise ShapeError(f"{op}: negative dimension in shape {out}")
+    return out
+
+
+def _creation(op: str, shape: Any, dtype: Any, device: str | None, backend: Any, fill: Any) -> Tensor:
+    b, d, dev = _target(dtype, device, backend)
+    d = d or (dt.DEFAULT_FLOAT if fill is None else dt.scalar_dtype(fill))
+    native = b.native_dtype(d, device)
+    s = _shape(op, shape)
+    if fill is None:
+        return Tensor(b.empty(s, native, dev), b)
+    return Tensor(b.full(s, fill, native, dev), b)
+
+
+def empty(shape: Any, *, dtype: Any = None, device: str | None = None, backend: Any = None) -> Tensor:
+    """An uninitialised tensor (float32 unless dtype is given)."""
+    return _creation("empty", shape, dtype, device, backend, None)
+
+
+def zeros(shape: Any, *, dtype: Any = None, device: str | None = None, backend: Any = None) -> Tensor:
+    """A tensor of zeros (float32 unless dtype is given)."""
+    d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    return _creation("zeros", shape, d, device, backend, False if d is dt.bool else 0)
+
+
+def ones(shape: Any, *, dtype: Any = None, device: str | None = None, backend: Any = None) -> Tensor:
+    """A tensor of ones (float32 unless dtype is given)."""
+    d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    return _creation("ones", shape, d, device, backend, True if d is dt.bool else 1)
+
+
+def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: str | None = None,
+         backend: Any = None) -> Tensor:
+    """A tensor filled with fill_value (dtype inferred from it unless given)."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _creation("full", shape, dtype, device, backend, fill_value)
+
+
+def _like(op: str, x: Tensor, dtype: Any, device: str | None, fill: Any) -> Tensor:
+    x = asarray(x)
+    d = x.dtype if dtype is None else dt.as_dtype(dtype)
+    if fill is not None and d is dt.bool:
+        fill = builtins.bool(fill)
+    return _creation(op, x.shape, d, device or x.device, x._b, fill)
+
+
+def empty_like(x: Tensor, /, *, dtype: Any = None, device: str | None = None) -> Tensor:
+    return _like("empty_like", x, dtype, device, None)
+
+
+def zeros_like(x: Tensor, /, *, dtype: Any = None, device: str | None = None) -> Tensor:
+    return _like("zeros_like", x, dtype, device, 0)
+
+
+def ones_like(x: Tensor, /, *, dtype: Any = None, device: str | None = None) -> Tensor:
+    return _like("ones_like", x, dtype, device, 1)
+
+
+def full_like(x: Tensor, /, fill_value: Any, *, dtype: Any = None, device: str | None = None) -> Tensor:
+    x = asarray(x)
+    d = x.dtype if dtype is None else dt.as_dtype(dtype)
+    if isinstance(fill_value, float) and not d.is_inexact or isinstance(fill_value, complex) and not d.is_complex:
+        raise DTypeError(f"full_like: fill value {fill_value!r} does not fit dtype {d}")
+    return _creation("full_like", x.shape, d, device or x.device, x._b, fill_value)
+
+
+def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
+           device: str | None = None, backend: Any = None) -> Tensor:
+    """Values from start (inclusive) to stop (exclusive) by step; int64 for ints, else float32."""
+    if stop is None:
+        start, stop = 0, start
+    if step == 0:
+        raise EmberError("arange: step must not be zero")
+    b, d, dev = _target(dtype, device, backend)
+    if d is None:
+        d = dt.DEFAULT_INT if all(isinstance(v, int) for v in (start, stop, step)) else dt.DEFAULT_FLOAT
+    return Tensor(b.arange(start, stop, step, b.native_dtype(d, device), dev), b)
+
+
+def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: str | None = None,
+             endpoint: bool = True, backend: Any = None) -> Tensor:
+    """num evenly spaced values from start to stop (float32 unless dtype is given)."""
+    if num < 0:
+        raise ShapeError(f"linspace: num must be non-negative, got {num}")
+    b, d, dev = _target(dtype, device, backend)
+    if d is None:
+        d = dt.DEFAULT_COMPLEX if isinstance(start, complex) or isinstance(stop, complex) else dt.DEFAULT_FLOAT
+    return Tensor(b.linspace(start, stop, num, b.native_dtype(d, device), dev, endpoint), b)
+
+
+def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
+        device: str | None = None, backend: Any = None) -> Tensor:
+    """A 2-d tensor with ones on diagonal k (float32 unless dtype is given)."""
+    b, d, dev = _target(dtype, device, backend)
+    d = d or dt.DEFAULT_FLOAT
+    n_cols = n_rows if n_cols is None else n_cols
+    return Tensor(b.eye(n_rows, n_cols, k, b.native_dtype(d, device), dev), b)
+
+
+def from_dlpack(x: Any, /, *, backend: Any = None) -> Tensor:
+    """Import an object that supports DLPack (zero-copy where the libraries allow)."""
+    b = load_backend(backend) if backend is not None else current_backend()
+    try:
+        return Tensor(b.from_dlpack(x), b)
+    except Exception as exc:
+        raise EmberError(f"from_dlpack on backend {b.name!r} failed: {exc}") from exc
+
+
+def _tri(op: str, x: Tensor, k: int) -> Tensor:
+    x = asarray(x)
+    if x.ndim < 2:
+        raise ShapeError(f"{op} needs a tensor of rank >= 2, got shape {x.shape}")
+    return Tensor(getattr(x._b, op)(x._n, k), x._b)
+
+
+def tril(x: Tensor, /, *, k: int = 0) -> Tensor:
+    """Lower triangle (on and below diagonal k) of the last two axes."""
+    return _tri("tril", x, k)
+
+
+def triu(x: Tensor, /, *, k: int = 0) -> Tensor:
+    """Upper triangle (on and above diagonal k) of the last two axes."""
+    return _tri("triu", x, k)
+
+
+def meshgrid(*arrays: Tensor, indexing: str = "xy") -> list[Tensor]:
+    """Coordinate grids from 1-d tensors ('xy': Cartesian, 'ij': matrix indexing)."""
+    from ._manipulation import broadcast_to, reshape
+
+    if indexing not in ("xy", "ij"):
+        raise EmberError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    arrays = tuple(asarray(a) for a in arrays)
+    for a in arrays:
+        if a.ndim != 1:
+            raise ShapeError(f"meshgrid takes 1-d tensors, got shape {a.shape}")
+    n = len(arrays)
+    shape = [a.shape[0] for a in arrays]
+    if indexing == "xy" and n >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, a in enumerate(arrays):
+        axis = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            axis = 1 - i
+        view = [1] * n
+        view[axis] = a.shape[0]
+        out.append(broadcast_to(reshape(a, tuple(view)), tuple(shape)))
+    return out
+
+
+def move(x: Tensor, backend: str | None, device: str | None) -> Tensor:
+    """``Tensor.to``: the same values on another backend/device (DLPack, else via NumPy)."""
+    target = x._b if backend is None else load_backend(backend)
+    if target is x._b:
+        if device is None or device == x.device:
+            return x
+        return Tensor(target.asarray(x._n, None, _device(target, device), None), target)
+    dev = _device(target, device)
+    target.native_dtype(x.dtype, device)  # fails clearly if the target lacks the dtype
+    n = None
+    if dev is None:
+        try:
+            n = target.from_dlpack(x._n)
+        except Exception:
+            n = None
+    if n is None:
+        try:
+            host = x._b.to_numpy(x._n)
+        except Exception as exc:
+            raise EmberError(
+                f"cannot move a {x.dtype} tensor from {x._b.name!r} to {target.name!r}: {exc}"
+            ) from exc
+        n = target.asarray(host, target.native_dtype(x.dtype, device), dev, None)
+    elif dev is not None:
+        n = target.asarray(n, None, dev, None)
+    return Tensor(n, target)

@@ -1,0 +1,167 @@
+"""Indexing: ``x[key]``, ``take``, and functional updates (``x.at[key].set(v)``,
+``ember.index_update``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _dtypes as dt
+from .._dispatch import cast_native, fail, native_of, norm_axis
+from .._errors import DTypeError, EmberError, OutOfBoundsError
+from .._tensor import Tensor
+from ._creation import asarray
+
+__all__ = ["getitem", "index_update", "take"]
+
+T = Tensor
+_MODES = ("set", "add", "multiply", "min", "max")
+
+
+def _norm_item(x: Tensor, item: Any) -> tuple[Any, int]:
+    """One key item -> (normalised item, number of axes of x it consumes)."""
+    if item is None or item is Ellipsis:
+        return item, 0
+    t = type(item)
+    if t is int:
+        return item, 1
+    if t is slice:
+        if all(v is None or type(v) is int for v in (item.start, item.stop, item.step)):
+            return item, 1
+        return slice(*(None if v is None else int(v.__index__()) for v in (item.start, item.stop, item.step))), 1
+    if t is bool:
+        raise EmberError("indexing with a Python bool is not supported; use a boolean tensor mask")
+    if isinstance(item, Tensor) or isinstance(item, (list, tuple)) or hasattr(item, "__array__") or hasattr(item, "__dlpack__"):
+        idx = item if isinstance(item, Tensor) else asarray(item, backend=x._b)
+        d = idx.dtype
+        if d is dt.bool:
+            return native_of(x._b, idx, "getitem"), max(idx.ndim, 1) if idx.ndim else 0
+        if not d.is_integer:
+            raise DTypeError(f"index arrays must be integer or bool tensors, got {d}")
+        return cast_native(x._b, native_of(x._b, idx, "getitem"), dt.int64), 1
+    if hasattr(item, "__index__"):
+        return int(item.__index__()), 1
+    raise EmberError(
+        f"unsupported index {item!r} ({t.__name__}); use ints, slices, None, Ellipsis, "
+        f"integer or boolean tensors"
+    )
+
+
+def normalise_key(x: Tensor, key: Any) -> tuple[Any, ...]:
+    items = key if type(key) is tuple else (key,)
+    out = []
+    used = 0
+    ellipses = 0
+    for item in items:
+        n, k = _norm_item(x, item)
+        out.append(n)
+        used += k
+        ellipses += item is Ellipsis
+    shape = x.shape
+    if ellipses > 1:
+        raise EmberError("an index can only have a single ellipsis ('...')")
+    if used > len(shape):
+        raise OutOfBoundsError(f"too many indices for a tensor of shape {shape}: {used} axes indexed")
+    # bounds of integer indices (array indices are checked by the backends that check them)
+    axis = 0
+    for item in out:
+        if item is Ellipsis:
+            axis = len(shape) - (used - axis)
+            continue
+        if item is None:
+            continue
+        if type(item) is int:
+            n = shape[axis]
+            if not -n <= item < n:
+                raise OutOfBoundsError(f"index {item} is out of bounds for axis {axis} with size {n}")
+        axis += 1
+    return tuple(out)
+
+
+def getitem(x: Any, key: Any) -> Tensor:
+    """x[key] with NumPy semantics: ints, slices, None, Ellipsis, integer and boolean tensors."""
+    if type(x) is T:
+        b = x._b
+        shape = x._n.shape
+        tk = type(key)
+        if shape and (tk is slice and key.step is None or tk is int and -shape[0] <= key < shape[0]):
+            return T(b.getitem(x._n, (key,)), b)
+    else:
+        x = asarray(x)
+    k = normalise_key(x, key)
+    try:
+        return T(x._b.getitem(x._n, k), x._b)
+    except Exception as exc:
+        raise fail("getitem", (x,), exc) from exc
+
+
+def index_update(x: Any, key: Any, values: Any, *, mode: str = "set") -> Tensor:
+    """A copy of x with ``x[key]`` set to (or combined with) values; x is unchanged.
+
+    ``mode`` is "set", "add", "multiply", "min" or "max"; for all but "set", repeated indices
+    accumulate. Same as ``x.at[key].set(values)`` / ``.add(values)`` / ...
+    """
+    if mode not in _MODES:
+        raise EmberError(f"index_update: mode must be one of {_MODES}, got {mode!r}")
+    x = x if isinstance(x, Tensor) else asarray(x)
+    k = normalise_key(x, key)
+    v = values if isinstance(values, Tensor) else asarray(values, backend=x._b)
+    if not dt.can_cast(v.dtype, x.dtype) and not (v.dtype.kind in "iu" and x.dtype.kind in "iu"):
+        raise DTypeError(f"index_update: cannot store {v.dtype} values into a {x.dtype} tensor without loss; cast first")
+    try:
+        return T(x._b.index_update(x._n, k, native_of(x._b, v, "index_update", x.dtype), mode), x._b)
+    except Exception as exc:
+        raise fail("index_update", (x, v), exc) from exc
+
+
+def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Tensor:
+    """Elements of x at integer indices along axis (axis may be omitted for 1-d x)."""
+    x = x if isinstance(x, Tensor) else asarray(x)
+    if axis is None:
+        if x.ndim != 1:
+            raise EmberError(f"take: axis is required for tensors of rank {x.ndim}")
+        axis = 0
+    axis = norm_axis("take", axis, x.ndim)
+    idx = indices if isinstance(indices, Tensor) else asarray(indices, backend=x._b)
+    if not idx.dtype.is_integer:
+        raise DTypeError(f"take: indices must be integers, got {idx.dtype}")
+    try:
+        return T(x._b.take(x._n, native_of(x._b, idx, "take"), axis), x._b)
+    except Exception as exc:
+        raise fail("take", (x, idx), exc) from exc
+
+
+class _At:
+    __slots__ = ("_x",)
+
+    def __init__(self, x: Tensor) -> None:
+        self._x = x
+
+    def __getitem__(self, key: Any) -> _AtKey:
+        return _AtKey(self._x, key)
+
+
+class _AtKey:
+    """``x.at[key]``: functional updates that return a new tensor."""
+
+    __slots__ = ("_key", "_x")
+
+    def __init__(self, x: Tensor, key: Any) -> None:
+        self._x, self._key = x, key
+
+    def get(self) -> Tensor:
+        return getitem(self._x, self._key)
+
+    def set(self, values: Any) -> Tensor:
+        return index_update(self._x, self._key, values, mode="set")
+
+    def add(self, values: Any) -> Tensor:
+        return index_update(self._x, self._key, values, mode="add")
+
+    def multiply(self, values: Any) -> Tensor:
+        return index_update(self._x, self._key, values, mode="multiply")
+
+    def min(self, values: Any) -> Tensor:
+        return index_update(self._x, self._key, values, mode="min")
+
+    def max(self, values: Any) -> Tensor:
+        return index_update(self._x, self._key, values, mode="max")

@@ -1,0 +1,185 @@
+"""layer_norm, rms_norm, dropout, scaled_dot_product_attention and cross_entropy, written
+once from primitives (backends may fuse them)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import _dtypes as dt
+from .._dispatch import native_of, norm_axes
+from .._errors import DTypeError, EmberError, ShapeError
+from .._tensor import Tensor
+from . import _elementwise as ew
+from ._activations import _float, fused, log_softmax, one_hot
+from ._creation import arange, asarray, astype
+from ._manipulation import expand_dims, moveaxis
+from ._reductions import mean, sum as _sum, var
+from ._searching import where
+
+__all__ = ["cross_entropy", "dropout", "layer_norm", "rms_norm", "scaled_dot_product_attention"]
+
+T = Tensor
+
+
+def _affine(op: str, x: Tensor, p: Any, axes: tuple[int, ...], what: str) -> Tensor | None:
+    if p is None:
+        return None
+    t = p if isinstance(p, Tensor) else asarray(p, backend=x._b)
+    want = tuple(x.shape[a] for a in axes)
+    if t.shape != want:
+        raise ShapeError(f"{op}: {what} must have shape {want} (the normalised axes of {x.shape}), got {t.shape}")
+    return T(native_of(x._b, t, op, x.dtype), x._b)
+
+
+def layer_norm(x: Any, weight: Any = None, bias: Any = None, *, axis: Any = -1, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over the trailing axes, then * weight + bias.
+
+    >>> y = ember.nn.layer_norm(ember.tensor([[1.0, 2.0, 3.0]]))
+    """
+    x = _float(x)
+    axes = norm_axes("layer_norm", axis, x.ndim) or ()
+    if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):
+        raise ShapeError(f"layer_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
+    w = _affine("layer_norm", x, weight, axes, "weight")
+    b = _affine("layer_norm", x, bias, axes, "bias")
+    f = fused(x, "nn.layer_norm")
+    if f is not None:
+        return T(f(x._n, None if w is None else w._n, None if b is None else b._n, axes, eps), x._b)
+    mu = mean(x, axis=axes, keepdims=True)
+    xc = ew.subtract(x, mu)
+    y = ew.multiply(xc, ew.divide(1.0, ew.sqrt(ew.add(var(x, axis=axes, keepdims=True), eps))))
+    if w is not None:
+        y = ew.multiply(y, w)
+    if b is not None:
+        y = ew.add(y, b)
+    return y
+
+
+def rms_norm(x: Any, weight: Any = None, *, axis: Any = -1, eps: float = 1e-6) -> Tensor:
+    """x / sqrt(mean(x**2) + eps) over the trailing axes, then * weight."""
+    x = _float(x)
+    axes = norm_axes("rms_norm", axis, x.ndim) or ()
+    if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):
+        raise ShapeError(f"rms_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
+    w = _affine("rms_norm", x, weight, axes, "weight")
+    f = fused(x, "nn.rms_norm")
+    if f is not None:
+        return T(f(x._n, None if w is None else w._n, axes, eps), x._b)
+    y = ew.divide(x, ew.sqrt(ew.add(mean(ew.square(x), axis=axes, keepdims=True), eps)))
+    return y if w is None else ew.multiply(y, w)
+
+
+def dropout(x: Any, rate: float, key: Any) -> Tensor:
+    """Zero each element with probability rate (using key) and scale the rest by 1/(1-rate)."""
+    from .. import random
+
+    x = x if isinstance(x, Tensor) else asarray(x)
+    if not 0.0 <= rate <= 1.0:
+        raise EmberError(f"dropout: rate must be in [0, 1], got {rate}")
+    if rate == 0.0:
+        return x
+    if rate == 1.0:
+        return ew.multiply(x, 0)
+    keep = ew.greater_equal(random.uniform(key, x.shape, dtype=dt.float32, backend=x._b, device=x.device), rate)
+    return where(keep, ew.divide(x, 1.0 - rate), ew.multiply(x, 0))
+
+
+def scaled_dot_product_attention(
+    q: Any, k: Any, v: Any, *, mask: Any = None, is_causal: bool = False, scale: float | None = None,
+    window: int | None = None,
+) -> Tensor:
+    """softmax(q @ k^T * scale + mask) @ v over (..., L, D) queries and (..., S, D) keys.
+
+    ``mask`` is boolean (True: attend) or additive, broadcasting to (..., L, S). ``is_causal``
+    lets query i see keys j <= i + (S - L) (aligned at the end, as for a KV cache). ``window``
+    further limits query i to the ``window`` most recent keys (j > i + (S - L) - window). A
+    query that sees no key gets NaN, as in PyTorch.
+    """
+    q, k, v = (_float(t) for t in (q, k, v))
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ShapeError(f"attention needs (..., L, D) tensors, got {q.shape}, {k.shape}, {v.shape}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ShapeError(
+            f"attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit: need q[..., D] == k[..., D] "
+            f"and k[..., S, :] == v[..., S, :]"
+        )
+    if window is not None and window < 1:
+        raise EmberError(f"attention: window must be a positive int, got {window}")
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    m = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b))
+    f = fused(q, "nn.scaled_dot_product_attention")
+    if f is not None:
+        return T(f(q._n, k._n, v._n, None if m is None else m._n, is_causal, scale, window), q._b)
+    from ._linalg import matmul, matrix_transpose
+
+    scores = ew.multiply(matmul(q, matrix_transpose(k)), scale)
+    L, S = q.shape[-2], k.shape[-2]
+    if is_causal or window is not None:
+        i = expand_dims(arange(L, backend=q._b), axis=-1)
+        j = arange(S, backend=q._b)
+        pos = ew.add(i, S - L)
+        allowed = ew.less_equal(j, pos) if is_causal else ew.equal(j, j)
+        if window is not None:
+            allowed = ew.logical_and(allowed, ew.greater(j, ew.subtract(pos, window)))
+        scores = where(allowed, scores, -math.inf)
+    if m is not None:
+        if m.dtype is dt.bool:
+            scores = where(m, scores, -math.inf)
+        else:
+            scores = ew.add(scores, m)
+    from ._activations import softmax
+
+    return matmul(softmax(scores, axis=-1), v)
+
+
+def cross_entropy(
+    logits: Any, targets: Any, *, axis: int = -1, ignore_index: int | None = None,
+    label_smoothing: float = 0.0, reduction: str = "mean",
+) -> Tensor:
+    """Cross-entropy between logits and integer class targets (or class probabilities).
+
+    Integer targets have logits' shape without ``axis``; probability targets have logits' shape.
+    ``ignore_index`` drops those targets (the mean is over the rest); ``label_smoothing`` mixes
+    the target distribution with the uniform one. ``reduction`` is 'mean', 'sum' or 'none'.
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise EmberError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise EmberError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    x = _float(logits)
+    if x.ndim == 0:
+        raise ShapeError("cross_entropy: logits need a class axis")
+    x = moveaxis(x, axis, -1)
+    c = x.shape[-1]
+    t = targets if isinstance(targets, Tensor) else asarray(targets, backend=x._b)
+    logp = log_softmax(x, axis=-1)
+    valid = None
+    if t.dtype.is_integer:
+        if t.shape != x.shape[:-1]:
+            raise ShapeError(
+                f"cross_entropy: integer targets must have shape {x.shape[:-1]} (logits {tuple(logits.shape)} "
+                f"without the class axis), got {t.shape}"
+            )
+        if ignore_index is not None:
+            valid = ew.not_equal(t, ignore_index)
+            t = where(valid, t, 0)
+        probs = one_hot(t, c, dtype=x.dtype)
+    elif t.dtype.is_floating:
+        probs = moveaxis(T(native_of(x._b, t, "cross_entropy", x.dtype), x._b), axis, -1)
+        if probs.shape != x.shape:
+            raise ShapeError(f"cross_entropy: probability targets must have the logits' shape, got {t.shape}")
+    else:
+        raise DTypeError(f"cross_entropy: targets must be integer classes or float probabilities, got {t.dtype}")
+    if label_smoothing:
+        probs = ew.add(ew.multiply(probs, 1.0 - label_smoothing), label_smoothing / c)
+    loss = ew.negative(_sum(ew.multiply(probs, logp), axis=-1))
+    if valid is not None:
+        loss = where(valid, loss, 0.0)
+    if reduction == "none":
+        return loss
+    total = _sum(loss)
+    if reduction == "sum":
+        return total
+    count = _sum(valid) if valid is not None else loss.size
+    return ew.divide(total, astype(count, x.dtype) if isinstance(count, Tensor) else float(count))

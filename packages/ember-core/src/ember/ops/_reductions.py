@@ -1,0 +1,197 @@
+"""Statistical and utility reductions: sum, prod, max, min, mean, var, std, all, any,
+cumulative sums and products, count_nonzero, diff."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from .. import _dtypes as dt
+from .._dispatch import cast_native, fail, norm_axes, norm_axis
+from .._errors import DTypeError, ShapeError
+from .._tensor import Tensor
+from ._creation import asarray
+
+__all__ = [
+    "all", "any", "count_nonzero", "cumulative_prod", "cumulative_sum", "diff", "max", "mean",
+    "min", "prod", "std", "sum", "var",
+]
+
+T = Tensor
+
+
+def _t(x: Any) -> Tensor:
+    return x if type(x) is T else asarray(x)
+
+
+def _accumulator(d: dt.DType) -> dt.DType:
+    """Array API default accumulation dtype for sum/prod/cumulative ops with dtype=None."""
+    if d.kind == "b" or d.kind == "i":
+        return dt.DEFAULT_INT
+    if d.kind == "u":
+        return dt.DEFAULT_UINT
+    return d
+
+
+def _acc_native(x: Tensor, dtype: Any) -> Any:
+    b = x._b
+    d = x.dtype
+    want = _accumulator(d) if dtype is None else dt.as_dtype(dtype)
+    if want is d:
+        return None
+    return b.native_dtype(want)
+
+
+def _sum_like(op: str, x: Any, axis: Any, dtype: Any, keepdims: bool) -> Tensor:
+    if type(x) is T and axis is None and dtype is None:
+        b = x._b
+        if x._n.dtype in b.inexact:
+            try:
+                return T(getattr(b, op)(x._n, None, None, keepdims), b)
+            except Exception as exc:
+                raise fail(op, (x,), exc) from exc
+    x = _t(x)
+    b = x._b
+    axes = norm_axes(op, axis, x.ndim)
+    try:
+        return T(getattr(b, op)(x._n, axes, _acc_native(x, dtype), keepdims), b)
+    except Exception as exc:
+        raise fail(op, (x,), exc) from exc
+
+
+def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over axes. Integers accumulate in int64 (uint64 for unsigned), bool in int64.
+
+    >>> ember.sum(ember.tensor([[1, 2], [3, 4]]), axis=0).tolist()
+    [4, 6]
+    """
+    return _sum_like("sum", x, axis, dtype, keepdims)
+
+
+def prod(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over axes (accumulation dtypes as for :func:`sum`)."""
+    return _sum_like("prod", x, axis, dtype, keepdims)
+
+
+def _minmax(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
+    x = _t(x)
+    axes = norm_axes(op, axis, x.ndim)
+    shape = x.shape
+    if builtins.any(shape[a] == 0 for a in (axes if axes is not None else range(len(shape)))) or (
+        axes is None and x.size == 0
+    ):
+        raise ShapeError(f"{op}: zero-size reduction over axis {axis} of shape {shape} has no identity")
+    if x.dtype.is_complex:
+        raise DTypeError(f"{op} is not defined for complex tensors (got {x.dtype})")
+    try:
+        return T(getattr(x._b, op)(x._n, axes, keepdims), x._b)
+    except Exception as exc:
+        raise fail(op, (x,), exc) from exc
+
+
+def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over axes (NaN propagates)."""
+    return _minmax("max", x, axis, keepdims)
+
+
+def min(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over axes (NaN propagates)."""
+    return _minmax("min", x, axis, keepdims)
+
+
+def _float_input(op: str, x: Tensor) -> Tensor:
+    if x.dtype.is_inexact:
+        return x
+    return T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+
+
+def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over axes (integers are averaged in the default float dtype)."""
+    if type(x) is T and axis is None:
+        b = x._b
+        if x._n.dtype in b.inexact:
+            return T(b.mean(x._n, None, keepdims), b)
+    x = _float_input("mean", _t(x))
+    return T(x._b.mean(x._n, norm_axes("mean", axis, x.ndim), keepdims), x._b)
+
+
+def var(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
+    """Variance over axes with Bessel-style ``correction`` (0: population, 1: sample)."""
+    x = _float_input("var", _t(x))
+    return T(x._b.var(x._n, norm_axes("var", axis, x.ndim), correction, keepdims), x._b)
+
+
+def std(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
+    """Standard deviation over axes (square root of :func:`var`)."""
+    from ._elementwise import sqrt  # type: ignore[attr-defined]
+
+    return sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+
+
+def _logical(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
+    x = _t(x)
+    n = cast_native(x._b, x._n, dt.bool)
+    return T(getattr(x._b, op)(n, norm_axes(op, axis, x.ndim), keepdims), x._b)
+
+
+def all(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Whether all elements along axes are true (non-zero)."""
+    return _logical("all", x, axis, keepdims)
+
+
+def any(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Whether any element along axes is true (non-zero)."""
+    return _logical("any", x, axis, keepdims)
+
+
+def count_nonzero(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Number of non-zero elements along axes (int64)."""
+    from ._elementwise import not_equal  # type: ignore[attr-defined]
+
+    x = _t(x)
+    return sum(not_equal(x, False if x.dtype is dt.bool else 0), axis=axis, keepdims=keepdims)
+
+
+def _cumulative(op: str, x: Any, axis: int | None, dtype: Any, include_initial: bool) -> Tensor:
+    x = _t(x)
+    if axis is None:
+        if x.ndim != 1:
+            raise ShapeError(f"{op}: axis is required for tensors of rank {x.ndim} (only 1-d may omit it)")
+        axis = 0
+    axis = norm_axis(op, axis, x.ndim)
+    try:
+        return T(getattr(x._b, op)(x._n, axis, _acc_native(x, dtype), include_initial), x._b)
+    except Exception as exc:
+        raise fail(op, (x,), exc) from exc
+
+
+def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None,
+                   include_initial: bool = False) -> Tensor:
+    """Running sum along axis; include_initial prepends a zero."""
+    return _cumulative("cumulative_sum", x, axis, dtype, include_initial)
+
+
+def cumulative_prod(x: Any, /, *, axis: int | None = None, dtype: Any = None,
+                    include_initial: bool = False) -> Tensor:
+    """Running product along axis; include_initial prepends a one."""
+    return _cumulative("cumulative_prod", x, axis, dtype, include_initial)
+
+
+def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None) -> Tensor:
+    """n-th forward difference along axis, optionally after prepending/appending values."""
+    from ._elementwise import not_equal, subtract  # type: ignore[attr-defined]
+    from ._manipulation import concat
+
+    x = _t(x)
+    if n < 0:
+        raise ShapeError(f"diff: n must be non-negative, got {n}")
+    axis = norm_axis("diff", axis, x.ndim)
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = concat([asarray(p, backend=x._b) for p in parts], axis=axis)
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        hi = T(x._b.getitem(x._n, (*lead, slice(1, None))), x._b)
+        lo = T(x._b.getitem(x._n, (*lead, slice(None, -1))), x._b)
+        x = not_equal(hi, lo) if x.dtype is dt.bool else subtract(hi, lo)
+    return x
