@@ -26,12 +26,13 @@ class Tensor:
     [[7.0, 10.0], [15.0, 22.0]]
     """
 
-    __slots__ = ("__weakref__", "_b", "_n")
+    __slots__ = ("__weakref__", "_b", "_d", "_n")
     __array_priority__ = 1000  # NumPy defers mixed operators to us
 
-    def __init__(self, native: Any, backend: Backend) -> None:
+    def __init__(self, native: Any, backend: Backend, dtype: DType | None = None) -> None:
         self._n = native
         self._b = backend
+        self._d = dtype  # the ember dtype when the op that made this tensor knows it; else lazy
 
     # -- metadata --------------------------------------------------------------------------
     @property
@@ -50,7 +51,10 @@ class Tensor:
 
     @property
     def dtype(self) -> DType:
-        return self._b.dtype_of(self._n)
+        d = self._d
+        if d is None:
+            d = self._d = self._b.dtype_of(self._n)
+        return d
 
     @property
     def ndim(self) -> int:

@@ -126,9 +126,11 @@ def asarray(
             + (f" with dtype {d}" if d else "")
             + f": {exc}. Nested lists must be rectangular and hold numbers"
         ) from exc
-    if d is None and n.dtype not in b.from_native_dtype:
-        raise DTypeError(f"asarray: dtype {n.dtype} of the input has no ember equivalent")
-    return Tensor(n, b)
+    if d is None:
+        d = b.from_native_dtype.get(n.dtype)
+        if d is None:
+            raise DTypeError(f"asarray: dtype {n.dtype} of the input has no ember equivalent")
+    return Tensor(n, b, d)
 
 
 def tensor(data: Any, dtype: Any = None, device: str | None = None, *, backend: str | None = None) -> Tensor:
@@ -151,7 +153,7 @@ def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: str | None = 
         return x
     native = b.native_dtype(d, x.device)
     try:
-        return Tensor(b.astype(x._n, native, copy), b)
+        return Tensor(b.astype(x._n, native, copy), b, d)
     except Exception as exc:
         raise fail("astype", (x,), exc) from exc
 

@@ -18,16 +18,12 @@ __all__: list[str] = []  # filled below
 T = Tensor
 
 # unary ---------------------------------------------------------------------------------------
-_UNARY_ANY = ["abs", "negative", "square", "sign", "conj", "real", "imag",
-              "isfinite", "isinf", "isnan", "signbit"]
 _UNARY_INEXACT = ["acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "exp",
                   "expm1", "log", "log1p", "log2", "log10", "sin", "sinh", "sqrt", "tan", "tanh",
                   "erf", "erfinv"]
 _UNARY_ROUNDING = ["ceil", "floor", "round", "trunc"]  # identity on integers
 # binary --------------------------------------------------------------------------------------
 _BINARY_NUMERIC = ["add", "subtract", "multiply", "pow", "remainder", "floor_divide"]
-_BINARY_ANY = ["maximum", "minimum", "equal", "not_equal", "greater", "greater_equal", "less",
-               "less_equal"]
 _BINARY_INEXACT = ["divide", "atan2", "hypot", "copysign", "logaddexp"]
 _BINARY_LOGICAL = ["logical_and", "logical_or", "logical_xor"]
 _BINARY_BITWISE = ["bitwise_and", "bitwise_or", "bitwise_xor"]
@@ -51,78 +47,104 @@ def _as_tensor(op: str, x: Any) -> Tensor:
     return Tensor(native_of(b, x, op), b)
 
 
-def _unary_any(name: str) -> None:
-    def op(x: Any, /) -> Tensor:
-        if type(x) is T:
+# dtype sets (ember DTypes hash by identity: membership is one cheap lookup)
+_ALL = frozenset(dt.ALL_DTYPES)
+_INEXACT = frozenset(d for d in dt.ALL_DTYPES if d.kind in "fc")
+_NUMERIC = frozenset(d for d in dt.ALL_DTYPES if d.kind != "b")
+_INTEGRAL = frozenset(d for d in dt.ALL_DTYPES if d.kind in "iub")
+_INTEGER = frozenset(d for d in dt.ALL_DTYPES if d.kind in "iu")
+_BOOL = frozenset([dt.bool])
+_REAL_OF = {dt.complex64: dt.float32, dt.complex128: dt.float64}
+
+# Fast paths are generated from these templates so that the kernel lookup is a constant
+# attribute load (``b.add``) rather than getattr(b, name): dispatch cost is benchmarked.
+_UNARY = """
+def {name}(x, /):
+    if type(x) is T:
+        d = x._d
+        if d in OK:
             b = x._b
             try:
-                return T(getattr(b, name)(x._n), b)
+                return T(b.{name}(x._n), b, {result})
             except Exception as exc:
-                raise fail(name, (x,), exc) from exc
-        return op(_as_tensor(name, x))
+                raise fail("{name}", (x,), exc) from exc
+    return slow(x)
+"""
 
-    _finish(op, name, "(x, /)")
-
-
-def _unary_inexact(name: str) -> None:
-    def op(x: Any, /) -> Tensor:
-        if type(x) is T:
-            b = x._b
-            n = x._n
-            if n.dtype in b.inexact:
+_BINARY = """
+def {name}(x1, x2, /):
+    t1 = type(x1)
+    t2 = type(x2)
+    if t1 is T:
+        d = x1._d
+        if t2 is T:
+            if d is x2._d and d in OK and x1._b is x2._b:
+                b = x1._b
                 try:
-                    return T(getattr(b, name)(n), b)
+                    return T(b.{name}(x1._n, x2._n), b, {result})
                 except Exception as exc:
-                    raise fail(name, (x,), exc) from exc
-            return op(T(cast_native(b, n, dt.DEFAULT_FLOAT), b))
-        return op(_as_tensor(name, x))
-
-    _finish(op, name, "(x, /)")
-
-
-def _unary_rounding(name: str) -> None:
-    def op(x: Any, /) -> Tensor:
-        if type(x) is T:
-            b = x._b
-            if x._n.dtype in b.integral:
-                return x
-            try:
-                return T(getattr(b, name)(x._n), b)
-            except Exception as exc:
-                raise fail(name, (x,), exc) from exc
-        return op(_as_tensor(name, x))
-
-    _finish(op, name, "(x, /)")
+                    raise fail("{name}", (x1, x2), exc) from exc
+        elif (t2 is float or t2 is int) and d in INEXACT and d in OK:
+            b = x1._b
+            return T(b.{name}(x1._n, x2), b, {result})
+    elif t2 is T and (t1 is float or t1 is int):
+        d = x2._d
+        if d in INEXACT and d in OK:
+            b = x2._b
+            return T(b.{name}(x1, x2._n), b, {result})
+    return slow(x1, x2)
+"""
 
 
-def _unary_kinds(name: str, kinds: str, cast_to: dt.DType | None = None) -> None:
-    def op(x: Any, /) -> Tensor:
+def _generate(template: str, name: str, ok: frozenset, result: str, slow: Callable[..., Any]) -> Callable[..., Any]:
+    ns: dict[str, Any] = {"T": T, "OK": ok, "INEXACT": _INEXACT, "BOOL": dt.bool, "fail": fail,
+                          "slow": slow, "REAL_OF": _REAL_OF}
+    exec(template.format(name=name, result=result), ns)  # noqa: S102 - fixed templates
+    return ns[name]
+
+
+def _result(kind: str, d: dt.DType) -> dt.DType:
+    if kind == "bool":
+        return dt.bool
+    if kind == "real":
+        return _REAL_OF.get(d, d)
+    return d
+
+
+_RESULT_EXPR = {"same": "d", "bool": "BOOL", "real": "REAL_OF.get(d, d)"}
+
+
+def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = False,
+           identity_ints: bool = False, kinds_msg: str = "", to_bool: bool = False) -> None:
+    def slow(x: Any) -> Tensor:
         x = _as_tensor(name, x)
         b = x._b
         d = x.dtype
-        n = x._n
-        if cast_to is not None:
-            n = cast_native(b, n, cast_to)
-        elif d.kind not in kinds:
-            raise DTypeError(f"{name} takes integer or bool tensors, got {d}; cast with ember.astype")
+        if identity_ints and d.kind in "iub":
+            return x
+        if to_bool and d is not dt.bool:
+            return op(Tensor(cast_native(b, x._n, dt.bool), b, dt.bool))
+        if cast_ints and d.kind in "iub":
+            return op(Tensor(cast_native(b, x._n, dt.DEFAULT_FLOAT), b, dt.DEFAULT_FLOAT))
+        if d not in ok:
+            raise DTypeError(f"{name} takes {kinds_msg} tensors, got {d}; cast with ember.astype")
         try:
-            return T(getattr(b, name)(n), b)
+            return T(getattr(b, name)(x._n), b, _result(result, d))
         except Exception as exc:
             raise fail(name, (x,), exc) from exc
 
+    op = _generate(_UNARY, name, ok, _RESULT_EXPR[result], slow)
     _finish(op, name, "(x, /)")
 
 
-def _binary(name: str, *, numeric: bool = False, inexact: bool = False, kinds: str = "",
-            to_bool: bool = False) -> None:
-    """Binary op factory. Fast path: two tensors, one backend, one dtype of an allowed kind."""
-    allowed = "numeric" if numeric else ("inexact" if inexact else ("integral" if kinds else ""))
-
+def _binary(name: str, ok: frozenset, result: str = "same", *, inexact: bool = False,
+            kinds: str = "", to_bool: bool = False, numeric: bool = False) -> None:
     def slow(x1: Any, x2: Any) -> Tensor:
         if to_bool:
             b = backend_of(name, x1, x2)
             n1 = native_of(b, x1, name, dt.bool)
             n2 = native_of(b, x2, name, dt.bool)
+            target = dt.bool
         else:
             b, n1, n2, target = promote_binary(name, x1, x2, inexact=inexact, kinds=kinds)
             if numeric and target is dt.bool:
@@ -131,73 +153,40 @@ def _binary(name: str, *, numeric: bool = False, inexact: bool = False, kinds: s
                     f"or use ember.logical_*"
                 )
         try:
-            return T(getattr(b, name)(n1, n2), b)
+            return T(getattr(b, name)(n1, n2), b, _result(result, target))
         except Exception as exc:
             raise fail(name, (_as_tensor(name, x1), _as_tensor(name, x2)), exc) from exc
 
-    if allowed:
-        def op(x1: Any, x2: Any, /) -> Tensor:
-            if type(x1) is T and type(x2) is T:
-                b = x1._b
-                n1 = x1._n
-                n2 = x2._n
-                if x2._b is b and n1.dtype == n2.dtype and n1.dtype in getattr(b, allowed):
-                    try:
-                        return T(getattr(b, name)(n1, n2), b)
-                    except Exception as exc:
-                        raise fail(name, (x1, x2), exc) from exc
-            elif type(x1) is T and type(x2) is float and x1._n.dtype in x1._b.inexact:
-                b = x1._b
-                return T(getattr(b, name)(x1._n, x2), b)
-            return slow(x1, x2)
-    elif to_bool:
-        def op(x1: Any, x2: Any, /) -> Tensor:
-            if type(x1) is T and type(x2) is T:
-                b = x1._b
-                n1 = x1._n
-                n2 = x2._n
-                if x2._b is b and n1.dtype == n2.dtype and n1.dtype == b.bool_native:
-                    return T(getattr(b, name)(n1, n2), b)
-            return slow(x1, x2)
-    else:
-        def op(x1: Any, x2: Any, /) -> Tensor:
-            if type(x1) is T and type(x2) is T:
-                b = x1._b
-                n1 = x1._n
-                n2 = x2._n
-                if x2._b is b and n1.dtype == n2.dtype:
-                    try:
-                        return T(getattr(b, name)(n1, n2), b)
-                    except Exception as exc:
-                        raise fail(name, (x1, x2), exc) from exc
-            elif type(x1) is T and type(x2) is float and x1._n.dtype in x1._b.inexact:
-                b = x1._b
-                return T(getattr(b, name)(x1._n, x2), b)
-            return slow(x1, x2)
-
+    op = _generate(_BINARY, name, ok, _RESULT_EXPR[result], slow)
     _finish(op, name, "(x1, x2, /)")
 
 
-for _n in _UNARY_ANY:
-    _unary_any(_n)
+for _n in ["abs", "negative", "square", "sign", "conj"]:
+    _unary(_n, _NUMERIC, kinds_msg="numeric")
+for _n in ["real", "imag"]:
+    _unary(_n, _NUMERIC, "real", kinds_msg="numeric")
+for _n in ["isfinite", "isinf", "isnan", "signbit"]:
+    _unary(_n, _NUMERIC, "bool", kinds_msg="numeric")
 for _n in _UNARY_INEXACT:
-    _unary_inexact(_n)
+    _unary(_n, _INEXACT, cast_ints=True, kinds_msg="floating-point")
 for _n in _UNARY_ROUNDING:
-    _unary_rounding(_n)
-_unary_kinds("bitwise_invert", "iub")
-_unary_kinds("logical_not", "b", cast_to=dt.bool)
+    _unary(_n, _INEXACT, identity_ints=True, kinds_msg="real")
+_unary("bitwise_invert", _INTEGRAL, kinds_msg="integer or bool")
+_unary("logical_not", _BOOL, "bool", to_bool=True)
 for _n in _BINARY_NUMERIC:
-    _binary(_n, numeric=True)
-for _n in _BINARY_ANY:
-    _binary(_n)
+    _binary(_n, _NUMERIC, numeric=True)
+for _n in ["maximum", "minimum"]:
+    _binary(_n, _ALL)
+for _n in ["equal", "not_equal", "greater", "greater_equal", "less", "less_equal"]:
+    _binary(_n, _ALL, "bool")
 for _n in _BINARY_INEXACT:
-    _binary(_n, inexact=True)
+    _binary(_n, _INEXACT, inexact=True)
 for _n in _BINARY_LOGICAL:
-    _binary(_n, to_bool=True)
+    _binary(_n, _BOOL, "bool", to_bool=True)
 for _n in _BINARY_BITWISE:
-    _binary(_n, kinds="iub")
+    _binary(_n, _INTEGRAL, kinds="iub")
 for _n in _BINARY_SHIFT:
-    _binary(_n, kinds="iu")
+    _binary(_n, _INTEGER, kinds="iu")
 
 
 def positive(x: Any, /) -> Tensor:

@@ -81,15 +81,28 @@ def getitem(x: Any, key: Any) -> Tensor:
     """x[key] with NumPy semantics: ints, slices, None, Ellipsis, integer and boolean tensors."""
     if type(x) is T:
         b = x._b
-        shape = x._n.shape
+        n = x._n
+        shape = n.shape
         tk = type(key)
         if shape and (tk is slice and key.step is None or tk is int and -shape[0] <= key < shape[0]):
-            return T(b.getitem(x._n, (key,)), b)
+            return T(b.getitem(n, (key,)), b, x._d)
+        if tk is tuple and len(key) <= len(shape):
+            i = 0
+            for item in key:
+                ti = type(item)
+                if ti is int:
+                    if not -shape[i] <= item < shape[i]:
+                        break
+                elif ti is not slice or item.step is not None:
+                    break
+                i += 1
+            else:
+                return T(b.getitem(n, key), b, x._d)
     else:
         x = asarray(x)
     k = normalise_key(x, key)
     try:
-        return T(x._b.getitem(x._n, k), x._b)
+        return T(x._b.getitem(x._n, k), x._b, x._d)
     except Exception as exc:
         raise fail("getitem", (x,), exc) from exc
 

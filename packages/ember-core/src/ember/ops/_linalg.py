@@ -28,10 +28,10 @@ def matmul(x1: Any, x2: Any, /) -> Tensor:
     """Matrix product with NumPy's rules for 1-d operands and batch broadcasting."""
     if type(x1) is T and type(x2) is T:
         b = x1._b
-        n1, n2 = x1._n, x2._n
-        if x2._b is b and n1.dtype == n2.dtype and n1.dtype in b.numeric:
+        d = x1._d
+        if x2._b is b and d is x2._d and d is not None and d.kind != "b":
             try:
-                return T(b.matmul(n1, n2), b)
+                return T(b.matmul(x1._n, x2._n), b, d)
             except Exception as exc:
                 raise _matmul_error(x1, x2, exc) from exc
     b, n1, n2, d = promote_binary("matmul", x1, x2)

@@ -29,7 +29,7 @@ def reshape(x: Any, /, shape: Any, *, copy: bool | None = None) -> Tensor:
     if type(x) is T and type(shape) is tuple and copy is None:
         b = x._b
         try:
-            return T(b.reshape(x._n, shape, None), b)
+            return T(b.reshape(x._n, shape, None), b, x._d)
         except Exception:
             pass
     x = _t(x)
@@ -79,6 +79,20 @@ def _same(op: str, arrays: Sequence[Any]) -> tuple[Any, list[Any], dt.DType]:
 
 def concat(arrays: Sequence[Any], /, *, axis: int | None = 0) -> Tensor:
     """Join tensors along an existing axis (axis=None flattens them first)."""
+    if type(axis) is int and axis >= 0 and type(arrays) in (list, tuple) and arrays:
+        first = arrays[0]
+        if type(first) is T:
+            b, d = first._b, first._d
+            ns = []
+            for a in arrays:
+                if type(a) is not T or a._b is not b or a._d is not d or d is None:
+                    break
+                ns.append(a._n)
+            else:
+                try:
+                    return T(b.concat(ns, axis), b, d)
+                except Exception:
+                    pass  # the checked path below explains the problem
     b, ns, _ = _same("concat", arrays)
     ts = [T(n, b) for n in ns]
     if axis is not None:

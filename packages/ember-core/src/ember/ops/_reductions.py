@@ -45,9 +45,10 @@ def _acc_native(x: Tensor, dtype: Any) -> Any:
 def _sum_like(op: str, x: Any, axis: Any, dtype: Any, keepdims: bool) -> Tensor:
     if type(x) is T and axis is None and dtype is None:
         b = x._b
-        if x._n.dtype in b.inexact:
+        d = x._d
+        if d is not None and d.kind in "fc":
             try:
-                return T(getattr(b, op)(x._n, None, None, keepdims), b)
+                return T(getattr(b, op)(x._n, None, None, keepdims), b, d)
             except Exception as exc:
                 raise fail(op, (x,), exc) from exc
     x = _t(x)
@@ -109,8 +110,9 @@ def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over axes (integers are averaged in the default float dtype)."""
     if type(x) is T and axis is None:
         b = x._b
-        if x._n.dtype in b.inexact:
-            return T(b.mean(x._n, None, keepdims), b)
+        d = x._d
+        if d is not None and d.kind in "fc":
+            return T(b.mean(x._n, None, keepdims), b, d)
     x = _float_input("mean", _t(x))
     return T(x._b.mean(x._n, norm_axes("mean", axis, x.ndim), keepdims), x._b)
 

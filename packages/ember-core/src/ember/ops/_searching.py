@@ -11,6 +11,8 @@ from .._errors import EmberError, ShapeError
 from .._tensor import Tensor
 from ._creation import asarray
 
+_BOOL = dt.bool
+
 __all__ = [
     "argmax", "argmin", "argsort", "nonzero", "searchsorted", "sort", "unique_all",
     "unique_counts", "unique_inverse", "unique_values", "where",
@@ -60,10 +62,10 @@ def where(condition: Any, x1: Any, x2: Any, /) -> Tensor:
     """Elements of x1 where condition is true, else of x2 (operands broadcast and promote)."""
     if type(condition) is T and type(x1) is T and type(x2) is T:
         b = condition._b
-        c, n1, n2 = condition._n, x1._n, x2._n
-        if x1._b is b and x2._b is b and c.dtype == b.bool_native and n1.dtype == n2.dtype:
+        d = x1._d
+        if x1._b is b and x2._b is b and condition._d is _BOOL and d is x2._d and d is not None:
             try:
-                return T(b.where(c, n1, n2), b)
+                return T(b.where(condition._n, x1._n, x2._n), b, d)
             except Exception as exc:
                 raise fail("where", (condition, x1, x2), exc) from exc
     b = backend_of("where", condition, x1, x2)

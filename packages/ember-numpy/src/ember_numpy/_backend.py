@@ -1,0 +1,77 @@
+"""The NumPy backend: ember's reference implementation of every primitive op."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ember
+import numpy as np
+
+from . import kernels
+
+__all__ = ["create_backend"]
+
+#: Every ember dtype NumPy has (all but bfloat16).
+DTYPES: dict[ember.DType, np.dtype] = {
+    ember.bool: np.dtype(np.bool_),
+    ember.int8: np.dtype(np.int8),
+    ember.int16: np.dtype(np.int16),
+    ember.int32: np.dtype(np.int32),
+    ember.int64: np.dtype(np.int64),
+    ember.uint8: np.dtype(np.uint8),
+    ember.uint16: np.dtype(np.uint16),
+    ember.uint32: np.dtype(np.uint32),
+    ember.uint64: np.dtype(np.uint64),
+    ember.float16: np.dtype(np.float16),
+    ember.float32: np.dtype(np.float32),
+    ember.float64: np.dtype(np.float64),
+    ember.complex64: np.dtype(np.complex64),
+    ember.complex128: np.dtype(np.complex128),
+}
+
+_DEVICES = ["cpu"]
+
+
+def _devices() -> list[str]:
+    return _DEVICES
+
+
+def _default_device() -> str:
+    return "cpu"
+
+
+def _device_of(x: Any) -> str:
+    return "cpu"
+
+
+def _to_device(name: str) -> None:
+    if name.split(":")[0] != "cpu":
+        raise ValueError(f"the numpy backend has only the 'cpu' device, not {name!r}")
+    return None
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    return x if type(x) is np.ndarray else np.asarray(x)
+
+
+def create_backend() -> ember.Backend:
+    """Build the NumPy backend (called by ember's plugin loader)."""
+    return ember.Backend(
+        name="numpy",
+        version=np.__version__,
+        kernels=kernels,
+        native_types=(np.ndarray, np.generic),
+        dtypes=DTYPES,
+        capabilities=ember.Capabilities(
+            dtypes={"cpu": frozenset(DTYPES)},
+            notes={"bfloat16": "NumPy has no bfloat16 dtype"},
+        ),
+        devices=_devices,
+        default_device=_default_device,
+        device_of=_device_of,
+        to_device=_to_device,
+        to_numpy=_to_numpy,
+        unsupported={},
+        host={},
+        native_module="numpy",
+    )
