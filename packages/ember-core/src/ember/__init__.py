@@ -33,6 +33,7 @@ from ._errors import (
     BackendNotFoundError,
     DTypeError,
     EmberError,
+    OutOfBoundsError,
     ShapeError,
     UnsupportedError,
 )

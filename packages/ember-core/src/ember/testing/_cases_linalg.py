@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import ember
 
 from . import _strategies as S
-from ._cases import call, case
+from ._cases import BACKEND, call, case
 from ._compare import assert_close
 
 E = ember
@@ -195,7 +195,7 @@ def _pinv(data: Any, d: Any) -> Any:
 
 for _name in ("linalg.eigvalsh", "linalg.svdvals"):
     @case(_name, "values", LAC, tol=100)
-    def _vals(data: Any, d: Any) -> Any:
+    def _vals(data: Any, d: Any, _name: str = _name) -> Any:
         g = S.rng(data)
         n = _n(data)
         if _name == "linalg.eigvalsh":
@@ -292,7 +292,7 @@ for _name in ("fft.fftfreq", "fft.rfftfreq"):
     @case(_name, "n-d", S.LINALG)
     def _freq(data: Any, d: Any) -> Any:
         return call(data.draw(st.integers(1, 10)), d=data.draw(st.sampled_from([1.0, 0.1, 2.5])),
-                    dtype=d, backend=S.__dict__.get("BACKEND") or _backend())
+                    dtype=d, backend=BACKEND)
 
 for _name in ("fft.fftshift", "fft.ifftshift"):
     @case(_name, "axes", (E.int32, E.float32, E.complex64))
@@ -301,9 +301,3 @@ for _name in ("fft.fftshift", "fft.ifftshift"):
         axes = data.draw(st.one_of(st.none(), st.integers(0, x.ndim - 1),
                                    st.lists(st.integers(0, x.ndim - 1), unique=True, min_size=1)))
         return call(x, axes=tuple(axes) if isinstance(axes, list) else axes)
-
-
-def _backend() -> Any:
-    from ._cases import BACKEND
-
-    return BACKEND

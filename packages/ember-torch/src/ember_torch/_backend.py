@@ -1,0 +1,107 @@
+"""The PyTorch backend: ``create_backend()`` builds the :class:`ember.Backend`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ember
+import torch
+
+from . import kernels
+
+__all__ = ["create_backend"]
+
+DTYPES = {
+    ember.bool: torch.bool,
+    ember.int8: torch.int8,
+    ember.int16: torch.int16,
+    ember.int32: torch.int32,
+    ember.int64: torch.int64,
+    ember.uint8: torch.uint8,
+    ember.uint16: torch.uint16,
+    ember.uint32: torch.uint32,
+    ember.uint64: torch.uint64,
+    ember.float16: torch.float16,
+    ember.bfloat16: torch.bfloat16,
+    ember.float32: torch.float32,
+    ember.float64: torch.float64,
+    ember.complex64: torch.complex64,
+    ember.complex128: torch.complex128,
+}
+
+_ALL = frozenset(DTYPES)
+_NO_F64 = _ALL - {ember.float64, ember.complex128}
+
+NOTES = {
+    "uint16": "torch implements few uint16 kernels; ember computes through int32 (exact)",
+    "uint32": "torch implements few uint32 kernels; ember computes through int64 (exact)",
+    "uint64": (
+        "torch implements few uint64 kernels; ember computes through an int64 view: exact for "
+        "wrapping arithmetic, bitwise ops, shifts, comparisons, min/max, sort and search, but "
+        "floor_divide and remainder are only right for values below 2**63 and random.randint "
+        "cannot draw values at or above 2**63"
+    ),
+    "bfloat16": "NumPy has no bfloat16: to_numpy needs .astype(ember.float32) first",
+    "float64": "Apple MPS has no float64 or complex128",
+    "complex128": "Apple MPS has no float64 or complex128",
+}
+
+
+def _devices() -> list[str]:
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return out
+
+
+def _name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return f"cuda:{dev.index if dev.index is not None else torch.cuda.current_device()}"
+    return dev.type
+
+
+def _default_device() -> str:
+    return _name(torch.get_default_device())
+
+
+def _device_of(x: torch.Tensor) -> str:
+    dev = x.device
+    if dev.type == "cpu":
+        return "cpu"
+    return _name(dev)
+
+
+def _to_device(name: str) -> torch.device:
+    return torch.device(name)
+
+
+def _to_numpy(x: torch.Tensor) -> Any:
+    if x.dtype is torch.bfloat16:
+        raise ember.UnsupportedError(
+            "NumPy has no bfloat16: convert with .astype(ember.float32) before to_numpy"
+        )
+    return x.detach().cpu().resolve_conj().resolve_neg().numpy()
+
+
+def create_backend() -> ember.Backend:
+    return ember.Backend(
+        name="torch",
+        version=torch.__version__,
+        kernels=kernels,
+        native_types=(torch.Tensor,),
+        dtypes=DTYPES,
+        capabilities=ember.Capabilities(
+            dtypes={"cpu": _ALL, "cuda": _ALL, "mps": _NO_F64}, notes=NOTES
+        ),
+        devices=_devices,
+        default_device=_default_device,
+        device_of=_device_of,
+        to_device=_to_device,
+        to_numpy=_to_numpy,
+        unsupported={},
+        host={},
+        native_module="torch",
+    )

@@ -1,0 +1,156 @@
+"""Torch-specific logic of ember-torch, checked against NumPy."""
+
+from __future__ import annotations
+
+import ember
+import numpy as np
+import pytest
+import torch
+from ember_torch._backend import create_backend
+
+
+@pytest.fixture(scope="module")
+def b():  # type: ignore[no-untyped-def]
+    return create_backend()
+
+
+def t(a):  # type: ignore[no-untyped-def]
+    return torch.from_numpy(np.array(a, copy=True))
+
+
+def check(got, expected) -> None:  # type: ignore[no-untyped-def]
+    e = np.asarray(expected)
+    g = got.numpy()
+    assert g.dtype == e.dtype and g.shape == e.shape
+    if e.dtype.kind == "f":
+        np.testing.assert_allclose(g, e, rtol=1e-6)
+        assert np.array_equal(np.signbit(g), np.signbit(e))
+    else:
+        np.testing.assert_array_equal(g, e)
+
+
+U64 = np.array([2**64 - 3, 5, 2**63, 7, 0], dtype=np.uint64)
+V64 = np.array([3, 2**63 + 1, 2**63, 2**64 - 1, 9], dtype=np.uint64)
+
+
+@pytest.mark.parametrize(
+    "op, ref",
+    [
+        ("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply),
+        ("floor_divide", np.floor_divide), ("remainder", np.remainder), ("less", np.less),
+        ("greater_equal", np.greater_equal), ("maximum", np.maximum), ("minimum", np.minimum),
+        ("bitwise_xor", np.bitwise_xor),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["uint16", "uint32", "uint64"])
+def test_unsigned_binary(b, op, ref, dtype):  # type: ignore[no-untyped-def]
+    x1, x2 = U64.astype(dtype), V64.astype(dtype)
+    x2[x2 == 0] = 1
+    check(getattr(b, op)(t(x1), t(x2)), ref(x1, x2))
+
+
+def test_unsigned_right_shift_is_logical(b):  # type: ignore[no-untyped-def]
+    s = np.array([0, 1, 63, 4, 2], dtype=np.uint64)
+    check(b.bitwise_right_shift(t(U64), t(s)), np.right_shift(U64, s))
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "uint32", "uint64"])
+def test_unsigned_reductions_and_sort(b, dtype):  # type: ignore[no-untyped-def]
+    x = U64.astype(dtype)
+    check(b.max(t(x), None, False), np.max(x))
+    check(b.argmin(t(x), None, False), np.argmin(x))
+    check(b.sum(t(x), (0,), None, False), np.sum(x, dtype=dtype))
+    check(b.prod(t(x), None, None, False), np.prod(x, dtype=dtype))
+    check(b.sort(t(x), 0, False, True), np.sort(x))
+    check(b.clip(t(x), 5, 2**15), np.clip(x, 5, 2**15))
+
+
+def test_scalar_first_operand(b):  # type: ignore[no-untyped-def]
+    x = np.array([1.5, -2.0, 0.25], dtype=np.float32)
+    for op, ref in [("subtract", np.subtract), ("divide", np.divide), ("atan2", np.arctan2),
+                    ("copysign", np.copysign), ("remainder", np.remainder)]:
+        check(getattr(b, op)(2.0, t(x)), ref(np.float32(2.0), x))
+
+
+def test_float_semantics(b):  # type: ignore[no-untyped-def]
+    x = np.array([-0.0, np.nan, -3.0, 2.5, 0.5, -2.5], dtype=np.float64)
+    check(b.sign(t(x)), np.sign(x))
+    check(b.round(t(x)), np.round(x))
+    check(b.remainder(t(np.array([-0.0, -6.0, 6.0])), 3.0), np.remainder([-0.0, -6.0, 6.0], 3.0))
+
+
+def test_getitem_numpy_rules(b):  # type: ignore[no-untyped-def]
+    x = np.arange(24.0).reshape(3, 4, 2)
+    for key in [(0, slice(None), np.array([1, 1])), (slice(None, None, -2), Ellipsis),
+                (slice(5, None, -3), Ellipsis, slice(None, None, -1)), (x > 10,)]:
+        tkey = tuple(t(k) if isinstance(k, np.ndarray) else k for k in key)
+        check(b.getitem(t(x), tkey), x[key])
+
+
+@pytest.mark.parametrize("mode, ufunc", [("add", np.add), ("multiply", np.multiply),
+                                         ("min", np.minimum), ("max", np.maximum)])
+def test_index_update_accumulates(b, mode, ufunc):  # type: ignore[no-untyped-def]
+    x = np.arange(6.0).reshape(3, 2)
+    idx = np.array([0, 2, 0, 0])
+    vals = np.array([[5.0, -1.0], [2.0, 3.0], [7.0, 0.5], [-4.0, 9.0]])
+    expected = x.copy()
+    ufunc.at(expected, idx, vals)
+    check(b.index_update(t(x), (t(idx),), t(vals), mode), expected)
+
+
+def test_unique_all_first_indices_and_nans(b):  # type: ignore[no-untyped-def]
+    x = np.array([3.0, np.nan, 1.0, 3.0, np.nan, 1.0, 2.0])
+    got = b.unique_all(t(x))
+    for g, e in zip(got, np.unique_all(x)):
+        np.testing.assert_array_equal(g.numpy(), e)
+
+
+def test_searchsorted_with_nan(b):  # type: ignore[no-untyped-def]
+    s = np.array([1.0, 2.0, np.inf, np.nan])
+    v = np.array([np.nan, np.inf, 1.5])
+    for side in ("left", "right"):
+        check(b.searchsorted(t(s), t(v), side, None), np.searchsorted(s, v, side=side))
+
+
+def test_empty_axes_and_keepdims(b):  # type: ignore[no-untyped-def]
+    x = np.arange(6, dtype=np.int8).reshape(2, 3)
+    check(b.sum(t(x), (), None, False), np.sum(x, axis=(), dtype=np.int8))
+    check(b.max(t(x), (), False), np.max(x, axis=()))
+    check(b.argmax(t(x), None, True), np.argmax(x, keepdims=True))
+    check(b.sum(t(x), None, None, False), np.sum(x, dtype=np.int8))
+
+
+def test_solve_matrix_reading(b):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    a, rhs = rng.standard_normal((4, 4, 4)), rng.standard_normal((4, 4))
+    np.testing.assert_allclose(b.linalg_solve(t(a), t(rhs)).numpy(), np.linalg.solve(a, rhs))
+
+
+def test_creation(b):  # type: ignore[no-untyped-def]
+    check(b.linspace(-2, 7, 5, torch.int32, None, False),
+          np.linspace(-2, 7, 5, endpoint=False, dtype=np.int32))
+    check(b.arange(0.5, 3.3, 0.1, torch.float16, None), np.arange(0.5, 3.3, 0.1, dtype=np.float16))
+    check(b.eye(3, 5, 1, torch.uint32, None), np.eye(3, 5, 1, dtype=np.uint32))
+
+
+def test_conv_asymmetric_padding(b):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 6, 2))
+    w = rng.standard_normal((3, 2, 2))
+    xp = np.pad(x, ((0, 0), (2, 1), (0, 0)))
+    expected = np.stack([xp[:, i:i + 2].reshape(1, -1) @ w.reshape(3, -1).T
+                         for i in range(0, xp.shape[1] - 1, 2)], axis=1)
+    got = b.nn_conv(t(x), t(w), (2,), ((2, 1),), (1,), 1)
+    np.testing.assert_allclose(got.numpy(), expected)
+
+
+def test_random_is_reproducible_and_half_open(b):  # type: ignore[no-untyped-def]
+    for dtype in (torch.float16, torch.bfloat16, torch.float32):
+        u = b.random_uniform(3, (20000,), dtype, None)
+        assert torch.equal(u, b.random_uniform(3, (20000,), dtype, None))
+        assert bool((u < 1).all()) and bool((u >= 0).all())
+
+
+def test_bfloat16_to_numpy_is_explained(b):  # type: ignore[no-untyped-def]
+    with pytest.raises(ember.UnsupportedError, match="float32"):
+        b.to_numpy(torch.ones(2, dtype=torch.bfloat16))
