@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ember
 import pytest
 from core_support import BACKENDS
-
-import ember
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import ember
-
+import pytest
 from core_support import BACKENDS
 
 

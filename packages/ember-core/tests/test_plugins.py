@@ -9,13 +9,11 @@ import sys
 import threading
 import types
 
-import pytest
-
 import ember
+import pytest
+from core_support import BACKENDS
 from ember import _plugins
 from ember.hookspecs import hookimpl
-
-from core_support import BACKENDS
 
 
 def run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -154,7 +152,7 @@ def fake_plugins():
 def test_a_broken_backend_does_not_break_the_others(fake_plugins: None) -> None:
     infos = {i.name: i for i in ember.backends(probe=False)}
     assert {"fake", "broken"} <= set(infos)
-    with pytest.raises(ember.BackendError, match="libbroken.so") as err:
+    with pytest.raises(ember.BackendError, match=r"libbroken\.so") as err:
         ember.load_backend("broken")
     assert not isinstance(err.value, ember.BackendNotFoundError)
     x = ember.tensor([1.0, 2.0], backend="fake")

@@ -3,10 +3,8 @@ checked by value on every installed backend."""
 
 from __future__ import annotations
 
-import pytest
-
 import ember
-
+import pytest
 from core_support import BACKENDS
 
 np = pytest.importorskip("numpy")
@@ -137,5 +135,8 @@ def test_dtype_hint_matches_the_native_dtype(backend: str) -> None:
                x @ x, x[0], x[:, 1], ember.reshape(x, (4,)), ember.concat([x, x]),
                ember.where(x > 0, x, x), ember.astype(x, ember.int32), ember.floor(i),
                ember.logical_and(x, i), ember.tensor([1, 2]), ember.abs(i)]
+    if b.supports("abs") and ember.complex64 in b.to_native_dtype:
+        z = ember.tensor([1 + 2j, -3j])
+        results += [ember.abs(z), ember.real(z), ember.imag(z), z * z, ember.sign(z), z + 1.0]
     for r in results:
         assert r.dtype is b.dtype_of(r.native), r

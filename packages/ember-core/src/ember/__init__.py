@@ -1,10 +1,21 @@
-"""Ember: write tensors, gradients and models once; run them on NumPy, PyTorch, MLX or a plugin."""
+"""Ember: write tensors, gradients and models once; run them on NumPy, PyTorch, MLX or a plugin.
+
+>>> import ember
+>>> with ember.use_backend("numpy"):
+...     x = ember.tensor([[1.0, 2.0], [3.0, 4.0]])
+...     (x @ x).tolist()
+[[7.0, 10.0], [15.0, 22.0]]
+
+The op namespace follows the Python Array API standard (2023.12); ``ember.linalg`` and
+``ember.fft`` are its extensions, ``ember.nn`` holds neural-network ops and ``ember.random``
+explicit-key random numbers. ``ember info`` on the command line lists the backends.
+"""
 
 from __future__ import annotations
 
-from . import _dtypes
+from . import _dtypes, fft, linalg, nn, random
 from ._backend import Backend, Capabilities, get_backend, set_backend, use_backend
-from ._catalogue import CATALOGUE
+from ._catalogue import CATALOGUE, OpSpec
 from ._dtypes import (
     DType,
     bfloat16,
@@ -39,10 +50,10 @@ from ._errors import (
 )
 from ._plugins import BackendInfo, backends, load_backend
 from ._tensor import Tensor
-from .ops import *  # noqa: F403
+from .ops import *  # noqa: F403 - the op functions, listed in ops.__all__
 from .ops import __all__ as _ops_all
-from .ops._creation import result_type
-from . import fft, linalg, nn, random  # noqa: E402
+
+__version__ = "0.1.0"
 
 e = 2.718281828459045
 inf = float("inf")
@@ -50,4 +61,13 @@ nan = float("nan")
 newaxis = None
 pi = 3.141592653589793
 
-__version__ = "0.1.0"
+__all__ = [
+    "CATALOGUE", "Backend", "BackendError", "BackendInfo", "BackendMismatchError",
+    "BackendNotFoundError", "Capabilities", "DType", "DTypeError", "EmberError", "OpSpec",
+    "OutOfBoundsError", "ShapeError", "Tensor", "UnsupportedError", "backends", "bfloat16", "bool",
+    "can_cast", "complex64", "complex128", "e", "fft", "finfo", "float16", "float32", "float64",
+    "get_backend", "iinfo", "inf", "int8", "int16", "int32", "int64", "isdtype", "linalg",
+    "load_backend", "nan", "newaxis", "nn", "pi", "random", "set_backend", "uint8", "uint16",
+    "uint32", "uint64", "use_backend", *_ops_all,
+]
+del _dtypes

@@ -8,10 +8,11 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _dtypes as dt
-from ._catalogue import CATALOGUE, BY_NAME as SPECS
+from ._catalogue import BY_NAME as SPECS
+from ._catalogue import CATALOGUE
 from ._errors import BackendError, UnsupportedError
 
 __all__ = ["Backend", "Capabilities", "OpStatus"]
@@ -119,6 +120,10 @@ class Backend:
             if unknown:
                 parts.append("'unsupported' names ops not in the catalogue: " + ", ".join(unknown))
             raise BackendError(f"backend {name!r} is incomplete: " + "; ".join(parts))
+
+    if TYPE_CHECKING:
+        # kernels are set per catalogue entry in __init__ (``b.add``, ``b.linalg_solve``)
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
     def __repr__(self) -> str:
         return f"<ember backend {self.name} {self.version}>"

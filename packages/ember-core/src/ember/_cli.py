@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
-from typing import Any
 
 from ._catalogue import CATALOGUE, GROUPS
 
@@ -56,15 +56,14 @@ _MARK = {"native": "native", "fused": "fused", "composite": "composite", "host":
 def ops_markdown() -> str:
     """docs/ops.md: every op with its status on every installed backend (generated)."""
     import ember
+
     from ._plugins import installed_names
 
     names = installed_names()
     loaded = {}
     for n in names:
-        try:
+        with contextlib.suppress(ember.EmberError):
             loaded[n] = ember.load_backend(n)
-        except ember.EmberError:
-            pass
     cols = list(loaded)
     out = [
         "# Ember ops",

@@ -127,7 +127,7 @@ def promote_binary(
     return b, cast_native(b, x1._n, target), cast_native(b, x2._n, target), target
 
 
-def _SCALAR_KIND_BASE(s: Any) -> Any:  # noqa: N802
+def _SCALAR_KIND_BASE(s: Any) -> Any:
     if isinstance(s, builtins.bool):
         return builtins.bool(s)
     if isinstance(s, int):

@@ -86,7 +86,7 @@ class DType:
         return self.kind in "iu"
 
 
-bool = DType("bool", "b", 8, 0)  # noqa: A001 - the Array API name
+bool = DType("bool", "b", 8, 0)
 int8 = DType("int8", "i", 8, 1)
 int16 = DType("int16", "i", 16, 2)
 int32 = DType("int32", "i", 32, 3)
@@ -202,7 +202,7 @@ def can_cast(from_: DType, to: DType, /) -> _builtin_bool:
 
 
 @dataclass(frozen=True)
-class finfo_object:  # noqa: N801 - Array API name
+class finfo_object:
     bits: int
     eps: float
     max: float
@@ -212,7 +212,7 @@ class finfo_object:  # noqa: N801 - Array API name
 
 
 @dataclass(frozen=True)
-class iinfo_object:  # noqa: N801 - Array API name
+class iinfo_object:
     bits: int
     max: int
     min: int
@@ -227,7 +227,7 @@ _FINFO = {
 }
 
 
-def finfo(type: Any, /) -> finfo_object:  # noqa: A002 - Array API signature
+def finfo(type: Any, /) -> finfo_object:
     """Machine limits of a floating-point dtype (``ember.finfo(ember.float32).eps``)."""
     d = _dtype_arg(type)
     real = {complex64: float32, complex128: float64}.get(d, d)
@@ -237,7 +237,7 @@ def finfo(type: Any, /) -> finfo_object:  # noqa: A002 - Array API signature
     return finfo_object(bits, eps, mx, -mx, tiny, real)
 
 
-def iinfo(type: Any, /) -> iinfo_object:  # noqa: A002 - Array API signature
+def iinfo(type: Any, /) -> iinfo_object:
     """Limits of an integer dtype (``ember.iinfo(ember.int8).max == 127``)."""
     d = _dtype_arg(type)
     if d.kind == "i":

@@ -1,6 +1,6 @@
 """``ember.fft``: the Array API FFT extension."""
 
-from .ops._fft import (  # type: ignore[attr-defined]
+from .ops._fft import (
     fft,
     fftfreq,
     fftn,

@@ -154,7 +154,7 @@ def truncated_normal(k: Key | int, lower: float = -2.0, upper: float = 2.0, shap
     c = 0.5 * (1.0 + math.erf(upper / math.sqrt(2.0)))
     u = uniform(k, shape, work, device=device, backend=backend)
     p = u * (c - a) + a
-    x = ew.erfinv(p * 2.0 - 1.0) * math.sqrt(2.0)  # type: ignore[attr-defined]
+    x = ew.erfinv(p * 2.0 - 1.0) * math.sqrt(2.0)
     x = clip(x, lower, upper)
     return x if work is d else x.astype(d)
 
@@ -189,7 +189,7 @@ def categorical(k: Key | int, logits: Any, *, axis: int = -1, shape: Any = None)
     d = lg.dtype if lg.dtype.is_floating else dt.DEFAULT_FLOAT
     u = uniform(k, (*batch, lg.shape[-1]), d, backend=lg._b, device=lg.device)
     tiny = dt.finfo(d).smallest_normal
-    gumbel = -ew.log(-ew.log(ew.maximum(u, tiny)))  # type: ignore[attr-defined]
+    gumbel = -ew.log(-ew.log(ew.maximum(u, tiny)))
     return argmax(lg + gumbel, axis=-1)
 
 

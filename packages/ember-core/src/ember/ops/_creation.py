@@ -97,7 +97,7 @@ def asarray(
     """
     d = None if dtype is None else dt.as_dtype(dtype)
     if isinstance(obj, Tensor):
-        x = obj if backend is None else obj.to(backend)
+        x = obj if backend is None else obj.to(backend if isinstance(backend, str) else backend.name)
         if device is not None and x.device != device:
             x = x.to(device=device)
         if d is not None and x.dtype is not d:
@@ -181,7 +181,7 @@ def result_type(*arrays_and_dtypes: Any) -> dt.DType:
 
 
 def _shape(op: str, shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, int) or hasattr(shape, "__index__") and not isinstance(shape, Sequence):
+    if isinstance(shape, int) or (hasattr(shape, "__index__") and not isinstance(shape, Sequence)):
         shape = (shape,)
     try:
         out = tuple(int(s.__index__()) for s in shape)
@@ -250,7 +250,7 @@ def ones_like(x: Tensor, /, *, dtype: Any = None, device: str | None = None) -> 
 def full_like(x: Tensor, /, fill_value: Any, *, dtype: Any = None, device: str | None = None) -> Tensor:
     x = asarray(x)
     d = x.dtype if dtype is None else dt.as_dtype(dtype)
-    if isinstance(fill_value, float) and not d.is_inexact or isinstance(fill_value, complex) and not d.is_complex:
+    if (isinstance(fill_value, float) and not d.is_inexact) or (isinstance(fill_value, complex) and not d.is_complex):
         raise DTypeError(f"full_like: fill value {fill_value!r} does not fit dtype {d}")
     return _creation("full_like", x.shape, d, device or x.device, x._b, fill_value)
 

@@ -13,21 +13,79 @@ from .._dispatch import backend_of, cast_native, fail, native_of, promote_binary
 from .._errors import DTypeError
 from .._tensor import Tensor
 
-__all__: list[str] = []  # filled below
+__all__ = [
+    "abs",
+    "acos",
+    "acosh",
+    "add",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "bitwise_and",
+    "bitwise_invert",
+    "bitwise_left_shift",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "ceil",
+    "clip",
+    "conj",
+    "copysign",
+    "cos",
+    "cosh",
+    "divide",
+    "equal",
+    "erf",
+    "erfinv",
+    "exp",
+    "expm1",
+    "floor",
+    "floor_divide",
+    "greater",
+    "greater_equal",
+    "hypot",
+    "imag",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "less",
+    "less_equal",
+    "log",
+    "log10",
+    "log1p",
+    "log2",
+    "logaddexp",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "maximum",
+    "minimum",
+    "multiply",
+    "negative",
+    "not_equal",
+    "positive",
+    "pow",
+    "real",
+    "remainder",
+    "round",
+    "sign",
+    "signbit",
+    "sin",
+    "sinh",
+    "sqrt",
+    "square",
+    "subtract",
+    "tan",
+    "tanh",
+    "trunc",
+]
 
 T = Tensor
 
 # unary ---------------------------------------------------------------------------------------
-_UNARY_INEXACT = ["acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "exp",
-                  "expm1", "log", "log1p", "log2", "log10", "sin", "sinh", "sqrt", "tan", "tanh",
-                  "erf", "erfinv"]
-_UNARY_ROUNDING = ["ceil", "floor", "round", "trunc"]  # identity on integers
-# binary --------------------------------------------------------------------------------------
-_BINARY_NUMERIC = ["add", "subtract", "multiply", "pow", "remainder", "floor_divide"]
-_BINARY_INEXACT = ["divide", "atan2", "hypot", "copysign", "logaddexp"]
-_BINARY_LOGICAL = ["logical_and", "logical_or", "logical_xor"]
-_BINARY_BITWISE = ["bitwise_and", "bitwise_or", "bitwise_xor"]
-_BINARY_SHIFT = ["bitwise_left_shift", "bitwise_right_shift"]
 
 
 def _finish(fn: Callable[..., Any], name: str, sig: str) -> Callable[..., Any]:
@@ -35,8 +93,6 @@ def _finish(fn: Callable[..., Any], name: str, sig: str) -> Callable[..., Any]:
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = "ember"
     fn.__doc__ = f"{spec.summary}\n\nSignature: ``ember.{name}{sig}`` (Python Array API 2023.12)."
-    globals()[name] = fn
-    __all__.append(name)
     return fn
 
 
@@ -99,7 +155,7 @@ def {name}(x1, x2, /):
 def _generate(template: str, name: str, ok: frozenset, result: str, slow: Callable[..., Any]) -> Callable[..., Any]:
     ns: dict[str, Any] = {"T": T, "OK": ok, "INEXACT": _INEXACT, "BOOL": dt.bool, "fail": fail,
                           "slow": slow, "REAL_OF": _REAL_OF}
-    exec(template.format(name=name, result=result), ns)  # noqa: S102 - fixed templates
+    exec(template.format(name=name, result=result), ns)
     return ns[name]
 
 
@@ -115,7 +171,7 @@ _RESULT_EXPR = {"same": "d", "bool": "BOOL", "real": "REAL_OF.get(d, d)"}
 
 
 def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = False,
-           identity_ints: bool = False, kinds_msg: str = "", to_bool: bool = False) -> None:
+           identity_ints: bool = False, kinds_msg: str = "", to_bool: bool = False) -> Callable[..., Tensor]:
     def slow(x: Any) -> Tensor:
         x = _as_tensor(name, x)
         b = x._b
@@ -134,11 +190,11 @@ def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = 
             raise fail(name, (x,), exc) from exc
 
     op = _generate(_UNARY, name, ok, _RESULT_EXPR[result], slow)
-    _finish(op, name, "(x, /)")
+    return _finish(op, name, "(x, /)")
 
 
 def _binary(name: str, ok: frozenset, result: str = "same", *, inexact: bool = False,
-            kinds: str = "", to_bool: bool = False, numeric: bool = False) -> None:
+            kinds: str = "", to_bool: bool = False, numeric: bool = False) -> Callable[..., Tensor]:
     def slow(x1: Any, x2: Any) -> Tensor:
         if to_bool:
             b = backend_of(name, x1, x2)
@@ -158,35 +214,74 @@ def _binary(name: str, ok: frozenset, result: str = "same", *, inexact: bool = F
             raise fail(name, (_as_tensor(name, x1), _as_tensor(name, x2)), exc) from exc
 
     op = _generate(_BINARY, name, ok, _RESULT_EXPR[result], slow)
-    _finish(op, name, "(x1, x2, /)")
+    return _finish(op, name, "(x1, x2, /)")
 
 
-for _n in ["abs", "negative", "square", "sign", "conj"]:
-    _unary(_n, _NUMERIC, kinds_msg="numeric")
-for _n in ["real", "imag"]:
-    _unary(_n, _NUMERIC, "real", kinds_msg="numeric")
-for _n in ["isfinite", "isinf", "isnan", "signbit"]:
-    _unary(_n, _NUMERIC, "bool", kinds_msg="numeric")
-for _n in _UNARY_INEXACT:
-    _unary(_n, _INEXACT, cast_ints=True, kinds_msg="floating-point")
-for _n in _UNARY_ROUNDING:
-    _unary(_n, _INEXACT, identity_ints=True, kinds_msg="real")
-_unary("bitwise_invert", _INTEGRAL, kinds_msg="integer or bool")
-_unary("logical_not", _BOOL, "bool", to_bool=True)
-for _n in _BINARY_NUMERIC:
-    _binary(_n, _NUMERIC, numeric=True)
-for _n in ["maximum", "minimum"]:
-    _binary(_n, _ALL)
-for _n in ["equal", "not_equal", "greater", "greater_equal", "less", "less_equal"]:
-    _binary(_n, _ALL, "bool")
-for _n in _BINARY_INEXACT:
-    _binary(_n, _INEXACT, inexact=True)
-for _n in _BINARY_LOGICAL:
-    _binary(_n, _BOOL, "bool", to_bool=True)
-for _n in _BINARY_BITWISE:
-    _binary(_n, _INTEGRAL, kinds="iub")
-for _n in _BINARY_SHIFT:
-    _binary(_n, _INTEGER, kinds="iu")
+negative = _unary("negative", _NUMERIC, kinds_msg="numeric")
+square = _unary("square", _NUMERIC, kinds_msg="numeric")
+sign = _unary("sign", _NUMERIC, kinds_msg="numeric")
+conj = _unary("conj", _NUMERIC, kinds_msg="numeric")
+abs = _unary("abs", _NUMERIC, "real", kinds_msg="numeric")
+real = _unary("real", _NUMERIC, "real", kinds_msg="numeric")
+imag = _unary("imag", _NUMERIC, "real", kinds_msg="numeric")
+isfinite = _unary("isfinite", _NUMERIC, "bool", kinds_msg="numeric")
+isinf = _unary("isinf", _NUMERIC, "bool", kinds_msg="numeric")
+isnan = _unary("isnan", _NUMERIC, "bool", kinds_msg="numeric")
+signbit = _unary("signbit", _NUMERIC, "bool", kinds_msg="numeric")
+acos = _unary("acos", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+acosh = _unary("acosh", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+asin = _unary("asin", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+asinh = _unary("asinh", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+atan = _unary("atan", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+atanh = _unary("atanh", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+cos = _unary("cos", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+cosh = _unary("cosh", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+exp = _unary("exp", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+expm1 = _unary("expm1", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+log = _unary("log", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+log1p = _unary("log1p", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+log2 = _unary("log2", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+log10 = _unary("log10", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+sin = _unary("sin", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+sinh = _unary("sinh", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+sqrt = _unary("sqrt", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+tan = _unary("tan", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+tanh = _unary("tanh", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+erf = _unary("erf", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+erfinv = _unary("erfinv", _INEXACT, cast_ints=True, kinds_msg="floating-point")
+ceil = _unary("ceil", _INEXACT, identity_ints=True, kinds_msg="real")
+floor = _unary("floor", _INEXACT, identity_ints=True, kinds_msg="real")
+round = _unary("round", _INEXACT, identity_ints=True, kinds_msg="real")
+trunc = _unary("trunc", _INEXACT, identity_ints=True, kinds_msg="real")
+bitwise_invert = _unary("bitwise_invert", _INTEGRAL, kinds_msg="integer or bool")
+logical_not = _unary("logical_not", _BOOL, "bool", to_bool=True)
+add = _binary("add", _NUMERIC, numeric=True)
+subtract = _binary("subtract", _NUMERIC, numeric=True)
+multiply = _binary("multiply", _NUMERIC, numeric=True)
+pow = _binary("pow", _NUMERIC, numeric=True)
+remainder = _binary("remainder", _NUMERIC, numeric=True)
+floor_divide = _binary("floor_divide", _NUMERIC, numeric=True)
+maximum = _binary("maximum", _ALL)
+minimum = _binary("minimum", _ALL)
+equal = _binary("equal", _ALL, "bool")
+not_equal = _binary("not_equal", _ALL, "bool")
+greater = _binary("greater", _ALL, "bool")
+greater_equal = _binary("greater_equal", _ALL, "bool")
+less = _binary("less", _ALL, "bool")
+less_equal = _binary("less_equal", _ALL, "bool")
+divide = _binary("divide", _INEXACT, inexact=True)
+atan2 = _binary("atan2", _INEXACT, inexact=True)
+hypot = _binary("hypot", _INEXACT, inexact=True)
+copysign = _binary("copysign", _INEXACT, inexact=True)
+logaddexp = _binary("logaddexp", _INEXACT, inexact=True)
+logical_and = _binary("logical_and", _BOOL, "bool", to_bool=True)
+logical_or = _binary("logical_or", _BOOL, "bool", to_bool=True)
+logical_xor = _binary("logical_xor", _BOOL, "bool", to_bool=True)
+bitwise_and = _binary("bitwise_and", _INTEGRAL, kinds="iub")
+bitwise_or = _binary("bitwise_or", _INTEGRAL, kinds="iub")
+bitwise_xor = _binary("bitwise_xor", _INTEGRAL, kinds="iub")
+bitwise_left_shift = _binary("bitwise_left_shift", _INTEGER, kinds="iu")
+bitwise_right_shift = _binary("bitwise_right_shift", _INTEGER, kinds="iu")
 
 
 def positive(x: Any, /) -> Tensor:
@@ -197,17 +292,16 @@ def positive(x: Any, /) -> Tensor:
     return x
 
 
-__all__.append("positive")
 
 
-def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - Array API names
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
     """Clamp x to [min, max]; bounds may be None, scalars or tensors; the result keeps x's dtype."""
     x = _as_tensor("clip", x)
     b = x._b
     d = x.dtype
 
     def bound(v: Any) -> Any:
-        if v is None or isinstance(v, (bool, int, float)) and not isinstance(v, Tensor):
+        if v is None or (isinstance(v, (bool, int, float)) and not isinstance(v, Tensor)):
             if isinstance(v, float) and not d.is_inexact:
                 raise DTypeError(f"clip: float bound {v} for a {d} tensor; cast x first")
             return v
@@ -222,4 +316,3 @@ def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 -
         raise fail("clip", (x,), exc) from exc
 
 
-__all__.append("clip")

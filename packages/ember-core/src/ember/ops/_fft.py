@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import _dtypes as dt
@@ -12,7 +13,7 @@ from ._creation import arange, asarray
 
 FFT = ["fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft", "ihfft",
        "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
-__all__: list[str] = []
+__all__ = FFT
 
 T = Tensor
 _NORMS = ("backward", "ortho", "forward")
@@ -72,39 +73,37 @@ def _many(op: str, real_in: bool, x: Any, s: Any, axes: Any, norm: str) -> Tenso
         raise fail(f"fft.{op}", (x,), exc) from exc
 
 
-def _def1(op: str, real_in: bool, doc: str) -> None:
+def _def1(op: str, real_in: bool, doc: str) -> Callable[..., Tensor]:
     def f(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
         return _one(op, real_in, x, n, axis, norm)
 
     f.__name__ = f.__qualname__ = op
     f.__doc__ = doc
-    globals()[op] = f
-    __all__.append(op)
+    return f
 
 
-def _defn(op: str, real_in: bool, doc: str) -> None:
+def _defn(op: str, real_in: bool, doc: str) -> Callable[..., Tensor]:
     def f(x: Any, /, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Tensor:
         return _many(op, real_in, x, s, axes, norm)
 
     f.__name__ = f.__qualname__ = op
     f.__doc__ = doc
-    globals()[op] = f
-    __all__.append(op)
+    return f
 
 
-_def1("fft", False, "1-d discrete Fourier transform.")
-_def1("ifft", False, "Inverse 1-d discrete Fourier transform.")
-_def1("rfft", True, "1-d DFT of real input (non-negative frequencies).")
-_def1("irfft", False, "Inverse of rfft (real output of length n, default 2*(m-1)).")
-_defn("fftn", False, "n-d discrete Fourier transform.")
-_defn("ifftn", False, "Inverse n-d discrete Fourier transform.")
-_defn("rfftn", True, "n-d DFT of real input.")
-_defn("irfftn", False, "Inverse of rfftn.")
+fft = _def1("fft", False, "1-d discrete Fourier transform.")
+ifft = _def1("ifft", False, "Inverse 1-d discrete Fourier transform.")
+rfft = _def1("rfft", True, "1-d DFT of real input (non-negative frequencies).")
+irfft = _def1("irfft", False, "Inverse of rfft (real output of length n, default 2*(m-1)).")
+fftn = _defn("fftn", False, "n-d discrete Fourier transform.")
+ifftn = _defn("ifftn", False, "Inverse n-d discrete Fourier transform.")
+rfftn = _defn("rfftn", True, "n-d DFT of real input.")
+irfftn = _defn("irfftn", False, "Inverse of rfftn.")
 
 
 def hfft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """DFT of a signal with Hermitian symmetry (real output)."""
-    from ._elementwise import conj  # type: ignore[attr-defined]
+    from ._elementwise import conj
 
     _check("hfft", norm)
     return _one("irfft", False, conj(_complex(asarray(x))), n, axis, _SWAP[norm])
@@ -112,7 +111,7 @@ def hfft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backwa
 
 def ihfft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """Inverse of hfft (real input, Hermitian output)."""
-    from ._elementwise import conj  # type: ignore[attr-defined]
+    from ._elementwise import conj
 
     _check("ihfft", norm)
     return conj(_one("rfft", True, x, n, axis, _SWAP[norm]))
@@ -159,4 +158,3 @@ def ifftshift(x: Any, /, *, axes: Any = None) -> Tensor:
     return _shift(x, axes, -1)
 
 
-__all__ += ["hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]

@@ -30,7 +30,7 @@ def _norm_item(x: Tensor, item: Any) -> tuple[Any, int]:
         return slice(*(None if v is None else int(v.__index__()) for v in (item.start, item.stop, item.step))), 1
     if t is bool:
         raise EmberError("indexing with a Python bool is not supported; use a boolean tensor mask")
-    if isinstance(item, Tensor) or isinstance(item, (list, tuple)) or hasattr(item, "__array__") or hasattr(item, "__dlpack__"):
+    if isinstance(item, (Tensor, list, tuple)) or hasattr(item, "__array__") or hasattr(item, "__dlpack__"):
         idx = item if isinstance(item, Tensor) else asarray(item, backend=x._b)
         d = idx.dtype
         if d is dt.bool:
@@ -84,18 +84,16 @@ def getitem(x: Any, key: Any) -> Tensor:
         n = x._n
         shape = n.shape
         tk = type(key)
-        if shape and (tk is slice and key.step is None or tk is int and -shape[0] <= key < shape[0]):
+        if shape and ((tk is slice and key.step is None) or (tk is int and -shape[0] <= key < shape[0])):
             return T(b.getitem(n, (key,)), b, x._d)
         if tk is tuple and len(key) <= len(shape):
-            i = 0
-            for item in key:
+            for i, item in enumerate(key):
                 ti = type(item)
                 if ti is int:
                     if not -shape[i] <= item < shape[i]:
                         break
                 elif ti is not slice or item.step is not None:
                     break
-                i += 1
             else:
                 return T(b.getitem(n, key), b, x._d)
     else:

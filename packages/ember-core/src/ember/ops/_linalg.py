@@ -88,7 +88,7 @@ def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Tensor:
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
     """Dot product of vectors along axis (x1 conjugated), broadcasting the other axes."""
-    from ._elementwise import conj, multiply  # type: ignore[attr-defined]
+    from ._elementwise import conj, multiply
     from ._reductions import sum as _sum
 
     b, n1, n2, _ = promote_binary("vecdot", x1, x2)
@@ -226,7 +226,7 @@ def matrix_power(x: Any, n: int, /) -> Tensor:
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf"))
 
 
-def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Tensor:  # noqa: A002
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Tensor:
     """Matrix norm of the last two axes: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
     if ord not in _MATRIX_ORDS:
         raise EmberError(f"linalg.matrix_norm: ord must be one of {_MATRIX_ORDS}, got {ord!r}")
@@ -234,7 +234,7 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Tenso
     return T(_call("matrix_norm", x, keepdims, ord), x._b)
 
 
-def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Tensor:  # noqa: A002
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Tensor:
     """Vector p-norm over axes (all when None); ord any float, inf or -inf."""
     x = _float("vector_norm", x, min_rank=0)
     return T(_call("vector_norm", x, norm_axes("linalg.vector_norm", axis, x.ndim), keepdims, ord), x._b)
@@ -242,7 +242,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 
 def solve(x1: Any, x2: Any, /) -> Tensor:
     """Solve x1 @ out = x2 for square x1 (x2 is a vector only when it is 1-d)."""
-    b, n1, n2, d = promote_binary("linalg.solve", x1, x2, inexact=True)
+    b, n1, n2, _ = promote_binary("linalg.solve", x1, x2, inexact=True)
     a, c = T(n1, b), T(n2, b)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ShapeError(f"linalg.solve needs square matrices x1, got shape {a.shape}")
@@ -288,7 +288,7 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
 
 def outer(x1: Any, x2: Any, /) -> Tensor:
     """Outer product of two 1-d tensors."""
-    from ._elementwise import multiply  # type: ignore[attr-defined]
+    from ._elementwise import multiply
 
     b, n1, n2, _ = promote_binary("linalg.outer", x1, x2)
     a, c = T(n1, b), T(n2, b)

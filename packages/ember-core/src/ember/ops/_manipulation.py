@@ -38,7 +38,7 @@ def reshape(x: Any, /, shape: Any, *, copy: bool | None = None) -> Tensor:
     unknown = [i for i, s in enumerate(shape) if s == -1]
     known = math.prod(s for s in shape if s != -1)
     if len(unknown) > 1 or any(s < -1 for s in shape) or (
-        unknown and (known == 0 or size % known) or not unknown and known != size
+        (unknown and (known == 0 or size % known)) or (not unknown and known != size)
     ):
         raise ShapeError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}"

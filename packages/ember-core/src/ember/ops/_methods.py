@@ -40,20 +40,19 @@ def bind() -> None:
     for name, fn in {"eq": ew.equal, "ne": ew.not_equal, "lt": ew.less, "le": ew.less_equal,
                      "gt": ew.greater, "ge": ew.greater_equal}.items():
         setattr(Tensor, f"__{name}__", fn)
-    Tensor.__neg__ = ew.negative  # type: ignore[attr-defined]
-    Tensor.__pos__ = ew.positive  # type: ignore[attr-defined]
-    Tensor.__abs__ = ew.abs  # type: ignore[attr-defined]
-    Tensor.__invert__ = ew.bitwise_invert  # type: ignore[attr-defined]
-    Tensor.__getitem__ = getitem  # type: ignore[attr-defined]
-    Tensor.__setitem__ = _setitem  # type: ignore[attr-defined]
-    Tensor.__hash__ = object.__hash__  # type: ignore[assignment]  # __eq__ above removed it
-    Tensor.astype = lambda self, dtype, copy=True: astype(self, dtype, copy=copy)  # type: ignore[attr-defined]
-    Tensor.reshape = lambda self, *shape: reshape(  # type: ignore[attr-defined]
-        self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-    )
-    Tensor.T = property(lambda self: matrix_transpose(self) if self.ndim == 2 else _t_error(self))  # type: ignore[attr-defined]
-    Tensor.mT = property(matrix_transpose)  # type: ignore[attr-defined]
-    Tensor.at = property(_At)  # type: ignore[attr-defined]
+    plain = {
+        "__neg__": ew.negative, "__pos__": ew.positive, "__abs__": ew.abs,
+        "__invert__": ew.bitwise_invert, "__getitem__": getitem, "__setitem__": _setitem,
+        "__hash__": object.__hash__,  # defining __eq__ above removed it
+        "astype": lambda self, dtype, copy=True: astype(self, dtype, copy=copy),
+        "reshape": lambda self, *shape: reshape(
+            self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape),
+        "T": property(lambda self: matrix_transpose(self) if self.ndim == 2 else _t_error(self)),
+        "mT": property(matrix_transpose),
+        "at": property(_At),
+    }
+    for name, value in plain.items():
+        setattr(Tensor, name, value)
 
 
 def _t_error(x: Tensor) -> Tensor:

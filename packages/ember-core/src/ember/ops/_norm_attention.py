@@ -14,7 +14,8 @@ from . import _elementwise as ew
 from ._activations import _float, fused, log_softmax, one_hot
 from ._creation import arange, asarray, astype
 from ._manipulation import expand_dims, moveaxis
-from ._reductions import mean, sum as _sum, var
+from ._reductions import mean, var
+from ._reductions import sum as _sum
 from ._searching import where
 
 __all__ = ["cross_entropy", "dropout", "layer_norm", "rms_norm", "scaled_dot_product_attention"]

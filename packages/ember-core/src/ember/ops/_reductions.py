@@ -60,7 +60,7 @@ def _sum_like(op: str, x: Any, axis: Any, dtype: Any, keepdims: bool) -> Tensor:
         raise fail(op, (x,), exc) from exc
 
 
-def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over axes. Integers accumulate in int64 (uint64 for unsigned), bool in int64.
 
     >>> ember.sum(ember.tensor([[1, 2], [3, 4]]), axis=0).tolist()
@@ -90,12 +90,12 @@ def _minmax(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
         raise fail(op, (x,), exc) from exc
 
 
-def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Maximum over axes (NaN propagates)."""
     return _minmax("max", x, axis, keepdims)
 
 
-def min(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Minimum over axes (NaN propagates)."""
     return _minmax("min", x, axis, keepdims)
 
@@ -125,9 +125,11 @@ def var(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool 
 
 def std(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
     """Standard deviation over axes (square root of :func:`var`)."""
-    from ._elementwise import sqrt  # type: ignore[attr-defined]
+    from ._elementwise import sqrt
 
-    return sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+    x = _t(x)
+    axes = norm_axes("std", axis, x.ndim)
+    return sqrt(var(x, axis=axes, correction=correction, keepdims=keepdims))
 
 
 def _logical(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
@@ -136,22 +138,23 @@ def _logical(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
     return T(getattr(x._b, op)(n, norm_axes(op, axis, x.ndim), keepdims), x._b)
 
 
-def all(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def all(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Whether all elements along axes are true (non-zero)."""
     return _logical("all", x, axis, keepdims)
 
 
-def any(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def any(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Whether any element along axes is true (non-zero)."""
     return _logical("any", x, axis, keepdims)
 
 
 def count_nonzero(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Number of non-zero elements along axes (int64)."""
-    from ._elementwise import not_equal  # type: ignore[attr-defined]
+    from ._elementwise import not_equal
 
     x = _t(x)
-    return sum(not_equal(x, False if x.dtype is dt.bool else 0), axis=axis, keepdims=keepdims)
+    axes = norm_axes("count_nonzero", axis, x.ndim)
+    return sum(not_equal(x, False if x.dtype is dt.bool else 0), axis=axes, keepdims=keepdims)
 
 
 def _cumulative(op: str, x: Any, axis: int | None, dtype: Any, include_initial: bool) -> Tensor:
@@ -181,7 +184,7 @@ def cumulative_prod(x: Any, /, *, axis: int | None = None, dtype: Any = None,
 
 def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None) -> Tensor:
     """n-th forward difference along axis, optionally after prepending/appending values."""
-    from ._elementwise import not_equal, subtract  # type: ignore[attr-defined]
+    from ._elementwise import not_equal, subtract
     from ._manipulation import concat
 
     x = _t(x)

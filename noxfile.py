@@ -1,0 +1,89 @@
+"""Test matrix: `uvx nox` runs every session below; `uvx nox -s "tests(backend='mlx')"` one.
+
+Each tests(backend) session installs only ember-core and that backend first and checks that
+they work alone; then it adds ember-numpy (the conformance kit's reference answer, not a
+backend under test) and ember-nn, and runs ember-core's, the backend's and ember-nn's tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "typecheck", "tests", "wheels"]
+nox.options.error_on_external_run = True
+
+ROOT = Path(__file__).parent
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+PKG = {name: str(ROOT / "packages" / name) for name in
+       ("ember-core", "ember-numpy", "ember-torch", "ember-mlx", "ember-nn")}
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
+
+STANDALONE_CHECK = """
+import sys, ember
+names = [b.name for b in ember.backends()]
+assert names == [{backend!r}], names
+info = ember.backends()[0]
+assert info.loads and info.error == "", info
+x = ember.tensor([[1.0, 2.0], [3.0, 4.0]])
+assert x.backend == {backend!r} and (x @ x).tolist() == [[7.0, 10.0], [15.0, 22.0]]
+print("standalone ok:", info.name, info.native, info.devices)
+"""
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("backend", ["numpy", "torch", "mlx"])
+def tests(session: nox.Session, backend: str) -> None:
+    """ember-core + one backend alone, then the conformance kit and unit tests."""
+    session.install(PKG["ember-core"], PKG[f"ember-{backend}"])
+    session.run("ember", "info")
+    session.run("python", "-c", STANDALONE_CHECK.format(backend=backend))
+    session.install(PKG["ember-numpy"], PKG["ember-nn"], *TEST_DEPS)
+    paths = ["packages/ember-core/tests", f"packages/ember-{backend}/tests"]
+    if backend == "numpy":
+        paths.append("packages/ember-nn/tests")
+    session.run("pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *paths, *session.posargs,
+                env={"EMBER_TEST_BACKEND": backend})
+
+
+@nox.session(python=PYTHON)
+def slow(session: nox.Session) -> None:
+    """Long-running cases (more hypothesis examples), all backends."""
+    session.install(*PKG.values(), *TEST_DEPS)
+    session.run("pytest", "-q", "-m", "slow", "packages", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "packages", "benchmarks", "examples", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy on ember-core (the package every other one builds on)."""
+    session.install("mypy>=1.11", PKG["ember-core"], "pytest", "hypothesis", "numpy>=2.0")
+    session.run("mypy", "packages/ember-core/src/ember")
+
+
+@nox.session(python=PYTHON)
+def wheels(session: nox.Session) -> None:
+    """Build every package; install the ember-core and ember-mlx wheels alone in a clean venv."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for name in PKG:
+        session.run("uv", "build", "--package", name, "--out-dir", str(dist), "-q", external=True)
+    core = next(dist.glob("ember_core-*.whl"))
+    mlx = next(dist.glob("ember_mlx-*.whl"))
+    venv = Path(session.create_tmp()) / "clean"
+    shutil.rmtree(venv, ignore_errors=True)
+    session.run("uv", "venv", "-q", "--python", PYTHON, str(venv), external=True)
+    py = str(venv / ("Scripts" if os.name == "nt" else "bin") / "python")
+    session.run("uv", "pip", "install", "-q", "--python", py, str(core), str(mlx), external=True)
+    session.run(str(venv / "bin" / "ember"), "info", external=True)
+    session.run(py, "-c", STANDALONE_CHECK.format(backend="mlx"), external=True)
