@@ -261,9 +261,14 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
     a, c = T(n1, b), T(n2, b)
     if a.shape[axis] != 3 or c.shape[axis] != 3:
         raise ShapeError(f"linalg.cross: axis {axis} must have size 3, got shapes {a.shape}, {c.shape}")
+    from ._manipulation import broadcast_arrays
+
     nd = max(a.ndim, c.ndim)
+    ax = norm_axis("linalg.cross", axis, nd)
+    if a.shape != c.shape:
+        a, c = broadcast_arrays(a, c)  # kernels see equal shapes; axis is of the broadcast rank
     try:
-        return T(b.linalg_cross(n1, n2, norm_axis("linalg.cross", axis, nd)), b)
+        return T(b.linalg_cross(a._n, c._n, ax), b)
     except Exception as exc:
         raise fail("linalg.cross", (a, c), exc) from exc
 
