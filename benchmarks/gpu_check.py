@@ -1,3 +1,4 @@
+# ruff: noqa: B023 - each lambda is timed within the loop iteration that defines it
 """CUDA check and GPU dispatch timing (run on a machine with an NVIDIA GPU; CI never has one).
 
     python benchmarks/gpu_check.py
