@@ -13,7 +13,7 @@ explicit-key random numbers. ``ember info`` on the command line lists the backen
 
 from __future__ import annotations
 
-from . import _dtypes, fft, linalg, nn, random
+from . import _dtypes, fft, linalg, nn, ops, random
 from ._backend import Backend, Capabilities, get_backend, set_backend, use_backend
 from ._catalogue import CATALOGUE, OpSpec
 from ._dtypes import (
@@ -50,8 +50,13 @@ from ._errors import (
 )
 from ._plugins import BackendInfo, backends, load_backend
 from ._tensor import Tensor
-from .ops import *  # noqa: F403 - the op functions, listed in ops.__all__
-from .ops import __all__ as _ops_all
+from .ops._creation import *  # noqa: F403 - the op functions, one module per topic
+from .ops._elementwise import *  # noqa: F403
+from .ops._indexing import index_update, take
+from .ops._linalg import matmul, matrix_transpose, tensordot, vecdot
+from .ops._manipulation import *  # noqa: F403
+from .ops._reductions import *  # noqa: F403
+from .ops._searching import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -68,6 +73,12 @@ __all__ = [
     "can_cast", "complex64", "complex128", "e", "fft", "finfo", "float16", "float32", "float64",
     "get_backend", "iinfo", "inf", "int8", "int16", "int32", "int64", "isdtype", "linalg",
     "load_backend", "nan", "newaxis", "nn", "pi", "random", "set_backend", "uint8", "uint16",
-    "uint32", "uint64", "use_backend", *_ops_all,
+    "uint32", "uint64", "use_backend",
+    "index_update", "matmul", "matrix_transpose", "take", "tensordot", "vecdot",
 ]
+__all__ += ops._creation.__all__
+__all__ += ops._elementwise.__all__
+__all__ += ops._manipulation.__all__
+__all__ += ops._reductions.__all__
+__all__ += ops._searching.__all__
 del _dtypes

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from . import _methods
+from . import _creation, _elementwise, _manipulation, _methods, _reductions, _searching
 from ._creation import *  # noqa: F403
-from ._creation import __all__ as _c
 from ._elementwise import *  # noqa: F403
-from ._elementwise import __all__ as _e
 from ._indexing import index_update, take
 from ._linalg import matmul, matrix_transpose, tensordot, vecdot
 from ._manipulation import *  # noqa: F403
-from ._manipulation import __all__ as _m
 from ._reductions import *  # noqa: F403
-from ._reductions import __all__ as _r
 from ._searching import *  # noqa: F403
-from ._searching import __all__ as _s
 
 _methods.bind()
 
-__all__ = [*_c, *_e, *_m, *_r, *_s, "index_update", "take", "matmul", "matrix_transpose",
-           "tensordot", "vecdot"]
+__all__ = ["index_update", "matmul", "matrix_transpose", "take", "tensordot", "vecdot"]
+__all__ += _creation.__all__
+__all__ += _elementwise.__all__
+__all__ += _manipulation.__all__
+__all__ += _reductions.__all__
+__all__ += _searching.__all__

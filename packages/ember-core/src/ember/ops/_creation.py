@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,6 +112,11 @@ def asarray(
     else:
         b = load_backend(backend)
     dev = _device(b, device)
+    if d is None and hasattr(obj, "dtype") and not isinstance(obj, Tensor):
+        try:  # an array that carries an ember-known dtype: the backend must have it
+            d = dt.as_dtype(obj.dtype)
+        except DTypeError:
+            d = None
     if d is None:
         kind = _python_kind(obj)
         if kind is not None:
@@ -265,7 +271,13 @@ def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
     b, d, dev = _target(dtype, device, backend)
     if d is None:
         d = dt.DEFAULT_INT if all(isinstance(v, int) for v in (start, stop, step)) else dt.DEFAULT_FLOAT
-    return Tensor(b.arange(start, stop, step, b.native_dtype(d, device), dev), b)
+    native = b.native_dtype(d, device)
+    if math.ceil((stop - start) / step) <= 0:  # an empty range (some libraries raise instead)
+        return Tensor(b.empty((0,), native, dev), b, d)
+    try:
+        return Tensor(b.arange(start, stop, step, native, dev), b, d)
+    except Exception as exc:
+        raise fail("arange", (), exc) from exc
 
 
 def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: str | None = None,

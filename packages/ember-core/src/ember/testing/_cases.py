@@ -18,7 +18,7 @@ import numpy as np
 
 import ember
 
-__all__ = ["BACKEND", "CASES", "Call", "Case", "by_op", "call", "case", "resolve"]
+__all__ = ["BACKEND", "CASES", "CONTEXT", "Call", "Case", "by_op", "call", "case", "resolve"]
 
 
 class _BackendName:
@@ -56,6 +56,8 @@ class Case:
 
 
 CASES: list[Case] = []
+#: set by the suite while a case runs: "backends" -> (backend under test, reference)
+CONTEXT: dict[str, Any] = {}
 
 
 def case(op: str, variant: str, dtypes: tuple[Any, ...] = (), **kw: Any) -> Callable[..., Any]:

@@ -75,7 +75,7 @@ def _py(v: Any, d: Any) -> Any:
 
 
 def binary(op: str, dtypes: tuple[Any, ...], dom: Any = None, *, bf16: bool = True,
-           special: bool = False, scalars: bool = True, promote: tuple[Any, ...] | None = None,
+           special: bool = False, scalars: bool = True, promote: Any = None,
            tol: float = 1.0) -> None:
     @case(op, "broadcast", dtypes, bf16=bf16, tol=tol)
     def _bcast(data: Any, d: Any) -> Any:
@@ -122,14 +122,14 @@ def _r(lo: float, hi: float, **kw: Any) -> dict[str, Any]:
     return {"lo": lo, "hi": hi, **kw}
 
 
-def _ints(lo: int, hi: int, ulo: int | None = None, uhi: int | None = None, **fkw: Any) -> Any:
-    """Integers in [lo, hi] (unsigned: [ulo, uhi]); floats keep the keywords ``fkw``."""
+def _ints(ilo: int, ihi: int, ulo: int | None = None, uhi: int | None = None, **fkw: Any) -> Any:
+    """Integers in [ilo, ihi] (unsigned: [ulo, uhi]); floats keep the keywords ``fkw``."""
 
     def dom(d: Any) -> dict[str, Any]:
         if d.kind == "u":
-            return _r(max(lo, 0) if ulo is None else ulo, hi if uhi is None else uhi)
+            return _r(max(ilo, 0) if ulo is None else ulo, ihi if uhi is None else uhi)
         if d.kind == "i":
-            return _r(lo, hi)
+            return _r(ilo, ihi)
         return dict(fkw)
 
     return dom
@@ -177,8 +177,10 @@ binary("pow", S.NUMERIC,
         lambda d: _r(0, 3) if d.kind in "iu" else _r(-1, 1) if d.kind == "c" else _r(-3, 3)),
        tol=4.0)
 _DIVIDEND = _ints(-20, 20, 0, 20, lo=-10, hi=10, grid=0.25)
-_DIVISOR = (lambda d: _r(-5, 5, nonzero=True) if d.kind == "i" else _r(1, 5) if d.kind == "u"
-            else _r(-4, 4, grid=0.5, nonzero=True))
+def _DIVISOR(d: Any) -> Any:
+    if d.kind == "i":
+        return _r(-5, 5, nonzero=True)
+    return _r(1, 5) if d.kind == "u" else _r(-4, 4, grid=0.5, nonzero=True)
 binary("remainder", S.REAL, (_DIVIDEND, _DIVISOR))
 binary("floor_divide", S.REAL, (_DIVIDEND, _DIVISOR))
 _CMP = _ints(-3, 3, lo=-2, hi=2, grid=0.5)

@@ -100,7 +100,7 @@ def _diff(data: Any, d: Any) -> Any:
     x = S.arr(data, d, S.shape(data, 1, 3), -10, 10)
     axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
     n = data.draw(st.integers(0, 3))
-    extra = {}
+    extra: dict[str, Any] = {}
     if data.draw(st.booleans()):
         shp = list(x.shape)
         shp[axis] = data.draw(st.integers(1, 2))

@@ -59,6 +59,11 @@ def _host(t: ember.Tensor) -> np.ndarray:
 def flatten(out: Any) -> list[Result]:
     """The leaves of a result, in order (tuples and lists are walked, dicts by sorted key)."""
     if isinstance(out, ember.Tensor):
+        native = out._b.dtype_of(out.native)
+        # ops cache the result dtype on the tensor (a dispatch hint): it must be the truth
+        assert out.dtype is native, (
+            f"the tensor says dtype {out.dtype} but its {out.backend} array is {native}: "
+            f"the op's dtype rule and the kernel disagree")
         return [Result("tensor", out.dtype, tuple(out.shape), _host(out))]
     if isinstance(out, (tuple, list)):
         return [leaf for item in out for leaf in flatten(item)]
@@ -74,7 +79,11 @@ def _bad(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> np.ndarray:
     if a.dtype.kind == "c" or e.dtype.kind == "c":
         a = a.astype(np.complex128)
         e = e.astype(np.complex128)
-        return _bad(a.real, e.real, rtol, atol) | _bad(a.imag, e.imag, rtol, atol)
+        # Array API: a complex number is NaN if either component is; all NaNs are alike
+        nan_a = np.isnan(a.real) | np.isnan(a.imag)
+        nan_e = np.isnan(e.real) | np.isnan(e.imag)
+        parts = _bad(a.real, e.real, rtol, atol) | _bad(a.imag, e.imag, rtol, atol)
+        return np.where(nan_a | nan_e, ~(nan_a & nan_e), parts)
     a = a.astype(np.float64)
     e = e.astype(np.float64)
     nan_a, nan_e = np.isnan(a), np.isnan(e)

@@ -41,7 +41,7 @@ class ErrorCase:
                 for leaf in out if isinstance(out, (tuple, list)) else (out,):
                     if isinstance(leaf, E.Tensor):
                         leaf.numpy()  # lazy backends raise on evaluation
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return exc
         return None
 

@@ -113,7 +113,7 @@ def axis_arg(data: Any, ndim: int, *, allow_none: bool = True) -> int | None:
 def axes_arg(data: Any, ndim: int) -> Any:
     """None, one axis, or a tuple of distinct axes (possibly empty, mixed signs)."""
     kind = data.draw(st.sampled_from(["none", "int", "tuple"]), label="axis kind")
-    if kind == "none" or ndim == 0 and kind == "int":
+    if kind == "none" or (ndim == 0 and kind == "int"):
         return None
     if kind == "int":
         return data.draw(st.integers(-ndim, ndim - 1), label="axis")

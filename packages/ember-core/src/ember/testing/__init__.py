@@ -1,0 +1,19 @@
+"""Ember's backend conformance kit.
+
+A backend package runs every op of the catalogue against the NumPy reference with::
+
+    # tests/test_conformance.py
+    from ember.testing import BackendConformance
+
+    class TestMyLib(BackendConformance):
+        backend = "mylib"
+
+See ``docs/writing-a-backend.md`` ("Running the conformance kit"). Needs pytest and hypothesis.
+"""
+
+from ._cases import CASES, Call, Case, load_all
+from ._compare import TOLERANCES, assert_close
+from ._suite import BackendConformance, covered_ops
+
+__all__ = ["CASES", "TOLERANCES", "BackendConformance", "Call", "Case", "assert_close",
+           "covered_ops", "load_all"]
