@@ -15,7 +15,7 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["lint", "typecheck", "tests", "wheels"]
+nox.options.sessions = ["lint", "typecheck", "tests", "docs", "wheels"]
 nox.options.error_on_external_run = True
 
 ROOT = Path(__file__).parent
@@ -56,6 +56,13 @@ def slow(session: nox.Session) -> None:
     """Long-running cases (more hypothesis examples), all backends."""
     session.install(*PKG.values(), *TEST_DEPS)
     session.run("pytest", "-q", "-m", "slow", "packages", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """docs/ops.md is what `ember ops --markdown` generates with all three backends installed."""
+    session.install(*PKG.values(), *TEST_DEPS)
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "packages/ember-core/tests/test_cli.py")
 
 
 @nox.session(python=PYTHON)

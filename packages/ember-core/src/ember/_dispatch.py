@@ -155,6 +155,8 @@ def _scalar_tensor(b: Backend, s: Any) -> Tensor:
 
 def norm_axis(op: str, axis: int, ndim: int) -> int:
     """One axis, negative allowed, as a non-negative int (ShapeError when out of range)."""
+    if type(axis) is int and -ndim <= axis < ndim:
+        return axis + ndim if axis < 0 else axis
     if type(axis) is not int:
         if hasattr(axis, "__index__") and not isinstance(axis, builtins.bool):
             axis = axis.__index__()
@@ -172,6 +174,8 @@ def norm_axes(op: str, axis: Any, ndim: int) -> tuple[int, ...] | None:
     """None, an int or a sequence of ints -> None or a sorted tuple of distinct axes."""
     if axis is None:
         return None
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the ABC check
+        return (axis + ndim if axis < 0 else axis,)
     if isinstance(axis, Sequence):
         out = tuple(sorted(norm_axis(op, a, ndim) for a in axis))
         if len(set(out)) != len(out):

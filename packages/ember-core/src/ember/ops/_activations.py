@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import _dtypes as dt
-from .._dispatch import cast_native, norm_axes
+from .._dispatch import cast_native, norm_axes, norm_axis
 from .._errors import DTypeError, EmberError
 from .._tensor import Tensor
 from . import _elementwise as ew
@@ -24,7 +24,7 @@ T = Tensor
 
 def _float(x: Any) -> Tensor:
     x = x if type(x) is T else asarray(x)
-    if x._n.dtype in x._b.inexact:
+    if x.dtype.kind in "fc":
         return x
     return T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
 
@@ -102,7 +102,7 @@ def softmax(x: Any, /, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along axis, computed stably."""
     x = _float(x)
     f = fused(x, "nn.softmax")
-    axis = norm_axes("softmax", axis, x.ndim)[0]  # type: ignore[index]
+    axis = norm_axis("softmax", axis, x.ndim)
     if f is not None:
         return T(f(x._n, axis), x._b)
     e = ew.exp(ew.subtract(x, _stable_max(x, axis)))
@@ -113,7 +113,7 @@ def log_softmax(x: Any, /, axis: int = -1) -> Tensor:
     """log(softmax(x)) along axis, computed stably."""
     x = _float(x)
     f = fused(x, "nn.log_softmax")
-    axis = norm_axes("log_softmax", axis, x.ndim)[0]  # type: ignore[index]
+    axis = norm_axis("log_softmax", axis, x.ndim)
     if f is not None:
         return T(f(x._n, axis), x._b)
     shifted = ew.subtract(x, _stable_max(x, axis))
