@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ember
 import pytest
 from core_support import BACKENDS
-
-import ember
 from ember._cli import ops_markdown
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "ops.md"

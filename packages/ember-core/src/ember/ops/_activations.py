@@ -94,8 +94,8 @@ def softplus(x: Any, /) -> Tensor:
 def _stable_max(x: Tensor, axis: Any) -> Tensor:
     from ._searching import where
 
-    m = _max(x, axis=axis, keepdims=True)
-    return where(ew.isfinite(m), m, ew.multiply(m, 0.0)) if x.size else m
+    m = _max(x, axis=axis, keepdims=True)  # callers handle empty x (max has no identity)
+    return where(ew.isfinite(m), m, ew.multiply(m, 0.0))
 
 
 def softmax(x: Any, /, axis: int = -1) -> Tensor:
@@ -105,6 +105,8 @@ def softmax(x: Any, /, axis: int = -1) -> Tensor:
     axis = norm_axis("softmax", axis, x.ndim)
     if f is not None:
         return T(f(x._n, axis), x._b)
+    if x.size == 0:
+        return ew.exp(x)
     e = ew.exp(ew.subtract(x, _stable_max(x, axis)))
     return ew.divide(e, _sum(e, axis=axis, keepdims=True))
 
@@ -116,6 +118,8 @@ def log_softmax(x: Any, /, axis: int = -1) -> Tensor:
     axis = norm_axis("log_softmax", axis, x.ndim)
     if f is not None:
         return T(f(x._n, axis), x._b)
+    if x.size == 0:
+        return ew.positive(x)
     shifted = ew.subtract(x, _stable_max(x, axis))
     return ew.subtract(shifted, ew.log(_sum(ew.exp(shifted), axis=axis, keepdims=True)))
 
@@ -127,6 +131,8 @@ def logsumexp(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     f = fused(x, "nn.logsumexp")
     if f is not None:
         return T(f(x._n, axes, keepdims), x._b)
+    if x.size == 0:  # log(0) = -inf over empty slices
+        return ew.log(_sum(ew.exp(x), axis=axes, keepdims=keepdims))
     m = _stable_max(x, axes)
     out = ew.add(ew.log(_sum(ew.exp(ew.subtract(x, m)), axis=axes, keepdims=True)), m)
     if not keepdims:

@@ -1,0 +1,154 @@
+"""Build the MLX :class:`ember.Backend`."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import ember
+import mlx.core as mx
+import numpy as np
+
+from . import kernels
+
+__all__ = ["create_backend"]
+
+DTYPES = {
+    ember.bool: mx.bool_,
+    ember.int8: mx.int8,
+    ember.int16: mx.int16,
+    ember.int32: mx.int32,
+    ember.int64: mx.int64,
+    ember.uint8: mx.uint8,
+    ember.uint16: mx.uint16,
+    ember.uint32: mx.uint32,
+    ember.uint64: mx.uint64,
+    ember.float16: mx.float16,
+    ember.bfloat16: mx.bfloat16,
+    ember.float32: mx.float32,
+    ember.float64: mx.float64,
+    ember.complex64: mx.complex64,
+}
+
+HOST = {
+    "nonzero": "data-dependent output shape: computed on the host",
+    "unique_all": "data-dependent output shape: computed on the host (NumPy's unique_all)",
+    "getitem": "boolean-mask indices only: the mask is read on the host (data-dependent "
+    "shape); all other keys stay on the device",
+    "index_update": "boolean-mask indices only: the mask is read on the host",
+    "repeat": "an array of repeats only: the repeats are read on the host (data-dependent "
+    "shape); an int repeat stays on the device",
+}
+
+_F64_HOST = (
+    "float64 input only: MLX evaluates it in float32 precision, so float64 is computed with "
+    "NumPy on the host"
+)
+_COMPLEX_HOST = "complex64 input only: MLX's factorisation is real-only, so NumPy computes it"
+HOST.update(
+    {name: _F64_HOST for name in ("exp", "sin", "cos", "erf", "erfinv", "logaddexp")}
+    | {f"linalg.{name}": _COMPLEX_HOST for name in ("cholesky", "det", "slogdet", "qr", "pinv")}
+)
+
+UNSUPPORTED: dict[str, str] = {}
+
+
+def _gpu_available() -> bool:
+    try:
+        return bool(mx.is_available(mx.gpu))
+    except Exception:  # older or CPU-only builds
+        return False
+
+
+def _devices() -> list[str]:
+    return ["cpu", "gpu"] if _gpu_available() else ["cpu"]
+
+
+def _default_device() -> str:
+    return "gpu" if mx.default_device().type == mx.gpu else "cpu"
+
+
+def _device_of(x: Any) -> str:
+    return _default_device()  # MLX arrays are not bound to a device
+
+
+def _to_device(name: str) -> mx.Device:
+    kind = name.split(":")[0]
+    if kind == "cpu":
+        return mx.Device(mx.cpu)
+    if kind == "gpu" and _gpu_available():
+        return mx.Device(mx.gpu)
+    raise ember.UnsupportedError(
+        f"MLX has no device {name!r} here; available: {', '.join(_devices())}"
+    )
+
+
+def _to_numpy(x: mx.array) -> np.ndarray:
+    if x.dtype == mx.bfloat16:
+        raise ember.UnsupportedError(
+            "NumPy has no bfloat16; convert first with x.astype(ember.float32)"
+        )
+    return np.array(x, copy=True)
+
+
+def _holds_float64(args: tuple[Any, ...]) -> bool:
+    for a in args:
+        if isinstance(a, mx.Dtype):
+            if a == mx.float64:
+                return True
+        elif isinstance(a, mx.array):
+            if a.dtype == mx.float64:
+                return True
+        elif isinstance(a, (list, tuple)) and any(
+            isinstance(b, mx.array) and b.dtype == mx.float64 for b in a
+        ):
+            return True
+    return False
+
+
+def _cpu_for_float64(fn: Any) -> Any:
+    """On a GPU machine, schedule a kernel that touches float64 on the CPU stream (MLX's GPU
+    has no float64). Only installed where a GPU exists, so CPU-only builds pay nothing."""
+
+    @functools.wraps(fn)
+    def kernel(*args: Any) -> Any:
+        if mx.default_device().type == mx.gpu and _holds_float64(args):
+            with mx.stream(mx.cpu):
+                return fn(*args)
+        return fn(*args)
+
+    return kernel
+
+
+def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
+    table = {name: getattr(kernels, name) for name in kernels.__all__}
+    if gpu if gpu is not None else _gpu_available():
+        table = {name: _cpu_for_float64(fn) for name, fn in table.items()}
+    return table
+
+
+def create_backend() -> ember.Backend:
+    all_dtypes = frozenset(DTYPES)
+    return ember.Backend(
+        name="mlx",
+        version=mx.__version__,
+        kernels=kernel_table(),
+        native_types=(mx.array,),
+        dtypes=DTYPES,
+        capabilities=ember.Capabilities(
+            dtypes={"cpu": all_dtypes, "gpu": all_dtypes - {ember.float64}},
+            notes={
+                "float64": "MLX supports float64 only on the CPU device",
+                "complex128": "MLX has no complex128",
+            },
+            lazy=True,
+        ),
+        devices=_devices,
+        default_device=_default_device,
+        device_of=_device_of,
+        to_device=_to_device,
+        to_numpy=_to_numpy,
+        unsupported=UNSUPPORTED,
+        host=HOST,
+        native_module="mlx.core",
+    )

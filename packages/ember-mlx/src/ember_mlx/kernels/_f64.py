@@ -1,0 +1,95 @@
+"""float64 paths for the functions MLX evaluates in float32 precision even on float64 input
+(measured with mlx 0.32: exp, sin, cos, erf, erfinv, logaddexp, sigmoid, softmax, logsumexp,
+fast.layer_norm / rms_norm / scaled_dot_product_attention and conv_general lose digits).
+The element-wise ones are computed on the host with NumPy (float64 lives on the CPU anyway);
+the composites are rebuilt from precise MLX ops and these."""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import numpy as np
+
+F64 = mx.float64
+
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def host(fn, *xs):
+    """Apply a NumPy function to float64 MLX arrays (or Python scalars) on the host."""
+    args = [np.array(x, copy=False) if isinstance(x, mx.array) else x for x in xs]
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(*args), dtype=np.float64)
+    return mx.array(out, dtype=F64)
+
+
+def _np_erf(a):
+    return np.asarray(_erf_scalar(a), dtype=np.float64)
+
+
+def _np_erfinv(y, guess):
+    """Newton steps on erf(x) - y from MLX's float32-accurate guess."""
+    x = np.asarray(guess, dtype=np.float64)
+    finite = np.isfinite(x) & (np.abs(y) < 1)
+    xs = np.where(finite, x, 0.0)
+    for _ in range(3):
+        err = _np_erf(xs) - y
+        xs = xs - np.where(finite, err / (2.0 / math.sqrt(math.pi) * np.exp(-xs * xs)), 0.0)
+    return np.where(finite, xs, x)
+
+
+def exp(x):
+    return host(np.exp, x)
+
+
+def sin(x):
+    return host(np.sin, x)
+
+
+def cos(x):
+    return host(np.cos, x)
+
+
+def logaddexp(x1, x2):
+    return host(np.logaddexp, x1, x2)
+
+
+def erf(x):
+    return host(_np_erf, x)
+
+
+def erfinv(x):
+    guess = mx.erfinv(x.astype(mx.float32)).astype(F64)
+    return host(_np_erfinv, x, guess)
+
+
+def sigmoid(x):
+    def f(a):
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+    return host(f, x)
+
+
+def _stable_max(x, axis):
+    m = mx.max(x, axis=axis, keepdims=True)
+    return mx.where(mx.isfinite(m), m, mx.zeros((), dtype=F64))
+
+
+def softmax(x, axis):
+    e = exp(x - _stable_max(x, axis))
+    return e / mx.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis):
+    s = x - _stable_max(x, axis)
+    return s - host(np.log, mx.sum(exp(s), axis=axis, keepdims=True))
+
+
+def logsumexp(x, axis, keepdims):
+    m = _stable_max(x, axis)
+    out = host(np.log, mx.sum(exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = mx.squeeze(out, axis=axis if axis is not None else tuple(range(x.ndim)))
+    return out

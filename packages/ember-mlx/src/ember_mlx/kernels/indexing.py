@@ -1,0 +1,128 @@
+"""Indexing, searching and set kernels (data-dependent shapes go through the host)."""
+
+from __future__ import annotations
+
+import mlx.core as mx
+import numpy as np
+
+from ._util import INT64, as_int64, from_numpy, to_host
+
+__all__ = [
+    "argmax",
+    "argmin",
+    "getitem",
+    "index_update",
+    "nonzero",
+    "searchsorted",
+    "take",
+    "unique_all",
+    "where",
+]
+
+
+def take(x, indices, axis):
+    return mx.take(x, indices, axis=axis)
+
+
+where = mx.where
+
+
+def _has_bool(key) -> bool:
+    return any(isinstance(k, mx.array) and k.dtype == mx.bool_ for k in key)
+
+
+def _expand_bool(x, key):
+    """Replace boolean-mask items by their nonzero() integer arrays (NumPy's definition of a
+    boolean index). Evaluates the masks on the host: the result shape depends on their values."""
+    out = []
+    for k in key:
+        if isinstance(k, mx.array) and k.dtype == mx.bool_:
+            if k.ndim == 0:
+                return None  # 0-d boolean index: rare; the caller computes it on the host
+            out.extend(mx.array(i.astype(np.int64)) for i in np.nonzero(to_host(k)))
+        else:
+            out.append(k)
+    return tuple(out)
+
+
+def getitem(x, key):
+    if _has_bool(key):
+        new = _expand_bool(x, key)
+        if new is None:
+            hkey = tuple(to_host(k) if isinstance(k, mx.array) else k for k in key)
+            return from_numpy(to_host(x)[hkey]).astype(x.dtype)
+        key = new
+    if len(key) == 1:
+        return x[key[0]]
+    return x[key]
+
+
+def _key_for_at(key):
+    return key[0] if len(key) == 1 else key
+
+
+def index_update(x, key, values, mode):
+    if _has_bool(key):
+        new = _expand_bool(x, key)
+        if new is None:
+            raise IndexError("index_update does not support 0-d boolean indices on MLX")
+        key = new
+    if any(isinstance(i, mx.array) and i.size == 0 for i in key):
+        return mx.array(x)  # an empty selection changes nothing
+    k = _key_for_at(key)
+    if mode == "set":
+        y = mx.array(x)
+        y[k] = values
+        return y
+    at = x.at[k]
+    if mode == "add":
+        return at.add(values)
+    if mode == "multiply":
+        return at.multiply(values)
+    if mode == "min":
+        return at.minimum(values)
+    if mode == "max":
+        return at.maximum(values)
+    raise ValueError(f"unknown index_update mode {mode!r}")
+
+
+def _arg(fn, x, axis, keepdims):
+    if x.dtype == mx.complex64:
+        raise TypeError("argmax/argmin of complex input is not defined")
+    if axis is None:
+        r = fn(x.reshape(-1), axis=0)
+        if keepdims:
+            r = r.reshape((1,) * x.ndim)
+        return as_int64(r)
+    return as_int64(fn(x, axis=axis, keepdims=keepdims))
+
+
+def argmax(x, axis, keepdims):
+    return _arg(mx.argmax, x, axis, keepdims)  # MLX returns the first NaN, like NumPy
+
+
+def argmin(x, axis, keepdims):
+    return _arg(mx.argmin, x, axis, keepdims)
+
+
+def nonzero(x):
+    if x.ndim == 0:
+        raise ValueError("nonzero of a 0-d array is not defined; use atleast_1d / reshape first")
+    return tuple(mx.array(i.astype(np.int64)) for i in np.nonzero(to_host(x)))
+
+
+def searchsorted(x1, x2, side, sorter):
+    if sorter is not None:
+        x1 = mx.take(x1, sorter)
+    return as_int64(mx.searchsorted(x1, x2, side=side))
+
+
+def unique_all(x):
+    h = to_host(x)
+    values, indices, inverse, counts = np.unique_all(h)
+    return (
+        from_numpy(values).astype(x.dtype),
+        mx.array(indices.astype(np.int64), dtype=INT64),
+        mx.array(inverse.astype(np.int64).reshape(x.shape), dtype=INT64),
+        mx.array(counts.astype(np.int64), dtype=INT64),
+    )

@@ -1,0 +1,317 @@
+"""Linear algebra kernels. MLX's factorisations run only on the CPU stream (``stream=CPU``)."""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import numpy as np
+
+from ._util import CPU, from_numpy, is_complex, is_inexact, safe_reduce, to_host
+
+__all__ = [
+    "linalg_cholesky",
+    "linalg_cross",
+    "linalg_det",
+    "linalg_diagonal",
+    "linalg_eigh",
+    "linalg_eigvalsh",
+    "linalg_inv",
+    "linalg_matrix_norm",
+    "linalg_matrix_power",
+    "linalg_matrix_rank",
+    "linalg_pinv",
+    "linalg_qr",
+    "linalg_slogdet",
+    "linalg_solve",
+    "linalg_svd",
+    "linalg_svdvals",
+    "linalg_trace",
+    "linalg_vector_norm",
+    "matmul",
+    "tensordot",
+]
+
+
+def matmul(x1, x2):
+    if is_inexact(x1.dtype):
+        return mx.matmul(x1, x2)
+    return _int_matmul(x1, x2)  # MLX's matmul is floating-point only
+
+
+def _int_matmul(x1, x2):
+    """Exact integer matmul (NumPy's wrap-around included) as a broadcast multiply-sum."""
+    v1, v2 = x1.ndim == 1, x2.ndim == 1
+    a = x1[None, :] if v1 else x1
+    b = x2[:, None] if v2 else x2
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {x1.shape} and {x2.shape} do not align")
+    prod = mx.multiply(a[..., :, :, None], b[..., None, :, :])
+    out = (
+        _sum(prod, axis=-2)
+        if prod.size
+        else mx.zeros(
+            mx.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
+            dtype=x1.dtype,
+        )
+    )
+    out = out.astype(x1.dtype) if out.dtype != x1.dtype else out
+    if v1:
+        out = out[..., 0, :]
+    if v2:
+        out = out[..., 0]
+    return out
+
+
+_EPS = {
+    mx.float16: 2.0**-10,
+    mx.bfloat16: 2.0**-7,
+    mx.float32: 2.0**-23,
+    mx.float64: 2.0**-52,
+    mx.complex64: 2.0**-23,
+}
+
+
+def tensordot(x1, x2, axes):
+    if not is_inexact(x1.dtype):
+        a1, a2 = list(axes[0]), list(axes[1])
+        free1 = [i for i in range(x1.ndim) if i not in a1]
+        free2 = [i for i in range(x2.ndim) if i not in a2]
+        k = math.prod(x1.shape[i] for i in a1)
+        p = mx.transpose(x1, free1 + a1).reshape(-1, k)
+        q = mx.transpose(x2, a2 + free2).reshape(k, -1)
+        shape = tuple(x1.shape[i] for i in free1) + tuple(x2.shape[i] for i in free2)
+        return _int_matmul(p, q).reshape(shape)
+    return mx.tensordot(x1, x2, axes=(list(axes[0]), list(axes[1])))
+
+
+def _sum(x, axis=None, keepdims=False):
+    return safe_reduce(mx.sum, x, axis, keepdims, 0)
+
+
+def _max(x, axis=None, keepdims=False):
+    return safe_reduce(mx.max, x, axis, keepdims, None)
+
+
+def _min(x, axis=None, keepdims=False):
+    return safe_reduce(mx.min, x, axis, keepdims, None)
+
+
+def _batch(a, b):
+    """Broadcast the batch dimensions of two stacks of matrices."""
+    batch = mx.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return (mx.broadcast_to(a, batch + a.shape[-2:]), mx.broadcast_to(b, batch + b.shape[-2:]))
+
+
+def _embed(a):
+    """Complex (..., n, m) -> the real (..., 2n, 2m) matrix [[X, -Y], [Y, X]]."""
+    x, y = mx.real(a), mx.imag(a)
+    return mx.concatenate(
+        [mx.concatenate([x, -y], axis=-1), mx.concatenate([y, x], axis=-1)], axis=-2
+    )
+
+
+def _unembed(r, n, m):
+    return r[..., :n, :m] + 1j * r[..., n:, :m]
+
+
+def linalg_inv(x):
+    if is_complex(x.dtype):
+        n = x.shape[-1]
+        return _unembed(mx.linalg.inv(_embed(x), stream=CPU), n, n)
+    return mx.linalg.inv(x, stream=CPU)
+
+
+def linalg_solve(x1, x2):
+    vec = x2.ndim == 1
+    if vec:
+        x2 = x2[:, None]
+    x1, x2 = _batch(x1, x2)
+    if is_complex(x1.dtype):
+        n, k = x1.shape[-1], x2.shape[-1]
+        b = mx.concatenate([mx.real(x2), mx.imag(x2)], axis=-2)
+        r = mx.linalg.solve(_embed(x1), b, stream=CPU)
+        out = r[..., :n, :] + 1j * r[..., n:, :]
+        del k
+    else:
+        out = mx.linalg.solve(x1, x2, stream=CPU)
+    return out[..., 0] if vec else out
+
+
+def _host_complex(fn, x, *args):
+    """MLX's factorisations are real-only: complex64 goes through NumPy on the host."""
+    out = fn(to_host(x), *args)
+    if isinstance(out, tuple):
+        return tuple(from_numpy(o.astype(_NP_OF[o.dtype.kind])) for o in out)
+    return from_numpy(out.astype(_NP_OF[out.dtype.kind]))
+
+
+_NP_OF = {"c": "complex64", "f": "float32", "i": "int64"}
+
+
+def linalg_cholesky(x, upper):
+    if is_complex(x.dtype):
+        return _host_complex(lambda a: np.linalg.cholesky(a, upper=upper), x)
+    return mx.linalg.cholesky(x, upper=upper, stream=CPU)
+
+
+def linalg_cross(x1, x2, axis):
+    return mx.linalg.cross(x1, x2, axis=axis)
+
+
+def linalg_det(x):
+    if is_complex(x.dtype):
+        return _host_complex(np.linalg.det, x)
+    if x.shape[-1] == 0:
+        return mx.ones(x.shape[:-2], dtype=x.dtype)
+    return mx.linalg.det(x, stream=CPU)
+
+
+def linalg_slogdet(x):
+    if is_complex(x.dtype):
+        return _host_complex(lambda a: tuple(np.linalg.slogdet(a)), x)
+    if x.shape[-1] == 0:
+        return mx.ones(x.shape[:-2], dtype=x.dtype), mx.zeros(x.shape[:-2], dtype=x.dtype)
+    sign, logabs = mx.linalg.slogdet(x, stream=CPU)
+    return sign, logabs
+
+
+def linalg_diagonal(x, offset):
+    return mx.diagonal(x, offset=offset, axis1=-2, axis2=-1)
+
+
+def linalg_eigh(x):
+    w, v = mx.linalg.eigh(x, stream=CPU)
+    return w, v
+
+
+def linalg_eigvalsh(x):
+    return mx.linalg.eigvalsh(x, stream=CPU)
+
+
+def linalg_svd(x, full_matrices):
+    u, s, vh = mx.linalg.svd(x, compute_uv=True, stream=CPU)
+    if not full_matrices:
+        k = min(x.shape[-2], x.shape[-1])
+        u, vh = u[..., :, :k], vh[..., :k, :]
+    return u, s, vh
+
+
+def linalg_svdvals(x):
+    return mx.linalg.svd(x, compute_uv=False, stream=CPU)
+
+
+def linalg_qr(x, mode):
+    if is_complex(x.dtype):
+        return _host_complex(lambda a: tuple(np.linalg.qr(a, mode=mode)), x)
+    m, n = x.shape[-2], x.shape[-1]
+    if mode == "complete" and m > n:
+        # Householder QR of [x, I[:, :m-n]]: its first n columns factor x, and Q is square
+        extra = mx.broadcast_to(mx.eye(m, m - n, dtype=x.dtype), x.shape[:-2] + (m, m - n))
+        q, r = mx.linalg.qr(mx.concatenate([x, extra], axis=-1), stream=CPU)
+        return q, mx.triu(r[..., :, :n]) if r.ndim == 2 else _triu(r[..., :, :n])
+    return mx.linalg.qr(x, stream=CPU)
+
+
+def _triu(r):
+    keep = mx.logical_not(mx.tri(r.shape[-2], r.shape[-1], -1, dtype=mx.bool_))
+    return mx.where(keep, r, mx.zeros((), dtype=r.dtype))
+
+
+def linalg_matrix_power(x, n):
+    if n == 0:
+        return mx.broadcast_to(mx.eye(x.shape[-1], dtype=x.dtype), x.shape)
+    if n < 0:
+        x, n = linalg_inv(x), -n
+    result = None
+    base = x
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
+
+
+def _default_rtol(x):
+    return max(x.shape[-2], x.shape[-1]) * _EPS[x.dtype]
+
+
+def _real_dtype(dt):
+    return mx.float32 if dt == mx.complex64 else dt
+
+
+def linalg_matrix_rank(x, rtol):
+    s = linalg_svdvals(x)
+    tol = _default_rtol(x) if rtol is None else rtol
+    if isinstance(tol, mx.array):
+        tol = tol[..., None]
+    smax = _max(s, axis=-1, keepdims=True) if s.shape[-1] else mx.zeros(s.shape[:-1] + (1,))
+    return _sum(s > smax * tol, axis=-1).astype(mx.int64)
+
+
+def linalg_pinv(x, rtol):
+    if is_complex(x.dtype):
+        if isinstance(rtol, mx.array):
+            rtol = to_host(rtol)
+        return _host_complex(lambda a: np.linalg.pinv(a, rtol=rtol), x)
+    tol = _default_rtol(x) if rtol is None else rtol
+    if isinstance(tol, mx.array):
+        tol = tol[..., None]
+    u, s, vh = linalg_svd(x, False)
+    cutoff = _max(s, axis=-1, keepdims=True) * tol
+    sinv = mx.where(s > cutoff, 1 / mx.where(s > cutoff, s, 1), mx.zeros((), dtype=s.dtype))
+    return mx.matmul(mx.swapaxes(vh, -1, -2) * sinv[..., None, :], mx.swapaxes(u, -1, -2))
+
+
+def linalg_trace(x, offset, dtype):
+    d = mx.diagonal(x, offset=offset, axis1=-2, axis2=-1)
+    if dtype is not None and d.dtype != dtype:
+        d = d.astype(dtype)
+    out = _sum(d, axis=-1)
+    return out if out.dtype == d.dtype else out.astype(d.dtype)
+
+
+def linalg_matrix_norm(x, keepdims, ord):
+    a = mx.abs(x) if is_complex(x.dtype) else x
+    if ord == "fro":
+        out = mx.sqrt(_sum(mx.square(mx.abs(a)), axis=(-2, -1)))
+    elif ord == "nuc":
+        out = _sum(linalg_svdvals(x), axis=-1)
+    elif ord in (2, -2):
+        s = linalg_svdvals(x)
+        out = _max(s, axis=-1) if ord == 2 else _min(s, axis=-1)
+    elif ord in (1, -1):
+        col = _sum(mx.abs(a), axis=-2)
+        out = _max(col, axis=-1) if ord == 1 else _min(col, axis=-1)
+    elif ord in (math.inf, -math.inf):
+        row = _sum(mx.abs(a), axis=-1)
+        out = _max(row, axis=-1) if ord == math.inf else _min(row, axis=-1)
+    else:
+        raise ValueError(f"unsupported matrix norm order {ord!r}")
+    if keepdims:
+        out = out[..., None, None]
+    return out
+
+
+def linalg_vector_norm(x, axis, keepdims, ord):
+    a = mx.abs(x)
+    if axis is None:
+        axes = tuple(range(x.ndim))
+    else:
+        axes = tuple(axis)
+    if ord == math.inf:
+        return _max(a, axis=axes, keepdims=keepdims)
+    if ord == -math.inf:
+        return _min(a, axis=axes, keepdims=keepdims)
+    if ord == 0:
+        return _sum(a != 0, axis=axes, keepdims=keepdims).astype(a.dtype)
+    if ord == 1:
+        return _sum(a, axis=axes, keepdims=keepdims)
+    if ord == 2:
+        if a.dtype in (mx.float16, mx.bfloat16):
+            a32 = a.astype(mx.float32)
+            return mx.sqrt(_sum(mx.square(a32), axis=axes, keepdims=keepdims)).astype(a.dtype)
+        return mx.sqrt(_sum(mx.square(a), axis=axes, keepdims=keepdims))
+    return mx.power(_sum(mx.power(a, ord), axis=axes, keepdims=keepdims), 1.0 / ord)

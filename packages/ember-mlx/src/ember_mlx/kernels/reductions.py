@@ -1,0 +1,172 @@
+"""Reductions, cumulative ops and sorting."""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+
+from ._util import as_int64, is_inexact
+
+__all__ = [
+    "all",
+    "any",
+    "argsort",
+    "cumulative_prod",
+    "cumulative_sum",
+    "max",
+    "mean",
+    "min",
+    "prod",
+    "sort",
+    "sum",
+    "var",
+]
+
+
+def _cast_acc(x, dtype):
+    return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+
+
+def _reduced_shape(shape, axis, keepdims):
+    axes = range(len(shape)) if axis is None else axis
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _empty_reduce(x, axis, keepdims, value):
+    """Reductions of empty arrays are built directly: MLX's CPU reduce of an empty input
+    has been seen to stall for seconds."""
+    out = mx.full(_reduced_shape(x.shape, axis, keepdims), value, dtype=x.dtype)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)  # mx.full drops complex
+
+
+def sum(x, axis, dtype, keepdims):
+    x = _cast_acc(x, dtype)
+    if x.size == 0:
+        return _empty_reduce(x, axis, keepdims, 0)
+    out = mx.sum(x, axis=axis, keepdims=keepdims)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)  # MLX widens small ints
+
+
+def prod(x, axis, dtype, keepdims):
+    x = _cast_acc(x, dtype)
+    if x.size == 0:
+        return _empty_reduce(x, axis, keepdims, 1)
+    out = mx.prod(x, axis=axis, keepdims=keepdims)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)
+
+
+def _no_identity(x, axis, keepdims, name):
+    shape = _reduced_shape(x.shape, axis, keepdims)
+    if 0 not in shape:
+        raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+    return mx.zeros(shape, dtype=x.dtype)
+
+
+def max(x, axis, keepdims):
+    if x.size == 0:
+        return _no_identity(x, axis, keepdims, "maximum")
+    return mx.max(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis, keepdims):
+    if x.size == 0:
+        return _no_identity(x, axis, keepdims, "minimum")
+    return mx.min(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis, keepdims):
+    if x.size == 0:
+        return _empty_reduce(x, axis, keepdims, math.nan)
+    out = mx.mean(x, axis=axis, keepdims=keepdims)
+    return out if out.dtype == x.dtype or not is_inexact(x.dtype) else out.astype(x.dtype)
+
+
+def var(x, axis, correction, keepdims):
+    if x.size == 0:
+        return _empty_reduce(x, axis, keepdims, math.nan).astype(_real(x.dtype))
+    if x.dtype == mx.complex64:
+        m = mx.mean(x, axis=axis, keepdims=True)
+        d = x - m
+        ss = mx.sum(mx.real(d * mx.conj(d)), axis=axis, keepdims=keepdims)
+        n = x.size if axis is None else _count(x.shape, axis)
+        return ss / (n - correction)
+    if correction == int(correction):
+        return mx.var(x, axis=axis, keepdims=keepdims, ddof=int(correction))
+    m = mx.mean(x, axis=axis, keepdims=True)
+    ss = mx.sum(mx.square(x - m), axis=axis, keepdims=keepdims)
+    n = x.size if axis is None else _count(x.shape, axis)
+    return ss / mx.array(n - correction, dtype=x.dtype)
+
+
+def _real(dtype):
+    return mx.float32 if dtype == mx.complex64 else dtype
+
+
+def _count(shape, axis):
+    n = 1
+    for a in axis:
+        n *= shape[a]
+    return n
+
+
+def all(x, axis, keepdims):
+    if x.size == 0:
+        return mx.full(_reduced_shape(x.shape, axis, keepdims), True)
+    return mx.all(x, axis=axis, keepdims=keepdims)
+
+
+def any(x, axis, keepdims):
+    if x.size == 0:
+        return mx.full(_reduced_shape(x.shape, axis, keepdims), False)
+    return mx.any(x, axis=axis, keepdims=keepdims)
+
+
+def _cumulative(fn, x, axis, dtype, include_initial, initial):
+    x = _cast_acc(x, dtype)
+    if x.ndim == 0:
+        x = x.reshape(1)
+        axis = 0
+    out = fn(x, axis=axis) if x.size else x
+    if out.dtype != x.dtype:
+        out = out.astype(x.dtype)
+    if include_initial:
+        shape = list(x.shape)
+        shape[axis] = 1
+        out = mx.concatenate([mx.full(shape, initial, dtype=x.dtype), out], axis=axis)
+    return out
+
+
+def cumulative_sum(x, axis, dtype, include_initial):
+    return _cumulative(mx.cumsum, x, axis, dtype, include_initial, 0)
+
+
+def cumulative_prod(x, axis, dtype, include_initial):
+    return _cumulative(mx.cumprod, x, axis, dtype, include_initial, 1)
+
+
+def _flip(x, axis):
+    idx = [slice(None)] * x.ndim
+    idx[axis] = slice(None, None, -1)
+    return x[tuple(idx)]
+
+
+def argsort(x, axis, descending, stable):
+    if x.ndim == 0:
+        return mx.zeros((), dtype=mx.int64)
+    if not descending:
+        return as_int64(mx.argsort(x, axis=axis))
+    # stable descending: argsort the reversed array ascending, reverse, and map the indices
+    # back; equal elements then keep their original order (first occurrence first).
+    n = x.shape[axis]
+    r = mx.argsort(_flip(x, axis), axis=axis)
+    return as_int64((n - 1) - _flip(r, axis).astype(mx.int64))
+
+
+def sort(x, axis, descending, stable):
+    if x.ndim == 0:
+        return x
+    s = mx.sort(x, axis=axis)
+    return _flip(s, axis) if descending else s
