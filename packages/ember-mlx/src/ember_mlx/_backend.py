@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any
 
 import ember
@@ -151,4 +152,7 @@ def create_backend() -> ember.Backend:
         unsupported=UNSUPPORTED,
         host=HOST,
         native_module="mlx.core",
+        # plain x[key] for checked basic keys; on a GPU machine the getitem kernel keeps its
+        # float64-to-CPU-stream wrapper instead
+        basic_index=None if _gpu_available() else operator.getitem,
     )

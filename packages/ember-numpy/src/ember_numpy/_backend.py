@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import ember
@@ -74,4 +75,5 @@ def create_backend() -> ember.Backend:
         unsupported={},
         host={},
         native_module="numpy",
+        basic_index=operator.getitem,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import ember
@@ -104,4 +105,5 @@ def create_backend() -> ember.Backend:
         unsupported={},
         host={},
         native_module="torch",
+        basic_index=operator.getitem,
     )

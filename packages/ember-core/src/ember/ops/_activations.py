@@ -100,6 +100,12 @@ def _stable_max(x: Tensor, axis: Any) -> Tensor:
 
 def softmax(x: Any, /, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along axis, computed stably."""
+    if type(x) is T and type(axis) is int:  # fast path: a fused kernel and a valid axis
+        b, d = x._b, x._d
+        f = b.fused.get("nn.softmax")
+        nd = x._n.ndim
+        if f is not None and d is not None and d.kind in "fc" and -nd <= axis < nd:
+            return T(f(x._n, axis + nd if axis < 0 else axis), b, d)
     x = _float(x)
     f = fused(x, "nn.softmax")
     axis = norm_axis("softmax", axis, x.ndim)
@@ -113,6 +119,12 @@ def softmax(x: Any, /, axis: int = -1) -> Tensor:
 
 def log_softmax(x: Any, /, axis: int = -1) -> Tensor:
     """log(softmax(x)) along axis, computed stably."""
+    if type(x) is T and type(axis) is int:  # fast path: a fused kernel and a valid axis
+        b, d = x._b, x._d
+        f = b.fused.get("nn.log_softmax")
+        nd = x._n.ndim
+        if f is not None and d is not None and d.kind in "fc" and -nd <= axis < nd:
+            return T(f(x._n, axis + nd if axis < 0 else axis), b, d)
     x = _float(x)
     f = fused(x, "nn.log_softmax")
     axis = norm_axis("log_softmax", axis, x.ndim)

@@ -85,7 +85,7 @@ def getitem(x: Any, key: Any) -> Tensor:
         shape = n.shape
         tk = type(key)
         if shape and ((tk is slice and key.step is None) or (tk is int and -shape[0] <= key < shape[0])):
-            return T(b.getitem(n, (key,)), b, x._d)
+            return T(b.basic_index(n, (key,)), b, x._d)
         if tk is tuple and len(key) <= len(shape):
             for i, item in enumerate(key):
                 ti = type(item)
@@ -95,7 +95,7 @@ def getitem(x: Any, key: Any) -> Tensor:
                 elif ti is not slice or item.step is not None:
                     break
             else:
-                return T(b.getitem(n, key), b, x._d)
+                return T(b.basic_index(n, key), b, x._d)
     else:
         x = asarray(x)
     k = normalise_key(x, key)

@@ -43,6 +43,8 @@ def repeat(x: Tensor, repeats: Any, axis: int | None) -> Tensor:
 
 
 def reshape(x: Tensor, shape: tuple[int, ...], copy: bool | None) -> Tensor:
+    if copy is None:
+        return torch.reshape(x, shape)  # the function is ~0.3 µs faster than the method
     if copy:
         return x.reshape(shape).clone()
     if copy is False:

@@ -22,6 +22,8 @@ def _acc(x: Tensor) -> torch.dtype:
 
 
 def sum(x: Tensor, axis: Axes, dtype: torch.dtype | None, keepdims: bool) -> Tensor:
+    if axis is None and dtype is None and not keepdims and x.is_floating_point():
+        return torch.sum(x)  # the common case, without the keyword handling below
     if dtype is None and axis != ():
         # torch sums small integers (and bool) to int64: casting back wraps exactly as an
         # accumulation in the input dtype would; bool sums stay int64
