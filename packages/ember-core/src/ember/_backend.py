@@ -75,9 +75,6 @@ class Backend:
         self.version = version
         self.native_types = native_types
         self.native_module = native_module
-        # x[key] for keys of ints (in bounds) and slices without a step, which ember-core has
-        # already checked: typically operator.getitem, skipping the general getitem kernel
-        self.basic_index = basic_index
         self.to_native_dtype: dict[dt.DType, Any] = dict(dtypes)
         self.from_native_dtype: dict[Any, dt.DType] = {v: k for k, v in dtypes.items()}
         self.capabilities = capabilities
@@ -124,8 +121,11 @@ class Backend:
             if unknown:
                 parts.append("'unsupported' names ops not in the catalogue: " + ", ".join(unknown))
             raise BackendError(f"backend {name!r} is incomplete: " + "; ".join(parts))
-        if self.basic_index is None:
-            self.basic_index = self.getitem
+        # x[key] for keys of ints (in bounds) and slices without a step, which ember-core has
+        # already checked: typically operator.getitem, skipping the general getitem kernel
+        self.basic_index: Callable[[Any, tuple[Any, ...]], Any] = (
+            basic_index if basic_index is not None else self.getitem
+        )
 
     if TYPE_CHECKING:
         # kernels are set per catalogue entry in __init__ (``b.add``, ``b.linalg_solve``)
