@@ -20,7 +20,8 @@ def nn_softmax(x: Any, axis: int) -> Any:
     if x.size == 0:
         return np.exp(x)
     e = np.exp(x - _shift(x, axis))
-    return e / np.add.reduce(e, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # an all -inf slice is 0/0 = NaN, by design
+        return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 def nn_log_softmax(x: Any, axis: int) -> Any:

@@ -145,7 +145,8 @@ def nn_scaled_dot_product_attention(
         mask = mask.to(q.dtype)  # torch wants an additive mask of the query dtype
     L, S = q.shape[-2], k.shape[-2]
     if window is None and (mask is None or not is_causal) and (L == S or not is_causal):
-        return F.scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, scale=scale)
+        out = F.scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, scale=scale)
+        return out if mask is None else _nan_where_no_key(out, mask)
     # causal/window constraints as one boolean mask, aligned at the end as in ember-core's
     # composite (query i sits at position i + S - L: it attends key j when j <= i + S - L for
     # causal, and j > i + S - L - window for a window), combined with the user's mask
@@ -162,4 +163,12 @@ def nn_scaled_dot_product_attention(
         combined = mask & allowed
     else:
         combined = torch.where(allowed, mask, -math.inf)
-    return F.scaled_dot_product_attention(q, k, v, combined, 0.0, False, scale=scale)
+    out = F.scaled_dot_product_attention(q, k, v, combined, 0.0, False, scale=scale)
+    return _nan_where_no_key(out, combined)
+
+
+def _nan_where_no_key(out: Tensor, mask: Tensor) -> Tensor:
+    """A query that may attend no key gets NaN (ember's rule, as softmax over -inf gives);
+    torch's fused kernels return 0 for such rows."""
+    seen = mask.any(-1) if mask.dtype is torch.bool else torch.isfinite(mask).any(-1)
+    return torch.where(seen.unsqueeze(-1), out, torch.full((), math.nan, dtype=out.dtype, device=out.device))
