@@ -98,19 +98,27 @@ def _stable_max(x: Tensor, axis: Any) -> Tensor:
     return where(ew.isfinite(m), m, ew.multiply(m, 0.0))
 
 
-def softmax(x: Any, /, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along axis, computed stably."""
-    if type(x) is T and type(axis) is int:  # fast path: a fused kernel and a valid axis
+def _along_axis(name: str, x: Any, axis: int) -> tuple[Tensor, int, Tensor | None]:
+    """Shared front of softmax/log_softmax: float input, a checked axis, and the result of
+    the backend's fused kernel when it has one (its fast path skips every other check)."""
+    if type(x) is T and type(axis) is int:
         b, d = x._b, x._d
-        f = b.fused.get("nn.softmax")
+        f = b.fused.get(name)
         nd = x._n.ndim
         if f is not None and d is not None and d.kind in "fc" and -nd <= axis < nd:
-            return T(f(x._n, axis + nd if axis < 0 else axis), b, d)
+            ax = axis + nd if axis < 0 else axis
+            return x, ax, T(f(x._n, ax), b, d)
     x = _float(x)
-    f = fused(x, "nn.softmax")
-    axis = norm_axis("softmax", axis, x.ndim)
-    if f is not None:
-        return T(f(x._n, axis), x._b)
+    ax = norm_axis(name.removeprefix("nn."), axis, x.ndim)
+    f = fused(x, name)
+    return x, ax, (None if f is None else T(f(x._n, ax), x._b))
+
+
+def softmax(x: Any, /, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along axis, computed stably."""
+    x, axis, out = _along_axis("nn.softmax", x, axis)
+    if out is not None:
+        return out
     if x.size == 0:
         return ew.exp(x)
     e = ew.exp(ew.subtract(x, _stable_max(x, axis)))
@@ -119,17 +127,9 @@ def softmax(x: Any, /, axis: int = -1) -> Tensor:
 
 def log_softmax(x: Any, /, axis: int = -1) -> Tensor:
     """log(softmax(x)) along axis, computed stably."""
-    if type(x) is T and type(axis) is int:  # fast path: a fused kernel and a valid axis
-        b, d = x._b, x._d
-        f = b.fused.get("nn.log_softmax")
-        nd = x._n.ndim
-        if f is not None and d is not None and d.kind in "fc" and -nd <= axis < nd:
-            return T(f(x._n, axis + nd if axis < 0 else axis), b, d)
-    x = _float(x)
-    f = fused(x, "nn.log_softmax")
-    axis = norm_axis("log_softmax", axis, x.ndim)
-    if f is not None:
-        return T(f(x._n, axis), x._b)
+    x, axis, out = _along_axis("nn.log_softmax", x, axis)
+    if out is not None:
+        return out
     if x.size == 0:
         return ew.positive(x)
     shifted = ew.subtract(x, _stable_max(x, axis))

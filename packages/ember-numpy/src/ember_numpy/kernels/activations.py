@@ -10,6 +10,9 @@ import numpy as np
 __all__ = ["nn_log_softmax", "nn_logsumexp", "nn_sigmoid", "nn_softmax"]
 
 
+_max_reduce = np.maximum.reduce
+
+
 def _shift(x: np.ndarray, axis: Any) -> np.ndarray:
     """max over axis with non-finite maxima replaced by 0 (so all -inf slices stay -inf)."""
     m = np.max(x, axis=axis, keepdims=True)
@@ -17,17 +20,18 @@ def _shift(x: np.ndarray, axis: Any) -> np.ndarray:
 
 
 def nn_softmax(x: Any, axis: int) -> Any:
+    # Without the finite-max guard: for softmax it changes no result (an all -inf slice is
+    # NaN either way), and NumPy warns there, as plain NumPy code would.
     if x.size == 0:
         return np.exp(x)
-    e = np.exp(x - _shift(x, axis))
-    with np.errstate(invalid="ignore"):  # an all -inf slice is 0/0 = NaN, by design
-        return e / np.add.reduce(e, axis=axis, keepdims=True)
+    e = np.exp(x - _max_reduce(x, axis=axis, keepdims=True))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 def nn_log_softmax(x: Any, axis: int) -> Any:
     if x.size == 0:
         return np.asarray(x) * 1
-    s = x - _shift(x, axis)
+    s = x - _max_reduce(x, axis=axis, keepdims=True)
     return s - np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True))
 
 
