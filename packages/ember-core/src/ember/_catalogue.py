@@ -124,7 +124,7 @@ pow | P | (x1, x2) | x1 ** x2.
 real | P | (x) | Real part (x itself for real input).
 remainder | P | (x1, x2) | Remainder with the sign of the divisor (Python's %).
 round | P | (x) | Round half to even.
-sign | P | (x) | -1, 0 or 1 (x/|x| for complex).
+sign | P | (x) | -1, 0 or 1 (x / abs(x) for complex).
 signbit | P | (x) | Whether the sign bit is set (true for -0.0).
 sin | P | (x) | Sine.
 sinh | P | (x) | Hyperbolic sine.
@@ -158,7 +158,7 @@ linalg.matrix_transpose | C | (x) | Same as matrix_transpose.
 linalg.outer | C | (x1, x2) | Outer product of two vectors.
 linalg.pinv | P | (x, rtol) | Moore-Penrose pseudo-inverse.
 linalg.qr | P | (x, mode) | (Q, R); mode 'reduced' or 'complete'.
-linalg.slogdet | P | (x) | (sign, log|det|).
+linalg.slogdet | P | (x) | (sign, log of the absolute determinant).
 linalg.solve | P | (x1, x2) | Solve x1 @ out = x2.
 linalg.svd | P | (x, full_matrices) | (U, S, Vh), S descending.
 linalg.svdvals | P | (x) | Singular values, descending.
@@ -229,7 +229,7 @@ fft.ifftshift | C | (x, axes) | Inverse of fftshift.
 nn.relu | C | (x) | max(x, 0).
 nn.gelu | C | (x, approximate) | Gaussian error linear unit ('none' exact, 'tanh' approximation).
 nn.silu | C | (x) | x * sigmoid(x).
-nn.sigmoid | C | (x) | 1 / (1 + exp(-x)), stable for large |x|.
+nn.sigmoid | C | (x) | 1 / (1 + exp(-x)), stable for large inputs of either sign.
 nn.softplus | C | (x) | log(1 + exp(x)), stable.
 nn.softmax | C | (x, axis) | Softmax along axis.
 nn.log_softmax | C | (x, axis) | Log of softmax, stable.
@@ -267,6 +267,8 @@ def _parse(table: str) -> tuple[tuple[OpSpec, ...], tuple[str, ...]]:
             groups.append(group)
             continue
         name, kind, kernel, summary = (part.strip() for part in line.split("|", 3))
+        if "|" in summary:  # docs/ops.md is a Markdown table
+            raise ValueError(f"catalogue summary of {name} contains '|'")
         specs.append(OpSpec(name, group, kind == "P", kernel, summary))
     return tuple(specs), tuple(groups)
 
