@@ -47,15 +47,19 @@ def tests(session: nox.Session, backend: str) -> None:
     paths = ["packages/ember-core/tests", f"packages/ember-{backend}/tests"]
     if backend == "numpy":
         paths.append("packages/ember-nn/tests")
-    session.run("pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *paths, *session.posargs,
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *paths, *session.posargs,
                 env={"EMBER_TEST_BACKEND": backend})
 
 
 @nox.session(python=PYTHON)
 def slow(session: nox.Session) -> None:
-    """Long-running cases (more hypothesis examples), all backends."""
+    """The conformance kit with 50 generated examples per case (CI runs 6), all backends.
+
+    Not in the default run (it takes tens of minutes): `uvx nox -s slow`.
+    """
     session.install(*PKG.values(), *TEST_DEPS)
-    session.run("pytest", "-q", "-m", "slow", "packages", *session.posargs)
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "packages", *session.posargs,
+                env={"EMBER_CONFORMANCE_EXAMPLES": "50"})
 
 
 @nox.session(python=PYTHON)
