@@ -14,6 +14,7 @@ import pytest
 from core_support import BACKENDS
 from ember import _plugins
 from ember.hookspecs import hookimpl
+from ember.testing import derived_backend
 
 
 def run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -118,15 +119,7 @@ def fake_plugins():
     real = BACKENDS[0]
 
     def good_factory() -> ember.Backend:
-        base = ember.load_backend(real)
-        kernels = {s.kernel_name: getattr(base, s.kernel_name) for s in ember.CATALOGUE
-                   if s.primitive or s.name in base.fused}
-        return ember.Backend(
-            name="fake", version="9", kernels=kernels, native_types=base.native_types,
-            dtypes=base.to_native_dtype, capabilities=base.capabilities, devices=base.devices,
-            default_device=base.default_device, device_of=base.device_of,
-            to_device=base.native_device, to_numpy=base.to_numpy,
-        )
+        return derived_backend(real, "fake")
 
     def bad_factory() -> ember.Backend:
         raise ImportError("libbroken.so: cannot open shared object file")

@@ -14,18 +14,11 @@ import types
 import ember
 from ember import _plugins
 from ember.hookspecs import hookimpl
-from ember.testing import BackendConformance
+from ember.testing import BackendConformance, derived_backend
 
 
 def _create() -> ember.Backend:
-    base = ember.load_backend("numpy")
-    kernels = {s.kernel_name: getattr(base, s.kernel_name) for s in ember.CATALOGUE if s.primitive}
-    return ember.Backend(
-        name="numpy-composite", version=base.version, kernels=kernels,
-        native_types=base.native_types, dtypes=base.to_native_dtype,
-        capabilities=base.capabilities, devices=base.devices, default_device=base.default_device,
-        device_of=base.device_of, to_device=base.native_device, to_numpy=base.to_numpy,
-    )
+    return derived_backend("numpy", "numpy-composite", fused=False)
 
 
 _module = types.ModuleType("ember_numpy_composite")
