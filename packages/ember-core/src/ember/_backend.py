@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -57,7 +57,7 @@ class Backend:
         *,
         name: str,
         version: str,
-        kernels: ModuleType | Mapping[str, Callable[..., Any]],
+        kernels: ModuleType | Mapping[str, Callable[..., Any]] | Sequence[ModuleType],
         native_types: tuple[type, ...],
         dtypes: Mapping[dt.DType, Any],
         capabilities: Capabilities,
@@ -92,6 +92,8 @@ class Backend:
         self.fused: dict[str, Callable[..., Any]] = {}
         unsupported = dict(unsupported or {})
         host = dict(host or {})
+        if isinstance(kernels, (list, tuple)):
+            kernels = _merge_modules(name, kernels)
         get = kernels.get if isinstance(kernels, Mapping) else lambda n: getattr(kernels, n, None)
         missing = []
         for spec in CATALOGUE:
@@ -159,6 +161,18 @@ class Backend:
             raise UnsupportedError(
                 f"backend {self.name!r} array has dtype {x.dtype}, which ember does not model"
             ) from None
+
+
+def _merge_modules(backend: str, modules: Sequence[ModuleType]) -> dict[str, Callable[..., Any]]:
+    """Kernels from several topic modules: each module's ``__all__`` names its kernels."""
+    table: dict[str, Callable[..., Any]] = {}
+    for module in modules:
+        for kname in module.__all__:
+            fn = getattr(module, kname)
+            if table.get(kname, fn) is not fn:
+                raise BackendError(f"backend {backend!r}: kernel {kname!r} is defined in two modules")
+            table[kname] = fn
+    return table
 
 
 def _raiser(backend: str, op: str, reason: str) -> Callable[..., Any]:

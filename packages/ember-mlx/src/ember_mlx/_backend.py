@@ -122,7 +122,7 @@ def _cpu_for_float64(fn: Any) -> Any:
 
 
 def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
-    table = {name: getattr(kernels, name) for name in kernels.__all__}
+    table = {name: getattr(m, name) for m in kernels.MODULES for name in m.__all__}
     if gpu if gpu is not None else _gpu_available():
         table = {name: _cpu_for_float64(fn) for name, fn in table.items()}
     return table

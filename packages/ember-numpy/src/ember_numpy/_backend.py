@@ -60,7 +60,7 @@ def create_backend() -> ember.Backend:
     return ember.Backend(
         name="numpy",
         version=np.__version__,
-        kernels=kernels,
+        kernels=kernels.MODULES,
         native_types=(np.ndarray, np.generic),
         dtypes=DTYPES,
         capabilities=ember.Capabilities(

@@ -91,7 +91,7 @@ def create_backend() -> ember.Backend:
     return ember.Backend(
         name="torch",
         version=torch.__version__,
-        kernels=kernels,
+        kernels=kernels.MODULES,
         native_types=(torch.Tensor,),
         dtypes=DTYPES,
         capabilities=ember.Capabilities(
