@@ -175,7 +175,10 @@ def _basic_key(data: Any, shp: tuple[int, ...]) -> tuple[Any, ...]:
         else:
             key += [None, slice(None)]
     if data.draw(st.booleans()):
-        key.insert(data.draw(st.integers(0, len(key))), Ellipsis)
+        # '...' anywhere is only safe when the key covers every axis (it then stands for none);
+        # otherwise the items after it would index trailing axes they were not drawn for
+        where = data.draw(st.integers(0, len(key))) if axes == len(shp) else len(key)
+        key.insert(where, Ellipsis)
     return tuple(key)
 
 

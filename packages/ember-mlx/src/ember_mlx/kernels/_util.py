@@ -80,7 +80,10 @@ def from_numpy(a: np.ndarray, dtype: Any = None) -> mx.array:
     if dtype == mx.bfloat16:
         return mx.array(np.asarray(a, dtype=np.float32)).astype(mx.bfloat16)
     npdt = MX_TO_NP[dtype]
-    return mx.array(np.asarray(a, dtype=npdt, order="C"), dtype=dtype)
+    host = np.asarray(a, dtype=npdt, order="C")
+    if any(st < 0 for st in host.strides):  # "C-contiguous" size-1 axes may still step backwards
+        host = host.copy()
+    return mx.array(host, dtype=dtype)
 
 
 def to_host(x: mx.array) -> np.ndarray:

@@ -149,6 +149,14 @@ def _host_complex(fn, x, *args):
 _NP_OF = {"c": "complex64", "f": "float32", "i": "int64"}
 
 
+def _host_float64(fn, x, *args):
+    """float64 through NumPy on the host, results kept in float64 (MLX loses precision here)."""
+    out = fn(to_host(x), *args)
+    if isinstance(out, tuple):
+        return tuple(from_numpy(np.asarray(o, dtype=np.float64)) for o in out)
+    return from_numpy(np.asarray(out, dtype=np.float64))
+
+
 def linalg_cholesky(x, upper):
     if is_complex(x.dtype):
         return _host_complex(lambda a: np.linalg.cholesky(a, upper=upper), x)
@@ -160,6 +168,9 @@ def linalg_cross(x1, x2, axis):
 
 
 def linalg_det(x):
+    # complex: MLX's LU is real-only; float64: MLX's det comes back with float32 precision
+    if x.dtype == mx.float64:
+        return _host_float64(np.linalg.det, x)
     if is_complex(x.dtype):
         return _host_complex(np.linalg.det, x)
     if x.shape[-1] == 0:
@@ -168,6 +179,8 @@ def linalg_det(x):
 
 
 def linalg_slogdet(x):
+    if x.dtype == mx.float64:  # see linalg_det
+        return _host_float64(lambda a: tuple(np.linalg.slogdet(a)), x)
     if is_complex(x.dtype):
         return _host_complex(lambda a: tuple(np.linalg.slogdet(a)), x)
     if x.shape[-1] == 0:

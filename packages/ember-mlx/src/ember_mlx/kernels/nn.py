@@ -167,9 +167,11 @@ def nn_layer_norm(x, weight, bias, axis, eps):
         and (bias is None or bias.ndim == 1)
     ):
         return mx.fast.layer_norm(x, weight, bias, eps)
-    mean = mx.mean(x, axis=axes, keepdims=True)
-    var = mx.var(x, axis=axes, keepdims=True)
-    y = (x - mean) * mx.rsqrt(var + eps)
+    low = x.dtype in (mx.float16, mx.bfloat16)  # statistics in float32, as NumPy and torch do
+    xs = x.astype(mx.float32) if low else x
+    mean = mx.mean(xs, axis=axes, keepdims=True)
+    var = mx.var(xs, axis=axes, keepdims=True)
+    y = ((xs - mean) * mx.rsqrt(var + eps)).astype(x.dtype)
     if weight is not None:
         y = y * weight
     if bias is not None:

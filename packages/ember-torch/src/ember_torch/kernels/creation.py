@@ -42,8 +42,12 @@ def asarray(obj: Any, dtype: torch.dtype | None, device: Any, copy: bool | None)
         if copy is False and out is not obj:
             raise ValueError("asarray(copy=False) needs a copy to change dtype or device")
         return out
-    if isinstance(obj, np.ndarray) and not obj.flags.writeable and copy is not False:
-        obj = obj.copy()  # torch warns on read-only buffers; we copy them anyway
+    if isinstance(obj, np.ndarray) and copy is not False and (
+        not obj.flags.writeable or any(st < 0 for st in obj.strides)
+    ):
+        # torch warns on read-only buffers and rejects negative strides (np.flip, x[::-1]):
+        # copy them, as NumPy would
+        obj = obj.copy()
         copy = None
     if copy:
         return torch.tensor(obj, dtype=dtype, device=device)

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from ._util import UNSIGNED_WIDE, Tensor, narrow, widen
+from .reductions import sum
 
 __all__ = [
     "linalg_cholesky", "linalg_cross", "linalg_det", "linalg_diagonal", "linalg_eigh",
@@ -101,9 +102,8 @@ linalg_svdvals = torch.linalg.svdvals
 
 
 def linalg_trace(x: Tensor, offset: int, dtype: torch.dtype | None) -> Tensor:
-    if dtype is None:
-        dtype = torch.int64 if x.dtype is torch.bool else x.dtype
-    return torch.diagonal(x, offset, -2, -1).sum(-1, dtype=dtype)
+    d = torch.diagonal(x, offset, -2, -1)
+    return sum(d, (d.ndim - 1,), dtype, False)  # the sum kernel handles unsigned accumulators
 
 
 def linalg_vector_norm(
