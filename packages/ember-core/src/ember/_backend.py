@@ -83,11 +83,6 @@ class Backend:
         self.device_of = device_of
         self.native_device = to_device
         self.to_numpy = to_numpy
-        # native dtypes by kind, for the cheap checks on the dispatch fast path
-        self.inexact = frozenset(v for k, v in dtypes.items() if k.kind in "fc")
-        self.integral = frozenset(v for k, v in dtypes.items() if k.kind in "iub")
-        self.numeric = frozenset(v for k, v in dtypes.items() if k.kind != "b")
-        self.bool_native = dtypes.get(dt.bool)
         self.status: dict[str, OpStatus] = {}
         self.fused: dict[str, Callable[..., Any]] = {}
         unsupported = dict(unsupported or {})

@@ -103,7 +103,7 @@ def promote_binary(
     if s1 or s2:
         t, s = (x2, x1) if s1 else (x1, x2)
         if isinstance(s, (builtins.bool, int, float, complex)) and type(s) not in _SCALAR_KIND:
-            s = _SCALAR_KIND_BASE(s)  # NumPy scalars and other subclasses -> plain Python
+            s = _plain_scalar(s)  # NumPy scalars and other subclasses -> plain Python
         d = t.dtype
         sk = _SCALAR_KIND[type(s)]
         target = d
@@ -127,7 +127,7 @@ def promote_binary(
     return b, cast_native(b, x1._n, target), cast_native(b, x2._n, target), target
 
 
-def _SCALAR_KIND_BASE(s: Any) -> Any:
+def _plain_scalar(s: Any) -> Any:
     if isinstance(s, builtins.bool):
         return builtins.bool(s)
     if isinstance(s, int):

@@ -103,26 +103,25 @@ def _float_dtype(dtype: Any) -> dt.DType:
     return d
 
 
+def _scaled(kernel: str, k: Key | int, shape: Any, dtype: Any, scale: float, shift: float,
+            device: str | None, backend: Any) -> Tensor:
+    """Standard samples from a backend kernel, then ``* scale + shift`` (skipped when trivial)."""
+    d = _float_dtype(dtype)
+    b, nd, dev = _target(backend, device, d)
+    z = Tensor(getattr(b, kernel)(_key(k).seed, _shape(shape), nd, dev), b, d)
+    return z if scale == 1.0 and shift == 0.0 else z * scale + shift
+
+
 def uniform(k: Key | int, shape: Any = (), dtype: Any = None, low: float = 0.0, high: float = 1.0, *,
             device: str | None = None, backend: Any = None) -> Tensor:
     """Uniform samples in [low, high)."""
-    d = _float_dtype(dtype)
-    b, nd, dev = _target(backend, device, d)
-    u = Tensor(b.random_uniform(_key(k).seed, _shape(shape), nd, dev), b)
-    if low == 0.0 and high == 1.0:
-        return u
-    return u * (high - low) + low
+    return _scaled("random_uniform", k, shape, dtype, high - low, low, device, backend)
 
 
 def normal(k: Key | int, shape: Any = (), dtype: Any = None, loc: float = 0.0, scale: float = 1.0, *,
            device: str | None = None, backend: Any = None) -> Tensor:
     """Normal samples with mean loc and standard deviation scale."""
-    d = _float_dtype(dtype)
-    b, nd, dev = _target(backend, device, d)
-    z = Tensor(b.random_normal(_key(k).seed, _shape(shape), nd, dev), b)
-    if loc == 0.0 and scale == 1.0:
-        return z
-    return z * scale + loc
+    return _scaled("random_normal", k, shape, dtype, scale, loc, device, backend)
 
 
 def randint(k: Key | int, shape: Any, low: int, high: int, dtype: Any = None, *,

@@ -102,10 +102,10 @@ def _along_axis(name: str, x: Any, axis: int) -> tuple[Tensor, int, Tensor | Non
     """Shared front of softmax/log_softmax: float input, a checked axis, and the result of
     the backend's fused kernel when it has one (its fast path skips every other check)."""
     if type(x) is T and type(axis) is int:
-        b, d = x._b, x._d
+        b, d = x._b, x._d or x.dtype
         f = b.fused.get(name)
         nd = x._n.ndim
-        if f is not None and d is not None and d.kind in "fc" and -nd <= axis < nd:
+        if f is not None and d.kind in "fc" and -nd <= axis < nd:
             ax = axis + nd if axis < 0 else axis
             return x, ax, T(f(x._n, ax), b, d)
     x = _float(x)

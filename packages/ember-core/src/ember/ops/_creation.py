@@ -204,8 +204,8 @@ def _creation(op: str, shape: Any, dtype: Any, device: str | None, backend: Any,
     native = b.native_dtype(d, device)
     s = _shape(op, shape)
     if fill is None:
-        return Tensor(b.empty(s, native, dev), b)
-    return Tensor(b.full(s, fill, native, dev), b)
+        return Tensor(b.empty(s, native, dev), b, d)
+    return Tensor(b.full(s, fill, native, dev), b, d)
 
 
 def empty(shape: Any, *, dtype: Any = None, device: str | None = None, backend: Any = None) -> Tensor:

@@ -117,7 +117,7 @@ _REAL_OF = {dt.complex64: dt.float32, dt.complex128: dt.float64}
 _UNARY = """
 def {name}(x, /):
     if type(x) is T:
-        d = x._d
+        d = x._d or x.dtype  # the cached dtype; filled from the native array if missing
         if d in OK:
             b = x._b
             try:
@@ -132,9 +132,9 @@ def {name}(x1, x2, /):
     t1 = type(x1)
     t2 = type(x2)
     if t1 is T:
-        d = x1._d
+        d = x1._d or x1.dtype  # the cached dtype; filled from the native array if missing
         if t2 is T:
-            if d is x2._d and d in OK and x1._b is x2._b:
+            if d is (x2._d or x2.dtype) and d in OK and x1._b is x2._b:
                 b = x1._b
                 try:
                     return T(b.{name}(x1._n, x2._n), b, {result})
@@ -144,7 +144,7 @@ def {name}(x1, x2, /):
             b = x1._b
             return T(b.{name}(x1._n, x2), b, {result})
     elif t2 is T and (t1 is float or t1 is int):
-        d = x2._d
+        d = x2._d or x2.dtype
         if d in INEXACT and d in OK:
             b = x2._b
             return T(b.{name}(x1, x2._n), b, {result})

@@ -28,8 +28,8 @@ def matmul(x1: Any, x2: Any, /) -> Tensor:
     """Matrix product with NumPy's rules for 1-d operands and batch broadcasting."""
     if type(x1) is T and type(x2) is T:
         b = x1._b
-        d = x1._d
-        if x2._b is b and d is x2._d and d is not None and d.kind != "b":
+        d = x1._d or x1.dtype
+        if x2._b is b and d is (x2._d or x2.dtype) and d.kind != "b":
             try:
                 return T(b.matmul(x1._n, x2._n), b, d)
             except Exception as exc:

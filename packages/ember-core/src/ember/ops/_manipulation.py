@@ -82,10 +82,10 @@ def concat(arrays: Sequence[Any], /, *, axis: int | None = 0) -> Tensor:
     if type(axis) is int and axis >= 0 and type(arrays) in (list, tuple) and arrays:
         first = arrays[0]
         if type(first) is T:
-            b, d = first._b, first._d
+            b, d = first._b, first._d or first.dtype
             ns = []
             for a in arrays:
-                if type(a) is not T or a._b is not b or a._d is not d or d is None:
+                if type(a) is not T or a._b is not b or (a._d or a.dtype) is not d:
                     break
                 ns.append(a._n)
             else:

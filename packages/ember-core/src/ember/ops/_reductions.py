@@ -45,8 +45,8 @@ def _acc_native(x: Tensor, dtype: Any) -> Any:
 def _sum_like(op: str, x: Any, axis: Any, dtype: Any, keepdims: bool) -> Tensor:
     if type(x) is T and axis is None and dtype is None:
         b = x._b
-        d = x._d
-        if d is not None and d.kind in "fc":
+        d = x._d or x.dtype
+        if d.kind in "fc":
             try:
                 return T(getattr(b, op)(x._n, None, None, keepdims), b, d)
             except Exception as exc:
@@ -110,8 +110,8 @@ def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over axes (integers are averaged in the default float dtype)."""
     if type(x) is T and axis is None:
         b = x._b
-        d = x._d
-        if d is not None and d.kind in "fc":
+        d = x._d or x.dtype
+        if d.kind in "fc":
             return T(b.mean(x._n, None, keepdims), b, d)
     x = _float_input("mean", _t(x))
     return T(x._b.mean(x._n, norm_axes("mean", axis, x.ndim), keepdims), x._b)

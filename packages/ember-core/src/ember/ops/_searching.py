@@ -62,8 +62,9 @@ def where(condition: Any, x1: Any, x2: Any, /) -> Tensor:
     """Elements of x1 where condition is true, else of x2 (operands broadcast and promote)."""
     if type(condition) is T and type(x1) is T and type(x2) is T:
         b = condition._b
-        d = x1._d
-        if x1._b is b and x2._b is b and condition._d is _BOOL and d is x2._d and d is not None:
+        d = x1._d or x1.dtype
+        if (x1._b is b and x2._b is b and (condition._d or condition.dtype) is _BOOL
+                and d is (x2._d or x2.dtype)):
             try:
                 return T(b.where(condition._n, x1._n, x2._n), b, d)
             except Exception as exc:

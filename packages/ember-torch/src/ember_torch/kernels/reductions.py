@@ -111,27 +111,22 @@ def _initial(out: Tensor, axis: int, value: int) -> Tensor:
     return torch.cat([torch.full(shape, value, dtype=out.dtype, device=out.device), out], axis)
 
 
-def cumulative_sum(
-    x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool
+def _cumulative(
+    fn: Any, identity: int, x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool
 ) -> Tensor:
     dtype = dtype or _acc(x)
     if x.ndim == 0:
         x, axis = x.reshape(1), 0
     if dtype in UNSIGNED_WIDE:
         w = widen(x.to(dtype))
-        return narrow(cumulative_sum(w, axis, w.dtype, include_initial), dtype)
-    out = torch.cumsum(x, axis, dtype=dtype)
-    return _initial(out, axis, 0) if include_initial else out
+        return narrow(_cumulative(fn, identity, w, axis, w.dtype, include_initial), dtype)
+    out = fn(x, axis, dtype=dtype)
+    return _initial(out, axis, identity) if include_initial else out
 
 
-def cumulative_prod(
-    x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool
-) -> Tensor:
-    dtype = dtype or _acc(x)
-    if x.ndim == 0:
-        x, axis = x.reshape(1), 0
-    if dtype in UNSIGNED_WIDE:
-        w = widen(x.to(dtype))
-        return narrow(cumulative_prod(w, axis, w.dtype, include_initial), dtype)
-    out = torch.cumprod(x, axis, dtype=dtype)
-    return _initial(out, axis, 1) if include_initial else out
+def cumulative_sum(x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool) -> Tensor:
+    return _cumulative(torch.cumsum, 0, x, axis, dtype, include_initial)
+
+
+def cumulative_prod(x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool) -> Tensor:
+    return _cumulative(torch.cumprod, 1, x, axis, dtype, include_initial)
