@@ -13,7 +13,7 @@ explicit-key random numbers. ``ember info`` on the command line lists the backen
 
 from __future__ import annotations
 
-from . import _dtypes, fft, linalg, nn, ops, random
+from . import _dtypes, autodiff, fft, linalg, nn, ops, random
 from ._backend import Backend, Capabilities, get_backend, set_backend, use_backend
 from ._catalogue import CATALOGUE, OpSpec
 from ._dtypes import (
@@ -38,7 +38,9 @@ from ._dtypes import (
     uint32,
     uint64,
 )
+from .autodiff import GradientTape, Variable, stop_gradient, use_tape_engine
 from ._errors import (
+    ArgumentError,
     BackendError,
     BackendMismatchError,
     BackendNotFoundError,
@@ -46,6 +48,7 @@ from ._errors import (
     EmberError,
     OutOfBoundsError,
     ShapeError,
+    TapeError,
     UnsupportedError,
 )
 from ._plugins import BackendInfo, backends, load_backend
@@ -67,6 +70,8 @@ newaxis = None
 pi = 3.141592653589793
 
 __all__ = [
+    "ArgumentError", "GradientTape", "TapeError", "Variable", "autodiff", "stop_gradient",
+    "use_tape_engine",
     "CATALOGUE", "Backend", "BackendError", "BackendInfo", "BackendMismatchError",
     "BackendNotFoundError", "Capabilities", "DType", "DTypeError", "EmberError", "OpSpec",
     "OutOfBoundsError", "ShapeError", "Tensor", "UnsupportedError", "backends", "bfloat16", "bool",

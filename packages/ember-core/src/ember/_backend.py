@@ -70,8 +70,14 @@ class Backend:
         host: Mapping[str, str] | None = None,
         native_module: str = "",
         basic_index: Callable[[Any, tuple[Any, ...]], Any] | None = None,
+        tape_engine: Callable[[], Any] | None = None,
     ) -> None:
         self.name = name
+        #: the backend itself; on its recording twin (see ``recording``) the backend it copies
+        self.root: Backend = self
+        #: builds this backend's own gradient engine (torch.autograd, MLX's vjp); None: generic
+        self.tape_engine = tape_engine
+        self._recording: Backend | None = None
         self.version = version
         self.native_types = native_types
         self.native_module = native_module
@@ -129,7 +135,19 @@ class Backend:
         def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
     def __repr__(self) -> str:
-        return f"<ember backend {self.name} {self.version}>"
+        return f"<ember backend {self.name} {self.version}{' (recording)' if self.root is not self else ''}>"
+
+    @property
+    def recording(self) -> Backend:
+        """This backend's recording twin: the same backend whose kernels report each call to
+        the gradient tapes recording in the current context. Tensors a tape tracks carry it,
+        so ops on untracked tensors never pay for recording (see ``ember.autodiff``)."""
+        twin = self.root._recording
+        if twin is None:
+            from .autodiff._record import make_recording
+
+            twin = self.root._recording = make_recording(self.root)
+        return twin
 
     def supports(self, op: str) -> bool:
         return self.status[op].status != UNSUPPORTED

@@ -210,6 +210,8 @@ var | P | (x, axis, correction, keepdims) | Variance.
 all | P | (x, axis, keepdims) | Whether all elements are true.
 any | P | (x, axis, keepdims) | Whether any element is true.
 diff | C | (x, axis, n, prepend, append) | n-th discrete difference along axis.
+## autodiff
+stop_gradient | C | (x) | x's values as a constant for gradient tapes (a new array object; backends give a view).
 ## fft
 fft.fft | P | (x, n, axis, norm) | 1-d discrete Fourier transform.
 fft.ifft | P | (x, n, axis, norm) | Inverse of fft.

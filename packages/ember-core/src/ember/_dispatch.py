@@ -15,6 +15,7 @@ from ._tensor import Tensor
 
 __all__ = [
     "backend_of",
+    "rebase",
     "cast_native",
     "fail",
     "native_of",
@@ -43,17 +44,22 @@ def backend_of(op: str, *args: Any) -> Backend:
                 if found is None:
                     found = b
                 elif b is not found:
-                    raise BackendMismatchError(
-                        f"{op}: tensors of backends {found.name!r} and {b.name!r} cannot be "
-                        f"combined; move one with x.to({found.name!r}) or x.to({b.name!r})"
-                    )
+                    if b.root is not found.root:
+                        raise BackendMismatchError(
+                            f"{op}: tensors of backends {found.name!r} and {b.name!r} cannot be "
+                            f"combined; move one with x.to({found.name!r}) or x.to({b.name!r})"
+                        )
+                    if b is not b.root:  # a tensor a gradient tape tracks: the op is recorded
+                        found = b
     return found if found is not None else current_backend()
 
 
 def native_of(b: Backend, x: Any, op: str, dtype: dt.DType | None = None) -> Any:
-    """Unwrap a Tensor of backend ``b``; convert anything else (lists, NumPy) with asarray."""
+    """Unwrap a Tensor of backend ``b`` (or of its recording twin); convert anything else
+    (lists, NumPy) with asarray. Ops taking several tensors pick ``b`` with :func:`backend_of`
+    over all of them, so that a tensor a tape tracks makes the op recorded."""
     if isinstance(x, Tensor):
-        if x._b is not b:
+        if x._b is not b and x._b.root is not b.root:
             raise BackendMismatchError(
                 f"{op}: tensors of backends {b.name!r} and {x._b.name!r} cannot be combined; "
                 f"move one with x.to({b.name!r})"
@@ -65,6 +71,12 @@ def native_of(b: Backend, x: Any, op: str, dtype: dt.DType | None = None) -> Any
     from .ops._creation import asarray
 
     return asarray(x, dtype=dtype, backend=b)._n
+
+
+def rebase(b: Backend, x: Tensor) -> Tensor:
+    """``x`` on ``b`` when ``b`` is x's backend or its recording twin (see backend_of); x
+    unchanged otherwise (a later step reports the mismatch)."""
+    return x if x._b is b or x._b.root is not b.root else Tensor(x._n, b, x._d)
 
 
 def cast_native(b: Backend, n: Any, dtype: dt.DType) -> Any:

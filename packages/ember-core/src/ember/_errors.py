@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "BackendError",
     "BackendMismatchError",
     "BackendNotFoundError",
@@ -10,6 +11,7 @@ __all__ = [
     "EmberError",
     "OutOfBoundsError",
     "ShapeError",
+    "TapeError",
     "UnsupportedError",
 ]
 
@@ -44,3 +46,14 @@ class DTypeError(EmberError, TypeError):
 
 class UnsupportedError(EmberError, NotImplementedError):
     """The backend (or one of its devices) cannot do this; the message says what can."""
+
+
+class TapeError(EmberError, RuntimeError):
+    """A GradientTape used out of order: a second ``gradient`` on a non-persistent tape,
+    entering a tape that is already recording, ``reset``/``stop_recording`` when not recording."""
+
+
+class ArgumentError(EmberError, ValueError, TypeError):
+    """An argument of the wrong kind or value (``watch`` of a non-tensor, ``target=None``,
+    an unknown ``unconnected_gradients`` value). Both a ValueError and a TypeError, as
+    TensorFlow raises one or the other for these."""

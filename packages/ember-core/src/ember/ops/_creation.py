@@ -354,7 +354,8 @@ def meshgrid(*arrays: Tensor, indexing: str = "xy") -> list[Tensor]:
 def move(x: Tensor, backend: str | None, device: str | None) -> Tensor:
     """``Tensor.to``: the same values on another backend/device (DLPack, else via NumPy)."""
     target = x._b if backend is None else load_backend(backend)
-    if target is x._b:
+    if target is x._b or target is x._b.root:
+        target = x._b  # a tensor a tape tracks stays on the recording twin
         if device is None or device == x.device:
             return x
         return Tensor(target.asarray(x._n, None, _device(target, device), None), target)

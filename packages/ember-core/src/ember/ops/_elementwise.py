@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import _dtypes as dt
 from .._catalogue import BY_NAME
-from .._dispatch import backend_of, cast_native, fail, native_of, promote_binary
+from .._dispatch import backend_of, cast_native, fail, native_of, promote_binary, rebase
 from .._errors import DTypeError
 from .._tensor import Tensor
 
@@ -297,6 +297,8 @@ def positive(x: Any, /) -> Tensor:
 def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
     """Clamp x to [min, max]; bounds may be None, scalars or tensors; the result keeps x's dtype."""
     x = _as_tensor("clip", x)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        x = rebase(backend_of("clip", x, min, max), x)
     b = x._b
     d = x.dtype
 

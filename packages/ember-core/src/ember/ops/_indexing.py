@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _dtypes as dt
-from .._dispatch import cast_native, fail, native_of, norm_axis
+from .._dispatch import backend_of, cast_native, fail, native_of, norm_axis, rebase
 from .._errors import DTypeError, EmberError, OutOfBoundsError
 from .._tensor import Tensor
 from ._creation import asarray
@@ -114,6 +114,8 @@ def index_update(x: Any, key: Any, values: Any, *, mode: str = "set") -> Tensor:
     if mode not in _MODES:
         raise EmberError(f"index_update: mode must be one of {_MODES}, got {mode!r}")
     x = x if isinstance(x, Tensor) else asarray(x)
+    if isinstance(values, Tensor):
+        x = rebase(backend_of("index_update", x, values), x)
     k = normalise_key(x, key)
     v = values if isinstance(values, Tensor) else asarray(values, backend=x._b)
     if not dt.can_cast(v.dtype, x.dtype) and not (v.dtype.kind in "iu" and x.dtype.kind in "iu"):

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import _dtypes as dt
-from .._dispatch import native_of, norm_axes
+from .._dispatch import backend_of, native_of, norm_axes, rebase
 from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
 from . import _elementwise as ew
@@ -38,7 +38,7 @@ def layer_norm(x: Any, weight: Any = None, bias: Any = None, *, axis: Any = -1, 
 
     >>> y = ember.nn.layer_norm(ember.tensor([[1.0, 2.0, 3.0]]))
     """
-    x = _float(x)
+    x = rebase(backend_of("layer_norm", x, weight, bias), _float(x))
     axes = norm_axes("layer_norm", axis, x.ndim) or ()
     if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):
         raise ShapeError(f"layer_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
@@ -59,7 +59,7 @@ def layer_norm(x: Any, weight: Any = None, bias: Any = None, *, axis: Any = -1, 
 
 def rms_norm(x: Any, weight: Any = None, *, axis: Any = -1, eps: float = 1e-6) -> Tensor:
     """x / sqrt(mean(x**2) + eps) over the trailing axes, then * weight."""
-    x = _float(x)
+    x = rebase(backend_of("rms_norm", x, weight), _float(x))
     axes = norm_axes("rms_norm", axis, x.ndim) or ()
     if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):
         raise ShapeError(f"rms_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
@@ -97,7 +97,8 @@ def scaled_dot_product_attention(
     further limits query i to the ``window`` most recent keys (j > i + (S - L) - window). A
     query that sees no key gets NaN, as in PyTorch.
     """
-    q, k, v = (_float(t) for t in (q, k, v))
+    on = backend_of("scaled_dot_product_attention", q, k, v, mask)
+    q, k, v = (rebase(on, _float(t)) for t in (q, k, v))
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise ShapeError(f"attention needs (..., L, D) tensors, got {q.shape}, {k.shape}, {v.shape}")
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
@@ -148,7 +149,7 @@ def cross_entropy(
         raise EmberError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise EmberError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    x = _float(logits)
+    x = rebase(backend_of("cross_entropy", logits, targets), _float(logits))
     if x.ndim == 0:
         raise ShapeError("cross_entropy: logits need a class axis")
     x = moveaxis(x, axis, -1)

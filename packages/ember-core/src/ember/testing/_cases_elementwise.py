@@ -144,6 +144,7 @@ unary("conj", S.NUMERIC, bf16=False)
 unary("real", S.NUMERIC, bf16=False)
 unary("imag", S.NUMERIC, bf16=False)
 unary("positive", S.NUMERIC, bf16=False)
+unary("stop_gradient", S.ALL, bf16=True)
 for _op in ("isfinite", "isinf", "isnan"):
     unary(_op, S.NUMERIC, bf16=False, special=True)
 unary("signbit", S.FLOAT, bf16=False, special=True)

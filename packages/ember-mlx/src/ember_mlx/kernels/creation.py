@@ -21,6 +21,7 @@ __all__ = [
     "linspace",
     "tril",
     "triu",
+    "stop_gradient",
 ]
 
 
@@ -144,3 +145,8 @@ def _tri_mask(x: mx.array, k: int, *, lower: bool) -> mx.array:
     if not lower:
         keep = mx.logical_not(mx.tri(n, m, k - 1, dtype=mx.bool_))
     return mx.where(keep, x, mx.zeros((), dtype=x.dtype))
+
+
+def stop_gradient(x):
+    """A new array node with x's values that MLX's transforms treat as a constant."""
+    return mx.stop_gradient(x)

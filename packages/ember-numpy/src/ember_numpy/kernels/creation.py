@@ -10,6 +10,7 @@ import numpy as np
 __all__ = [
     "arange", "asarray", "astype", "empty", "eye", "from_dlpack", "full", "linspace", "tril",
     "triu",
+    "stop_gradient",
 ]  # fmt: skip
 
 _PY_DATA = (list, tuple, bool, int, float, complex, range)
@@ -109,3 +110,8 @@ def tril(x: Any, k: int) -> np.ndarray:
 
 def triu(x: Any, k: int) -> np.ndarray:
     return np.triu(x, k)
+
+
+def stop_gradient(x: Any) -> np.ndarray:
+    """A new array object viewing x's data (tapes track array identity)."""
+    return x.view() if type(x) is np.ndarray else np.array(x)

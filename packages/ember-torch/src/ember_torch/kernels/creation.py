@@ -14,6 +14,7 @@ from ._util import UNSIGNED_BITS, Tensor, bits, unbits
 __all__ = [
     "arange", "asarray", "astype", "empty", "eye", "from_dlpack", "full", "linspace", "tril",
     "triu",
+    "stop_gradient",
 ]
 
 
@@ -105,3 +106,8 @@ def tril(x: Tensor, k: int) -> Tensor:
 
 def triu(x: Tensor, k: int) -> Tensor:
     return unbits(torch.triu(bits(x), k), x.dtype)
+
+
+def stop_gradient(x: Tensor) -> Tensor:
+    """A new tensor object sharing x's storage, cut from torch's autograd graph."""
+    return x.detach()

@@ -1,0 +1,13 @@
+"""Automatic differentiation: ``GradientTape``, ``Variable``, ``stop_gradient`` and the
+functional forms (``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``vmap``).
+
+See ``docs/gradient-tape.md`` for the API, the differences from TensorFlow, PyTorch and MLX,
+and how the three engines (generic, torch.autograd, MLX) work.
+"""
+
+from ._engine import Engine, GenericEngine, use_tape_engine
+from ._tape import GradientTape
+from ._variables import Variable, stop_gradient
+
+__all__ = ["Engine", "GenericEngine", "GradientTape", "Variable", "stop_gradient",
+           "use_tape_engine"]

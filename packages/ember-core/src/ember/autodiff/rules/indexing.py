@@ -1,0 +1,91 @@
+"""VJP rules of indexing: getitem (and basic indexing), take, index_update, sort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._tensor import Tensor
+from ...ops import _elementwise as ew
+from ...ops._creation import arange, zeros_like
+from ...ops._manipulation import reshape
+from ...ops._searching import argsort, where
+from . import unbroadcast, vjp
+
+
+def _get(x: Tensor, key: tuple[Any, ...]) -> Tensor:
+    b = x._b
+    return Tensor(b.getitem(x._n, key), b)
+
+
+def _update(x: Tensor, key: tuple[Any, ...], values: Tensor, mode: str) -> Tensor:
+    b = x._b
+    return Tensor(b.index_update(x._n, key, values._n, mode), b)
+
+
+def _has_array(key: tuple[Any, ...]) -> bool:
+    return any(not (k is None or k is Ellipsis or type(k) in (int, slice)) for k in key)
+
+
+def _scatter(x: Tensor, key: tuple[Any, ...], g: Tensor) -> Tensor:
+    """zeros like x with g added at x[key] (repeated indices accumulate)."""
+    if any(k is None for k in key):  # new axes carry no elements of x: drop them from g
+        key = tuple(k for k in key if k is not None)
+        g = reshape(g, _get(x, key).shape)
+    return _update(zeros_like(x), key, g, "add" if _has_array(key) else "set")
+
+
+@vjp("getitem")
+def _getitem(needs: Any, g: Any, out: Any, x: Any, key: tuple[Any, ...]) -> tuple[Any]:
+    return (_scatter(x, key, g),)
+
+
+@vjp("take")
+def _take(needs: Any, g: Any, out: Any, x: Any, indices: Any, axis: int) -> tuple[Any]:
+    return (_scatter(x, (slice(None),) * axis + (indices._n,), g),)
+
+
+@vjp("index_update", diff=(0, 2))
+def _index_update(needs: Any, g: Any, out: Any, x: Any, key: tuple[Any, ...], values: Any,
+                  mode: str) -> tuple[Any, Any]:
+    gx = gv = None
+    picked = _get(g, key) if needs[1] else None
+    if mode == "set":
+        if needs[0]:
+            gx = _update(g, key, zeros_like(values), "set")
+        if needs[1]:
+            gv = picked
+    elif mode == "add":
+        gx = g if needs[0] else None
+        gv = picked
+    elif mode == "multiply":
+        if needs[0]:
+            gx = _update(g, key, values, "multiply")
+        if needs[1]:
+            gv = ew.multiply(picked, _get(x, key))  # exact where no index repeats
+    else:  # min / max: the winner of each comparison gets the cotangent
+        if needs[0]:
+            gx = where(ew.equal(out, x), g, 0.0)
+        if needs[1]:
+            gv = where(ew.equal(values, _get(out, key)), picked, 0.0)
+    return (gx, unbroadcast(gv, values) if gv is not None else None)
+
+
+def _take_along(x: Tensor, idx: Tensor, axis: int) -> Tensor:
+    """x[..., idx, ...] with idx of x's shape indexing along axis (NumPy's take_along_axis)."""
+    key: list[Any] = []
+    nd = x.ndim
+    for a in range(nd):
+        if a == axis:
+            key.append(idx)
+        else:
+            shape = [1] * nd
+            shape[a] = x.shape[a]
+            key.append(reshape(arange(x.shape[a], backend=x._b), tuple(shape)))
+    return x[tuple(key)]
+
+
+@vjp("sort")
+def _sort(needs: Any, g: Any, out: Any, x: Any, axis: int, descending: bool, stable: bool) -> tuple[Any]:
+    order = argsort(x, axis=axis, descending=descending, stable=True)
+    inverse = argsort(order, axis=axis, stable=True)
+    return (_take_along(g, inverse, axis),)
