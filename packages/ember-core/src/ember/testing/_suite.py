@@ -31,6 +31,7 @@ from . import _strategies as S
 from ._cases import BACKEND, CONTEXT, Call, Case, load_all, resolve
 from ._compare import assert_results_match, flatten
 from ._error_cases import ERROR_CASES, MISMATCH_CASES, ErrorCase
+from ._grad_suite import GradientChecks
 from ._random_cases import RANDOM_CASES, RandomCase
 
 __all__ = ["BackendConformance", "covered_ops"]
@@ -136,7 +137,7 @@ def _summary(obj: Any) -> str:
     return repr(obj)
 
 
-class BackendConformance:
+class BackendConformance(GradientChecks):
     """Subclass with ``backend = "<name>"``; pytest then runs the kit on that backend."""
 
     backend: ClassVar[str] = ""
@@ -156,6 +157,7 @@ class BackendConformance:
             metafunc.parametrize("mismatch_case", MISMATCH_CASES, ids=[e.id for e in MISMATCH_CASES])
         if "random_case" in names:
             metafunc.parametrize("random_case", RANDOM_CASES, ids=[r.id for r in RANDOM_CASES])
+        self._grad_params(metafunc)
 
     # -- helpers -------------------------------------------------------------------------------
     def _load(self) -> Backend:

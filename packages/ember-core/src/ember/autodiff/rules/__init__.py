@@ -92,7 +92,11 @@ def mulc(g: Tensor, d: Any) -> Tensor:
     """``g * conj(d)``: the chain rule through a factor d (conj only matters for complex)."""
     from ...ops._elementwise import conj, multiply
 
-    return multiply(g, conj(d) if is_complex(d) else d)
+    if isinstance(d, complex):
+        d = d.conjugate()
+    elif is_complex(d):
+        d = conj(d)
+    return multiply(g, d)
 
 
 def zeros(x: Tensor) -> Tensor:
@@ -104,9 +108,12 @@ def zeros(x: Tensor) -> Tensor:
 def _load() -> None:
     from . import (  # noqa: F401 - each module registers its rules
         elementwise,
+        fft,
         indexing,
         linalg,
+        linalg_ops,
         manipulation,
+        nn,
         reductions,
     )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import cmath
 import math
 from typing import Any
 
 from ...ops import _elementwise as ew
-from ...ops._creation import astype, tril, triu
+from ..._tensor import Tensor
+from ...ops._creation import asarray, astype, tril, triu
 from ...ops._searching import where
 from . import is_complex, mulc, unbroadcast, vjp, zeros
 
@@ -88,44 +88,62 @@ def _imag(needs: Any, g: Any, out: Any, x: Any) -> tuple[Any]:
 
 
 # -- binary ----------------------------------------------------------------------------------
-@vjp("add", diff=(0, 1))
+def _binary(kernel: str, lift: bool = True) -> Any:
+    """Register a rule of a binary kernel; with ``lift``, a Python-scalar operand arrives as a
+    0-d tensor of the result's backend and dtype (it needs no cotangent: needs[i] is False)."""
+
+    def deco(fn: Any) -> Any:
+        if not lift:
+            vjp(kernel, diff=(0, 1))(fn)
+            return fn
+
+        def rule(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> Any:
+            if not isinstance(x1, Tensor):
+                x1 = asarray(x1, dtype=out.dtype, backend=out._b)
+            if not isinstance(x2, Tensor):
+                x2 = asarray(x2, dtype=out.dtype, backend=out._b)
+            return fn(needs, g, out, x1, x2)
+
+        rule.__name__ = fn.__name__
+        vjp(kernel, diff=(0, 1))(rule)
+        return fn
+
+    return deco
+
+
+@_binary("add", lift=False)
 def _add(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return (unbroadcast(g, x1) if needs[0] else None, unbroadcast(g, x2) if needs[1] else None)
 
 
-@vjp("subtract", diff=(0, 1))
+@_binary("subtract", lift=False)
 def _subtract(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return (unbroadcast(g, x1) if needs[0] else None,
             unbroadcast(ew.negative(g), x2) if needs[1] else None)
 
 
-@vjp("multiply", diff=(0, 1))
+@_binary("multiply", lift=False)
 def _multiply(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return (unbroadcast(mulc(g, x2), x1) if needs[0] else None,
             unbroadcast(mulc(g, x1), x2) if needs[1] else None)
 
 
-@vjp("divide", diff=(0, 1))
+@_binary("divide")
 def _divide(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     gx1 = mulc(g, ew.divide(1.0, x2)) if needs[0] or needs[1] else None
     return (unbroadcast(gx1, x1) if needs[0] else None,
             unbroadcast(ew.negative(mulc(gx1, out)), x2) if needs[1] else None)
 
 
-@vjp("pow", diff=(0, 1))
+@_binary("pow")
 def _pow(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     g1 = g2 = None
     if needs[0]:
         g1 = unbroadcast(mulc(g, ew.multiply(x2, ew.pow(x1, x2 - 1.0))), x1)
     if needs[1]:
         # d/dy x**y = x**y log x, taken as 0 where x == 0 (the limit for y > 0), as PyTorch does
-        if isinstance(x1, complex):
-            lg: Any = cmath.log(x1) if x1 else 0.0
-        elif isinstance(x1, (int, float)):
-            lg = 0.0 if x1 == 0 else (math.log(x1) if x1 > 0 else math.nan)
-        else:
-            zero = ew.equal(x1, 0)
-            lg = where(zero, 0.0, ew.log(where(zero, 1.0, x1)))
+        zero = ew.equal(x1, 0)
+        lg = where(zero, 0.0, ew.log(where(zero, 1.0, x1)))
         g2 = unbroadcast(mulc(g, ew.multiply(out, lg)), x2)
     return (g1, g2)
 
@@ -139,31 +157,31 @@ def _split(g: Any, take1: Any, x1: Any, x2: Any, needs: Any) -> tuple[Any, Any]:
     return (unbroadcast(g1, x1) if needs[0] else None, unbroadcast(g2, x2) if needs[1] else None)
 
 
-@vjp("maximum", diff=(0, 1))
+@_binary("maximum")
 def _maximum(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return _split(g, ew.greater(x1, x2), x1, x2, needs)
 
 
-@vjp("minimum", diff=(0, 1))
+@_binary("minimum")
 def _minimum(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return _split(g, ew.less(x1, x2), x1, x2, needs)
 
 
-@vjp("atan2", diff=(0, 1))
+@_binary("atan2")
 def _atan2(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     r = ew.divide(g, ew.add(ew.square(x1), ew.square(x2)))
     return (unbroadcast(ew.multiply(r, x2), x1) if needs[0] else None,
             unbroadcast(ew.negative(ew.multiply(r, x1)), x2) if needs[1] else None)
 
 
-@vjp("hypot", diff=(0, 1))
+@_binary("hypot")
 def _hypot(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     r = ew.divide(g, out)
     return (unbroadcast(ew.multiply(r, x1), x1) if needs[0] else None,
             unbroadcast(ew.multiply(r, x2), x2) if needs[1] else None)
 
 
-@vjp("copysign", diff=(0, 1))
+@_binary("copysign")
 def _copysign(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     flip = ew.not_equal(ew.signbit(x1), ew.signbit(out))
     g1 = where(flip, ew.negative(g), g) if needs[0] else None
@@ -171,20 +189,20 @@ def _copysign(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]
             unbroadcast(ew.multiply(g, 0.0), x2) if needs[1] else None)
 
 
-@vjp("logaddexp", diff=(0, 1))
+@_binary("logaddexp")
 def _logaddexp(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return (unbroadcast(ew.multiply(g, ew.exp(ew.subtract(x1, out))), x1) if needs[0] else None,
             unbroadcast(ew.multiply(g, ew.exp(ew.subtract(x2, out))), x2) if needs[1] else None)
 
 
-@vjp("remainder", diff=(0, 1))
+@_binary("remainder")
 def _remainder(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return (unbroadcast(g, x1) if needs[0] else None,
             unbroadcast(ew.negative(ew.multiply(g, ew.floor_divide(x1, x2))), x2)
             if needs[1] else None)
 
 
-@vjp("floor_divide", diff=(0, 1))
+@_binary("floor_divide")
 def _floor_divide(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return (zeros(x1) if needs[0] else None, zeros(x2) if needs[1] else None)
 
@@ -229,11 +247,6 @@ def _asarray(needs: Any, g: Any, out: Any, obj: Any, dtype: Any, device: Any, co
     g = _back_to(g, obj)
     if device is not None and g.device != obj.device:
         g = g.to(device=obj.device)
-    return (g,)
-
-
-@vjp("from_dlpack")
-def _from_dlpack(needs: Any, g: Any, out: Any, x: Any) -> tuple[Any]:
     return (g,)
 
 

@@ -1,0 +1,3 @@
+"""VJP rules (filled in by topic)."""
+
+from __future__ import annotations

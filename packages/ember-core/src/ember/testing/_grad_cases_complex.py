@@ -1,0 +1,3 @@
+"""Gradient cases (filled in by topic)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Gradient cases of the neural-network ops (``ember.nn``)."""
+
+from __future__ import annotations
