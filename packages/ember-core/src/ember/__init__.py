@@ -38,7 +38,17 @@ from ._dtypes import (
     uint32,
     uint64,
 )
-from .autodiff import GradientTape, Variable, stop_gradient, use_tape_engine
+from .autodiff import (
+    GradientTape,
+    Variable,
+    grad,
+    jvp,
+    stop_gradient,
+    use_tape_engine,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 from ._errors import (
     ArgumentError,
     BackendError,
@@ -70,8 +80,8 @@ newaxis = None
 pi = 3.141592653589793
 
 __all__ = [
-    "ArgumentError", "GradientTape", "TapeError", "Variable", "autodiff", "stop_gradient",
-    "use_tape_engine",
+    "ArgumentError", "GradientTape", "TapeError", "Variable", "autodiff", "grad", "jvp",
+    "stop_gradient", "use_tape_engine", "value_and_grad", "vjp", "vmap",
     "CATALOGUE", "Backend", "BackendError", "BackendInfo", "BackendMismatchError",
     "BackendNotFoundError", "Capabilities", "DType", "DTypeError", "EmberError", "OpSpec",
     "OutOfBoundsError", "ShapeError", "Tensor", "UnsupportedError", "backends", "bfloat16", "bool",

@@ -11,6 +11,7 @@ import mlx.core as mx
 import numpy as np
 
 from . import kernels
+from ._tape import MLXEngine
 
 __all__ = ["create_backend"]
 
@@ -160,4 +161,5 @@ def create_backend() -> ember.Backend:
         # plain x[key] for checked basic keys; on a GPU machine the getitem kernel keeps its
         # float64-to-CPU-stream wrapper instead
         basic_index=None if _gpu_available() else operator.getitem,
+        tape_engine=MLXEngine,
     )

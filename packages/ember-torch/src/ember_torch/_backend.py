@@ -9,6 +9,7 @@ import ember
 import torch
 
 from . import kernels
+from ._tape import TorchEngine
 
 __all__ = ["create_backend"]
 
@@ -106,4 +107,5 @@ def create_backend() -> ember.Backend:
         host={},
         native_module="torch",
         basic_index=operator.getitem,
+        tape_engine=TorchEngine,
     )

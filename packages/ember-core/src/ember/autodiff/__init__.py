@@ -6,8 +6,9 @@ and how the three engines (generic, torch.autograd, MLX) work.
 """
 
 from ._engine import Engine, GenericEngine, use_tape_engine
+from ._functional import grad, jvp, value_and_grad, vjp, vmap
 from ._tape import GradientTape
 from ._variables import Variable, stop_gradient
 
-__all__ = ["Engine", "GenericEngine", "GradientTape", "Variable", "stop_gradient",
-           "use_tape_engine"]
+__all__ = ["Engine", "GenericEngine", "GradientTape", "Variable", "grad", "jvp", "stop_gradient",
+           "use_tape_engine", "value_and_grad", "vjp", "vmap"]

@@ -45,8 +45,13 @@ def use_tape_engine(name: str) -> Iterator[None]:
         _choice.reset(token)
 
 
+_ENV: list[str] = []  # EMBER_TAPE_ENGINE, read once
+
+
 def chosen_engine(explicit: str | None) -> str:
-    name = explicit or _choice.get() or os.environ.get("EMBER_TAPE_ENGINE", "").strip() or "auto"
+    if not _ENV:
+        _ENV.append(os.environ.get("EMBER_TAPE_ENGINE", "").strip())
+    name = explicit or _choice.get() or _ENV[0] or "auto"
     if name not in ENGINES:
         raise ArgumentError(f"tape engine must be one of {ENGINES}, got {name!r}"
                             + (" (from EMBER_TAPE_ENGINE)" if not explicit else ""))
@@ -54,10 +59,10 @@ def chosen_engine(explicit: str | None) -> str:
 
 
 def engine_for(root: Backend, choice: str) -> Engine:
-    if choice == "auto" and root.tape_engine is not None:
-        engine: Engine = root.tape_engine()
-        return engine
-    return GenericEngine()
+    engine: Engine = (root.tape_engine() if choice == "auto" and root.tape_engine is not None
+                      else GenericEngine())
+    engine.root = root
+    return engine
 
 
 class Record:
@@ -78,25 +83,46 @@ class Engine:
     name = "engine"
     #: whether the tape keeps a Record of each call (the generic engine's input)
     records = True
+    #: the backend this engine computes for (set when a tape creates it)
+    root: Backend
 
     def source(self, tape: GradientTape, native: Any) -> Any:
         """``native`` becomes a source of the tape (watched, or a variable read); returns the
         array to track in its place (torch: a leaf that requires grad)."""
         return native
 
-    def swapped(self, tape: GradientTape, tensor: Tensor, original: Any) -> None:
-        """``source`` gave a new array for ``tensor`` (whose array was ``original``)."""
+    def swapped(self, tape: GradientTape, tensor: Tensor, original: Any, native: Any) -> None:
+        """``source`` gave ``native`` for ``tensor`` in place of ``original`` (undo it in
+        ``release``)."""
+
+    def resume(self, tape: GradientTape) -> None:
+        """The tape records again (entered again after an exit)."""
+
+    def adopt(self, tape: GradientTape, tensor: Tensor) -> int | None:
+        """For an engine that keeps no records: a slot for ``tensor`` if the tape computed it
+        while recording (the library's own graph says so), else None."""
+        return None
+
+    def paused(self, tape: GradientTape) -> contextlib.AbstractContextManager[Any]:
+        """Entered while the tape's ``stop_recording()`` block runs."""
+        return contextlib.nullcontext()
 
     def release(self, tape: GradientTape) -> None:
         """The tape stops recording for good (exit, reset): undo what ``source`` changed."""
 
-    def gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor]],
+    def ones(self, target: Tensor) -> Tensor:
+        """The default seed of ``target``: ones of its shape and dtype, as a constant."""
+        from ..ops._creation import ones_like
+
+        return ones_like(Tensor(target._n, target._b.root, target._d))
+
+    def gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
                  sources: list[list[int]]) -> list[Tensor | None]:
-        """Gradients of the sum of the targets (tape slot, seed cotangent) with respect to
-        each source (the tape slots of one source; a variable read twice has two)."""
+        """Gradients of the sum of the targets (tape slot, seed cotangent, target tensor) with
+        respect to each source (the tape slots of one source; a variable read twice has two)."""
         raise NotImplementedError  # pragma: no cover - every engine defines it
 
-    def batched_gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor]],
+    def batched_gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
                          sources: list[list[int]]) -> list[Tensor | None] | None:
         """Like ``gradient`` with a leading batch axis on every seed (one VJP per row); None
         when the engine has no batched form (jacobians then loop)."""
@@ -108,14 +134,14 @@ class GenericEngine(Engine):
 
     name = "generic"
 
-    def gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor]],
+    def gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
                  sources: list[list[int]]) -> list[Tensor | None]:
         from .._dispatch import backend_of
         from ..ops._elementwise import add
 
         wanted = {s for slots in sources for s in slots}
         seeds: dict[int, Tensor] = {}
-        for slot, g in targets:
+        for slot, g, _ in targets:
             seeds[slot] = add(seeds[slot], g) if slot in seeds else g
         cots = backward(tape._records, seeds, wanted)
         out: list[Tensor | None] = []

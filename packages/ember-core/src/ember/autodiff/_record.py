@@ -66,14 +66,11 @@ def _infos() -> dict[str, KernelInfo]:
 KERNELS: dict[str, KernelInfo] = {}
 
 
-def _wrap(info: KernelInfo, fn: Callable[..., Any], root: Backend,
-          inexact: frozenset[Any]) -> Callable[..., Any]:
-    get = RECORDING.get
+def _general(info: KernelInfo, fn: Callable[..., Any], root: Backend,
+             inexact: frozenset[Any]) -> Callable[..., Any]:
+    """The recording path for any number of tapes and arguments (variables read, lists)."""
 
-    def kernel(*args: Any) -> Any:
-        tapes = get()
-        if not tapes:
-            return fn(*args)
+    def call(tapes: tuple[GradientTape, ...], args: tuple[Any, ...]) -> Any:
         hits = None
         for tape in tapes:
             found = tape._scan(info, args)
@@ -89,6 +86,86 @@ def _wrap(info: KernelInfo, fn: Callable[..., Any], root: Backend,
                 tape._add(root, inexact, info, fn, args, slots, out)
         return out
 
+    return call
+
+
+# One tape recording and one or two array arguments (nearly every call): the scan and the
+# bookkeeping inlined, generated per kernel like the dispatch fast paths (benchmarked).
+_FAST = """
+def kernel(*args):
+    tapes = get()
+    if not tapes:
+        return fn(*args)
+    if len(tapes) != 1:
+        return general(tapes, args)
+    tape = tapes[0]
+    if tape._keeps.get(root) is False:  # torch.autograd records; only variable reads matter
+{light}
+        return fn(*args)
+    ids = tape._ids
+{scan}
+    out = fn(*args)
+    if MULTI or tape._keeps.get(root) is None:
+        tape._add(root, inexact, info, fn, args, {ins}, out)
+    elif out.dtype in inexact and id(out) not in ids:
+        values = tape._values
+        s = len(values)
+        values.append(out)
+        ids[id(out)] = s
+        tape._records.append(Record(info, fn, args, {ins}, out, s, root))
+    return out
+"""
+_SCAN1 = """
+    a0 = args[{p0}]
+    s0 = ids.get(id(a0), -1)
+    if s0 < 0:
+        if tape._auto and id(a0) in VARS:
+            return general(tapes, args)
+        return fn(*args)
+"""
+_SCAN2 = """
+    a0 = args[{p0}]
+    a1 = args[{p1}]
+    s0 = ids.get(id(a0), -1)
+    s1 = ids.get(id(a1), -1)
+    if s0 < 0 or s1 < 0:
+        if tape._auto and (id(a0) in VARS or id(a1) in VARS):
+            return general(tapes, args)
+        if s0 < 0 and s1 < 0:
+            return fn(*args)
+"""
+# kernels that return a tuple of arrays
+_MULTI = frozenset({"linalg_eigh", "linalg_qr", "linalg_svd", "linalg_slogdet", "unique_all",
+                    "nonzero"})
+
+
+def _wrap(info: KernelInfo, fn: Callable[..., Any], root: Backend,
+          inexact: frozenset[Any]) -> Callable[..., Any]:
+    from ._engine import Record
+    from ._variables import _by_native
+
+    general = _general(info, fn, root, inexact)
+    n = len(info.arrays)
+    if info.many or n not in (1, 2):
+        get = RECORDING.get
+
+        def kernel(*args: Any) -> Any:
+            tapes = get()
+            if not tapes:
+                return fn(*args)
+            return general(tapes, args)
+    else:
+        p0, p1 = info.arrays[0], info.arrays[-1]
+        scan = (_SCAN1 if n == 1 else _SCAN2).format(p0=p0, p1=p1)
+        light = (f"        if tape._auto and id(args[{p0}]) in VARS:\n"
+                 f"            return general(tapes, args)" if n == 1 else
+                 f"        if tape._auto and (id(args[{p0}]) in VARS or id(args[{p1}]) in VARS):\n"
+                 f"            return general(tapes, args)")
+        ns: dict[str, Any] = {"get": RECORDING.get, "fn": fn, "general": general, "root": root,
+                              "inexact": inexact, "info": info, "Record": Record,
+                              "VARS": _by_native, "MULTI": info.name in _MULTI}
+        exec(_FAST.format(scan=scan, light=light, ins="(s0,)" if n == 1 else "(s0, s1)"), ns)
+        kernel = ns["kernel"]
     kernel.__name__ = kernel.__qualname__ = f"recording_{info.name}"
     kernel.__wrapped__ = fn  # type: ignore[attr-defined]
     return kernel

@@ -12,7 +12,7 @@ from .._tensor import Tensor
 from ._engine import Engine, Record, chosen_engine, engine_for
 from ._record import RECORDING, KernelInfo
 from ._tree import flatten, unflatten
-from ._variables import Variable, reading_variables, variable_of
+from ._variables import Variable, _by_native, reading_variables, variable_of
 
 if TYPE_CHECKING:
     from .._backend import Backend
@@ -53,15 +53,18 @@ class GradientTape:
         self._used = False
         self._reading: reading_variables | None = None
         self._variables: list[Variable] = []  # kept after gradient(), as TensorFlow does
+        self._variable_ids: set[int] = set()
         self._clear()
 
     def _clear(self) -> None:
         self._ids: dict[int, int] = {}  # id(native) -> slot
         self._values: list[Any] = []  # slot -> native (kept alive: ids stay unique)
+        self._aliases: list[Any] = []  # arrays an engine gave a slot's place (kept alive too)
         self._records: list[Record] = []
         self._watched: dict[int, tuple[Tensor, int]] = {}  # id(tensor) -> (tensor, slot)
         self._var_slots: dict[int, tuple[Variable, list[int]]] = {}  # id(variable) -> reads
         self._engines: dict[Backend, Engine] = {}
+        self._keeps: dict[Backend, bool] = {}  # whether the engine of a backend keeps records
         self._pinned: list[Variable] = []
 
     # -- context -------------------------------------------------------------------------------
@@ -74,11 +77,14 @@ class GradientTape:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._pop()
+        if self._recording:  # gradient() inside the block may have ended it already
+            self._pop()
 
     def _push(self) -> None:
         self._recording = True
         RECORDING.set((*RECORDING.get(), self))
+        for engine in self._engines.values():  # entered again: recording resumes
+            engine.resume(self)
         if self._auto and self._reading is None:
             self._reading = reading_variables()
             self._reading.__enter__()
@@ -108,7 +114,10 @@ class GradientTape:
         RECORDING.set(tuple(t for t in stack if t is not self))
         self._recording = False
         try:
-            yield
+            with contextlib.ExitStack() as pauses:
+                for engine in self._engines.values():
+                    pauses.enter_context(engine.paused(self))
+                yield
         finally:
             self._recording = True
             RECORDING.set((*RECORDING.get(), self))
@@ -120,6 +129,7 @@ class GradientTape:
         self._pop()
         self._clear()
         self._variables = []
+        self._variable_ids = set()
         self._used = False
         self._push()
 
@@ -148,12 +158,13 @@ class GradientTape:
         engine = self._engines.get(root)
         if engine is None:
             engine = self._engines[root] = engine_for(root, self._choice)
+            self._keeps[root] = engine.records
         return engine
 
-    def _slot(self, native: Any) -> int:
+    def _slot(self, native: Any, key: int | None = None) -> int:
         s = len(self._values)
         self._values.append(native)
-        self._ids[id(native)] = s
+        self._ids[id(native) if key is None else key] = s
         return s
 
     def _watch_tensor(self, t: Tensor) -> None:
@@ -162,10 +173,11 @@ class GradientTape:
         root = t._b.root
         s = self._ids.get(id(t._n))
         if s is None:
-            native = self._engine(root).source(self, t._n)
-            if native is not t._n:
-                self._engine(root).swapped(self, t, t._n)  # type: ignore[attr-defined]
+            original = t._n
+            native = self._engine(root).source(self, original)
+            if native is not original:
                 t._n = native
+                self._engine(root).swapped(self, t, original, native)
             s = self._slot(native)
         self._watched[id(t)] = (t, s)
         if t._b is root:
@@ -173,17 +185,20 @@ class GradientTape:
 
     def _watch_variable(self, v: Variable, *, pin: bool) -> int:
         root = v._b.root
-        entry = self._var_slots.get(id(v))
         s = self._ids.get(id(v._n))
         if s is None:
-            native = self._engine(root).source(self, v._n)
-            if native is not v._n:
-                self._engine(root).swapped(self, v, v._n)  # type: ignore[attr-defined]
+            engine = self._engines.get(root) or self._engine(root)
+            original = v._n
+            native = engine.source(self, original)
+            if native is not original:
                 v._set_native(native)
+                engine.swapped(self, v, original, native)
             s = self._slot(native)
+        entry = self._var_slots.get(id(v))
         if entry is None:
             self._var_slots[id(v)] = (v, [s])
-            if all(w is not v for w in self._variables):
+            if id(v) not in self._variable_ids:
+                self._variable_ids.add(id(v))
                 self._variables.append(v)
         elif s not in entry[1]:
             entry[1].append(s)
@@ -205,38 +220,71 @@ class GradientTape:
         ids = self._ids
         hit = False
         if info.many:
-            items = args[0]
+            items = list(args[0])
             slots = []
+            swaps: dict[int, Any] = {}
             for i, a in enumerate(items):
+                if id(a) in swaps:
+                    a = items[i] = swaps[id(a)]
                 s = ids.get(id(a), -1)
                 if s < 0 and self._auto:
-                    v = variable_of(a)
-                    if v is not None and v._trainable:
-                        s = self._watch_variable(v, pin=False)
-                        if v._n is not a:
-                            items = [*items[:i], v._n, *items[i + 1:]]
-                            args = (items, *args[1:])
+                    s, items[i] = self._read(a)
+                    if items[i] is not a:
+                        swaps[id(a)] = items[i]
                 hit = hit or s >= 0
                 slots.append(s)
-            return ((tuple(slots),), args) if hit else None
+            if not hit:
+                return None
+            if any(x is not y for x, y in zip(items, args[0])):
+                args = (items, *args[1:])
+            return (tuple(slots),), args
+        auto = self._auto
+        arrays = info.arrays
+        if len(arrays) == 1:  # the common case, kept short: dispatch cost is benchmarked
+            a = args[arrays[0]]
+            s = ids.get(id(a), -1)
+            if s < 0:
+                if not (auto and id(a) in _by_native):
+                    return None
+                s, new = self._read(a)
+                if s < 0:
+                    return None
+                if new is not a:
+                    args = tuple(new if x is a else x for x in args)
+            return (s,), args
         slots = []
-        for p in info.arrays:
+        for p in arrays:
             a = args[p]
             s = ids.get(id(a), -1)
-            if s < 0 and self._auto:
-                v = variable_of(a)
-                if v is not None and v._trainable:
-                    s = self._watch_variable(v, pin=False)
-                    if v._n is not a:
-                        args = (*args[:p], v._n, *args[p + 1:])
+            if s < 0 and auto and id(a) in _by_native:
+                s, new = self._read(a)
+                if new is not a:  # swapped (torch: a leaf that requires grad), everywhere
+                    args = tuple(new if x is a else x for x in args)
             if s >= 0:
                 hit = True
             slots.append(s)
         return (tuple(slots), args) if hit else None
 
+    def _read(self, a: Any) -> tuple[int, Any]:
+        """A trainable variable's array read by a kernel: watch it (slot, its array now)."""
+        v = variable_of(a)
+        if v is None or not v._trainable:
+            return -1, a
+        return self._watch_variable(v, pin=False), v._n
+
+    def _keeps_for(self, root: Backend) -> bool:
+        keeps = self._keeps[root] = self._engine(root).records
+        return keeps
+
     def _add(self, root: Backend, inexact: frozenset[Any], info: KernelInfo, fn: Any,
              args: tuple[Any, ...], ins: Any, out: Any) -> None:
         ids = self._ids
+        values = self._values
+        keeps = self._keeps.get(root)
+        if keeps is None:
+            keeps = self._keeps_for(root)
+        if not keeps:  # the engine's own library records (torch.autograd): nothing to track
+            return
         if isinstance(out, tuple):
             outs: Any = tuple(self._slot(o) if o.dtype in inexact and id(o) not in ids else -1
                               for o in out)
@@ -245,12 +293,12 @@ class GradientTape:
         else:
             if out.dtype not in inexact or id(out) in ids:
                 return
-            outs = self._slot(out)
-        engine = self._engines.get(root) or self._engine(root)
-        if engine.records:
-            if info.many:
-                ins = ins[0]
-            self._records.append(Record(info, fn, args, ins, out, outs, root))
+            outs = len(values)
+            values.append(out)
+            ids[id(out)] = outs
+        if info.many:
+            ins = ins[0]
+        self._records.append(Record(info, fn, args, ins, out, outs, root))
 
     # -- gradients -----------------------------------------------------------------------------
     def _source_slots(self, src: Any) -> list[int]:
@@ -266,7 +314,17 @@ class GradientTape:
         if w is not None:
             return [w[1]]
         s = self._ids.get(id(src._n))
+        if s is None:
+            s = self._adopt(src)
         return [] if s is None else [s]
+
+    def _adopt(self, t: Tensor) -> int | None:
+        """The slot of ``t`` if this tape computed it though it does not track it itself (an
+        engine whose library records, like torch.autograd, can tell); else None."""
+        root = t._b.root
+        if self._keeps.get(root) is not False:
+            return None
+        return self._engines[root].adopt(self, t)
 
     def _check_use(self, what: str) -> None:
         if self._used and not self._persistent:
@@ -308,7 +366,7 @@ class GradientTape:
         return unflatten(tree, out)
 
     def _seeds(self, target: Any, output_gradients: Any) -> list[tuple[int, Tensor, Tensor]]:
-        from ..ops._creation import asarray, astype, ones_like
+        from ..ops._creation import asarray, astype
 
         t_leaves, _ = flatten(target)
         for t in t_leaves:
@@ -325,11 +383,13 @@ class GradientTape:
         out = []
         for t, g in zip(t_leaves, seeds):
             s = self._ids.get(id(t._n))
+            if s is None:
+                s = self._adopt(t)
             if s is None or not t.dtype.is_inexact:
                 continue
             root = t._b.root
             if g is None:
-                g = ones_like(Tensor(t._n, root, t._d))
+                g = self._engine(root).ones(t)
             else:
                 g = g if isinstance(g, Tensor) else asarray(g, backend=root)
                 if g.shape != t.shape:
@@ -343,9 +403,9 @@ class GradientTape:
     def _compute(self, targets: list[tuple[int, Tensor, Tensor]], slots: list[list[int]],
                  *, batched: bool = False) -> list[Any]:
         grads: list[Any] = [None] * len(slots)
-        by_root: dict[Backend, list[tuple[int, Tensor]]] = {}
+        by_root: dict[Backend, list[tuple[int, Tensor, Tensor]]] = {}
         for s, g, t in targets:
-            by_root.setdefault(t._b.root, []).append((s, g))
+            by_root.setdefault(t._b.root, []).append((s, g, t))
         for root, tg in by_root.items():
             engine = self._engine(root)
             if batched:

@@ -10,6 +10,7 @@ from .. import _dtypes as dt
 from .._dispatch import cast_native, norm_axes, norm_axis
 from .._errors import DTypeError, EmberError
 from .._tensor import Tensor
+from ..autodiff._variables import Variable as V
 from . import _elementwise as ew
 from ._creation import arange, asarray
 from ._manipulation import expand_dims
@@ -51,8 +52,10 @@ def sigmoid(x: Any, /) -> Tensor:
         return T(f(x._n), x._b)
     from ._searching import where
 
-    e = ew.exp(ew.negative(ew.abs(x)))
-    return where(ew.greater_equal(x, 0.0), 1.0 / (1.0 + e), e / (1.0 + e))
+    pos = ew.greater_equal(x, 0.0)
+    # exp(-|x|) written with where, not abs: abs has no slope at 0, and tapes differentiate this
+    e = ew.exp(where(pos, ew.negative(x), x))
+    return where(pos, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def silu(x: Any, /) -> Tensor:
@@ -88,7 +91,10 @@ def softplus(x: Any, /) -> Tensor:
     f = fused(x, "nn.softplus")
     if f is not None:
         return T(f(x._n), x._b)
-    return ew.add(ew.maximum(x, 0.0), ew.log1p(ew.exp(ew.negative(ew.abs(x)))))
+    from ._searching import where
+
+    pos = ew.greater_equal(x, 0.0)  # max(x, 0) + log1p(exp(-|x|)), smooth through x = 0 for tapes
+    return ew.add(where(pos, x, 0.0), ew.log1p(ew.exp(where(pos, ew.negative(x), x))))
 
 
 def _stable_max(x: Tensor, axis: Any) -> Tensor:
@@ -101,7 +107,7 @@ def _stable_max(x: Tensor, axis: Any) -> Tensor:
 def _along_axis(name: str, x: Any, axis: int) -> tuple[Tensor, int, Tensor | None]:
     """Shared front of softmax/log_softmax: float input, a checked axis, and the result of
     the backend's fused kernel when it has one (its fast path skips every other check)."""
-    if type(x) is T and type(axis) is int:
+    if (type(x) is T or type(x) is V) and type(axis) is int:
         b, d = x._b, x._d or x.dtype
         f = b.fused.get(name)
         nd = x._n.ndim

@@ -12,6 +12,7 @@ from .._catalogue import BY_NAME
 from .._dispatch import backend_of, cast_native, fail, native_of, promote_binary, rebase
 from .._errors import DTypeError
 from .._tensor import Tensor
+from ..autodiff._variables import Variable as V
 
 __all__ = [
     "abs",
@@ -116,7 +117,8 @@ _REAL_OF = {dt.complex64: dt.float32, dt.complex128: dt.float64}
 # attribute load (``b.add``) rather than getattr(b, name): dispatch cost is benchmarked.
 _UNARY = """
 def {name}(x, /):
-    if type(x) is T:
+    tx = type(x)
+    if tx is T or tx is V:
         d = x._d or x.dtype  # the cached dtype; filled from the native array if missing
         if d in OK:
             b = x._b
@@ -131,11 +133,16 @@ _BINARY = """
 def {name}(x1, x2, /):
     t1 = type(x1)
     t2 = type(x2)
-    if t1 is T:
+    if t1 is T or t1 is V:
         d = x1._d or x1.dtype  # the cached dtype; filled from the native array if missing
-        if t2 is T:
-            if d is (x2._d or x2.dtype) and d in OK and x1._b is x2._b:
+        if t2 is T or t2 is V:
+            if d is (x2._d or x2.dtype) and d in OK:
                 b = x1._b
+                if x2._b is not b:
+                    if x2._b.root is not b.root:
+                        return slow(x1, x2)
+                    if b is b.root:  # one operand is tracked by a tape: its recording twin
+                        b = x2._b
                 try:
                     return T(b.{name}(x1._n, x2._n), b, {result})
                 except Exception as exc:
@@ -143,7 +150,7 @@ def {name}(x1, x2, /):
         elif (t2 is float or t2 is int) and d in INEXACT and d in OK:
             b = x1._b
             return T(b.{name}(x1._n, x2), b, {result})
-    elif t2 is T and (t1 is float or t1 is int):
+    elif (t2 is T or t2 is V) and (t1 is float or t1 is int):
         d = x2._d or x2.dtype
         if d in INEXACT and d in OK:
             b = x2._b
@@ -153,7 +160,7 @@ def {name}(x1, x2, /):
 
 
 def _generate(template: str, name: str, ok: frozenset, result: str, slow: Callable[..., Any]) -> Callable[..., Any]:
-    ns: dict[str, Any] = {"T": T, "OK": ok, "INEXACT": _INEXACT, "BOOL": dt.bool, "fail": fail,
+    ns: dict[str, Any] = {"T": T, "V": V, "OK": ok, "INEXACT": _INEXACT, "BOOL": dt.bool, "fail": fail,
                           "slow": slow, "REAL_OF": _REAL_OF}
     exec(template.format(name=name, result=result), ns)
     return ns[name]

@@ -9,6 +9,7 @@ from .. import _dtypes as dt
 from .._dispatch import backend_of, cast_native, fail, native_of, norm_axis, rebase
 from .._errors import DTypeError, EmberError, OutOfBoundsError
 from .._tensor import Tensor
+from ..autodiff._variables import Variable as V
 from ._creation import asarray
 
 __all__ = ["getitem", "index_update", "take"]
@@ -79,7 +80,7 @@ def normalise_key(x: Tensor, key: Any) -> tuple[Any, ...]:
 
 def getitem(x: Any, key: Any) -> Tensor:
     """x[key] with NumPy semantics: ints, slices, None, Ellipsis, integer and boolean tensors."""
-    if type(x) is T:
+    if type(x) is T or type(x) is V:
         b = x._b
         n = x._n
         shape = n.shape

@@ -8,6 +8,7 @@ from .. import _dtypes as dt
 from .._dispatch import cast_native, fail, norm_axes, norm_axis, promote_binary
 from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
+from ..autodiff._variables import Variable as V
 from ._creation import asarray
 
 __all__ = ["matmul", "matrix_transpose", "tensordot", "vecdot"]
@@ -26,10 +27,12 @@ def _t(x: Any) -> Tensor:
 
 def matmul(x1: Any, x2: Any, /) -> Tensor:
     """Matrix product with NumPy's rules for 1-d operands and batch broadcasting."""
-    if type(x1) is T and type(x2) is T:
+    if (type(x1) is T or type(x1) is V) and (type(x2) is T or type(x2) is V):
         b = x1._b
         d = x1._d or x1.dtype
-        if x2._b is b and d is (x2._d or x2.dtype) and d.kind != "b":
+        if d is (x2._d or x2.dtype) and d.kind != "b" and (x2._b is b or x2._b.root is b.root):
+            if x2._b is not b and b is b.root:  # one operand is tracked by a tape: its twin
+                b = x2._b
             try:
                 return T(b.matmul(x1._n, x2._n), b, d)
             except Exception as exc:

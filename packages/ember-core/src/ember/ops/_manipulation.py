@@ -10,6 +10,7 @@ from .. import _dtypes as dt
 from .._dispatch import backend_of, broadcast_shapes, cast_native, fail, norm_axes, norm_axis
 from .._errors import EmberError, ShapeError
 from .._tensor import Tensor
+from ..autodiff._variables import Variable as V
 from ._creation import asarray
 
 __all__ = [
@@ -26,7 +27,7 @@ def _t(x: Any) -> Tensor:
 
 def reshape(x: Any, /, shape: Any, *, copy: bool | None = None) -> Tensor:
     """x with a new shape of the same size; one entry may be -1."""
-    if type(x) is T and type(shape) is tuple and copy is None:
+    if (type(x) is T or type(x) is V) and type(shape) is tuple and copy is None:
         b = x._b
         try:
             return T(b.reshape(x._n, shape, None), b, x._d)
@@ -81,11 +82,11 @@ def concat(arrays: Sequence[Any], /, *, axis: int | None = 0) -> Tensor:
     """Join tensors along an existing axis (axis=None flattens them first)."""
     if type(axis) is int and axis >= 0 and type(arrays) in (list, tuple) and arrays:
         first = arrays[0]
-        if type(first) is T:
+        if type(first) is T or type(first) is V:
             b, d = first._b, first._d or first.dtype
             ns = []
             for a in arrays:
-                if type(a) is not T or a._b is not b or (a._d or a.dtype) is not d:
+                if (type(a) is not T and type(a) is not V) or a._b is not b or (a._d or a.dtype) is not d:
                     break
                 ns.append(a._n)
             else:

@@ -113,6 +113,17 @@ def scaled_dot_product_attention(
     f = fused(q, "nn.scaled_dot_product_attention")
     if f is not None:
         return T(f(q._n, k._n, v._n, None if m is None else m._n, is_causal, scale, window), q._b)
+    from ._activations import softmax
+    from ._linalg import matmul
+
+    return matmul(softmax(attention_scores(q, k, m, is_causal, scale, window), axis=-1), v)
+
+
+def attention_scores(q: Tensor, k: Tensor, mask: Tensor | None, is_causal: bool, scale: float,
+                     window: int | None) -> Tensor:
+    """The masked, scaled scores ``q @ k^T * scale`` (+ an additive mask; -inf where a boolean
+    mask, the causal rule or the window hides a key) whose softmax weighs v in attention.
+    Shared by the composite and its VJP rule (which recomputes them)."""
     from ._linalg import matmul, matrix_transpose
 
     scores = ew.multiply(matmul(q, matrix_transpose(k)), scale)
@@ -125,14 +136,12 @@ def scaled_dot_product_attention(
         if window is not None:
             allowed = ew.logical_and(allowed, ew.greater(j, ew.subtract(pos, window)))
         scores = where(allowed, scores, -math.inf)
-    if m is not None:
-        if m.dtype is dt.bool:
-            scores = where(m, scores, -math.inf)
+    if mask is not None:
+        if mask.dtype is dt.bool:
+            scores = where(mask, scores, -math.inf)
         else:
-            scores = ew.add(scores, m)
-    from ._activations import softmax
-
-    return matmul(softmax(scores, axis=-1), v)
+            scores = ew.add(scores, mask)
+    return scores
 
 
 def cross_entropy(

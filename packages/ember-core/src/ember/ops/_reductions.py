@@ -10,6 +10,7 @@ from .. import _dtypes as dt
 from .._dispatch import cast_native, fail, norm_axes, norm_axis
 from .._errors import DTypeError, ShapeError
 from .._tensor import Tensor
+from ..autodiff._variables import Variable as V
 from ._creation import asarray
 
 __all__ = [
@@ -43,7 +44,7 @@ def _acc_native(x: Tensor, dtype: Any) -> Any:
 
 
 def _sum_like(op: str, x: Any, axis: Any, dtype: Any, keepdims: bool) -> Tensor:
-    if type(x) is T and axis is None and dtype is None:
+    if (type(x) is T or type(x) is V) and axis is None and dtype is None:
         b = x._b
         d = x._d or x.dtype
         if d.kind in "fc":
@@ -108,7 +109,7 @@ def _float_input(op: str, x: Tensor) -> Tensor:
 
 def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over axes (integers are averaged in the default float dtype)."""
-    if type(x) is T and axis is None:
+    if (type(x) is T or type(x) is V) and axis is None:
         b = x._b
         d = x._d or x.dtype
         if d.kind in "fc":

@@ -24,9 +24,10 @@ def _leaves(out: Any) -> list[ember.Tensor]:
     raise AssertionError(f"kit bug: gradient case returned {type(out).__name__}")
 
 
-def weights_for(call: GradCall, backend: str, seed: int) -> list[np.ndarray | None]:
+def weights_for(call: GradCall, backend: str, seed: int,
+                dtype: Any = ember.float64) -> list[np.ndarray | None]:
     """Random cotangent weights, one array per floating-point output of the case."""
-    xs = [ember.asarray(a, backend=backend) for a in call.args]
+    xs = [_input(a, backend, dtype) for a in call.args]
     rng = np.random.default_rng(seed)
     ws: list[np.ndarray | None] = []
     for y in _leaves(call.fn(*xs)):

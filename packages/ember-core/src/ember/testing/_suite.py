@@ -32,6 +32,7 @@ from ._cases import BACKEND, CONTEXT, Call, Case, load_all, resolve
 from ._compare import assert_results_match, flatten
 from ._error_cases import ERROR_CASES, MISMATCH_CASES, ErrorCase
 from ._grad_suite import GradientChecks
+from ._tape_suite import TapeSemantics
 from ._random_cases import RANDOM_CASES, RandomCase
 
 __all__ = ["BackendConformance", "covered_ops"]
@@ -137,7 +138,7 @@ def _summary(obj: Any) -> str:
     return repr(obj)
 
 
-class BackendConformance(GradientChecks):
+class BackendConformance(GradientChecks, TapeSemantics):
     """Subclass with ``backend = "<name>"``; pytest then runs the kit on that backend."""
 
     backend: ClassVar[str] = ""

@@ -10,6 +10,7 @@ from . import _f64
 from ._util import BITS, SIGN_INT, is_complex, is_unsigned, scalar_array
 
 F64 = mx.float64
+_ERF_SLOPE_0 = 1.1283791670955126  # 2 / sqrt(pi)
 
 __all__ = [
     "abs",
@@ -283,10 +284,11 @@ def sin(x):
 
 
 def erf(x):
-    """MLX's erf(-0.0) is +0.0; NumPy keeps -0.0."""
+    """MLX's erf(-0.0) is +0.0; NumPy keeps -0.0. The zero branch is x * erf'(0), which keeps
+    the sign of zero and the derivative there (MLX's autodiff differentiates this kernel)."""
     if x.dtype == F64:
         return _f64.erf(x)
-    return mx.where(x == 0, x, mx.erf(x))
+    return mx.where(x == 0, x * _ERF_SLOPE_0, mx.erf(x))
 
 
 # MLX computes these in float32 precision even for float64 input: float64 goes to the host

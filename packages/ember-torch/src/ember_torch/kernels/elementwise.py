@@ -188,8 +188,27 @@ def _divmod(x1: Any, x2: Any, which: int) -> Tensor:
     return binary_slow(torch.floor_divide if which == 0 else torch.remainder, x1, x2)
 
 
+class _FloorDivide(torch.autograd.Function):
+    """floor_divide with a zero gradient (torch has no derivative for it; ember's is 0)."""
+
+    @staticmethod
+    def forward(ctx: Any, x1: Any, x2: Any) -> Tensor:  # type: ignore[override]
+        ctx.like = tuple(x if isinstance(x, Tensor) else None for x in (x1, x2))
+        return torch.floor_divide(x1, x2)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:  # type: ignore[override]
+        return tuple(None if x is None else torch.zeros_like(x) for x in ctx.like)
+
+
+def _needs_grad(x: Any) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
+
+
 def floor_divide(x1: Any, x2: Any) -> Tensor:
     # torch floors like NumPy; integer division by zero raises (NumPy gives 0 with a warning)
+    if _needs_grad(x1) or _needs_grad(x2):
+        return _FloorDivide.apply(x1, x2)
     try:
         return torch.floor_divide(x1, x2)
     except (TypeError, RuntimeError, NotImplementedError):

@@ -109,6 +109,9 @@ def index_update(x: Tensor, key: tuple[Any, ...], values: Any, mode: str) -> Ten
     dt = x.dtype
     if not isinstance(values, Tensor):
         values = torch.tensor(values, dtype=dt, device=x.device)
+    if (mode == "multiply" and dt.is_complex and torch.is_grad_enabled()
+            and (x.requires_grad or values.requires_grad)):
+        return _complex_multiply(x, key, values, mode)  # torch's derivative lacks a conj
     if dt in UNSIGNED_BITS:  # compute on the bit view (set) or the wider type (arithmetic)
         if mode == "set":
             return unbits(index_update(bits(x), key, bits(values), mode), dt)
@@ -136,3 +139,14 @@ def index_update(x: Tensor, key: tuple[Any, ...], values: Any, mode: str) -> Ten
         flat.scatter_reduce_(0, idx, vals, reduce, include_self=True)
     return out
 
+
+def _complex_multiply(x: Tensor, key: tuple[Any, ...], values: Tensor, mode: str) -> Tensor:
+    from .._ruled import ruled
+
+    global _RULED_UPDATE
+    if _RULED_UPDATE is None:
+        _RULED_UPDATE = ruled("index_update", index_update)
+    return _RULED_UPDATE(x, key, values, mode)
+
+
+_RULED_UPDATE: Any = None

@@ -107,6 +107,8 @@ def zeros(x: Tensor) -> Tensor:
 
 def _load() -> None:
     from . import (  # noqa: F401 - each module registers its rules
+        conv,
+        decompositions,
         elementwise,
         fft,
         indexing,

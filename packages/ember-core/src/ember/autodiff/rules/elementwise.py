@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...ops import _elementwise as ew
 from ..._tensor import Tensor
+from ...ops import _elementwise as ew
 from ...ops._creation import asarray, astype, tril, triu
 from ...ops._searching import where
 from . import is_complex, mulc, unbroadcast, vjp, zeros
@@ -45,7 +45,8 @@ _unary("sinh", lambda x, y: ew.cosh(x))
 _unary("cosh", lambda x, y: ew.sinh(x))
 _unary("tanh", lambda x, y: 1.0 - ew.square(y))
 _unary("asinh", lambda x, y: 1.0 / ew.sqrt(ew.square(x) + 1.0))
-_unary("acosh", lambda x, y: 1.0 / ew.sqrt(ew.square(x) - 1.0))
+_unary("acosh", lambda x, y: 1.0 / (ew.sqrt(ew.square(x) - 1.0) if not is_complex(x)
+                                    else ew.multiply(ew.sqrt(x - 1.0), ew.sqrt(x + 1.0))))
 _unary("atanh", lambda x, y: 1.0 / (1.0 - ew.square(x)))
 _unary("erf", lambda x, y: ew.exp(-ew.square(x)) * _TWO_OVER_SQRT_PI)
 _unary("erfinv", lambda x, y: ew.exp(ew.square(y)) * _SQRT_PI_OVER_2)
@@ -56,10 +57,22 @@ def _negative(needs: Any, g: Any, out: Any, x: Any) -> tuple[Any]:
     return (ew.negative(g),)
 
 
-@vjp("floor", "ceil", "round", "trunc", "sign")
+@vjp("floor", "ceil", "round", "trunc")
 def _piecewise_constant(needs: Any, g: Any, out: Any, x: Any) -> tuple[Any]:
     """Zero almost everywhere (as in PyTorch and JAX; TensorFlow gives None for some)."""
     return (zeros(x),)
+
+
+@vjp("sign")
+def _sign(needs: Any, g: Any, out: Any, x: Any) -> tuple[Any]:
+    """Real: zero almost everywhere. Complex: sign(z) = z / |z| = s, whose cotangent is
+    (g - Re(conj(g) s) s) / |z| (PyTorch's sgn backward; 0 at z = 0)."""
+    if not is_complex(x):
+        return (zeros(x),)
+    r = ew.abs(x)
+    zero = ew.equal(r, 0)
+    radial = ew.multiply(ew.real(ew.multiply(ew.conj(g), out)), out)
+    return (where(zero, 0.0, ew.divide(ew.subtract(g, radial), where(zero, 1.0, r))),)
 
 
 @vjp("abs")

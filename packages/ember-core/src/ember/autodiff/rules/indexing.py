@@ -9,7 +9,7 @@ from ...ops import _elementwise as ew
 from ...ops._creation import arange, zeros_like
 from ...ops._manipulation import reshape
 from ...ops._searching import argsort, where
-from . import unbroadcast, vjp
+from . import is_complex, unbroadcast, vjp
 
 
 def _get(x: Tensor, key: tuple[Any, ...]) -> Tensor:
@@ -57,11 +57,12 @@ def _index_update(needs: Any, g: Any, out: Any, x: Any, key: tuple[Any, ...], va
     elif mode == "add":
         gx = g if needs[0] else None
         gv = picked
-    elif mode == "multiply":
+    elif mode == "multiply":  # complex: the factors conjugated (g * conj(f'))
         if needs[0]:
-            gx = _update(g, key, values, "multiply")
+            gx = _update(g, key, ew.conj(values) if is_complex(values) else values, "multiply")
         if needs[1]:
-            gv = ew.multiply(picked, _get(x, key))  # exact where no index repeats
+            xk = _get(x, key)  # exact where no index repeats
+            gv = ew.multiply(picked, ew.conj(xk) if is_complex(xk) else xk)
     else:  # min / max: the winner of each comparison gets the cotangent
         if needs[0]:
             gx = where(ew.equal(out, x), g, 0.0)

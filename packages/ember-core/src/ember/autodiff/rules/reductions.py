@@ -11,7 +11,6 @@ from ...ops._manipulation import concat, flip, moveaxis, reshape
 from ...ops._reductions import cumulative_prod, cumulative_sum, mean
 from ...ops._reductions import sum as _sum
 from ...ops._scan import associative_scan
-from ...ops._searching import where
 from . import expand_to, vjp
 
 
@@ -72,13 +71,13 @@ def _to_last(x: Any, axes: tuple[int, ...]) -> Any:
 @vjp("prod")
 def _prod_rule(needs: Any, g: Any, out: Any, x: Any, axis: Any, dtype: Any, keepdims: bool) -> tuple[Any]:
     """d prod / d x_i = product of the others: left and right exclusive products (no division,
-    so zeros are exact)."""
+    so zeros are exact); for complex x the cotangent is g times their conjugate."""
     axes = tuple(range(x.ndim)) if axis is None else tuple(axis)
     if x.ndim == 0 or not axes:
         gx = g
     else:
         rest = [a for a in range(x.ndim) if a not in axes]
-        flat = _to_last(x, axes)
+        flat = _to_last(ew.conj(x) if x.dtype.is_complex else x, axes)  # complex: g * conj
         others = ew.multiply(_exclusive_cumprod(flat, flat.ndim - 1),
                              _exclusive_cumprod(flat, flat.ndim - 1, reverse=True))
         moved_shape = (*[x.shape[a] for a in rest], *[x.shape[a] for a in axes])
@@ -106,13 +105,16 @@ def _cumprod_rule(needs: Any, g: Any, out: Any, x: Any, axis: int, dtype: Any,
                   include_initial: bool) -> tuple[Any]:
     """out_j = prod_{k<=j} x_k, so dL/dx_i = P_{i-1} * S_i with P the exclusive product and
     S_i = sum_{j>=i} g_j prod_{i<k<=j} x_k, i.e. S_i = g_i + x_{i+1} S_{i+1}: a linear
-    recurrence solved by a reverse associative scan (exact with zeros, no division)."""
+    recurrence solved by a reverse associative scan (exact with zeros, no division). Complex
+    x: the same with conj(x) (the cotangent of a holomorphic map is g * conj(f'))."""
     g = _drop_initial(g, axis, include_initial)
     n = x.shape[axis]
     if n == 0:
         return (x * 0,)
     wd = g.dtype
     xs = astype(x, wd) if x.dtype is not wd else x
+    if xs.dtype.is_complex:  # holomorphic: the same recurrence in conj(x)
+        xs = ew.conj(xs)
     lead = (slice(None),) * axis
     nxt = concat([xs[(*lead, slice(1, None))], ones_like(xs[(*lead, slice(0, 1))])], axis=axis)
 
