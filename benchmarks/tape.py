@@ -23,9 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 import ember
+import numpy as np
 
 MLP = {"batch": 64, "width": 256}
 RNN = {"steps": 100, "batch": 32, "width": 64}

@@ -38,17 +38,6 @@ from ._dtypes import (
     uint32,
     uint64,
 )
-from .autodiff import (
-    GradientTape,
-    Variable,
-    grad,
-    jvp,
-    stop_gradient,
-    use_tape_engine,
-    value_and_grad,
-    vjp,
-    vmap,
-)
 from ._errors import (
     ArgumentError,
     BackendError,
@@ -63,6 +52,17 @@ from ._errors import (
 )
 from ._plugins import BackendInfo, backends, load_backend
 from ._tensor import Tensor
+from .autodiff import (
+    GradientTape,
+    Variable,
+    grad,
+    jvp,
+    stop_gradient,
+    use_tape_engine,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 from .ops._creation import *  # noqa: F403 - the op functions, one module per topic
 from .ops._elementwise import *  # noqa: F403
 from .ops._indexing import index_update, take

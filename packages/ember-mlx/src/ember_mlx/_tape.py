@@ -21,6 +21,7 @@ gradients taken while another tape records (higher derivatives).
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from typing import Any
 
@@ -59,6 +60,11 @@ def _arrays(args: tuple[Any, ...]) -> list[mx.array]:
         elif isinstance(a, (list, tuple)):
             out.extend(e for e in a if isinstance(e, mx.array))
     return out
+
+
+_PLAIN = frozenset({int, float, bool, type(None), str, complex})
+# kernels _host_call may flag
+_HOSTISH = frozenset({"nonzero", "unique_all", "getitem", "index_update", "repeat"}) | _F64_HOST | _COMPLEX_HOST
 
 
 def _host_call(name: str, args: tuple[Any, ...]) -> str:
@@ -135,30 +141,6 @@ def _ruled(name: str, fn: Any, root: Any) -> Any:
     return call
 
 
-def _has_float64(out: Any) -> bool:
-    """float64 results go to the generic engine: ember-mlx computes several float64 functions
-    on the host, and MLX's own derivatives of others (log2, log10, ...) use float32 constants
-    (measured: 1e-8 relative error with mlx 0.32), short of float64 precision."""
-    if isinstance(out, tuple):
-        return any(o.dtype == mx.float64 for o in out)
-    return out.dtype == mx.float64
-
-
-def _has_complex(out: Any) -> bool:
-    if isinstance(out, tuple):
-        return any(o.dtype in _COMPLEX for o in out)
-    return out.dtype in _COMPLEX
-
-
-def _static(v: Any) -> Any:
-    """A hashable stand-in for a static argument (slices are unhashable before Python 3.12)."""
-    if type(v) is slice:
-        return ("slice", v.start, v.stop, v.step)
-    if isinstance(v, (list, tuple)):
-        return (type(v).__name__, *(_static(e) for e in v))
-    return v
-
-
 class _Plan:
     """The calls between the sources and the targets as a function of three arrays lists:
     the vjp inputs (sources), constants, and the calls' own results."""
@@ -184,20 +166,26 @@ def _outs(rec: Any) -> tuple[int, ...]:
 
 
 def _plan(tape: Any, root: Any, targets: list[int], src_slots: list[int]) -> _Plan:
-    records = [r for r in tape._records if r.root is root]
+    records = [(r, (r.outs,) if type(r.outs) is int else r.outs)
+               for r in tape._records if r.root is root]
     needed = set(targets)  # backward reach from the targets
     keep = []
-    for rec in reversed(records):
-        if any(s in needed for s in _outs(rec)):
-            keep.append(rec)
-            needed.update(s for s in rec.ins if s >= 0)
+    for rec, outs in reversed(records):
+        for s in outs:
+            if s in needed:
+                keep.append((rec, outs))
+                needed.update(rec.ins)
+                break
     live = set(src_slots)  # forward reach from the sources
     steps = []
-    for rec in reversed(keep):
-        if any(s in live for s in rec.ins):
-            live.update(s for s in _outs(rec) if s >= 0)
-            steps.append(rec)
-    produced = {s for rec in steps for s in _outs(rec)}
+    for rec, outs in reversed(keep):
+        for s in rec.ins:
+            if s in live:
+                live.update(outs)
+                steps.append((rec, outs))
+                break
+    live.discard(-1)
+    produced = {s for _, outs in steps for s in outs}
     p = _Plan()
     unique = list(dict.fromkeys(src_slots))
     # sources computed by a kept call get a zero "delta" input added to their value: the
@@ -232,40 +220,52 @@ def _plan(tape: Any, root: Any, targets: list[int], src_slots: list[int]) -> _Pl
         if isinstance(a, mx.array):
             return const(a)
         if isinstance(a, (list, tuple)):
-            return ("l" if type(a) is list else "t", [ref(e) for e in a])
+            return ("l" if type(a) is list else "t", tuple(ref(e) for e in a))
+        if type(a) is slice:  # unhashable before Python 3.12: specs are the cache key
+            return ("S", (a.start, a.stop, a.step))
         return ("s", a)
 
     key_steps = []
-    for rec in steps:
+    array = mx.array
+    for rec, out_slots in steps:
         info, args = rec.info, rec.args
+        name = info.name
         if info.many:
-            specs = [("l", [ref(e, s) for e, s in zip(args[0], rec.ins)]),
-                     *(ref(a) for a in args[1:])]
+            specs = (("l", tuple(ref(e, s) for e, s in zip(args[0], rec.ins))),
+                     *(ref(a) for a in args[1:]))
         else:
             slot_at = dict(zip(info.arrays, rec.ins))
-            specs = [ref(a, slot_at.get(i, -1)) for i, a in enumerate(args)]
-        host = _host_call(info.name, args)
-        if not host and _has_float64(rec.out):
-            host = "data"  # see _has_float64
-        if not host and _has_complex(rec.out):
-            host = "key"  # replayed, never compiled: mlx 0.32's CPU compiler fails on some
-            # complex kernels (g++ errors in the generated code for complex sign)
+            specs = tuple(ref(a, slot_at.get(i, -1)) if type(a) is array or slot_at.get(i, -1) >= 0
+                          else (("s", a) if type(a) in _PLAIN else ref(a))
+                          for i, a in enumerate(args))
+        host = _host_call(name, args) if name in _HOSTISH else ""
+        if not host:
+            out = rec.out
+            dts = [o.dtype for o in out] if type(out) is tuple else [out.dtype]
+            if mx.float64 in dts:
+                # float64 goes to the generic engine: ember-mlx computes several float64
+                # functions on the host, and MLX's own derivatives of others (log2, log10)
+                # use float32 constants (measured: 1e-8 relative error with mlx 0.32)
+                host = "data"
+            elif mx.complex64 in dts:
+                host = "key"  # replayed, never compiled: mlx 0.32's CPU compiler fails on some
+                # complex kernels (g++ errors in the generated code for complex sign)
         if host and p.host != "data":
             p.host = host
         outs = []
         single = type(rec.outs) is int
-        for j, s in enumerate(_outs(rec)):
+        for j, s in enumerate(out_slots):
             if s < 0:
                 continue
             k = val_of[s] = p.n_vals
             p.n_vals += 1
-            d = p.source_input[s] if s in produced and s in p.source_input else -1
+            d = p.source_input.get(s, -1) if s in produced else -1
             if d >= 0:
                 delta_of_val[k] = d
             outs.append((-1 if single else j, k, d))
-        fn = _ruled(info.name, rec.fn, root) if not info.many and _ruled_for(info.name, args) else rec.fn
+        fn = _ruled(name, rec.fn, root) if not info.many and _ruled_for(name, args) else rec.fn
         p.steps.append((fn, specs, outs))
-        key_steps.append((info.name, _static(specs), tuple(outs)))
+        key_steps.append((name, specs, tuple(outs)))
     for t in targets:
         k = val_of.get(t)
         if k is not None:
@@ -277,7 +277,7 @@ def _plan(tape: Any, root: Any, targets: list[int], src_slots: list[int]) -> _Pl
             p.outputs.append(("i", p.source_input[t]))
         else:
             p.outputs.append(const(tape._values[t]))
-    p.key = (tuple(key_steps), len(p.inputs), len(p.consts), _static(p.outputs))
+    p.key = (tuple(key_steps), len(p.inputs), len(p.consts), tuple(p.outputs))
     return p
 
 
@@ -297,6 +297,8 @@ def _replay_fn(p: _Plan) -> Any:
                 return consts[v]
             if kind == "s":
                 return v
+            if kind == "S":
+                return slice(*v)
             items = [value(e) for e in v]
             return items if kind == "l" else tuple(items)
 
@@ -360,10 +362,10 @@ class MLXEngine(Engine):
             self._failed(p)
             return GenericEngine().gradient(tape, targets, sources)
         self._rebind(tape, targets, t_slots, outs, p)
-        try:
-            mx.async_eval(*grads, *outs)  # start computing while Python goes on
-        except ValueError:  # inside an MLX transformation (mx.vmap of a gradient): stay lazy
-            pass
+        # start computing while Python goes on; inside an MLX transformation (mx.vmap of a
+        # gradient) that is not allowed, and the results stay lazy
+        with contextlib.suppress(ValueError):
+            mx.async_eval(*grads, *outs)
         return self._collect(p, sources, grads)
 
     def _function(self, p: _Plan) -> Any:
@@ -390,10 +392,8 @@ class MLXEngine(Engine):
         return entry[1]
 
     def _failed(self, p: _Plan) -> None:
-        try:
+        with contextlib.suppress(TypeError):
             _compiled[p.key] = [0, _FAILED]
-        except TypeError:
-            pass
 
     def _rebind(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]], t_slots: list[int],
                 outs: list[Any], p: _Plan) -> None:

@@ -195,6 +195,7 @@ def backward(records: list[Record], seeds: dict[int, Tensor], wanted: set[int]) 
     for rec in reversed(active):
         outs = rec.outs
         single = type(outs) is int
+        g: Any
         if single:
             g = cots.get(outs) if outs in wanted else cots.pop(outs, None)
             if g is None:

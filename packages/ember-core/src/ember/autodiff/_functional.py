@@ -164,7 +164,7 @@ def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callabl
     @functools.wraps(fn)
     def mapped(*args: Any) -> Any:
         axes = _in_axes(in_axes, len(args))
-        leaves, root = _mapped_leaves(args, axes)
+        _leaves, root = _mapped_leaves(args, axes)
         native = getattr(root.tape_engine, "vmap", None) if root.tape_engine else None
         if native is not None:
             try:

@@ -129,7 +129,7 @@ _SCAN2 = """
     s0 = ids.get(id(a0), -1)
     s1 = ids.get(id(a1), -1)
     if s0 < 0 or s1 < 0:
-        if tape._auto and (id(a0) in VARS or id(a1) in VARS):
+        if tape._auto and ((s0 < 0 and id(a0) in VARS) or (s1 < 0 and id(a1) in VARS)):
             return general(tapes, args)
         if s0 < 0 and s1 < 0:
             return fn(*args)
@@ -157,9 +157,11 @@ def _wrap(info: KernelInfo, fn: Callable[..., Any], root: Backend,
     else:
         p0, p1 = info.arrays[0], info.arrays[-1]
         scan = (_SCAN1 if n == 1 else _SCAN2).format(p0=p0, p1=p1)
-        light = (f"        if tape._auto and id(args[{p0}]) in VARS:\n"
+        # a variable this tape has not watched yet (its array is not among the tape's ids)
+        unseen = "(id(args[{p}]) in VARS and id(args[{p}]) not in tape._ids)"
+        light = (f"        if tape._auto and {unseen.format(p=p0)}:\n"
                  f"            return general(tapes, args)" if n == 1 else
-                 f"        if tape._auto and (id(args[{p0}]) in VARS or id(args[{p1}]) in VARS):\n"
+                 f"        if tape._auto and ({unseen.format(p=p0)} or {unseen.format(p=p1)}):\n"
                  f"            return general(tapes, args)")
         ns: dict[str, Any] = {"get": RECORDING.get, "fn": fn, "general": general, "root": root,
                               "inexact": inexact, "info": info, "Record": Record,

@@ -61,10 +61,15 @@ def _many(op: str, real_in: bool, x: Any, s: Any, axes: Any, norm: str) -> Tenso
     _check(op, norm)
     x = asarray(x)
     x = _real(op, x) if real_in else _complex(x)
+    if s is not None:
+        s = tuple(int(v) for v in s)
+        if axes is None:  # the Array API default: the last len(s) axes
+            if len(s) > x.ndim:
+                raise ShapeError(f"fft.{op}: s {s} has more entries than x has axes ({x.shape})")
+            axes = tuple(range(x.ndim - len(s), x.ndim))
     if axes is not None:
         axes = tuple(norm_axis(f"fft.{op}", a, x.ndim) for a in axes)
     if s is not None:
-        s = tuple(int(v) for v in s)
         if axes is not None and len(s) != len(axes):
             raise ShapeError(f"fft.{op}: s {s} and axes {axes} differ in length")
     try:

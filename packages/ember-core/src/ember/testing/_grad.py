@@ -106,7 +106,7 @@ def fd_gradients(loss: Callable[..., ember.Tensor], args: tuple[np.ndarray, ...]
         parts = (1.0, 1j) if np.iscomplexobj(a) else (1.0,)
         for idx in np.ndindex(a.shape):
             for unit in parts:
-                step = h * max(1.0, abs(a[idx]))
+                step = h * max(1.0, float(abs(a[idx])))
                 vals = [v.copy() for v in args]
                 vals[i][idx] = a[idx] + unit * step
                 up = value(vals)

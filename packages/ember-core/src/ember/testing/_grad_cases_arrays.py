@@ -233,7 +233,7 @@ def _update_minmax(data: Any) -> GradCall:
 
 @grad_case("sort")
 def _sort(data: Any) -> GradCall:
-    x = S.arr(data, F64, S.shape(data, 1, 2, 1, 4), -3, 3, unique=True)
+    x = S.arr(data, F64, S.shape(data, 1, 2, 1, 4), -3, 3, unique=True, grid=0.25)  # apart
     desc = data.draw(st.booleans(), label="descending")
     axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
     return GradCall(lambda t: E.sort(t, axis=axis, descending=desc), (x,))
@@ -254,8 +254,8 @@ _reduction("sum", E.sum)
 _reduction("mean", E.mean)
 _reduction("prod", E.prod)
 _reduction("var", lambda t, **k: E.var(t, correction=0.0, **k))
-_reduction("max", E.max, unique=True)
-_reduction("min", E.min, unique=True)
+_reduction("max", E.max, unique=True, grid=0.25)  # values apart: no ties within the FD step
+_reduction("min", E.min, unique=True, grid=0.25)
 
 
 @grad_case("prod", "zeros")
@@ -267,7 +267,7 @@ def _prod_zeros(data: Any) -> GradCall:
 
 @grad_case("std")
 def _std(data: Any) -> GradCall:  # every reduced slice has distinct values: std > 0
-    x = S.arr(data, F64, (3, 2), -3, 3, unique=True)
+    x = S.arr(data, F64, (3, 2), -3, 3, unique=True, grid=0.25)
     axes = data.draw(st.sampled_from([None, 0, (0, 1)]), label="axis")
     return GradCall(lambda t: E.std(t, axis=axes, keepdims=True), (x,))
 

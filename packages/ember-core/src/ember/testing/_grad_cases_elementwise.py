@@ -10,11 +10,17 @@ from hypothesis import strategies as st
 import ember
 
 from . import _strategies as S
-from ._cases import resolve
+from ._cases import resolve as _resolve
 from ._grad_cases import GradCall, grad_case, on
 
 E = ember
 F64 = E.float64
+
+
+def resolve(op: str) -> Any:
+    fn = _resolve(op)
+    assert fn is not None, f"kit bug: no public function for {op}"
+    return fn
 
 
 def _shape(data: Any) -> tuple[int, ...]:
@@ -51,10 +57,16 @@ unary("abs", -3, 3, nonzero=True)
 unary("sign", -3, 3, nonzero=True)
 unary("imag", -3, 3, second=False)
 
+def _piecewise_flat(op: str) -> None:
+    fn = resolve(op)
+
+    @grad_case(op, second=True)
+    def build(data: Any) -> GradCall:
+        return GradCall(fn, (_off_grid(data, _shape(data), -3, 3),))
+
+
 for _op in ("floor", "ceil", "round", "trunc"):
-    @grad_case(_op, second=True)
-    def _flat(data: Any, _fn: Any = resolve(_op)) -> GradCall:
-        return GradCall(_fn, (_off_grid(data, _shape(data), -3, 3),))
+    _piecewise_flat(_op)
 
 
 def binary(op: str, dom1: dict[str, Any], dom2: dict[str, Any], *, variant: str = "broadcast",
@@ -142,7 +154,7 @@ def _clip_tensor(data: Any) -> GradCall:
     s1, s2 = S.bcast_shapes(data, 2, 0, 2, 1, 3)
     x = S.arr(data, F64, s1, -3, 3, grid=1.0)
     lo = S.arr(data, F64, s2, -2, 0, grid=1.0) + 0.5
-    hi = lo + 1.5 + S.arr(data, F64, s2, 0, 2, grid=1.0)
+    hi = lo + 1.0 + S.arr(data, F64, s2, 0, 2, grid=1.0)  # bounds on .5: never equal to x
     return GradCall(lambda t, a, b: E.clip(t, a, b), (x, lo, hi))
 
 

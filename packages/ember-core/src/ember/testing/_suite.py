@@ -32,8 +32,8 @@ from ._cases import BACKEND, CONTEXT, Call, Case, load_all, resolve
 from ._compare import assert_results_match, flatten
 from ._error_cases import ERROR_CASES, MISMATCH_CASES, ErrorCase
 from ._grad_suite import GradientChecks
-from ._tape_suite import TapeSemantics
 from ._random_cases import RANDOM_CASES, RandomCase
+from ._tape_suite import TapeSemantics
 
 __all__ = ["BackendConformance", "covered_ops"]
 

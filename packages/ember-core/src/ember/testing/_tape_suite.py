@@ -317,7 +317,7 @@ class TapeSemantics:
         tape = E.GradientTape()
         with tape:
             pass
-        with pytest.raises(E.TapeError, match="not recording|recording"):
+        with pytest.raises(E.TapeError, match="recording"):
             tape.reset()
         with pytest.raises(E.TapeError, match="recording"), tape.stop_recording():
             pass
@@ -378,10 +378,10 @@ class TapeSemantics:
 
         x, y = E.tensor([0.0, 1.0]), E.tensor([2.0, 3.0])
         np.testing.assert_allclose(_np(E.grad(f)(x, y)), [2.0, 3.0 * np.cos(1.0)], rtol=1e-6)
-        value, (gx, gy) = E.value_and_grad(f, argnums=(0, 1))(x, y)
+        value, (_gx, gy) = E.value_and_grad(f, argnums=(0, 1))(x, y)
         assert abs(value.item() - 3.0 * np.sin(1.0)) < 1e-6
         np.testing.assert_allclose(_np(gy), [0.0, np.sin(1.0)], rtol=1e-6)
-        (v, aux), g = E.value_and_grad(lambda t: (E.sum(t * t), "aux"), has_aux=True)(x)
+        (_v, aux), g = E.value_and_grad(lambda t: (E.sum(t * t), "aux"), has_aux=True)(x)
         assert aux == "aux" and _np(g).tolist() == [0.0, 2.0]
         with pytest.raises(E.ShapeError, match="scalar"):
             E.grad(lambda t: t * 2.0)(x)

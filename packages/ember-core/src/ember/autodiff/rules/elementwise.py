@@ -143,7 +143,7 @@ def _multiply(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]
 
 @_binary("divide")
 def _divide(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
-    gx1 = mulc(g, ew.divide(1.0, x2)) if needs[0] or needs[1] else None
+    gx1 = mulc(g, ew.divide(1.0, x2))
     return (unbroadcast(gx1, x1) if needs[0] else None,
             unbroadcast(ew.negative(mulc(gx1, out)), x2) if needs[1] else None)
 
@@ -165,9 +165,8 @@ def _split(g: Any, take1: Any, x1: Any, x2: Any, needs: Any) -> tuple[Any, Any]:
     """Share g between x1 (where take1) and x2 (elsewhere), halves on ties."""
     tie = ew.equal(x1, x2)
     half = ew.multiply(g, 0.5)
-    g1 = where(tie, half, where(take1, g, 0.0)) if needs[0] else None
-    g2 = where(tie, half, where(take1, 0.0, g)) if needs[1] else None
-    return (unbroadcast(g1, x1) if needs[0] else None, unbroadcast(g2, x2) if needs[1] else None)
+    return (unbroadcast(where(tie, half, where(take1, g, 0.0)), x1) if needs[0] else None,
+            unbroadcast(where(tie, half, where(take1, 0.0, g)), x2) if needs[1] else None)
 
 
 @_binary("maximum")
@@ -197,8 +196,7 @@ def _hypot(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
 @_binary("copysign")
 def _copysign(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     flip = ew.not_equal(ew.signbit(x1), ew.signbit(out))
-    g1 = where(flip, ew.negative(g), g) if needs[0] else None
-    return (unbroadcast(g1, x1) if needs[0] else None,
+    return (unbroadcast(where(flip, ew.negative(g), g), x1) if needs[0] else None,
             unbroadcast(ew.multiply(g, 0.0), x2) if needs[1] else None)
 
 
@@ -228,7 +226,7 @@ def _clip(needs: Any, g: Any, out: Any, x: Any, lo: Any, hi: Any) -> tuple[Any, 
     if hi is not None:
         below = ew.less_equal(x, hi)
         inside = below if inside is None else ew.logical_and(inside, below)
-    gx = (g if inside is None else where(inside, g, 0.0)) if needs[0] else None
+    gx = unbroadcast(g if inside is None else where(inside, g, 0.0), x) if needs[0] else None
     glo = unbroadcast(where(ew.less(x, lo), g, 0.0), lo) if needs[1] else None
     ghi = unbroadcast(where(ew.greater(x, hi), g, 0.0), hi) if needs[2] else None
     return (gx, glo, ghi)
