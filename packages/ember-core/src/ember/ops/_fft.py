@@ -69,9 +69,8 @@ def _many(op: str, real_in: bool, x: Any, s: Any, axes: Any, norm: str) -> Tenso
             axes = tuple(range(x.ndim - len(s), x.ndim))
     if axes is not None:
         axes = tuple(norm_axis(f"fft.{op}", a, x.ndim) for a in axes)
-    if s is not None:
-        if axes is not None and len(s) != len(axes):
-            raise ShapeError(f"fft.{op}: s {s} and axes {axes} differ in length")
+    if s is not None and axes is not None and len(s) != len(axes):
+        raise ShapeError(f"fft.{op}: s {s} and axes {axes} differ in length")
     try:
         return T(getattr(x._b, "fft_" + op)(x._n, s, axes, norm), x._b)
     except Exception as exc:
