@@ -223,6 +223,14 @@ def _update_mul(data: Any) -> GradCall:
                     (x, _x_shape(data, (idx.size, *x.shape[1:]))))
 
 
+@grad_case("index_update", "multiply repeated")
+def _update_mul_repeated(data: Any) -> GradCall:
+    x = _x(data, 1, 1)
+    idx = S.arr(data, E.int64, (4,), 0, x.shape[0] - 1)
+    v = S.arr(data, F64, (4,), 0.5, 2)  # non-zero: the quotient form is exact
+    return GradCall(lambda t, u: t.at[on(t, idx)].multiply(u), (x, v))
+
+
 @grad_case("index_update", "min max")
 def _update_minmax(data: Any) -> GradCall:
     shape = S.shape(data, 1, 2, 1, 3)

@@ -61,8 +61,11 @@ def _index_update(needs: Any, g: Any, out: Any, x: Any, key: tuple[Any, ...], va
         if needs[0]:
             gx = _update(g, key, ew.conj(values) if is_complex(values) else values, "multiply")
         if needs[1]:
-            xk = _get(x, key)  # exact where no index repeats
-            gv = ew.multiply(picked, ew.conj(xk) if is_complex(xk) else xk)
+            # d out_i / d v_j = x_i * (the other values at index i) = out_i / v_j; where v_j is
+            # 0 that quotient is taken as x_i (exact unless another value shares the index)
+            nz = ew.not_equal(values, 0)
+            d = where(nz, ew.divide(_get(out, key), where(nz, values, 1.0)), _get(x, key))
+            gv = ew.multiply(picked, ew.conj(d) if is_complex(d) else d)
     else:  # min / max: the winner of each comparison gets the cotangent
         if needs[0]:
             gx = where(ew.equal(out, x), g, 0.0)
