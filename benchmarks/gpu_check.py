@@ -9,6 +9,9 @@
    (MLX has no float64 there), and the same tensor on MLX's CPU device works.
 3. Times ember vs native for add / matmul / softmax at 4x4 and 4096x4096 on each GPU backend
    (synchronising each call: torch.cuda.synchronize, mx.eval).
+4. Gradients on the GPU: a small network's tape gradients on each GPU backend, with its own
+   engine (three calls, so the MLX engine's compiled replay runs) and the generic one, against
+   NumPy's on the CPU.
 """
 
 from __future__ import annotations
@@ -40,6 +43,40 @@ def timed_pair(native: Any, wrapped: Any, sync: Any, n: int = 100, rounds: int =
     return best[0], best[1]
 
 
+def _network_grads(backend: str, device: str | None, engine: str) -> list[Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal(sh).astype(np.float32) * 0.3 for sh in ((16, 32), (32,), (32, 8))]
+    x = rng.standard_normal((64, 16)).astype(np.float32)
+    labels = rng.integers(0, 8, 64)
+    with ember.use_backend(backend), ember.use_tape_engine(engine):
+        params = [ember.Variable(ember.tensor(w, device=device)) for w in ws]
+        xt, yt = ember.tensor(x, device=device), ember.tensor(labels, device=device)
+        for _ in range(3):
+            with ember.GradientTape() as tape:
+                h = ember.nn.layer_norm(ember.nn.gelu(xt @ params[0] + params[1]))
+                loss = ember.nn.cross_entropy(h @ params[2], yt)
+            grads = tape.gradient(loss, params)
+        return [np.asarray(g.numpy()) for g in grads]
+
+
+def gradient_check(backend: str, device: str | None) -> int:
+    """Tape gradients on the GPU (own engine and generic) against NumPy's on the CPU."""
+    import numpy as np
+
+    ref = _network_grads("numpy", None, "generic")
+    bad = 0
+    for engine in ("auto", "generic"):
+        got = _network_grads(backend, device, engine)
+        worst = max(float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
+                    for a, b in zip(got, ref))
+        print(f"{backend} gradients on {device or 'gpu'} ({engine} engine): worst relative "
+              f"difference to numpy/cpu {worst:.1e}")
+        bad += worst > 1e-4
+    return bad
+
+
 def main() -> int:
     names = [b.name for b in ember.backends()]
     print(info())
@@ -59,6 +96,7 @@ def main() -> int:
             worst = max(abs(got[k] - ref[k]) / max(1.0, abs(ref[k])) for k in ref)
             print(f"torch on {dev}: worst relative difference to numpy/cpu {worst:.1e}")
             failures += worst > 1e-3 or not dev.startswith("cuda")
+            failures += gradient_check("torch", "cuda")
             for n in (4, 4096):
                 a = ember.ones((n, n), backend="torch", device="cuda:0")
                 an = a.native
@@ -84,6 +122,7 @@ def main() -> int:
             worst = max(abs(got[k] - ref[k]) / max(1.0, abs(ref[k])) for k in ref)
             print(f"mlx on gpu: worst relative difference to numpy/cpu {worst:.1e}")
             failures += worst > 1e-3
+            failures += gradient_check("mlx", None)
             for n in (4, 4096):
                 a = ember.ones((n, n), backend="mlx")
                 an = a.native

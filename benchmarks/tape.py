@@ -1,7 +1,7 @@
 """Gradient cost: ember's GradientTape vs each framework's own autodiff, in the same process.
 
     uv sync --group bench     # autograd (the NumPy reference) and friends
-    uv run python benchmarks/tape.py [--backends numpy,torch,mlx] [--repeats 15]
+    uv run python benchmarks/tape.py [--backends numpy,torch,mlx] [--repeats 15] [--device gpu]
 
 Two problems, each a full gradient computation (forward + backward, results evaluated):
   * mlp: loss = mean((tanh(tanh(x W1 + b1) W2 + b2) W3 + b3 - y)^2), width 256, batch 64;
@@ -27,6 +27,7 @@ import ember
 import numpy as np
 
 MLP = {"batch": 64, "width": 256}
+DEVICE = {"name": "cpu"}  # --device gpu: torch on CUDA, MLX on its GPU
 RNN = {"steps": 100, "batch": 32, "width": 64}
 
 
@@ -59,23 +60,31 @@ def ember_mlp(params: list[Any], x: Any, y: Any) -> Any:
 
 def ember_rnn(params: list[Any], xs: Any) -> Any:
     wx, wh = params
-    h = ember.zeros((RNN["batch"], RNN["width"]), backend=xs.backend)
+    h = ember.zeros((RNN["batch"], RNN["width"]), backend=xs.backend, device=xs.device)
     for t in range(RNN["steps"]):
         h = ember.tanh(xs[t] @ wx + h @ wh)
     return ember.mean(h * h)
 
 
+def _dev(backend: str) -> str | None:
+    return "cuda" if backend == "torch" and DEVICE["name"] == "gpu" else None
+
+
 def ember_step(backend: str, d: dict[str, Any], problem: str) -> tuple[Callable[[], Any], list[Any]]:
+    dev = _dev(backend)
     with ember.use_backend(backend):
+        def t(a: Any) -> Any:
+            return ember.tensor(a, device=dev)
+
         if problem == "mlp":
-            params = [ember.Variable(a) for pair in zip(d["mlp_W"], d["mlp_b"]) for a in pair]
-            x, y = ember.tensor(d["mlp_x"]), ember.tensor(d["mlp_y"])
+            params = [ember.Variable(t(a)) for pair in zip(d["mlp_W"], d["mlp_b"]) for a in pair]
+            x, y = t(d["mlp_x"]), t(d["mlp_y"])
 
             def loss() -> Any:
                 return ember_mlp(params, x, y)
         else:
-            params = [ember.Variable(d["rnn_Wx"]), ember.Variable(d["rnn_Wh"])]
-            xs = ember.tensor(d["rnn_x"])
+            params = [ember.Variable(t(d["rnn_Wx"])), ember.Variable(t(d["rnn_Wh"]))]
+            xs = t(d["rnn_x"])
 
             def loss() -> Any:
                 return ember_rnn(params, xs)
@@ -96,6 +105,10 @@ def _sync(backend: str) -> Callable[..., None]:
         import mlx.core as mx
 
         return lambda *ts: mx.eval(*[t.native for t in ts])
+    if _dev(backend):
+        import torch
+
+        return lambda *ts: torch.cuda.synchronize()
     return lambda *ts: None
 
 
@@ -103,9 +116,15 @@ def _sync(backend: str) -> Callable[..., None]:
 def torch_step(d: dict[str, Any], problem: str) -> Callable[[], Any]:
     import torch
 
+    dev = _dev("torch") or "cpu"
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+
+    def leaf(a: Any) -> Any:
+        return torch.tensor(a, device=dev, requires_grad=True)
+
     if problem == "mlp":
-        ps = [torch.tensor(a, requires_grad=True) for pair in zip(d["mlp_W"], d["mlp_b"]) for a in pair]
-        x, y = torch.tensor(d["mlp_x"]), torch.tensor(d["mlp_y"])
+        ps = [leaf(a) for pair in zip(d["mlp_W"], d["mlp_b"]) for a in pair]
+        x, y = torch.tensor(d["mlp_x"], device=dev), torch.tensor(d["mlp_y"], device=dev)
 
         def step() -> Any:
             h = x
@@ -113,16 +132,20 @@ def torch_step(d: dict[str, Any], problem: str) -> Callable[[], Any]:
                 h = h @ ps[2 * i] + ps[2 * i + 1]
                 if i < 2:
                     h = torch.tanh(h)
-            return torch.autograd.grad(torch.mean((h - y) ** 2), ps)
+            g = torch.autograd.grad(torch.mean((h - y) ** 2), ps)
+            sync()
+            return g
     else:
-        ps = [torch.tensor(d["rnn_Wx"], requires_grad=True), torch.tensor(d["rnn_Wh"], requires_grad=True)]
-        xs = torch.tensor(d["rnn_x"])
+        ps = [leaf(d["rnn_Wx"]), leaf(d["rnn_Wh"])]
+        xs = torch.tensor(d["rnn_x"], device=dev)
 
         def step() -> Any:
-            h = torch.zeros(RNN["batch"], RNN["width"])
+            h = torch.zeros(RNN["batch"], RNN["width"], device=dev)
             for t in range(RNN["steps"]):
                 h = torch.tanh(xs[t] @ ps[0] + h @ ps[1])
-            return torch.autograd.grad(torch.mean(h * h), ps)
+            g = torch.autograd.grad(torch.mean(h * h), ps)
+            sync()
+            return g
     return step
 
 
@@ -205,7 +228,7 @@ def _host(g: Any) -> np.ndarray:
     if isinstance(g, ember.Tensor):
         return np.asarray(g.numpy())
     if hasattr(g, "detach"):
-        return g.detach().numpy()
+        return g.detach().cpu().numpy()
     return np.asarray(g)
 
 
@@ -228,10 +251,16 @@ def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
     d = data()
     rows = []
     for backend in backends:
-        if backend == "torch":
+        if backend == "torch" and DEVICE["name"] == "cpu":
             import torch
 
             torch.set_num_threads(1)
+        if backend == "mlx":
+            import mlx.core as mx
+
+            mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
+        if backend == "numpy" and DEVICE["name"] == "gpu":
+            continue
         for problem in ("mlp", "rnn"):
             step, _ = ember_step(backend, d, problem)
             ember_grads = [_host(g) for g in step()]
@@ -250,9 +279,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backends", default="numpy,torch,mlx")
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     args = ap.parse_args()
+    DEVICE["name"] = args.device
     rows = run(args.backends.split(","), args.repeats)
-    print("\n| backend | problem | native | native ms | ember ms | ember / native |")
+    print(f"\n(device: {args.device})\n| backend | problem | native | native ms | ember ms | ember / native |")
     print("|---|---|---|---:|---:|---:|")
     for b, p, n, tn, te, r in rows:
         print(f"| {b} | {p} | {n} | {tn:.3f} | {te:.3f} | {r:.3f} |")

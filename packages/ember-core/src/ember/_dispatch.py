@@ -225,14 +225,15 @@ def broadcast_shapes(op: str, *shapes: tuple[int, ...], args: Sequence[Any] = ()
     return tuple(out)
 
 
-def fail(op: str, args: Sequence[Any], exc: BaseException) -> EmberError:
-    """Turn an exception from a kernel into an ember error naming the op, shapes and dtypes."""
+def fail(op: str, args: Sequence[Any], exc: BaseException, *, elementwise: bool = True) -> EmberError:
+    """Turn an exception from a kernel into an ember error naming the op, shapes and dtypes
+    (for an ``elementwise`` op, shapes that do not broadcast are the explanation given)."""
     if isinstance(exc, EmberError):
         return exc
     b = next((a._b for a in args if isinstance(a, Tensor)), None)
     where = f" on backend {b.name!r}" if b is not None else ""
     shapes = [tuple(a.shape) for a in args if isinstance(a, Tensor)]
-    if len(shapes) >= 2:
+    if elementwise and len(shapes) >= 2:
         try:
             broadcast_shapes(op, *shapes, args=args)
         except ShapeError as err:

@@ -63,7 +63,7 @@ def _basis(target: Tensor, m: int) -> Tensor:
     from ..ops._creation import eye
 
     root = target._b.root
-    return eye(m, dtype=target.dtype, backend=root)
+    return eye(m, dtype=target.dtype, backend=root, device=target.device)
 
 
 def jacobian(tape: GradientTape, target: Any, sources: Any, unconnected: str) -> Any:
@@ -82,7 +82,7 @@ def jacobian(tape: GradientTape, target: Any, sources: Any, unconnected: str) ->
     for x, r in zip(leaves, res):
         shape = (*target.shape, *x.shape)
         if r is None or not x.dtype.is_inexact:
-            out.append(zeros(shape, dtype=x.dtype, backend=x._b.root) if zero and x.dtype.is_inexact
+            out.append(zeros(shape, dtype=x.dtype, backend=x._b.root, device=x.device) if zero and x.dtype.is_inexact
                        else None)
         else:
             out.append(reshape(r, shape))
@@ -116,7 +116,7 @@ def batch_jacobian(tape: GradientTape, target: Any, source: Any, unconnected: st
     (r,) = _vjps(tape, target, seeds, [tape._source_slots(source)])
     shape = (*target.shape, *source.shape[1:])
     if r is None or not source.dtype.is_inexact:
-        out = zeros(shape, dtype=source.dtype, backend=source._b.root) if zero and \
+        out = zeros(shape, dtype=source.dtype, backend=source._b.root, device=source.device) if zero and \
             source.dtype.is_inexact else None
     else:
         out = reshape(moveaxis(r, 0, 1), shape)

@@ -169,7 +169,7 @@ def one_hot(indices: Any, /, num_classes: int, *, dtype: Any = None) -> Tensor:
     f = fused(x, "nn.one_hot")
     if f is not None:
         return T(f(x._n, num_classes, x._b.native_dtype(d)), x._b)
-    classes = arange(num_classes, dtype=x.dtype, backend=x._b)
+    classes = arange(num_classes, dtype=x.dtype, backend=x._b, device=x.device)
     from ._creation import astype
 
     return astype(ew.equal(expand_dims(x, axis=-1), classes), d)

@@ -58,7 +58,7 @@ def _matmul_error(x1: Tensor, x2: Tensor, exc: BaseException) -> Exception:
             f"matmul: shapes {s1} and {s2} ({x1.dtype}, {x2.dtype}) do not align: "
             f"{k1} (last axis of x1) != {k2} ({'only' if len(s2) == 1 else 'second-to-last'} axis of x2)"
         )
-    return fail("matmul", (x1, x2), exc)
+    return fail("matmul", (x1, x2), exc, elementwise=False)
 
 
 def matrix_transpose(x: Any, /) -> Tensor:

@@ -129,8 +129,8 @@ def attention_scores(q: Tensor, k: Tensor, mask: Tensor | None, is_causal: bool,
     scores = ew.multiply(matmul(q, matrix_transpose(k)), scale)
     L, S = q.shape[-2], k.shape[-2]
     if is_causal or window is not None:
-        i = expand_dims(arange(L, backend=q._b), axis=-1)
-        j = arange(S, backend=q._b)
+        i = expand_dims(arange(L, backend=q._b, device=q.device), axis=-1)
+        j = arange(S, backend=q._b, device=q.device)
         pos = ew.add(i, S - L)
         allowed = ew.less_equal(j, pos) if is_causal else ew.equal(j, j)
         if window is not None:

@@ -84,7 +84,7 @@ def _take_along(x: Tensor, idx: Tensor, axis: int) -> Tensor:
         else:
             shape = [1] * nd
             shape[a] = x.shape[a]
-            key.append(reshape(arange(x.shape[a], backend=x._b), tuple(shape)))
+            key.append(reshape(arange(x.shape[a], backend=x._b, device=x.device), tuple(shape)))
     return x[tuple(key)]
 
 

@@ -85,8 +85,9 @@ def _repeat(needs: Any, g: Any, out: Any, x: Any, repeats: Any, axis: Any) -> tu
         folded = reshape(g, (*gs[:ax], n, r, *gs[ax + 1:]))
         gx = _sum(folded, axis=ax + 1)
     else:  # one count per element: add each output back into the element it came from
-        src = repeat(arange(n, backend=g._b), repeats)
-        zero = zeros((*g.shape[:ax], n, *g.shape[ax + 1:]), dtype=g.dtype, backend=g._b)
+        src = repeat(arange(n, backend=g._b, device=g.device), repeats)
+        zero = zeros((*g.shape[:ax], n, *g.shape[ax + 1:]), dtype=g.dtype, backend=g._b,
+                     device=g.device)
         gx = index_update(zero, (slice(None),) * ax + (src,), g, mode="add")
     return (reshape(gx, shape) if flat else gx,)
 
