@@ -13,7 +13,7 @@ import contextlib
 from typing import Any
 
 import torch
-from ember import Tensor
+from ember import EmberError, Tensor
 from ember.autodiff import Engine
 from ember.autodiff._functional import native_vmap
 from ember.autodiff._record import RECORDING
@@ -111,10 +111,13 @@ class TorchEngine(Engine):
             grads = torch.autograd.grad(
                 outs, inputs, grad_outputs=seeds, allow_unused=True, create_graph=higher,
                 retain_graph=tape._persistent or higher or batched, is_grads_batched=batched)
-        except RuntimeError:
+        except (RuntimeError, NotImplementedError) as exc:
             if batched:
                 return None  # some op has no batched backward: jacobian loops instead
-            raise
+            raise EmberError(
+                f"torch.autograd cannot differentiate this recording: {exc} (an op with no "
+                f"derivative lies between the target and a source; compute its input under "
+                f"ember.stop_gradient if no gradient should flow through it)") from exc
         natives: list[Any] = [None] * len(sources)
         for i, gr in zip(owner, grads):
             if gr is not None:
