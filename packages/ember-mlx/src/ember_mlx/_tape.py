@@ -226,7 +226,7 @@ def _plan(tape: Any, root: Any, targets: list[int], src_slots: list[int]) -> _Pl
         return ("s", a)
 
     key_steps = []
-    array = mx.array
+    f64, c64 = mx.float64, mx.complex64
     for rec, out_slots in steps:
         info, args = rec.info, rec.args
         name = info.name
@@ -234,20 +234,24 @@ def _plan(tape: Any, root: Any, targets: list[int], src_slots: list[int]) -> _Pl
             specs = (("l", tuple(ref(e, s) for e, s in zip(args[0], rec.ins))),
                      *(ref(a) for a in args[1:]))
         else:
-            slot_at = dict(zip(info.arrays, rec.ins))
-            specs = tuple(ref(a, slot_at.get(i, -1)) if type(a) is array or slot_at.get(i, -1) >= 0
-                          else (("s", a) if type(a) in _PLAIN else ref(a))
-                          for i, a in enumerate(args))
+            arrays, ins = info.arrays, rec.ins
+            sp = []
+            for i, a in enumerate(args):
+                if type(a) in _PLAIN:  # statics and Python scalars (also in array positions)
+                    sp.append(("s", a))
+                else:
+                    sp.append(ref(a, ins[arrays.index(i)] if i in arrays else -1))
+            specs = tuple(sp)
         host = _host_call(name, args) if name in _HOSTISH else ""
         if not host:
             out = rec.out
-            dts = [o.dtype for o in out] if type(out) is tuple else [out.dtype]
-            if mx.float64 in dts:
+            dts = [o.dtype for o in out] if type(out) is tuple else (out.dtype,)
+            if f64 in dts:
                 # float64 goes to the generic engine: ember-mlx computes several float64
                 # functions on the host, and MLX's own derivatives of others (log2, log10)
                 # use float32 constants (measured: 1e-8 relative error with mlx 0.32)
                 host = "data"
-            elif mx.complex64 in dts:
+            elif c64 in dts:
                 host = "key"  # replayed, never compiled: mlx 0.32's CPU compiler fails on some
                 # complex kernels (g++ errors in the generated code for complex sign)
         if host and p.host != "data":

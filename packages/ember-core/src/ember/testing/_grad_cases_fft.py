@@ -67,31 +67,31 @@ def _away_from_zero(spectrum: np.ndarray) -> None:
 
 
 # -- one axis ----------------------------------------------------------------------------------
-for _op in ("fft", "ifft"):
-    @grad_case(f"fft.{_op}", "n-axis-norm", complex=True)
-    def _c2c(data: Any, _op: str = _op) -> GradCall:
-        x = _signal(data, True)
+def _one_axis(op: str, cplx: bool, min_side: int = 1) -> None:
+    """fft.<op>(x, n, axis, norm) on a drawn signal (complex or real input)."""
+    f = getattr(E.fft, op)
+
+    @grad_case(f"fft.{op}", "n-axis-norm", complex=True)
+    def build(data: Any) -> GradCall:
+        x = _signal(data, cplx, min_side=min_side)
         axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
         n, norm = _n(data), data.draw(_NORMS, label="norm")
-        f = getattr(E.fft, _op)
         return GradCall(lambda t: f(t, n=n, axis=axis, norm=norm), (x,),
                         note=f"n={n} axis={axis} norm={norm}")
 
+
+# irfft and hfft with n=None make 2 * (m - 1) >= 2 points
+for _op, _cplx, _min in (("fft", True, 1), ("ifft", True, 1), ("rfft", False, 1),
+                         ("irfft", True, 2), ("hfft", True, 2), ("ihfft", False, 1)):
+    _one_axis(_op, _cplx, _min)
+
+for _op in ("fft", "ifft"):
     @grad_case(f"fft.{_op}", "real input", complex=True)
     def _c2c_real(data: Any, _op: str = _op) -> GradCall:  # cast to complex inside the op
         x = _signal(data, False)
         n, norm = _n(data), data.draw(_NORMS, label="norm")
         f = getattr(E.fft, _op)
         return GradCall(lambda t: f(t, n=n, norm=norm), (x,), note=f"n={n} norm={norm}")
-
-
-@grad_case("fft.rfft", "n-axis-norm", complex=True)
-def _rfft(data: Any) -> GradCall:
-    x = _signal(data, False)
-    axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
-    n, norm = _n(data), data.draw(_NORMS, label="norm")
-    return GradCall(lambda t: E.fft.rfft(t, n=n, axis=axis, norm=norm), (x,),
-                    note=f"n={n} axis={axis} norm={norm}")
 
 
 @grad_case("fft.rfft", "magnitude spectrum", complex=True)
@@ -103,15 +103,6 @@ def _rfft_abs(data: Any) -> GradCall:  # a spectral loss: real in, real out
                     note=f"n={n} norm={norm}")
 
 
-@grad_case("fft.irfft", "n-axis-norm", complex=True)
-def _irfft(data: Any) -> GradCall:
-    x = _signal(data, True, min_side=2)  # n=None: 2 * (m - 1) >= 2 points
-    axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
-    n, norm = _n(data), data.draw(_NORMS, label="norm")
-    return GradCall(lambda t: E.fft.irfft(t, n=n, axis=axis, norm=norm), (x,),
-                    note=f"n={n} axis={axis} norm={norm}")
-
-
 @grad_case("fft.irfft", "spectral filter", complex=True)
 def _irfft_filter(data: Any) -> GradCall:  # real -> rfft -> complex gain -> irfft -> real
     x = _signal(data, False, min_side=2)
@@ -121,23 +112,6 @@ def _irfft_filter(data: Any) -> GradCall:  # real -> rfft -> complex gain -> irf
     return GradCall(lambda t: E.fft.irfft(E.fft.rfft(t, norm=norm) * _const(t, gain), n=m, norm=norm),
                     (x,), note=f"norm={norm}")
 
-
-@grad_case("fft.hfft", "n-axis-norm", complex=True)
-def _hfft(data: Any) -> GradCall:
-    x = _signal(data, True, min_side=2)
-    axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
-    n, norm = _n(data), data.draw(_NORMS, label="norm")
-    return GradCall(lambda t: E.fft.hfft(t, n=n, axis=axis, norm=norm), (x,),
-                    note=f"n={n} axis={axis} norm={norm}")
-
-
-@grad_case("fft.ihfft", "n-axis-norm", complex=True)
-def _ihfft(data: Any) -> GradCall:
-    x = _signal(data, False)
-    axis = data.draw(st.integers(-x.ndim, x.ndim - 1), label="axis")
-    n, norm = _n(data), data.draw(_NORMS, label="norm")
-    return GradCall(lambda t: E.fft.ihfft(t, n=n, axis=axis, norm=norm), (x,),
-                    note=f"n={n} axis={axis} norm={norm}")
 
 
 # -- several axes ------------------------------------------------------------------------------
