@@ -58,6 +58,7 @@ HOST.update(
 )
 
 UNSUPPORTED: dict[str, str] = {}
+F64 = mx.float64
 
 
 def _gpu_available() -> bool:
@@ -99,16 +100,17 @@ def _to_numpy(x: mx.array) -> np.ndarray:
 
 
 def _holds_float64(args: tuple[Any, ...]) -> bool:
+    array, dtype = mx.array, mx.Dtype
     for a in args:
-        if isinstance(a, mx.Dtype):
-            if a == mx.float64:
+        t = type(a)
+        if t is array:
+            if a.dtype == F64:
                 return True
-        elif isinstance(a, mx.array):
-            if a.dtype == mx.float64:
+        elif t is dtype:
+            if a == F64:
                 return True
-        elif isinstance(a, (list, tuple)) and any(
-            isinstance(b, mx.array) and b.dtype == mx.float64 for b in a
-        ):
+        elif (t is list or t is tuple) and any(
+                type(b) is array and b.dtype == F64 for b in a):
             return True
     return False
 
@@ -119,7 +121,8 @@ def _cpu_for_float64(fn: Any) -> Any:
 
     @functools.wraps(fn)
     def kernel(*args: Any) -> Any:
-        if mx.default_device().type == mx.gpu and _holds_float64(args):
+        # the dtype test first: it is cheaper than asking MLX for its default device
+        if _holds_float64(args) and mx.default_device().type == mx.gpu:
             with mx.stream(mx.cpu):
                 return fn(*args)
         return fn(*args)
