@@ -2,8 +2,9 @@
 
     uv run python examples/same_code_three_backends.py
 
-The computation is a small but complete slice of the op catalogue: a two-layer network
-forward pass with softmax cross-entropy, an attention step, an FFT, a linear solve and a
+The computation is a small but complete slice of ember: a two-layer network with softmax
+cross-entropy and its gradients from a GradientTape (each backend's own engine: ember's VJP
+rules on NumPy, torch.autograd, MLX's vjp), an attention step, an FFT, a linear solve and a
 cumulative sum. Inputs come from NumPy so that every backend sees identical numbers.
 """
 
@@ -16,13 +17,15 @@ import numpy as np
 def compute() -> dict[str, float]:
     rng = np.random.default_rng(0)
     x = ember.tensor(rng.standard_normal((8, 16)).astype(np.float32))
-    w1 = ember.tensor(rng.standard_normal((16, 32)).astype(np.float32) / 4)
-    w2 = ember.tensor(rng.standard_normal((32, 4)).astype(np.float32) / 6)
+    w1 = ember.Variable(rng.standard_normal((16, 32)).astype(np.float32) / 4, name="w1")
+    w2 = ember.Variable(rng.standard_normal((32, 4)).astype(np.float32) / 6, name="w2")
     labels = ember.tensor([0, 1, 2, 3, 0, 1, 2, 3])
 
-    hidden = ember.nn.gelu(x @ w1)
-    logits = ember.nn.layer_norm(hidden) @ w2
-    loss = ember.nn.cross_entropy(logits, labels, label_smoothing=0.1)
+    with ember.GradientTape() as tape:  # watches w1 and w2 as they are read
+        hidden = ember.nn.gelu(x @ w1)
+        logits = ember.nn.layer_norm(hidden) @ w2
+        loss = ember.nn.cross_entropy(logits, labels, label_smoothing=0.1)
+    g1, g2 = tape.gradient(loss, [w1, w2])
     accuracy = ember.mean(ember.astype(ember.argmax(logits, axis=-1) == labels, ember.float32))
 
     q = ember.reshape(hidden[:, :16], (1, 8, 16))
@@ -33,6 +36,8 @@ def compute() -> dict[str, float]:
     running = ember.cumulative_sum(ember.arange(1, 6))
     return {
         "loss": float(loss),
+        "grad norm w1": float(ember.linalg.vector_norm(g1)),
+        "grad norm w2": float(ember.linalg.vector_norm(g2)),
         "accuracy": float(accuracy),
         "attention checksum": float(ember.sum(attended)),
         "spectrum peak": float(ember.max(spectrum)),
