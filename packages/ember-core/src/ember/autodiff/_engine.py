@@ -10,6 +10,7 @@ one (the conformance kit checks every engine against it).
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import contextvars
 import os
@@ -77,7 +78,7 @@ class Record:
         self.out, self.outs, self.root = out, outs, root
 
 
-class Engine:
+class Engine(abc.ABC):
     """The interface of a gradient engine (one instance per tape and backend)."""
 
     name = "engine"
@@ -116,11 +117,11 @@ class Engine:
 
         return ones_like(Tensor(target._n, target._b.root, target._d))
 
+    @abc.abstractmethod
     def gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
                  sources: list[list[int]]) -> list[Tensor | None]:
         """Gradients of the sum of the targets (tape slot, seed cotangent, target tensor) with
         respect to each source (the tape slots of one source; a variable read twice has two)."""
-        raise NotImplementedError  # pragma: no cover - every engine defines it
 
     def batched_gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
                          sources: list[list[int]]) -> list[Tensor | None] | None:

@@ -161,10 +161,10 @@ class GradientTape:
             self._keeps[root] = engine.records
         return engine
 
-    def _slot(self, native: Any, key: int | None = None) -> int:
+    def _slot(self, native: Any) -> int:
         s = len(self._values)
         self._values.append(native)
-        self._ids[id(native) if key is None else key] = s
+        self._ids[id(native)] = s
         return s
 
     def _watch_tensor(self, t: Tensor) -> None:
