@@ -130,6 +130,14 @@ def _cpu_for_float64(fn: Any) -> Any:
     return kernel
 
 
+def _basic_index_gpu(x: mx.array, key: tuple[Any, ...]) -> mx.array:
+    """x[key] for checked basic keys on a GPU machine: float64 is sliced on the CPU stream."""
+    if x.dtype == F64 and mx.default_device().type == mx.gpu:
+        with mx.stream(mx.cpu):
+            return x[key]
+    return x[key]
+
+
 def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
     table = {name: getattr(m, name) for m in kernels.MODULES for name in m.__all__}
     if gpu if gpu is not None else _gpu_available():
@@ -161,8 +169,7 @@ def create_backend() -> ember.Backend:
         unsupported=UNSUPPORTED,
         host=HOST,
         native_module="mlx.core",
-        # plain x[key] for checked basic keys; on a GPU machine the getitem kernel keeps its
-        # float64-to-CPU-stream wrapper instead
-        basic_index=None if _gpu_available() else operator.getitem,
+        # plain x[key] for checked basic keys (on a GPU machine, float64 on the CPU stream)
+        basic_index=_basic_index_gpu if _gpu_available() else operator.getitem,
         tape_engine=MLXEngine,
     )
