@@ -43,6 +43,7 @@ class KernelInfo:
     name: str  # the kernel's attribute name ("add", "linalg_solve", "nn_softmax", "basic_index")
     arrays: tuple[int, ...]  # positions of the arguments checked for tracked arrays
     many: bool  # position 0 is a list of arrays (concat, stack)
+    nargs: int  # how many arguments the kernel takes
 
 
 def _infos() -> dict[str, KernelInfo]:
@@ -58,8 +59,8 @@ def _infos() -> dict[str, KernelInfo]:
             arrays = rule.diff
         else:
             arrays = tuple(i for i, p in enumerate(params) if p in _ARRAY_PARAMS or p == "arrays")
-        out[kname] = KernelInfo(kname, arrays, many)
-    out["basic_index"] = KernelInfo("getitem", (0,), False)
+        out[kname] = KernelInfo(kname, arrays, many, len(params))
+    out["basic_index"] = KernelInfo("getitem", (0,), False, 2)
     return out
 
 
@@ -90,21 +91,24 @@ def _general(info: KernelInfo, fn: Callable[..., Any], root: Backend,
 
 
 # One tape recording and one or two array arguments (nearly every call): the scan and the
-# bookkeeping inlined, generated per kernel like the dispatch fast paths (benchmarked).
+# bookkeeping inlined, generated per kernel with its own parameters (no *args packing), like the
+# dispatch fast paths (benchmarked).
 _FAST = """
-def kernel(*args):
+def kernel({params}):
     tapes = get()
     if not tapes:
-        return fn(*args)
+        return fn({params})
     if len(tapes) != 1:
-        return general(tapes, args)
+        return general(tapes, ({params},))
     tape = tapes[0]
     if tape._keeps.get(root) is False:  # torch.autograd records; only variable reads matter
-{light}
-        return fn(*args)
+        if tape._auto and {unseen}:
+            return general(tapes, ({params},))
+        return fn({params})
     ids = tape._ids
 {scan}
-    out = fn(*args)
+    args = ({params},)
+    out = fn({params})
     if MULTI or tape._keeps.get(root) is None:
         tape._add(root, inexact, info, fn, args, {ins}, out)
     elif out.dtype in inexact and id(out) not in ids:
@@ -116,23 +120,20 @@ def kernel(*args):
     return out
 """
 _SCAN1 = """
-    a0 = args[{p0}]
-    s0 = ids.get(id(a0), -1)
+    s0 = ids.get(id(a{p0}), -1)
     if s0 < 0:
-        if tape._auto and id(a0) in VARS:
-            return general(tapes, args)
-        return fn(*args)
+        if tape._auto and id(a{p0}) in VARS:
+            return general(tapes, ({params},))
+        return fn({params})
 """
 _SCAN2 = """
-    a0 = args[{p0}]
-    a1 = args[{p1}]
-    s0 = ids.get(id(a0), -1)
-    s1 = ids.get(id(a1), -1)
+    s0 = ids.get(id(a{p0}), -1)
+    s1 = ids.get(id(a{p1}), -1)
     if s0 < 0 or s1 < 0:
-        if tape._auto and ((s0 < 0 and id(a0) in VARS) or (s1 < 0 and id(a1) in VARS)):
-            return general(tapes, args)
+        if tape._auto and ((s0 < 0 and id(a{p0}) in VARS) or (s1 < 0 and id(a{p1}) in VARS)):
+            return general(tapes, ({params},))
         if s0 < 0 and s1 < 0:
-            return fn(*args)
+            return fn({params})
 """
 # kernels that return a tuple of arrays
 _MULTI = frozenset({"linalg_eigh", "linalg_qr", "linalg_svd", "linalg_slogdet", "unique_all",
@@ -156,17 +157,17 @@ def _wrap(info: KernelInfo, fn: Callable[..., Any], root: Backend,
             return general(tapes, args)
     else:
         p0, p1 = info.arrays[0], info.arrays[-1]
-        scan = (_SCAN1 if n == 1 else _SCAN2).format(p0=p0, p1=p1)
+        params = ", ".join(f"a{i}" for i in range(info.nargs))
         # a variable this tape has not watched yet (its array is not among the tape's ids)
-        unseen = "(id(args[{p}]) in VARS and id(args[{p}]) not in tape._ids)"
-        light = (f"        if tape._auto and {unseen.format(p=p0)}:\n"
-                 f"            return general(tapes, args)" if n == 1 else
-                 f"        if tape._auto and ({unseen.format(p=p0)} or {unseen.format(p=p1)}):\n"
-                 f"            return general(tapes, args)")
+        unseen = "(id(a{p}) in VARS and id(a{p}) not in tape._ids)"
+        light = unseen.format(p=p0) if n == 1 else \
+            f"({unseen.format(p=p0)} or {unseen.format(p=p1)})"
+        scan = (_SCAN1 if n == 1 else _SCAN2).format(p0=p0, p1=p1, params=params)
         ns: dict[str, Any] = {"get": RECORDING.get, "fn": fn, "general": general, "root": root,
                               "inexact": inexact, "info": info, "Record": Record,
                               "VARS": _by_native, "MULTI": info.name in _MULTI}
-        exec(_FAST.format(scan=scan, light=light, ins="(s0,)" if n == 1 else "(s0, s1)"), ns)
+        exec(_FAST.format(params=params, unseen=light, scan=scan,
+                          ins="(s0,)" if n == 1 else "(s0, s1)"), ns)
         kernel = ns["kernel"]
     kernel.__name__ = kernel.__qualname__ = f"recording_{info.name}"
     kernel.__wrapped__ = fn  # type: ignore[attr-defined]
