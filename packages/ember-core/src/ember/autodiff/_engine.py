@@ -92,11 +92,12 @@ class Engine(abc.ABC):
         array to track in its place (torch: a leaf that requires grad)."""
         return native
 
-    def swapped(self, tape: GradientTape, tensor: Tensor, original: Any, native: Any) -> None:
+    # optional hooks (no-ops unless an engine needs them)
+    def swapped(self, tape: GradientTape, tensor: Tensor, original: Any, native: Any) -> None:  # noqa: B027
         """``source`` gave ``native`` for ``tensor`` in place of ``original`` (undo it in
         ``release``)."""
 
-    def resume(self, tape: GradientTape) -> None:
+    def resume(self, tape: GradientTape) -> None:  # noqa: B027
         """The tape records again (entered again after an exit)."""
 
     def adopt(self, tape: GradientTape, tensor: Tensor) -> int | None:
@@ -108,7 +109,7 @@ class Engine(abc.ABC):
         """Entered while the tape's ``stop_recording()`` block runs."""
         return contextlib.nullcontext()
 
-    def release(self, tape: GradientTape) -> None:
+    def release(self, tape: GradientTape) -> None:  # noqa: B027
         """The tape stops recording for good (exit, reset): undo what ``source`` changed."""
 
     def ones(self, target: Tensor) -> Tensor:
