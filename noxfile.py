@@ -2,7 +2,8 @@
 
 Each tests(backend) session installs only ember-core and that backend first and checks that
 they work alone; then it adds ember-numpy (the conformance kit's reference answer, not a
-backend under test) and ember-nn, and runs ember-core's, the backend's and ember-nn's tests.
+backend under test) and ember-nn, and runs ember-core's, the backend's and ember-nn's tests
+(ember-nn's on that backend: the same models train on each).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PKG = {name: str(ROOT / "packages" / name) for name in
        ("ember-core", "ember-numpy", "ember-torch", "ember-mlx", "ember-nn")}
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
+NN_TEST_DEPS = ["safetensors>=0.4"]  # the reference reader/writer our checkpoint files must match
 
 STANDALONE_CHECK = """
 import sys, ember
@@ -43,23 +45,23 @@ def tests(session: nox.Session, backend: str) -> None:
     session.install(PKG["ember-core"], PKG[f"ember-{backend}"])
     session.run("ember", "info")
     session.run("python", "-c", STANDALONE_CHECK.format(backend=backend))
-    session.install(PKG["ember-numpy"], PKG["ember-nn"], *TEST_DEPS)
-    paths = ["packages/ember-core/tests", f"packages/ember-{backend}/tests"]
-    if backend == "numpy":
-        paths.append("packages/ember-nn/tests")
+    session.install(PKG["ember-numpy"], f"{PKG['ember-nn']}[examples]", *TEST_DEPS, *NN_TEST_DEPS)
+    paths = ["packages/ember-core/tests", f"packages/ember-{backend}/tests",
+             "packages/ember-nn/tests"]
     session.run("pytest", "-q", "-p", "no:cacheprovider", *paths, *session.posargs,
                 env={"EMBER_TEST_BACKEND": backend})
 
 
 @nox.session(python=PYTHON)
 def slow(session: nox.Session) -> None:
-    """The conformance kit with 50 generated examples per case (CI runs 6), all backends.
+    """The conformance kit with 50 generated examples per case (CI runs 6), all backends, and
+    the tests that wait for torch.compile (EMBER_SLOW=1).
 
     Not in the default run (it takes tens of minutes): `uvx nox -s slow`.
     """
-    session.install(*PKG.values(), *TEST_DEPS)
+    session.install(*PKG.values(), f"{PKG['ember-nn']}[examples]", *TEST_DEPS, *NN_TEST_DEPS)
     session.run("pytest", "-q", "-p", "no:cacheprovider", "packages", *session.posargs,
-                env={"EMBER_CONFORMANCE_EXAMPLES": "50"})
+                env={"EMBER_CONFORMANCE_EXAMPLES": "50", "EMBER_SLOW": "1"})
 
 
 @nox.session(python=PYTHON)
@@ -77,9 +79,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy on ember-core (the package every other one builds on)."""
-    session.install("mypy>=1.11", PKG["ember-core"], "pytest", "hypothesis", "numpy>=2.0")
-    session.run("mypy", "packages/ember-core/src/ember")
+    """mypy on ember-core (the package every other one builds on) and ember-nn."""
+    session.install("mypy>=1.11", PKG["ember-core"], PKG["ember-nn"], "pytest", "hypothesis",
+                    "numpy>=2.0")
+    session.run("mypy", "packages/ember-core/src/ember", "packages/ember-nn/src/ember_nn")
 
 
 @nox.session(python=PYTHON)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from . import _dtypes, autodiff, fft, linalg, nn, ops, random
 from ._backend import Backend, Capabilities, get_backend, set_backend, use_backend
 from ._catalogue import CATALOGUE, OpSpec
+from ._compile import compile
 from ._dtypes import (
     DType,
     bfloat16,
@@ -81,7 +82,7 @@ pi = 3.141592653589793
 
 __all__ = [
     "ArgumentError", "GradientTape", "TapeError", "Variable", "autodiff", "grad", "jvp",
-    "stop_gradient", "use_tape_engine", "value_and_grad", "vjp", "vmap",
+    "stop_gradient", "use_tape_engine", "value_and_grad", "vjp", "vmap", "compile",
     "CATALOGUE", "Backend", "BackendError", "BackendInfo", "BackendMismatchError",
     "BackendNotFoundError", "Capabilities", "DType", "DTypeError", "EmberError", "OpSpec",
     "OutOfBoundsError", "ShapeError", "Tensor", "UnsupportedError", "backends", "bfloat16", "bool",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from . import _dtypes as dt
+from ._bytes import generic_from_bytes, generic_to_bytes
 from ._catalogue import BY_NAME as SPECS
 from ._catalogue import CATALOGUE
 from ._errors import BackendError, UnsupportedError
@@ -71,12 +73,18 @@ class Backend:
         native_module: str = "",
         basic_index: Callable[[Any, tuple[Any, ...]], Any] | None = None,
         tape_engine: Callable[[], Any] | None = None,
+        to_bytes: Callable[[Any], bytes] | None = None,
+        from_bytes: Callable[[Any, str, tuple[int, ...], Any], Any] | None = None,
+        compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
     ) -> None:
         self.name = name
         #: the backend itself; on its recording twin (see ``recording``) the backend it copies
         self.root: Backend = self
         #: builds this backend's own gradient engine (torch.autograd, MLX's vjp); None: generic
         self.tape_engine = tape_engine
+        #: ``compiler(fn) -> fn`` for a pure function of native arrays (``ember.compile``);
+        #: None: the backend has no compiler and functions run as they are
+        self.compiler = compiler
         self._recording: Backend | None = None
         self.version = version
         self.native_types = native_types
@@ -89,6 +97,16 @@ class Backend:
         self.device_of = device_of
         self.native_device = to_device
         self.to_numpy = to_numpy
+        #: ``to_bytes(native) -> bytes``: C-order little-endian bytes (``Tensor.tobytes``);
+        #: ``from_bytes(data, dtype_name, shape, device) -> native`` with an ember dtype name
+        #: and a native device or None (``ember.frombuffer``). Optional: the generic ones in
+        #: ``ember._bytes`` go through ``to_numpy`` and the ``asarray`` kernel.
+        self.to_bytes: Callable[[Any], bytes] = (
+            to_bytes if to_bytes is not None else functools.partial(generic_to_bytes, self)
+        )
+        self.from_bytes: Callable[[Any, str, tuple[int, ...], Any], Any] = (
+            from_bytes if from_bytes is not None else functools.partial(generic_from_bytes, self)
+        )
         self.status: dict[str, OpStatus] = {}
         self.fused: dict[str, Callable[..., Any]] = {}
         unsupported = dict(unsupported or {})

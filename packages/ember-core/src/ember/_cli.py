@@ -1,4 +1,5 @@
-"""The ``ember`` command: ``ember info`` and ``ember ops``."""
+"""The ``ember`` command: ``ember info`` and ``ember ops``, plus the commands installed packages
+add (ember-nn: ``train``, ``evaluate``, ``predict``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import json
 import platform
 import sys
+from typing import Any
 
 from ._catalogue import CATALOGUE, GROUPS
 
@@ -101,6 +103,24 @@ def ops_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+_NN_COMMANDS = ("train", "evaluate", "predict")
+
+
+def _plugin_commands(sub: Any) -> set[str]:
+    """Commands other packages add through the ``ember.commands`` entry point group: each
+    entry point is a function given the subparsers object (ember-nn adds train/evaluate/...)."""
+    from importlib.metadata import entry_points
+
+    before = set(sub.choices)
+    for ep in entry_points(group="ember.commands"):
+        try:
+            ep.load()(sub)
+        except Exception as e:  # a broken plug-in must not take `ember info` down with it
+            print(f"ember: warning: commands from {ep.value!r} failed to load: {e}",
+                  file=sys.stderr)
+    return set(sub.choices) - before
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ember", description="Ember: one tensor API, many backends.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,8 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     p_info.add_argument("--json", action="store_true", help="machine-readable output")
     p_ops = sub.add_parser("ops", help="the op catalogue with each backend's status")
     p_ops.add_argument("--markdown", action="store_true", help="print docs/ops.md")
+    commands = _plugin_commands(sub)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in _NN_COMMANDS and argv[0] not in commands:
+        print(f"ember: error: `ember {argv[0]}` comes with ember-nn; pip install ember-nn",
+              file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "run"):
+            return int(args.run(args))
         if args.command == "info":
             print(info(args.json))
         elif args.command == "ops":
@@ -126,8 +154,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         raise
     return 0
-
-
 
 
 if __name__ == "__main__":

@@ -141,6 +141,16 @@ class Tensor:
         out = self.numpy()
         return out if dtype is None else np.asarray(out, dtype=dtype)
 
+    def tobytes(self) -> bytes:
+        """The raw values: C order, little-endian, ``dtype.itemsize`` bytes an element (bool:
+        one byte, 0 or 1; bfloat16: the upper half of the float32 bits). The inverse is
+        :func:`ember.frombuffer`; this is the layout safetensors files use.
+
+        >>> ember.tensor([1, 258], dtype=ember.uint16).tobytes()
+        b'\\x01\\x00\\x02\\x01'
+        """
+        return self._b.to_bytes(self._n)
+
     def tolist(self) -> Any:
         """Nested Python lists of Python scalars (works without NumPy installed)."""
         return self._n.tolist()

@@ -99,6 +99,49 @@ def _to_numpy(x: mx.array) -> np.ndarray:
     return np.array(x, copy=True)
 
 
+_BY_NAME = {d.name: n for d, n in DTYPES.items()}
+
+
+def _compiler(fn: Any) -> Any:
+    """``mx.compile(fn)``, checked on its first call; a function MLX cannot compile (one that
+    reads values on the host, say) runs uncompiled from then on."""
+    compiled = mx.compile(fn)
+    state: list[bool | None] = [None]
+
+    def call(*natives: Any) -> Any:
+        if state[0] is False:
+            return fn(*natives)
+        if state[0]:
+            return compiled(*natives)
+        try:
+            out = compiled(*natives)
+            mx.eval(out)
+        except Exception:
+            state[0] = False
+            return fn(*natives)
+        state[0] = True
+        return out
+
+    return call
+
+
+def _to_bytes(x: mx.array) -> bytes:
+    """C-order little-endian bytes through NumPy (bfloat16 as its uint16 bit patterns)."""
+    if x.dtype == mx.bfloat16:
+        x = x.view(mx.uint16)
+    host = np.asarray(x)
+    return host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+
+
+def _from_bytes(data: Any, dtype_name: str, shape: tuple[int, ...], device: Any) -> mx.array:
+    native = _BY_NAME[dtype_name]
+    if native == mx.bfloat16:
+        bits = np.frombuffer(data, dtype="<u2").reshape(shape)
+        return mx.array(bits, dtype=mx.uint16).view(mx.bfloat16)
+    host = np.frombuffer(data, dtype=np.dtype(dtype_name).newbyteorder("<")).reshape(shape)
+    return mx.array(host, dtype=native)  # copies (MLX would make float64 float32 otherwise)
+
+
 def _holds_float64(args: tuple[Any, ...]) -> bool:
     array, dtype = mx.array, mx.Dtype
     for a in args:
@@ -172,4 +215,7 @@ def create_backend() -> ember.Backend:
         # plain x[key] for checked basic keys (on a GPU machine, float64 on the CPU stream)
         basic_index=_basic_index_gpu if _gpu_available() else operator.getitem,
         tape_engine=MLXEngine,
+        to_bytes=_to_bytes,
+        from_bytes=_from_bytes,
+        compiler=_compiler,
     )

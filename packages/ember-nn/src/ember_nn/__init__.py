@@ -1,12 +1,127 @@
 """ember-nn: backend-agnostic neural-network modules for Ember.
 
-This package is written against ``ember`` only: it never imports NumPy, PyTorch or MLX, so the
-same model runs on every backend. Modules, layers, losses, optimisers and training arrive with
-the ember-nn issue; for now the package holds its public surface and the import rule.
+Written against ``ember`` only: it never imports NumPy, PyTorch or MLX, so the same model
+builds, trains and checkpoints on every backend.
+
+>>> model = ember_nn.Sequential(ember_nn.Dense(4, 8, activation="relu", key=0),
+...                             ember_nn.Dense(8, 2, key=1))
+>>> model(ember.ones((3, 4))).shape
+(3, 2)
 """
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from . import _init as init
+from ._activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    LeCunTanh,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+    elu,
+    gelu,
+    identity,
+    leaky_relu,
+    lecun_tanh,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+from ._callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint
+from ._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
+from ._clip import clip_by_global_norm, global_norm
+from ._containers import Residual, Sequential
+from ._conv import Conv1d, Conv2d
+from ._data import ArrayData
+from ._datasets import Dataset, load_dataset
+from ._dense import Dense, Embedding
+from ._dropout import Dropout
+from ._errors import CheckpointError, ConfigError, StateError
+from ._functional import value_and_grad
+from ._losses import (
+    BinaryCrossEntropyLoss,
+    CategoricalCrossEntropyLoss,
+    HuberLoss,
+    MAELoss,
+    MSELoss,
+    SparseCategoricalCrossEntropyLoss,
+    binary_cross_entropy,
+    categorical_cross_entropy,
+    huber,
+    mae,
+    mse,
+    sparse_categorical_cross_entropy,
+)
+from ._losses import get as get_loss
+from ._losses import name_of as loss_name_of
+from ._metrics import (
+    Accuracy,
+    BinaryAccuracy,
+    MacroAccuracy,
+    Mean,
+    accuracy,
+    binary_accuracy,
+    confusion_matrix,
+    macro_accuracy,
+)
+from ._metrics import get as get_metric
+from ._metrics import streaming as streaming_metric
+from ._mlp import MLP
+from ._module import Module, deserialize, registered, serialize
+from ._norm import BatchNorm, LayerNorm, RMSNorm
+from ._optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
+from ._pool import (
+    AvgPool1d,
+    AvgPool2d,
+    Flatten,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    MaxPool1d,
+    MaxPool2d,
+)
+from ._random import manual_seed, seeded
+from ._safetensors import load_file, read_metadata, save_file
+from ._schedules import Constant, CosineDecay, Schedule, StepDecay
+from ._trainer import PRECISIONS, History, Trainer, fit
+
+__all__ = [
+    # modules and layers
+    "Module", "serialize", "deserialize", "registered", "manual_seed", "seeded", "init",
+    "Dense", "Embedding", "Dropout", "LayerNorm", "RMSNorm", "BatchNorm", "Conv1d", "Conv2d",
+    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool", "GlobalMaxPool",
+    "Flatten", "Sequential", "Residual", "MLP",
+    # activations
+    "ELU", "GELU", "Identity", "LeCunTanh", "LeakyReLU", "ReLU", "SiLU", "Sigmoid", "Softmax",
+    "Softplus", "Tanh", "elu", "gelu", "identity", "leaky_relu", "lecun_tanh", "relu",
+    "sigmoid", "silu", "softmax", "softplus", "tanh",
+    # losses and metrics
+    "mse", "mae", "huber", "binary_cross_entropy", "categorical_cross_entropy",
+    "sparse_categorical_cross_entropy", "MSELoss", "MAELoss", "HuberLoss",
+    "BinaryCrossEntropyLoss", "CategoricalCrossEntropyLoss",
+    "SparseCategoricalCrossEntropyLoss", "get_loss", "loss_name_of",
+    "accuracy", "binary_accuracy", "macro_accuracy", "confusion_matrix", "Mean", "Accuracy",
+    "BinaryAccuracy", "MacroAccuracy", "get_metric", "streaming_metric",
+    # optimisation
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Schedule", "Constant", "StepDecay",
+    "CosineDecay", "clip_by_global_norm", "global_norm",
+    # training
+    "value_and_grad", "Trainer", "fit", "History", "PRECISIONS", "Callback", "EarlyStopping",
+    "ModelCheckpoint", "CSVLogger", "ArrayData", "Dataset", "load_dataset",
+    # checkpoints
+    "save", "load", "load_checkpoint", "load_weights", "Checkpoint", "save_file", "load_file",
+    "read_metadata",
+    # errors
+    "CheckpointError", "ConfigError", "StateError",
+    "__version__",
+]
 
 __version__ = "0.1.0"

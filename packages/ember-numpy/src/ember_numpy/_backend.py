@@ -55,6 +55,20 @@ def _to_numpy(x: Any) -> np.ndarray:
     return x if type(x) is np.ndarray else np.asarray(x)
 
 
+_BY_NAME = {d.name: n for d, n in DTYPES.items()}
+
+
+def _to_bytes(x: Any) -> bytes:
+    x = np.asarray(x)
+    return x.astype(x.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
+
+
+def _from_bytes(data: Any, dtype_name: str, shape: tuple[int, ...], device: Any) -> np.ndarray:
+    native = _BY_NAME[dtype_name]
+    flat = np.frombuffer(data, dtype=native.newbyteorder("<"))
+    return flat.astype(native, copy=True).reshape(shape)
+
+
 def create_backend() -> ember.Backend:
     """Build the NumPy backend (called by ember's plugin loader)."""
     return ember.Backend(
@@ -76,4 +90,6 @@ def create_backend() -> ember.Backend:
         host={},
         native_module="numpy",
         basic_index=operator.getitem,
+        to_bytes=_to_bytes,
+        from_bytes=_from_bytes,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any
 
 import ember
@@ -88,6 +89,51 @@ def _to_numpy(x: torch.Tensor) -> Any:
     return x.detach().cpu().resolve_conj().resolve_neg().numpy()
 
 
+_BY_NAME = {d.name: n for d, n in DTYPES.items()}
+
+
+def _compiler(fn: Any) -> Any:
+    """``torch.compile(fn)`` (compiled on the first call); if torch fails to compile it, the
+    function runs eagerly from then on."""
+    compiled = torch.compile(fn, dynamic=False)
+    state: list[bool | None] = [None]
+
+    def call(*natives: Any) -> Any:
+        if state[0] is False:
+            return fn(*natives)
+        if state[0]:
+            return compiled(*natives)
+        try:
+            out = compiled(*natives)
+        except Exception:
+            state[0] = False
+            return fn(*natives)
+        state[0] = True
+        return out
+
+    return call
+
+
+def _to_bytes(x: torch.Tensor) -> bytes:
+    """C-order little-endian bytes (torch runs on little-endian hosts only): the flat values
+    viewed as uint8, so bfloat16 and the unsigned types need nothing of NumPy's dtypes."""
+    flat = x.detach().resolve_conj().resolve_neg().reshape(-1).contiguous().cpu()
+    return flat.view(torch.uint8).numpy().tobytes()
+
+
+def _from_bytes(data: Any, dtype_name: str, shape: tuple[int, ...], device: Any) -> torch.Tensor:
+    native = _BY_NAME[dtype_name]
+    if len(data) == 0:  # torch.frombuffer rejects empty buffers
+        return torch.empty(shape, dtype=native, device=device)
+    with warnings.catch_warnings():  # read-only bytes make torch warn; the copy below owns them
+        warnings.simplefilter("ignore", UserWarning)
+        raw = torch.frombuffer(data, dtype=torch.uint8)
+    raw = raw.to(device if device is not None else torch.get_default_device(), copy=True)
+    if native is torch.bool:
+        return (raw != 0).reshape(shape)
+    return raw.view(native).reshape(shape)
+
+
 def create_backend() -> ember.Backend:
     return ember.Backend(
         name="torch",
@@ -108,4 +154,7 @@ def create_backend() -> ember.Backend:
         native_module="torch",
         basic_index=operator.getitem,
         tape_engine=TorchEngine,
+        to_bytes=_to_bytes,
+        from_bytes=_from_bytes,
+        compiler=_compiler,
     )

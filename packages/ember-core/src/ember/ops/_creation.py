@@ -10,14 +10,14 @@ from typing import Any
 from .. import _dtypes as dt
 from .._backend import Backend, current_backend
 from .._dispatch import fail
-from .._errors import DTypeError, EmberError, ShapeError
+from .._errors import ArgumentError, DTypeError, EmberError, ShapeError
 from .._plugins import _registrations, load_backend, plugin_manager
 from .._tensor import Tensor
 
 __all__ = [
-    "arange", "asarray", "astype", "empty", "empty_like", "eye", "from_dlpack", "full",
-    "full_like", "linspace", "meshgrid", "ones", "ones_like", "result_type", "tensor", "tril",
-    "triu", "zeros", "zeros_like",
+    "arange", "asarray", "astype", "empty", "empty_like", "eye", "from_dlpack", "frombuffer",
+    "full", "full_like", "linspace", "meshgrid", "ones", "ones_like", "result_type", "tensor",
+    "tril", "triu", "zeros", "zeros_like",
 ]
 
 _KIND_OF = {builtins.bool: "b", int: "i", float: "f", complex: "c"}
@@ -146,6 +146,43 @@ def tensor(data: Any, dtype: Any = None, device: str | None = None, *, backend: 
     (1, 2)
     """
     return asarray(data, dtype=dtype, device=device, backend=backend)
+
+
+def frombuffer(data: bytes | bytearray | memoryview, dtype: Any, shape: Any, *,
+               backend: str | Backend | None = None, device: str | None = None) -> Tensor:
+    """A tensor of ``dtype`` and ``shape`` from raw bytes (C order, little-endian; the layout
+    :meth:`Tensor.tobytes` writes). The bytes are copied; their count must be exactly
+    ``prod(shape) * dtype.itemsize``.
+
+    >>> ember.frombuffer(b"\\x01\\x00\\x02\\x01", ember.uint16, (2,)).tolist()
+    [1, 258]
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ArgumentError(
+            f"frombuffer takes bytes, bytearray or memoryview, got {type(data).__name__}; "
+            f"for arrays and lists use ember.asarray"
+        )
+    view = memoryview(data)
+    if not view.c_contiguous:
+        raise ArgumentError("frombuffer needs a C-contiguous memoryview; pass bytes(view)")
+    d = dt.as_dtype(dtype)
+    b, _, dev = _target(d, device, backend)
+    s = _shape("frombuffer", shape)
+    need = math.prod(s) * d.itemsize
+    if view.nbytes != need:
+        raise ShapeError(
+            f"frombuffer: shape {s} of {d} needs {need} bytes, got {view.nbytes}; check the "
+            f"dtype and shape the bytes were written with"
+        )
+    b.native_dtype(d, device)  # a clear UnsupportedError if the backend lacks the dtype
+    try:
+        n = b.from_bytes(view.cast("B") if view.ndim != 1 or view.format != "B" else view,
+                         d.name, s, dev)
+    except EmberError:
+        raise
+    except Exception as exc:
+        raise EmberError(f"frombuffer on backend {b.name!r} failed for {d} {s}: {exc}") from exc
+    return Tensor(n, b, d)
 
 
 def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: str | None = None) -> Tensor:

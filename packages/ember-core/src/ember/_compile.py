@@ -1,0 +1,85 @@
+"""``ember.compile``: hand a pure function of tensors to the backend's compiler.
+
+The function is called with the natives of its tensor arguments wrapped back into tensors, so
+the backend's compiler (``mx.compile``, ``torch.compile``) traces ember's ops down to its own.
+Backends without a compiler (NumPy) run the function as it is; so does any call while a
+gradient tape records one of its arguments, so the tape sees every op.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import ArgumentError
+from ._tensor import Tensor
+from .autodiff._tree import flatten, unflatten
+
+__all__ = ["compile"]
+
+
+def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
+    """``fn`` compiled by the backend of its tensor arguments, where that backend compiles.
+
+    ``fn`` must be pure: tensors (in nested lists, tuples and dicts) in, tensors out, no
+    reading values on the host (``float(x)``, ``x.tolist()``) and no side effects. Non-tensor
+    arguments are constants: a new value compiles a new version. A backend decides when it
+    recompiles (MLX and torch: when shapes or dtypes change).
+
+    >>> step = ember.compile(lambda w, g: w - 0.1 * g)
+    >>> step(ember.ones((2,)), ember.ones((2,))).tolist()
+    [0.9, 0.9]
+    """
+    if not callable(fn):
+        raise ArgumentError(f"ember.compile: expected a function, got {type(fn).__name__}")
+    cache: dict[Any, tuple[Callable[..., Any], list[Any]]] = {}
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        leaves, tree = flatten((args, kwargs))
+        spots = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
+        if not spots:
+            return fn(*args, **kwargs)
+        b = leaves[spots[0]]._b
+        root = b.root
+        compiler = root.compiler
+        if compiler is None or any(leaves[i]._b is not root for i in spots):
+            return fn(*args, **kwargs)  # nothing to compile with, or a tape is recording
+        tensor_at = set(spots)
+        consts = tuple((i, x) for i, x in enumerate(leaves) if i not in tensor_at)
+        try:
+            key = (root.name, repr(tree), consts)
+            hash(key)
+        except TypeError:
+            return fn(*args, **kwargs)
+        entry = cache.get(key)
+        if entry is None:
+            out_tree: list[Any] = [None]
+            entry = cache[key] = (compiler(_natively(fn, root, tree, leaves, spots, out_tree)),
+                                  out_tree)
+        outs = entry[0](*[leaves[i]._n for i in spots])
+        return unflatten(entry[1][0], [Tensor(n, root, None) for n in outs])
+
+    return wrapped
+
+
+def _natively(fn: Callable[..., Any], root: Any, tree: Any, leaves: list[Any], spots: list[int],
+              out_tree: list[Any]) -> Callable[..., Any]:
+    template = [None if i in set(spots) else x for i, x in enumerate(leaves)]
+
+    def run(*natives: Any) -> list[Any]:
+        filled = list(template)
+        for i, n in zip(spots, natives, strict=True):
+            filled[i] = Tensor(n, root, None)
+        args, kwargs = unflatten(tree, filled)
+        out_leaves, out_def = flatten(fn(*args, **kwargs))
+        bad = [type(x).__name__ for x in out_leaves if not isinstance(x, Tensor)]
+        if bad:
+            raise ArgumentError(f"ember.compile: {fn.__name__} must return tensors only "
+                                f"(in lists/tuples/dicts), got {bad}")
+        out_tree[0] = out_def
+        return [x._n for x in out_leaves]
+
+    return run
+

@@ -1,0 +1,144 @@
+"""Callbacks for ``Trainer.fit``: early stopping, checkpointing, CSV logging.
+
+A callback's hooks receive the trainer (``trainer.model``, ``trainer.optimizer``,
+``trainer.stop_training``) and the epoch's logs (``{"loss": ..., "val_loss": ...}``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ember
+
+from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._trainer import Trainer
+
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "ModelCheckpoint"]
+
+
+class Callback:
+    """Override any of the hooks; each does nothing by default."""
+
+    def on_train_begin(self, trainer: Trainer) -> None: ...
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None: ...
+
+    def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None: ...
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
+
+    def on_train_end(self, trainer: Trainer) -> None: ...
+
+
+def _mode(monitor: str, mode: str) -> str:
+    if mode == "auto":
+        return "max" if any(w in monitor for w in ("acc", "auc", "f1", "precision", "recall")) \
+            else "min"
+    if mode not in ("min", "max"):
+        raise ConfigError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
+    return mode
+
+
+class _Monitor:
+    def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
+        self.monitor, self.mode, self.min_delta = monitor, _mode(monitor, mode), float(min_delta)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def value(self, logs: dict[str, float]) -> float:
+        if self.monitor not in logs:
+            raise ConfigError(
+                f"{type(self).__name__}: monitored value {self.monitor!r} is not in the epoch's "
+                f"logs {sorted(logs)}; pass validation data or monitor one of those")
+        return float(logs[self.monitor])
+
+    def improved(self, v: float) -> bool:
+        if self.mode == "min":
+            return v < self.best - self.min_delta
+        return v > self.best + self.min_delta
+
+
+class EarlyStopping(Callback, _Monitor):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
+    ``restore_best`` the model gets the weights of its best epoch back at the end."""
+
+    def __init__(self, monitor: str = "val_loss", *, patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best: bool = True) -> None:
+        _Monitor.__init__(self, monitor, mode, min_delta)
+        if patience < 0:
+            raise ConfigError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self.patience, self.restore_best = patience, restore_best
+        self.wait = 0
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+        self._best_state: dict[str, ember.Tensor] | None = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait, self.best_epoch, self.stopped_epoch, self._best_state = 0, None, None, None
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        v = self.value(logs)
+        if self.improved(v):
+            self.best, self.best_epoch, self.wait = v, epoch, 0
+            if self.restore_best:
+                self._best_state = trainer.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.restore_best and self._best_state is not None and self.stopped_epoch is not None:
+            trainer.model.load_state_dict(self._best_state)
+
+
+class ModelCheckpoint(Callback, _Monitor):
+    """Save a checkpoint (``ember_nn.save``, with the optimiser) after each epoch, or only when
+    ``monitor`` improves (``save_best_only``). ``path`` may contain ``{epoch}``."""
+
+    def __init__(self, path: str | Path, *, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto") -> None:
+        _Monitor.__init__(self, monitor, mode, 0.0)
+        self.path, self.save_best_only = str(path), save_best_only
+        self.saved: list[Path] = []
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.save_best_only:
+            v = self.value(logs)
+            if not self.improved(v):
+                return
+            self.best = v
+        from ._checkpoint import save
+
+        target = Path(self.path.format(epoch=epoch + 1))
+        save(trainer.model, target, optimizer=trainer.optimizer,
+             extra={"epoch": epoch + 1, "logs": dict(logs)})
+        self.saved.append(target)
+
+
+class CSVLogger(Callback):
+    """One row per epoch (``epoch`` then the logs) appended to a CSV file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fields: list[str] | None = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fields = None
+        self.path.write_text("")
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        row = {"epoch": epoch + 1, **logs}
+        with self.path.open("a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=self._fields or list(row))
+            if self._fields is None:
+                self._fields = list(row)
+                w.writeheader()
+            w.writerow({k: row.get(k, "") for k in self._fields})

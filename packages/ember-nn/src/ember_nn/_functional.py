@@ -1,0 +1,58 @@
+"""Training transforms that take a model: ``value_and_grad(model, fn)``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import ember
+
+from ._module import Module
+
+__all__ = ["value_and_grad"]
+
+
+def value_and_grad(model: Module, fn: Callable[..., Any], *,
+                   has_aux: bool = False) -> Callable[..., tuple[Any, dict[str, Any]]]:
+    """``fn`` -> a function returning ``(fn(*args), grads)``, where ``grads`` maps each trainable
+    variable path of ``model`` to d fn / d variable (None where ``fn`` does not depend on it).
+
+    ``fn`` computes a scalar loss using ``model``; with ``has_aux`` it returns ``(loss, aux)``.
+    The gradients come from an ``ember.GradientTape``, so each backend's engine does the work.
+
+    >>> model = ember_nn.Dense(2, 1, key=0)
+    >>> step = ember_nn.value_and_grad(model, lambda x: ember.sum(model(x)))
+    >>> loss, grads = step(ember.ones((4, 2)))
+    >>> sorted(grads), grads["bias"].tolist()
+    (['bias', 'weight'], [4.0])
+    """
+    if not isinstance(model, Module):
+        raise ember.ArgumentError(
+            f"value_and_grad: the first argument must be an ember_nn.Module, got "
+            f"{type(model).__name__}; for plain functions use ember.value_and_grad")
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        named = model.named_trainable_variables()
+        variables = list(named.values())
+        with ember.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(variables)
+            out = fn(*args, **kwargs)
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise ember.ArgumentError(
+                    "value_and_grad(has_aux=True): fn must return a pair (loss, aux), got "
+                    f"{type(out).__name__}")
+            loss = out[0]
+        else:
+            loss = out
+        if not isinstance(loss, ember.Tensor) or loss.size != 1:
+            shape = getattr(loss, "shape", None)
+            raise ember.ShapeError(
+                f"value_and_grad: fn must return a scalar loss, got {type(loss).__name__} of "
+                f"shape {shape}; reduce it (e.g. ember.mean) first")
+        grads = tape.gradient(loss, variables)
+        return out, dict(zip(named, grads, strict=True))
+
+    return wrapped

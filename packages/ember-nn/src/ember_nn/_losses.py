@@ -1,0 +1,426 @@
+"""Losses: plain functions ``(predictions, targets, *, reduction=...)`` and thin Module shells.
+
+``reduction`` is ``"mean"`` (over every element, or every example for the cross-entropies;
+over the non-ignored ones with ``ignore_index``), ``"sum"`` or ``"none"`` (the per-element or
+per-example losses). ``get`` resolves a loss by name, ``name_of`` gives the name of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ember
+
+from ._errors import ConfigError
+from ._module import Module
+
+__all__ = ["BinaryCrossEntropyLoss", "CategoricalCrossEntropyLoss", "HuberLoss", "MAELoss",
+           "MSELoss", "SparseCategoricalCrossEntropyLoss", "binary_cross_entropy",
+           "categorical_cross_entropy", "get", "huber", "mae", "mse", "name_of",
+           "sparse_categorical_cross_entropy"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# -- checks shared by the losses (and the metrics) -------------------------------------------------
+def _tensor(x: Any, like: ember.Tensor | None = None) -> ember.Tensor:
+    if isinstance(x, ember.Tensor):
+        return x
+    if like is None:
+        return ember.asarray(x)
+    return ember.asarray(x, backend=like.backend, device=like.device)
+
+
+def _check_reduction(op: str, reduction: Any) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ember.ArgumentError(
+            f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_smoothing(op: str, s: Any) -> None:
+    if isinstance(s, bool) or not isinstance(s, int | float) or not 0.0 <= s < 1.0:
+        raise ember.ArgumentError(f"{op}: label_smoothing must be a number in [0, 1), got {s!r}")
+
+
+def _check_eps(op: str, eps: Any) -> None:
+    if isinstance(eps, bool) or not isinstance(eps, int | float) or not 0.0 < eps < 0.5:
+        raise ember.ArgumentError(f"{op}: eps must be a number in (0, 0.5), got {eps!r}")
+
+
+def _floating(op: str, x: ember.Tensor, what: str) -> ember.Tensor:
+    if not x.dtype.is_floating:
+        raise ember.DTypeError(
+            f"{op}: {what} must be floating point, got {x.dtype}; cast with .astype(ember.float32)")
+    return x
+
+
+def _same_shape(op: str, a: ember.Tensor, b: ember.Tensor, what: str = "targets") -> None:
+    if a.shape != b.shape:
+        raise ember.ShapeError(
+            f"{op}: predictions of shape {a.shape} and {what} of shape {b.shape} differ; "
+            f"they must have the same shape (reshape one; losses do not broadcast)")
+
+
+def _class_axis(op: str, x: ember.Tensor, axis: Any) -> int:
+    if x.ndim == 0:
+        raise ember.ShapeError(f"{op}: logits need a class axis, got a scalar")
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -x.ndim <= axis < x.ndim:
+        raise ember.ShapeError(f"{op}: axis {axis!r} is out of range for logits of shape {x.shape}")
+    return axis % x.ndim
+
+
+def _check_label_range(op: str, labels: ember.Tensor, num_classes: int,
+                       ignore_index: int | None = None, what: str = "labels") -> None:
+    """Raise OutOfBoundsError if an integer label is outside [0, num_classes) (reads one bool
+    on the host)."""
+    if labels.size == 0:
+        return
+    top = ember.iinfo(labels.dtype).max
+    bad = labels < 0
+    if num_classes <= top:
+        bad = bad | (labels >= num_classes)
+    if ignore_index is not None and ember.iinfo(labels.dtype).min <= ignore_index <= top:
+        bad = bad & (labels != ignore_index)
+    if bool(ember.any(bad)):
+        found = sorted(set(ember.reshape(labels, (-1,))[ember.reshape(bad, (-1,))].tolist()))
+        shown = ", ".join(str(v) for v in found[:5]) + (", ..." if len(found) > 5 else "")
+        hint = "" if ignore_index is None else f" or ignore_index={ignore_index}"
+        raise ember.OutOfBoundsError(
+            f"{op}: {what} must be class indices in [0, {num_classes}){hint}; found {shown}")
+
+
+def _reduce(loss: ember.Tensor, reduction: str) -> ember.Tensor:
+    if reduction == "mean":
+        return ember.mean(loss)
+    if reduction == "sum":
+        return ember.sum(loss)
+    return loss
+
+
+def _regression(op: str, predictions: Any, targets: Any,
+                reduction: str) -> tuple[ember.Tensor, ember.Tensor]:
+    _check_reduction(op, reduction)
+    p = _floating(op, _tensor(predictions), "predictions")
+    t = _floating(op, _tensor(targets, like=p), "targets")
+    _same_shape(op, p, t)
+    return p, t
+
+
+# -- regression ------------------------------------------------------------------------------------
+def mse(predictions: Any, targets: Any, *, reduction: str = "mean") -> ember.Tensor:
+    """Mean squared error, ``(predictions - targets) ** 2`` reduced.
+
+    >>> float(ember_nn.mse(ember.tensor([1.0, 2.0]), ember.tensor([0.0, 4.0])))
+    2.5
+    """
+    p, t = _regression("mse", predictions, targets, reduction)
+    return _reduce(ember.square(p - t), reduction)
+
+
+def mae(predictions: Any, targets: Any, *, reduction: str = "mean") -> ember.Tensor:
+    """Mean absolute error, ``|predictions - targets|`` reduced (torch's L1 loss).
+
+    >>> float(ember_nn.mae(ember.tensor([1.0, 2.0]), ember.tensor([0.0, 4.0])))
+    1.5
+    """
+    p, t = _regression("mae", predictions, targets, reduction)
+    return _reduce(ember.abs(p - t), reduction)
+
+
+def huber(predictions: Any, targets: Any, *, delta: float = 1.0,
+          reduction: str = "mean") -> ember.Tensor:
+    """Huber loss: ``0.5 d**2`` where ``|d| <= delta``, ``delta * (|d| - 0.5 delta)`` beyond,
+    for ``d = predictions - targets`` (torch's ``huber_loss``, Keras' ``Huber``).
+
+    >>> ember_nn.huber(ember.tensor([0.5, 3.0]), ember.tensor([0.0, 0.0]), reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    if isinstance(delta, bool) or not isinstance(delta, int | float) or not delta > 0:
+        raise ember.ArgumentError(f"huber: delta must be a positive number, got {delta!r}")
+    p, t = _regression("huber", predictions, targets, reduction)
+    d = p - t
+    ad = ember.abs(d)
+    loss = ember.where(ad <= delta, 0.5 * ember.square(d), delta * (ad - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+# -- classification --------------------------------------------------------------------------------
+def _pos_weight(op: str, w: Any, x: ember.Tensor) -> Any:
+    if isinstance(w, bool):
+        raise ember.ArgumentError(f"{op}: pos_weight must be a number or a tensor, got {w!r}")
+    if isinstance(w, int | float):
+        return float(w)
+    t = _floating(op, _tensor(w, like=x), "pos_weight")
+    small, big = t.shape, x.shape
+    if len(small) > len(big) or any(s not in (1, b) for s, b in zip(small[::-1], big[::-1])):
+        raise ember.ShapeError(
+            f"{op}: pos_weight of shape {small} does not broadcast to the logits' shape {big}; "
+            f"give one weight per class along the last axis, shape ({big[-1] if big else 1},)")
+    return t
+
+
+def binary_cross_entropy(logits: Any, targets: Any, *, from_logits: bool = True,
+                         pos_weight: Any = None, eps: float = 1e-7,
+                         reduction: str = "mean") -> ember.Tensor:
+    """Binary cross-entropy of independent yes/no predictions against targets in [0, 1].
+
+    With ``from_logits`` (the default) the inputs are logits and the loss is
+    ``pos_weight * t * softplus(-x) + (1 - t) * softplus(x)``, finite for any logit; otherwise
+    they are probabilities, clipped to ``[eps, 1 - eps]`` before the logs. ``pos_weight``
+    (a number, or a tensor broadcasting to the logits' shape, e.g. one per class) scales the
+    positive term, as in torch's ``binary_cross_entropy_with_logits``. Targets are floats of
+    the logits' shape (booleans are taken as 0/1).
+
+    >>> round(float(ember_nn.binary_cross_entropy(ember.tensor([0.0]), ember.tensor([1.0]))), 4)
+    0.6931
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(op, reduction)
+    x = _floating(op, _tensor(logits), "logits" if from_logits else "probabilities")
+    t = _tensor(targets, like=x)
+    if t.dtype is ember.bool:
+        t = ember.astype(t, x.dtype)
+    _floating(op, t, "targets")
+    _same_shape(op, x, t)
+    w = None if pos_weight is None else _pos_weight(op, pos_weight, x)
+    if from_logits:
+        pos, neg = ember.nn.softplus(-x), ember.nn.softplus(x)  # -log sigmoid(x), -log(1 - sigmoid(x))
+    else:
+        _check_eps(op, eps)
+        p = ember.clip(x, eps, 1.0 - eps)
+        pos, neg = -ember.log(p), -ember.log1p(-p)
+    pos = t * pos if w is None else (w * t) * pos
+    return _reduce(pos + (1.0 - t) * neg, reduction)
+
+
+def categorical_cross_entropy(logits: Any, target_probs: Any, *, from_logits: bool = True,
+                              label_smoothing: float = 0.0, axis: int = -1, eps: float = 1e-7,
+                              reduction: str = "mean") -> ember.Tensor:
+    """Cross-entropy against class probabilities of the logits' shape (one-hot or soft).
+
+    ``label_smoothing`` ``s`` mixes the targets with the uniform distribution,
+    ``(1 - s) * t + s / C``. Without ``from_logits`` the inputs are probabilities, clipped to
+    ``[eps, 1 - eps]`` (not renormalised). The mean is over examples (every position but
+    ``axis``).
+
+    >>> x = ember.tensor([[2.0, 0.0, 0.0]])
+    >>> round(float(ember_nn.categorical_cross_entropy(x, ember.tensor([[1.0, 0.0, 0.0]]))), 4)
+    0.2395
+    """
+    op = "categorical_cross_entropy"
+    _check_reduction(op, reduction)
+    _check_smoothing(op, label_smoothing)
+    x = _floating(op, _tensor(logits), "logits" if from_logits else "probabilities")
+    t = _tensor(target_probs, like=x)
+    if t.dtype.is_integer:
+        raise ember.DTypeError(
+            f"{op}: target_probs must be floating class probabilities, got {t.dtype}; for integer "
+            f"class labels use sparse_categorical_cross_entropy")
+    _floating(op, t, "target_probs")
+    _same_shape(op, x, t, "target_probs")
+    ax = _class_axis(op, x, axis)
+    if from_logits:
+        return ember.nn.cross_entropy(x, t, axis=ax, label_smoothing=float(label_smoothing),
+                                      reduction=reduction)
+    _check_eps(op, eps)
+    if label_smoothing:
+        t = t * (1.0 - label_smoothing) + label_smoothing / x.shape[ax]
+    loss = -ember.sum(t * ember.log(ember.clip(x, eps, 1.0 - eps)), axis=ax)
+    return _reduce(loss, reduction)
+
+
+def sparse_categorical_cross_entropy(logits: Any, labels: Any, *, ignore_index: int | None = None,
+                                     label_smoothing: float = 0.0, axis: int = -1,
+                                     reduction: str = "mean") -> ember.Tensor:
+    """Cross-entropy of logits against integer class labels (torch's ``cross_entropy``).
+
+    ``labels`` has the logits' shape without ``axis``; each must be in ``[0, C)`` or equal to
+    ``ignore_index`` (checked: reading one boolean on the host). Ignored positions contribute
+    0 and the mean is over the others (NaN if all are ignored, as in torch). Label smoothing
+    ``s`` gives ``(1 - s) * nll + s * mean over classes of -log p``.
+
+    >>> x = ember.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> round(float(ember_nn.sparse_categorical_cross_entropy(x, ember.tensor([0, 1]))), 4)
+    0.6691
+    """
+    op = "sparse_categorical_cross_entropy"
+    _check_reduction(op, reduction)
+    _check_smoothing(op, label_smoothing)
+    if ignore_index is not None and (isinstance(ignore_index, bool)
+                                     or not isinstance(ignore_index, int)):
+        raise ember.ArgumentError(f"{op}: ignore_index must be an int or None, got {ignore_index!r}")
+    x = _floating(op, _tensor(logits), "logits")
+    y = _tensor(labels, like=x)
+    ax = _class_axis(op, x, axis)
+    if not y.dtype.is_integer:
+        raise ember.DTypeError(
+            f"{op}: labels must be integer class indices, got {y.dtype}; cast with "
+            f".astype(ember.int64), or use categorical_cross_entropy for class probabilities")
+    want = x.shape[:ax] + x.shape[ax + 1:]
+    if y.shape != want:
+        raise ember.ShapeError(
+            f"{op}: labels of shape {y.shape} do not fit logits of shape {x.shape}: labels need "
+            f"the logits' shape without the class axis {axis}, {want}")
+    _check_label_range(op, y, x.shape[ax], ignore_index)
+    return ember.nn.cross_entropy(x, y, axis=ax, ignore_index=ignore_index,
+                                  label_smoothing=float(label_smoothing), reduction=reduction)
+
+
+# -- names -----------------------------------------------------------------------------------------
+_BY_NAME: dict[str, Callable[..., ember.Tensor]] = {
+    "mse": mse, "mae": mae, "huber": huber, "binary_cross_entropy": binary_cross_entropy,
+    "categorical_cross_entropy": categorical_cross_entropy,
+    "sparse_categorical_cross_entropy": sparse_categorical_cross_entropy,
+}
+
+
+def get(name: str | Callable[..., ember.Tensor]) -> Callable[..., ember.Tensor]:
+    """The loss function for a name (a callable is returned as it is).
+
+    >>> ember_nn.get_loss("mse") is ember_nn.mse
+    True
+    """
+    if callable(name):
+        return name
+    fn = _BY_NAME.get(name) if isinstance(name, str) else None
+    if fn is None:
+        raise ConfigError(f"unknown loss {name!r}; known: {sorted(_BY_NAME)}")
+    return fn
+
+
+def name_of(fn: Any) -> str | None:
+    """The registered name of a loss function (None for anything else).
+
+    >>> ember_nn.loss_name_of(ember_nn.huber)
+    'huber'
+    """
+    if isinstance(fn, str):
+        return fn if fn in _BY_NAME else None
+    for k, v in _BY_NAME.items():
+        if v is fn:
+            return k
+    return None
+
+
+# -- Module shells ---------------------------------------------------------------------------------
+class MSELoss(Module):
+    """``mse`` as a module.
+
+    >>> float(ember_nn.MSELoss()(ember.tensor([1.0]), ember.tensor([0.0])))
+    1.0
+    """
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction("MSELoss", reduction)
+        self.reduction = reduction
+
+    def forward(self, predictions: Any, targets: Any) -> ember.Tensor:
+        return mse(predictions, targets, reduction=self.reduction)
+
+
+class MAELoss(Module):
+    """``mae`` as a module.
+
+    >>> float(ember_nn.MAELoss()(ember.tensor([1.0]), ember.tensor([3.0])))
+    2.0
+    """
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction("MAELoss", reduction)
+        self.reduction = reduction
+
+    def forward(self, predictions: Any, targets: Any) -> ember.Tensor:
+        return mae(predictions, targets, reduction=self.reduction)
+
+
+class HuberLoss(Module):
+    """``huber`` as a module.
+
+    >>> float(ember_nn.HuberLoss(2.0)(ember.tensor([3.0]), ember.tensor([0.0])))
+    4.0
+    """
+
+    def __init__(self, delta: float = 1.0, *, reduction: str = "mean") -> None:
+        super().__init__()
+        if isinstance(delta, bool) or not isinstance(delta, int | float) or not delta > 0:
+            raise ember.ArgumentError(f"HuberLoss: delta must be a positive number, got {delta!r}")
+        _check_reduction("HuberLoss", reduction)
+        self.delta, self.reduction = delta, reduction
+
+    def forward(self, predictions: Any, targets: Any) -> ember.Tensor:
+        return huber(predictions, targets, delta=self.delta, reduction=self.reduction)
+
+
+class BinaryCrossEntropyLoss(Module):
+    """``binary_cross_entropy`` as a module; ``pos_weight`` is a number or a list (per class).
+
+    >>> loss = ember_nn.BinaryCrossEntropyLoss(pos_weight=[1.0, 2.0])
+    >>> round(float(loss(ember.tensor([[0.0, 0.0]]), ember.tensor([[1.0, 1.0]]))), 4)
+    1.0397
+    """
+
+    def __init__(self, *, from_logits: bool = True, pos_weight: float | list[Any] | None = None,
+                 eps: float = 1e-7, reduction: str = "mean") -> None:
+        super().__init__()
+        if pos_weight is not None and (isinstance(pos_weight, bool)
+                                       or not isinstance(pos_weight, int | float | list)):
+            raise ConfigError(
+                f"BinaryCrossEntropyLoss: pos_weight must be a number or a list of numbers (so the "
+                f"config is JSON), got {type(pos_weight).__name__}; pass tensor.tolist()")
+        _check_reduction("BinaryCrossEntropyLoss", reduction)
+        _check_eps("BinaryCrossEntropyLoss", eps)
+        self.from_logits, self.pos_weight, self.eps = from_logits, pos_weight, eps
+        self.reduction = reduction
+
+    def forward(self, logits: Any, targets: Any) -> ember.Tensor:
+        return binary_cross_entropy(logits, targets, from_logits=self.from_logits,
+                                    pos_weight=self.pos_weight, eps=self.eps,
+                                    reduction=self.reduction)
+
+
+class CategoricalCrossEntropyLoss(Module):
+    """``categorical_cross_entropy`` as a module.
+
+    >>> loss = ember_nn.CategoricalCrossEntropyLoss(label_smoothing=0.1)
+    >>> round(float(loss(ember.tensor([[0.0, 0.0]]), ember.tensor([[1.0, 0.0]]))), 4)
+    0.6931
+    """
+
+    def __init__(self, *, from_logits: bool = True, label_smoothing: float = 0.0, axis: int = -1,
+                 eps: float = 1e-7, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction("CategoricalCrossEntropyLoss", reduction)
+        _check_smoothing("CategoricalCrossEntropyLoss", label_smoothing)
+        _check_eps("CategoricalCrossEntropyLoss", eps)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+        self.eps, self.reduction = eps, reduction
+
+    def forward(self, logits: Any, target_probs: Any) -> ember.Tensor:
+        return categorical_cross_entropy(logits, target_probs, from_logits=self.from_logits,
+                                         label_smoothing=self.label_smoothing, axis=self.axis,
+                                         eps=self.eps, reduction=self.reduction)
+
+
+class SparseCategoricalCrossEntropyLoss(Module):
+    """``sparse_categorical_cross_entropy`` as a module (torch's ``CrossEntropyLoss``).
+
+    >>> loss = ember_nn.SparseCategoricalCrossEntropyLoss(ignore_index=-100)
+    >>> round(float(loss(ember.tensor([[0.0, 0.0], [5.0, 0.0]]), ember.tensor([1, -100]))), 4)
+    0.6931
+    """
+
+    def __init__(self, *, ignore_index: int | None = None, label_smoothing: float = 0.0,
+                 axis: int = -1, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction("SparseCategoricalCrossEntropyLoss", reduction)
+        _check_smoothing("SparseCategoricalCrossEntropyLoss", label_smoothing)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.axis, self.reduction = axis, reduction
+
+    def forward(self, logits: Any, labels: Any) -> ember.Tensor:
+        return sparse_categorical_cross_entropy(
+            logits, labels, ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
+            axis=self.axis, reduction=self.reduction)

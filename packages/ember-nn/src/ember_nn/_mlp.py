@@ -1,0 +1,51 @@
+"""``MLP``: the multi-layer perceptron most configs start from."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import ember
+
+from ._activations import get as get_activation
+from ._dense import Dense
+from ._dropout import Dropout
+from ._module import Module
+from ._random import next_key
+
+__all__ = ["MLP"]
+
+
+class MLP(Module):
+    """Dense layers ``in_features -> hidden... -> out_features`` with ``activation`` (and
+    dropout at ``dropout``) between them; the last layer has no activation (logits).
+
+    >>> model = ember_nn.MLP(64, [128, 64], 10, key=0)
+    >>> model(ember.zeros((2, 64))).shape
+    (2, 10)
+    """
+
+    def __init__(self, in_features: int, hidden: Sequence[int], out_features: int, *,
+                 activation: Any = "relu", dropout: float = 0.0, dtype: Any = None,
+                 key: Any = None) -> None:
+        super().__init__()
+        if isinstance(hidden, int):
+            hidden = [hidden]
+        sizes = [in_features, *hidden, out_features]
+        if any(not isinstance(s, int) or s < 1 for s in sizes):
+            raise ember.ArgumentError(f"MLP: layer sizes must be positive ints, got {sizes}")
+        base = next_key(key)
+        self.activation = get_activation(activation)
+        self.layers = [Dense(a, b, dtype=dtype, key=ember.random.fold_in(base, i))
+                       for i, (a, b) in enumerate(itertools.pairwise(sizes))]
+        self.dropout = Dropout(dropout, key=ember.random.fold_in(base, len(sizes))) \
+            if dropout else None
+
+    def forward(self, x: ember.Tensor) -> ember.Tensor:
+        *hidden, last = self.layers
+        for layer in hidden:
+            x = self.activation(layer(x))
+            if self.dropout is not None:
+                x = self.dropout(x)
+        return last(x)

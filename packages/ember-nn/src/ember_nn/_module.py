@@ -1,0 +1,356 @@
+"""``Module``: the base of every layer and model.
+
+A module's variables are the ``ember.Variable`` objects found in its attributes, directly or
+inside nested modules, lists, tuples and dicts, in attribute order. Their dotted paths
+(``"layers.0.weight"``) name them in ``state_dict()``, checkpoints and optimiser state.
+Each module records the arguments it was built with, so ``get_config()`` /
+``from_config()`` rebuild it (nested modules included) without any pickling.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+import ember
+
+from ._errors import ConfigError, StateError
+
+__all__ = ["Module", "deserialize", "registered", "serialize"]
+
+_REGISTRY: dict[str, type[Module]] = {}
+
+
+def registered() -> dict[str, type[Module]]:
+    """Every Module subclass by the name ``serialize`` writes (a copy)."""
+    return dict(_REGISTRY)
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+class Module:
+    """Base class: subclasses build their variables in ``__init__`` and compute in ``forward``.
+
+    >>> class Affine(ember_nn.Module):
+    ...     def __init__(self, n: int) -> None:
+    ...         super().__init__()
+    ...         self.scale = ember.Variable(ember.ones((n,)))
+    ...     def forward(self, x):
+    ...         return x * self.scale
+    >>> m = Affine(3)
+    >>> [name for name, _ in m.named_variables()], m.num_parameters()
+    (['scale'], 3)
+    """
+
+    training: bool
+    _config: dict[str, Any]
+    config_name: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("config_name", cls.__name__)
+        cls.config_name = name
+        private = name.startswith("_")  # bases like _Conv: not built from configs
+        if name in _REGISTRY and _REGISTRY[name].__qualname__ != cls.__qualname__:
+            name = f"{cls.__module__}.{cls.__qualname__}"
+            cls.config_name = name
+        if not private:
+            _REGISTRY[name] = cls
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        sig = inspect.signature(init)
+
+        @functools.wraps(init)
+        def __init__(self: Module, *args: Any, **kw: Any) -> None:
+            outer = "_config" not in self.__dict__
+            if outer:  # only the class actually built records its arguments
+                try:
+                    bound = sig.bind(self, *args, **kw)
+                except TypeError as e:
+                    raise ConfigError(f"{type(self).__name__}: {e}") from None
+                bound.apply_defaults()
+                cfg = dict(bound.arguments)
+                cfg.pop(next(iter(sig.parameters)))
+                for p in sig.parameters.values():
+                    if p.kind is p.VAR_KEYWORD and p.name in cfg:
+                        cfg.update(cfg.pop(p.name))
+                    elif p.kind is p.VAR_POSITIONAL and p.name in cfg:
+                        cfg[p.name] = list(cfg[p.name])
+                object.__setattr__(self, "_config", cfg)
+                object.__setattr__(self, "training", True)
+            init(self, *args, **kw)
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def __init__(self) -> None:
+        if "_config" not in self.__dict__:
+            object.__setattr__(self, "_config", {})
+        if "training" not in self.__dict__:
+            object.__setattr__(self, "training", True)
+
+    # -- computing -----------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} defines no forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- structure -----------------------------------------------------------------------------
+    def _attributes(self) -> Iterator[tuple[str, Any]]:
+        for k, v in self.__dict__.items():
+            if k not in ("_config", "training"):
+                yield k, v
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module inside it, with dotted paths ("" for this one)."""
+        yield prefix, self
+        for path, leaf in _walk(self._attributes(), prefix):
+            if isinstance(leaf, Module):
+                yield from leaf.named_modules(path)
+
+    def children(self) -> list[Module]:
+        """The modules directly inside this one."""
+        return [leaf for _, leaf in _walk(self._attributes(), "") if isinstance(leaf, Module)]
+
+    def named_variables(self, prefix: str = "") -> Iterator[tuple[str, ember.Variable]]:
+        """Every variable with its dotted path, in attribute order; each variable once."""
+        seen: set[int] = set()
+        for mpath, m in self.named_modules(prefix):
+            for path, leaf in _walk(m._attributes(), mpath):
+                if isinstance(leaf, ember.Variable) and id(leaf) not in seen:
+                    seen.add(id(leaf))
+                    yield path, leaf
+
+    @property
+    def variables(self) -> list[ember.Variable]:
+        return [v for _, v in self.named_variables()]
+
+    @property
+    def trainable_variables(self) -> list[ember.Variable]:
+        return [v for _, v in self.named_variables() if v.trainable]
+
+    @property
+    def non_trainable_variables(self) -> list[ember.Variable]:
+        return [v for _, v in self.named_variables() if not v.trainable]
+
+    def named_trainable_variables(self) -> dict[str, ember.Variable]:
+        return {k: v for k, v in self.named_variables() if v.trainable}
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        vs = self.trainable_variables if trainable_only else self.variables
+        return sum(v.size for v in vs)
+
+    # -- modes ---------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active, batch statistics used) for this module and all inside."""
+        for _, m in self.named_modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Inference mode: ``train(False)``."""
+        return self.train(False)
+
+    # -- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, ember.Tensor]:
+        """Every variable's current value by path (plain tensors, not recorded by tapes)."""
+        return {k: ember.stop_gradient(v) for k, v in self.named_variables()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> Module:
+        """Assign values by path; values on another backend or of another float dtype are moved
+        and cast. With ``strict`` every path must match both ways; shapes must always match.
+
+        Raises ``StateError`` naming the missing, unexpected and mis-shaped entries.
+        """
+        mine = dict(self.named_variables())
+        missing = [k for k in mine if k not in state]
+        unexpected = [k for k in state if k not in mine]
+        shapes = {k: (tuple(_shape(state[k])), mine[k].shape) for k in mine if k in state
+                  and tuple(_shape(state[k])) != mine[k].shape}
+        problems = []
+        if strict and missing:
+            problems.append(f"missing: {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected: {unexpected}")
+        if shapes:
+            problems.append("mis-shaped: " + ", ".join(
+                f"{k} (given {g}, model has {m})" for k, (g, m) in shapes.items()))
+        if problems:
+            raise StateError(
+                f"{type(self).__name__}.load_state_dict: " + "; ".join(problems)
+                + ("; pass strict=False to load the matching entries only" if not shapes else ""))
+        for k, v in mine.items():
+            if k in state:
+                v.assign(_on(state[k], v))
+        return self
+
+    def to(self, backend: str | None = None, *, device: str | None = None,
+           dtype: Any = None) -> Module:
+        """Move every variable to another backend/device and/or cast floating ones; in place."""
+        for m in [m for _, m in self.named_modules()]:
+            for k, v in list(m._attributes()):
+                object.__setattr__(m, k, _moved(v, backend, device, dtype))
+        return self
+
+    # -- configuration -------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as JSON-able values (nested modules serialised)."""
+        return {k: _encode(v, f"{type(self).__name__}.{k}") for k, v in self._config.items()}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Module:
+        """A new module built from ``get_config()``'s output (fresh variables)."""
+        args = {k: _decode(v) for k, v in config.items()}
+        var = [p for p in inspect.signature(cls.__init__).parameters.values()
+               if p.kind is p.VAR_POSITIONAL]
+        pos = list(args.pop(var[0].name, [])) if var else []
+        try:
+            return cls(*pos, **args)
+        except TypeError as e:
+            raise ConfigError(f"{cls.__name__}.from_config: {e}") from None
+
+    # -- display -------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        parts = []
+        for k, v in self._config.items():
+            if isinstance(v, Module) or (isinstance(v, list | tuple) and v
+                                         and all(isinstance(x, Module) for x in v)):
+                continue
+            parts.append(f"{k}={_short(v)}")
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return self._repr("")
+
+    def _repr(self, indent: str) -> str:
+        kids = [(p, m) for p, m in _walk(self._attributes(), "") if isinstance(m, Module)]
+        n = self.num_parameters()
+        lines = [f"{type(self).__name__}({self.extra_repr()})"
+                 + (f"  # {_count(n)} parameters" if n else "")]
+        inner = indent + "  "
+        for p, m in kids:
+            lines.append(f"{inner}({p}): {m._repr(inner)}")
+        return "\n".join(lines)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _walk(items: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    for k, v in items:
+        path = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, list | tuple):
+            yield from _walk(enumerate(v), path)
+        elif isinstance(v, dict):
+            yield from _walk(((kk, vv) for kk, vv in v.items()), path)
+        else:
+            yield path, v
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    s = getattr(x, "shape", None)
+    return tuple(s) if s is not None else ember.asarray(x).shape
+
+
+def _on(value: Any, v: ember.Variable) -> ember.Tensor:
+    t = value if isinstance(value, ember.Tensor) else ember.asarray(value)
+    if t.backend != v.backend or t.device != v.device:
+        t = t.to(v.backend, device=v.device)
+    if t.dtype != v.dtype:
+        t = ember.astype(t, v.dtype)
+    return t
+
+
+def _moved(obj: Any, backend: str | None, device: str | None, dtype: Any) -> Any:
+    if isinstance(obj, ember.Variable):
+        t: ember.Tensor = ember.stop_gradient(obj)
+        if backend is not None or device is not None:
+            t = t.to(backend, device=device)
+        if dtype is not None and t.dtype.is_floating:
+            t = ember.astype(t, dtype)
+        return ember.Variable(t, trainable=obj.trainable, name=obj.name)
+    if isinstance(obj, list):
+        return [_moved(x, backend, device, dtype) for x in obj]
+    if isinstance(obj, tuple):
+        return tuple(_moved(x, backend, device, dtype) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _moved(x, backend, device, dtype) for k, x in obj.items()}
+    return obj
+
+
+def serialize(module: Module) -> dict[str, Any]:
+    """``{"class": name, "config": module.get_config()}``: JSON-able, no code or pickles."""
+    if not isinstance(module, Module):
+        raise ConfigError(f"serialize: expected an ember_nn.Module, got {type(module).__name__}")
+    return {"class": module.config_name, "config": module.get_config()}
+
+
+def deserialize(data: Mapping[str, Any]) -> Module:
+    """The module ``serialize`` described (built fresh; load weights with load_state_dict)."""
+    if not isinstance(data, Mapping) or "class" not in data or "config" not in data:
+        raise ConfigError(f"deserialize: expected {{'class': ..., 'config': {{...}}}}, got "
+                          f"{data!r:.80}")
+    name = data["class"]
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise ConfigError(
+            f"deserialize: no module class named {name!r} is registered; import the module "
+            f"that defines it first (known: {sorted(_REGISTRY)[:12]}...)")
+    return cls.from_config(data["config"])
+
+
+_FN_TAG = "__callable__"
+
+
+def _encode(v: Any, where: str) -> Any:
+    if isinstance(v, Module):
+        return {"__module__": serialize(v)}
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, list | tuple):
+        return [_encode(x, where) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _encode(x, where) for k, x in v.items()}
+    if isinstance(v, ember.DType):
+        return {"__dtype__": v.name}
+    if isinstance(v, ember.random.Key):
+        return {"__key__": v.value}
+    if callable(v):
+        from ._activations import name_of
+
+        name = name_of(v)
+        if name is not None:
+            return {_FN_TAG: name}
+    raise ConfigError(
+        f"{where}: {type(v).__name__} value {v!r:.60} cannot be written to a JSON config; use "
+        f"numbers, strings, lists, dicts, dtypes, modules or a named activation")
+
+
+def _decode(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_decode(x) for x in v]
+    if isinstance(v, dict):
+        if set(v) == {"__module__"}:
+            return deserialize(v["__module__"])
+        if set(v) == {"__dtype__"}:
+            return getattr(ember, v["__dtype__"])
+        if set(v) == {"__key__"}:
+            return ember.random.Key(v["__key__"])
+        if set(v) == {_FN_TAG}:
+            from ._activations import get as get_activation
+
+            return get_activation(v[_FN_TAG])
+        return {k: _decode(x) for k, x in v.items()}
+    return v
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, ember.DType):
+        return v.name
+    if callable(v) and not isinstance(v, type):
+        return getattr(v, "__name__", repr(v))
+    return repr(v)
+

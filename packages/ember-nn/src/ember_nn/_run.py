@@ -1,0 +1,149 @@
+"""Training runs described by a config file (TOML or JSON): what ``ember train`` executes.
+
+A config has the tables ``data``, ``model``, ``optimizer``, ``training`` and ``output``, plus
+top-level ``backend``, ``device`` and ``seed``; ``docs/nn.md`` describes every key. Unknown
+keys are errors, so a typo never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ember
+
+from . import _optimizers, _schedules
+from ._callbacks import Callback, CSVLogger, EarlyStopping
+from ._checkpoint import save
+from ._datasets import Dataset, load_dataset
+from ._errors import ConfigError
+from ._module import Module, deserialize
+from ._random import seeded
+from ._trainer import History, Trainer
+
+__all__ = ["RunResult", "build_model", "build_optimizer", "read_config", "train_from_config"]
+
+KEYS = {
+    "": {"backend", "device", "seed", "data", "model", "optimizer", "training", "output"},
+    "training": {"epochs", "batch_size", "loss", "metrics", "validation_split", "dtype",
+                 "compile", "early_stopping", "shuffle"},
+    "output": {"dir", "plot", "checkpoint"},
+}
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The config at ``path`` (``.toml`` or ``.json``), checked for unknown keys."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    try:
+        cfg = tomllib.loads(p.read_text()) if p.suffix == ".toml" else json.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{p}: not valid {p.suffix[1:].upper()}: {e}") from None
+    check_keys(cfg, str(p))
+    return cfg
+
+
+def check_keys(cfg: Mapping[str, Any], where: str) -> None:
+    for section, allowed in KEYS.items():
+        table = cfg if not section else cfg.get(section, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        bad = sorted(set(table) - allowed)
+        if bad:
+            name = f"[{section}]" if section else "the top level"
+            raise ConfigError(f"{where}: unknown keys {bad} in {name}; allowed: {sorted(allowed)}")
+    for section in ("data", "model", "optimizer"):
+        if section not in cfg:
+            raise ConfigError(f"{where}: the config needs a [{section}] table")
+
+
+def _class_table(table: Mapping[str, Any], what: str) -> dict[str, Any]:
+    if "class" not in table:
+        raise ConfigError(f"[{what}] needs a 'class' key (e.g. class = \"MLP\")")
+    rest = {k: v for k, v in table.items() if k != "class"}
+    return {"class": table["class"], "config": rest}
+
+
+def build_model(table: Mapping[str, Any]) -> Module:
+    """The model a ``[model]`` table names (``class`` plus that class's arguments)."""
+    return deserialize(_class_table(table, "model"))
+
+
+def build_optimizer(table: Mapping[str, Any]) -> Any:
+    """The optimiser a ``[optimizer]`` table names; ``learning_rate`` may be a schedule table."""
+    spec = _class_table(table, "optimizer")
+    lr = spec["config"].get("learning_rate")
+    if isinstance(lr, Mapping):
+        spec["config"]["learning_rate"] = _schedules.deserialize(_class_table(lr, "schedule"))
+    return _optimizers.deserialize(spec)
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the trained model, its history, test metrics and the files."""
+
+    model: Module
+    history: History
+    test: dict[str, float]
+    data: Dataset
+    output_dir: Path
+    checkpoint: Path
+    plot: Path | None
+    seconds: float
+
+
+def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
+                      backend: str | None = None, output_dir: str | Path | None = None,
+                      epochs: int | None = None, progress: bool = True,
+                      callbacks: list[Callback] | None = None) -> RunResult:
+    """Train, test, save a checkpoint, history CSV, metrics JSON and (optionally) a plot."""
+    check_keys(cfg, "config")
+    name = backend or cfg.get("backend") or ember.get_backend()
+    t0 = time.perf_counter()
+    with ember.use_backend(name):
+        seed = int(cfg.get("seed", 0))
+        data = load_dataset(cfg["data"], base_dir=base_dir)
+        with seeded(seed):
+            model = build_model(cfg["model"])
+        optimizer = build_optimizer(cfg["optimizer"])
+        tr = dict(cfg.get("training", {}))
+        out = dict(cfg.get("output", {}))
+        out_dir = Path(output_dir or out.get("dir", "runs/ember"))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        cbs: list[Callback] = [CSVLogger(out_dir / "history.csv"), *(callbacks or [])]
+        if "early_stopping" in tr:
+            cbs.append(EarlyStopping(**tr["early_stopping"]))
+        metrics = list(tr.get("metrics", []))
+        trainer = Trainer(model, optimizer, loss=tr.get("loss", "mse"), metrics=metrics,
+                          dtype=tr.get("dtype"), device=cfg.get("device"), seed=seed,
+                          compile=bool(tr.get("compile", False)), callbacks=cbs,
+                          progress=progress)
+        history = trainer.fit(data.x_train, data.y_train, epochs=int(epochs or tr.get("epochs", 10)),
+                              batch_size=int(tr.get("batch_size", 32)),
+                              validation_split=float(tr.get("validation_split", 0.0)),
+                              shuffle=bool(tr.get("shuffle", True)))
+        test = trainer.evaluate(data.x_test, data.y_test)
+        extra = {"run": dict(cfg), "base_dir": str(Path(base_dir).resolve()),
+                 "scaling": data.scaling, "history": history.history, "test": test,
+                 "loss": tr.get("loss", "mse"), "metrics": metrics}
+        ckpt = save(model, out_dir / out.get("checkpoint", "checkpoint"), optimizer=optimizer,
+                    extra=extra)
+        seconds = time.perf_counter() - t0
+        (out_dir / "metrics.json").write_text(json.dumps(
+            {"backend": name, "dataset": data.name, "epochs": history.epochs,
+             "seconds": round(seconds, 2), "test": test,
+             "final": {k: v[-1] for k, v in history.history.items()}}, indent=2) + "\n")
+        plot = None
+        if out.get("plot", True):
+            from ._plot import plot_history
+
+            plot = plot_history(history.history, out_dir / "training.png",
+                                title=f"{data.name} on {name}: test "
+                                + ", ".join(f"{k} {v:.3f}" for k, v in test.items()))
+    return RunResult(model, history, test, data, out_dir, ckpt, plot, seconds)

@@ -1,0 +1,254 @@
+"""``Trainer``: batches, shuffles, steps, validates, reports and calls back.
+
+>>> model = ember_nn.Sequential(ember_nn.Dense(4, 3, key=0))
+>>> trainer = ember_nn.Trainer(model, ember_nn.Adam(1e-2), loss="sparse_categorical_cross_entropy",
+...                            metrics=["accuracy"], progress=False)
+>>> x, y = ember.random.normal(1, (32, 4)), ember.arange(32) % 3
+>>> history = trainer.fit(x, y, epochs=2, batch_size=8)
+>>> sorted(history.history)
+['accuracy', 'loss']
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ember
+
+from . import _losses, _metrics
+from ._callbacks import Callback
+from ._data import ArrayData, as_tensor, split
+from ._errors import ConfigError
+from ._functional import value_and_grad
+from ._module import Module
+from ._progress import ProgressBar
+
+__all__ = ["PRECISIONS", "History", "Trainer", "fit"]
+
+#: dtype option -> (parameter and activation dtype, what the docs call the compute precision)
+PRECISIONS = {
+    "float32": "parameters, activations and gradients in float32",
+    "float16": "parameters, activations and gradients in float16; losses and metrics in float32",
+    "bfloat16": "parameters, activations and gradients in bfloat16; losses and metrics in float32",
+}
+
+
+@dataclass
+class History:
+    """Per-epoch logs (``history["val_loss"][-1]``) and the wall time of each epoch."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch_seconds: list[float] = field(default_factory=list)
+
+    def append(self, logs: dict[str, float], seconds: float) -> None:
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(float(v))
+        self.epoch_seconds.append(seconds)
+
+    def __getitem__(self, name: str) -> list[float]:
+        return self.history[name]
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch_seconds)
+
+
+def _loss_fn(loss: Any) -> Callable[..., ember.Tensor]:
+    if isinstance(loss, str):
+        return _losses.get(loss)
+    if callable(loss):
+        return loss
+    raise ConfigError(f"loss must be a name or a callable (predictions, targets) -> scalar, "
+                      f"got {type(loss).__name__}")
+
+
+class Trainer:
+    """Fits ``model`` with ``optimizer`` on array data.
+
+    Arguments:
+        model: the module to train (its variables are updated in place).
+        optimizer: an ember_nn optimiser (``Adam(1e-3)`` ...).
+        loss: a loss name (``"mse"``, ``"sparse_categorical_cross_entropy"`` ...) or a function
+            ``(predictions, targets) -> scalar``.
+        metrics: names (``"accuracy"``, ``"macro_accuracy"``, ``"binary_accuracy"``).
+        dtype: ``"float32"`` (default), ``"float16"`` or ``"bfloat16"``: the model and inputs
+            are cast to it (see ``PRECISIONS`` for what is computed in which precision).
+        device: move the model (and each batch) to this device of its backend.
+        seed: the key for shuffling; the same seed repeats a run on a backend.
+        compile: compile where the backend has a compiler: the optimiser's update arithmetic
+            goes through ``ember.compile`` (``mx.compile``; ``torch.compile``, which costs
+            tens of seconds per variable shape on a CPU). On MLX the tape's gradient replay is
+            compiled whatever this says.
+        callbacks: ``Callback`` objects (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``).
+        progress: show a progress bar (on a terminal; one line per epoch elsewhere).
+    """
+
+    def __init__(self, model: Module, optimizer: Any, *, loss: Any = "mse",
+                 metrics: Sequence[str] = (), dtype: str | None = None, device: str | None = None,
+                 seed: int = 0, compile: bool = False, callbacks: Sequence[Callback] = (),
+                 progress: bool = True) -> None:
+        if not isinstance(model, Module):
+            raise ConfigError(f"Trainer: model must be an ember_nn.Module, got "
+                              f"{type(model).__name__}")
+        if dtype is not None and dtype not in PRECISIONS:
+            raise ConfigError(f"Trainer: dtype must be one of {sorted(PRECISIONS)}, got {dtype!r}")
+        self.model, self.optimizer = model, optimizer
+        self.loss = _loss_fn(loss)
+        self.metric_names = list(metrics)
+        for name in self.metric_names:
+            _metrics.streaming(name)  # unknown names fail here, not after the first epoch
+        self.dtype = getattr(ember, dtype) if dtype else None
+        self.device = device
+        self.key = ember.random.key(seed)
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.stop_training = False
+        if self.dtype is not None or device is not None:
+            model.to(device=device, dtype=self.dtype)
+        variables = model.variables
+        self.backend = variables[0].backend if variables else ember.get_backend()
+        self.compiled = bool(compile)
+        if compile and optimizer is not None:
+            optimizer.compile_updates(True)
+        self._step = self._make_step()
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _predict_loss(self, x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, ember.Tensor]:
+        pred = self.model(x)
+        if pred.dtype in (ember.float16, ember.bfloat16):
+            pred = ember.astype(pred, ember.float32)
+        return self.loss(pred, y), pred
+
+    def _make_step(self) -> Callable[[ember.Tensor, ember.Tensor], tuple[ember.Tensor, Any]]:
+        vg = value_and_grad(self.model, self._predict_loss, has_aux=True)
+        opt, model = self.optimizer, self.model
+
+        def step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
+            (loss, pred), grads = vg(x, y)
+            opt.update(model, grads)
+            return loss, pred
+
+        return step
+
+    def train_step(self, x: Any, y: Any) -> tuple[ember.Tensor, ember.Tensor]:
+        """One optimisation step on one batch; returns (loss, predictions)."""
+        self.model.train()
+        return self._step(self._input(x), self._target(y))
+
+    def _input(self, x: Any) -> ember.Tensor:
+        t = as_tensor(x, backend=self.backend, device=self.device, what="inputs")
+        if t.dtype.is_floating and self.dtype is not None and t.dtype != self.dtype:
+            t = ember.astype(t, self.dtype)
+        return t
+
+    def _target(self, y: Any) -> ember.Tensor:
+        return as_tensor(y, backend=self.backend, device=self.device, what="targets")
+
+    # -- loops ---------------------------------------------------------------------------------
+    def fit(self, x: Any, y: Any, *, epochs: int = 1, batch_size: int = 32,
+            validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
+            shuffle: bool = True, drop_last: bool = False) -> History:
+        """Train for ``epochs`` passes over ``(x, y)``; returns the per-epoch ``History``.
+
+        ``validation_data=(xv, yv)`` (or ``validation_split``, a fraction held out from the end
+        after shuffling with the trainer's seed) adds ``val_*`` entries to the logs.
+        """
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"fit: epochs must be a positive int, got {epochs!r}")
+        xs, ys = self._input(x), self._target(y)
+        if validation_data is not None and validation_split:
+            raise ConfigError("fit: pass validation_data or validation_split, not both")
+        if validation_split:
+            self.key, k = ember.random.split(self.key)
+            (xs, ys), (xv, yv) = split([xs, ys], validation_split, key=k)
+            validation_data = (xv, yv)
+        data = ArrayData([xs, ys])
+        steps = data.num_batches(batch_size, drop_last)
+        history = History()
+        bar = ProgressBar(epochs, steps, enabled=self.progress)
+        self.stop_training = False
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        for epoch in range(epochs):
+            for cb in self.callbacks:
+                cb.on_epoch_begin(self, epoch)
+            t0 = time.perf_counter()
+            bar.start(epoch)
+            self.model.train()
+            key = None
+            if shuffle:
+                self.key, key = ember.random.split(self.key)
+            loss_sum, seen = 0.0, 0
+            streams = [_metrics.streaming(n) for n in self.metric_names]
+            for i, (xb, yb) in enumerate(data.batches(batch_size, key=key, drop_last=drop_last)):
+                loss, pred = self._step(xb, yb)
+                n = xb.shape[0]
+                loss_sum += float(loss) * n
+                seen += n
+                for s in streams:
+                    s.update(ember.stop_gradient(pred), yb)
+                logs = {"loss": loss_sum / seen}
+                for cb in self.callbacks:
+                    cb.on_batch_end(self, i, logs)
+                bar.update(i + 1, logs)
+            logs = {"loss": loss_sum / max(seen, 1)}
+            logs.update({name: s.result() for name, s in zip(self.metric_names, streams,
+                                                             strict=True)})
+            if validation_data is not None:
+                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            seconds = time.perf_counter() - t0
+            history.append(logs, seconds)
+            bar.finish(logs)
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, epoch, logs)
+            if self.stop_training:
+                break
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        self.history = history
+        return history
+
+    def evaluate(self, x: Any, y: Any, *, batch_size: int = 256) -> dict[str, float]:
+        """The loss and metrics over ``(x, y)`` in eval mode (dropout off, running statistics)."""
+        was = self.model.training
+        self.model.eval()
+        try:
+            data = ArrayData([self._input(x), self._target(y)])
+            loss_sum = 0.0
+            streams = [_metrics.streaming(n) for n in self.metric_names]
+            for xb, yb in data.batches(batch_size):
+                loss, pred = self._predict_loss(xb, yb)
+                loss_sum += float(loss) * xb.shape[0]
+                for s in streams:
+                    s.update(pred, yb)
+            out = {"loss": loss_sum / len(data)}
+            out.update({n: s.result() for n, s in zip(self.metric_names, streams, strict=True)})
+            return out
+        finally:
+            self.model.train(was)
+
+    def predict(self, x: Any, *, batch_size: int = 256) -> ember.Tensor:
+        """The model's outputs for ``x`` in eval mode, batched and concatenated."""
+        was = self.model.training
+        self.model.eval()
+        try:
+            data = ArrayData([self._input(x)])
+            return ember.concat([self.model(xb) for (xb,) in data.batches(batch_size)], axis=0)
+        finally:
+            self.model.train(was)
+
+
+def fit(model: Module, optimizer: Any, x: Any, y: Any, *, loss: Any = "mse",
+        metrics: Sequence[str] = (), epochs: int = 1, batch_size: int = 32,
+        validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
+        callbacks: Sequence[Callback] = (), seed: int = 0, progress: bool = True,
+        **trainer_options: Any) -> History:
+    """``Trainer(model, optimizer, ...).fit(x, y, ...)`` in one call."""
+    trainer = Trainer(model, optimizer, loss=loss, metrics=metrics, callbacks=callbacks,
+                      seed=seed, progress=progress, **trainer_options)
+    return trainer.fit(x, y, epochs=epochs, batch_size=batch_size,
+                       validation_data=validation_data, validation_split=validation_split)

@@ -1,0 +1,34 @@
+"""ember-nn tests run on every backend that loads (or only EMBER_TEST_BACKEND when it is set,
+as each nox session does): request the ``backend`` fixture to run a test once per backend,
+inside ``ember.use_backend``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import ember
+import pytest
+
+
+def _backends() -> list[str]:
+    chosen = os.environ.get("EMBER_TEST_BACKEND")
+    if chosen:
+        return [chosen]
+    names = []
+    for info in ember.backends():
+        with contextlib.suppress(ember.EmberError):
+            ember.load_backend(info.name)
+            names.append(info.name)
+    return names
+
+
+BACKENDS = _backends()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The name of the backend this test runs on (it is the default inside the test)."""
+    with ember.use_backend(request.param):
+        yield request.param

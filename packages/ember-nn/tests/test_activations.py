@@ -1,0 +1,69 @@
+"""Activation functions and modules against NumPy formulas, names, and configs."""
+
+from __future__ import annotations
+
+import math
+
+import ember
+import ember_nn
+import numpy as np
+import pytest
+
+X = np.linspace(-4, 4, 17).astype(np.float32)
+_erf = np.vectorize(math.erf)
+REFERENCE = {
+    "identity": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "gelu": lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2))),
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "tanh": np.tanh,
+    "softplus": lambda x: np.log1p(np.exp(x)),
+    "lecun_tanh": lambda x: 1.7159 * np.tanh(2 * x / 3),
+    "leaky_relu": lambda x: np.where(x >= 0, x, 0.01 * x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "softmax": lambda x: np.exp(x) / np.exp(x).sum(),
+}
+MODULES = {"identity": ember_nn.Identity, "relu": ember_nn.ReLU, "gelu": ember_nn.GELU,
+           "silu": ember_nn.SiLU, "sigmoid": ember_nn.Sigmoid, "tanh": ember_nn.Tanh,
+           "softplus": ember_nn.Softplus, "lecun_tanh": ember_nn.LeCunTanh,
+           "leaky_relu": ember_nn.LeakyReLU, "elu": ember_nn.ELU, "softmax": ember_nn.Softmax}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_functions_and_modules_match_numpy(backend: str, name: str) -> None:
+    x = ember.asarray(X)
+    want = REFERENCE[name](X.astype(np.float64))
+    fn = ember_nn._activations.get(name)
+    np.testing.assert_allclose(fn(x).numpy(), want, rtol=2e-5, atol=2e-6)
+    module = MODULES[name]()
+    np.testing.assert_allclose(module(x).numpy(), want, rtol=2e-5, atol=2e-6)
+    again = ember_nn.deserialize(ember_nn.serialize(module))
+    assert type(again) is type(module)
+
+
+def test_gelu_tanh_approximation_and_parameters(backend: str) -> None:
+    x = ember.asarray(X)
+    approx = 0.5 * X * (1 + np.tanh(np.sqrt(2 / np.pi) * (X + 0.044715 * X ** 3)))
+    np.testing.assert_allclose(ember_nn.GELU(approximate=True)(x).numpy(), approx, rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(ember_nn.LeakyReLU(0.2)(x).numpy(), np.where(X >= 0, X, 0.2 * X),
+                               rtol=1e-6)
+    np.testing.assert_allclose(ember_nn.ELU(2.0)(x).numpy(),
+                               np.where(X > 0, X, 2.0 * np.expm1(X)), rtol=1e-5, atol=1e-6)
+
+
+def test_lecun_tanh_gradient(backend: str) -> None:
+    x = ember.Variable(X)
+    with ember.GradientTape() as tape:
+        y = ember.sum(ember_nn.lecun_tanh(x))
+    want = 1.7159 * (2 / 3) * (1 - np.tanh(2 * X / 3) ** 2)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_names_resolve_and_unknown_names_fail() -> None:
+    get, name_of = ember_nn._activations.get, ember_nn._activations.name_of
+    assert get("swish") is ember_nn.silu and get(None) is ember_nn.identity
+    assert name_of(ember_nn.lecun_tanh) == "lecun_tanh" and name_of(lambda x: x) is None
+    with pytest.raises(ember_nn.ConfigError, match="unknown activation 'relu6'"):
+        get("relu6")
