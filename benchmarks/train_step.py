@@ -1,0 +1,247 @@
+"""One training step: ember-nn vs the same model written natively in torch and in MLX.
+
+    uv run python benchmarks/train_step.py [--backends torch,mlx] [--repeats 20] [--device gpu]
+
+A step is forward, gradient, Adam update, with the results evaluated. Two models:
+  * mlp:  784-512-512-10 with ReLU, batch 128, softmax cross-entropy;
+  * conv: 28x28x1 -> Conv(16, 3x3) ReLU MaxPool(2) -> Conv(32, 3x3) ReLU MaxPool(2) -> Dense(10),
+          batch 128.
+ember: ember_nn layers, ``ember_nn.value_and_grad`` (a GradientTape: torch.autograd on torch,
+the compiled MLX replay on MLX) and ``ember_nn.Adam``; with --compile-ember (the default for
+MLX) the optimiser's arithmetic goes through ``ember.compile``.
+torch: nn.Sequential, F.cross_entropy, loss.backward(), torch.optim.Adam (its default: the
+for-loop on CPU, foreach on CUDA). MLX: mlx.nn, nn.value_and_grad, mlx.optimizers.Adam with
+bias_correction=True (as torch and ember do), uncompiled, and the whole step under mx.compile
+(state captured), which is the "compile on both sides" comparison.
+Both sides start from the same weights and see the same batches; their losses after 3 steps
+must agree, so a fast wrong step cannot pass. Targets (issue #4): <= 1.10x torch;
+<= 1.0x MLX with compile on both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import ember
+import ember_nn
+import numpy as np
+
+BATCH = 128
+DEVICE = {"name": "cpu"}
+LR = 1e-3
+
+
+def data(problem: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    shape = (BATCH, 784) if problem == "mlp" else (BATCH, 28, 28, 1)
+    return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 10, BATCH)
+
+
+def ember_model(problem: str) -> ember_nn.Module:
+    nn = ember_nn
+    if problem == "mlp":
+        return nn.MLP(784, [512, 512], 10, key=0)
+    return nn.Sequential(nn.Conv2d(1, 16, 3, key=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, key=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Dense(800, 10, key=3))
+
+
+def weights(model: ember_nn.Module) -> list[np.ndarray]:
+    return [np.asarray(v.numpy()) for v in model.variables]
+
+
+# -- ember ---------------------------------------------------------------------------------------
+def ember_step(backend: str, problem: str, compile: bool) -> tuple[Callable[[], Any], list[Any]]:
+    dev = "cuda" if backend == "torch" and DEVICE["name"] == "gpu" else None
+    with ember.use_backend(backend):
+        model = ember_model(problem).to(backend, device=dev)
+        opt = ember_nn.Adam(LR).compile_updates(compile)
+        xn, yn = data(problem)
+        x, y = ember.asarray(xn, device=dev), ember.asarray(yn, device=dev)
+        vg = ember_nn.value_and_grad(
+            model, lambda x, y: ember_nn.sparse_categorical_cross_entropy(model(x), y))
+        sync = _sync(backend)
+
+        def step() -> float:
+            loss, grads = vg(x, y)
+            opt.update(model, grads)
+            sync(loss, model.variables)
+            return float(loss)
+
+    return step, weights(model)
+
+
+def _sync(backend: str) -> Callable[[Any, list[Any]], None]:
+    if backend == "mlx":
+        import mlx.core as mx
+
+        return lambda loss, vs: mx.eval(loss.native, *[v.native for v in vs])
+    if backend == "torch" and DEVICE["name"] == "gpu":
+        import torch
+
+        return lambda loss, vs: torch.cuda.synchronize()
+    return lambda loss, vs: None
+
+
+# -- torch ---------------------------------------------------------------------------------------
+def torch_step(problem: str, w: list[np.ndarray]) -> Callable[[], float]:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    dev = "cuda" if DEVICE["name"] == "gpu" else "cpu"
+    if problem == "mlp":
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                              nn.Linear(512, 10))
+        linears = [model[0], model[2], model[4]]
+        with torch.no_grad():
+            for lin, (wk, bk) in zip(linears, zip(w[::2], w[1::2])):
+                lin.weight.copy_(torch.from_numpy(wk.T.copy()))
+                lin.bias.copy_(torch.from_numpy(bk))
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10))
+        with torch.no_grad():  # ember: (out, kh, kw, in) kernels, channels-last flatten order
+            for conv, wk, bk in ((model[0], w[0], w[1]), (model[3], w[2], w[3])):
+                conv.weight.copy_(torch.from_numpy(wk.transpose(0, 3, 1, 2).copy()))
+                conv.bias.copy_(torch.from_numpy(bk))
+            dense = w[4].reshape(5, 5, 32, 10).transpose(2, 0, 1, 3).reshape(800, 10)
+            model[7].weight.copy_(torch.from_numpy(dense.T.copy()))
+            model[7].bias.copy_(torch.from_numpy(w[5]))
+    model = model.to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    xn, yn = data(problem)
+    x = torch.from_numpy(xn if problem == "mlp" else xn.transpose(0, 3, 1, 2).copy()).to(dev)
+    y = torch.from_numpy(yn).to(dev)
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+
+    def step() -> float:
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        sync()
+        return float(loss)
+
+    return step
+
+
+# -- mlx -----------------------------------------------------------------------------------------
+def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float]]:
+    import mlx.core as mx
+    import mlx.nn as mnn
+    import mlx.optimizers as optim
+
+    out = {}
+    for name in ("mlx (uncompiled)", "mlx (mx.compile)"):
+        if problem == "mlp":
+            model = mnn.Sequential(mnn.Linear(784, 512), mnn.ReLU(), mnn.Linear(512, 512),
+                                   mnn.ReLU(), mnn.Linear(512, 10))
+            for i, layer in enumerate([model.layers[0], model.layers[2], model.layers[4]]):
+                layer.weight = mx.array(w[2 * i].T)
+                layer.bias = mx.array(w[2 * i + 1])
+        else:
+            model = mnn.Sequential(mnn.Conv2d(1, 16, 3), mnn.ReLU(), mnn.MaxPool2d(2),
+                                   mnn.Conv2d(16, 32, 3), mnn.ReLU(), mnn.MaxPool2d(2),
+                                   lambda t: t.reshape(t.shape[0], -1), mnn.Linear(800, 10))
+            for layer, wk, bk in ((model.layers[0], w[0], w[1]), (model.layers[3], w[2], w[3]),
+                                  (model.layers[7], w[4].T, w[5])):
+                layer.weight = mx.array(wk)
+                layer.bias = mx.array(bk)
+        mx.eval(model.parameters())
+        opt = optim.Adam(learning_rate=LR, bias_correction=True)
+        xn, yn = data(problem)
+        x, y = mx.array(xn), mx.array(yn)
+
+        def loss_fn(model: Any, x: Any, y: Any) -> Any:
+            return mnn.losses.cross_entropy(model(x), y, reduction="mean")
+
+        vg = mnn.value_and_grad(model, loss_fn)
+
+        def plain(x: Any, y: Any, model: Any = model, opt: Any = opt, vg: Any = vg) -> Any:
+            loss, grads = vg(model, x, y)
+            opt.update(model, grads)
+            return loss
+
+        state = [model.state, opt.state]
+        fn = partial(mx.compile, inputs=state, outputs=state)(plain) if "compile" in name \
+            else plain
+
+        def step(fn: Any = fn, state: Any = state) -> float:
+            loss = fn(x, y)
+            mx.eval(loss, state)
+            return loss.item()
+
+        out[name] = step
+    return out
+
+
+# -- timing --------------------------------------------------------------------------------------
+def _median_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    for _ in range(3):
+        a()
+        b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a()
+        ta.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        b()
+        tb.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
+    rows = []
+    for backend in backends:
+        if backend == "torch" and DEVICE["name"] == "cpu":
+            import torch
+
+            torch.set_num_threads(1)
+        if backend == "mlx":
+            import mlx.core as mx
+
+            mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
+        for problem in ("mlp", "conv"):
+            if backend == "torch":
+                pairs = [("torch (eager)", False)]
+            else:
+                pairs = [("mlx (uncompiled)", False), ("mlx (mx.compile)", True)]
+            for native_name, compile in pairs:
+                step, w = ember_step(backend, problem, compile)
+                native = (torch_step(problem, w) if backend == "torch"
+                          else mlx_steps(problem, w)[native_name])
+                got = [step() for _ in range(3)]
+                want = [native() for _ in range(3)]
+                np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-5)
+                tn, te = _median_pair(native, step, repeats)
+                side = "ember + compiled Adam" if compile else "ember"
+                rows.append((backend, problem, native_name, side, tn * 1e3, te * 1e3, te / tn))
+                print(f"{backend:6s} {problem:5s} {native_name:18s} native {tn * 1e3:8.3f} ms  "
+                      f"{side:22s} {te * 1e3:8.3f} ms  ratio {te / tn:6.3f}", flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--backends", default="torch,mlx")
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    args = ap.parse_args()
+    DEVICE["name"] = args.device
+    rows = run(args.backends.split(","), args.repeats)
+    print(f"\n(device: {args.device}, batch {BATCH})\n"
+          "| backend | model | native | native ms | ember side | ember ms | ember / native |")
+    print("|---|---|---|---:|---|---:|---:|")
+    for b, p, n, s, tn, te, r in rows:
+        print(f"| {b} | {p} | {n} | {tn:.3f} | {s} | {te:.3f} | {r:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
