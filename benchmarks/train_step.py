@@ -172,7 +172,7 @@ def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float
         fn = partial(mx.compile, inputs=state, outputs=state)(plain) if "compile" in name \
             else plain
 
-        def step(fn: Any = fn, state: Any = state) -> float:
+        def step(fn: Any = fn, state: Any = state, x: Any = x, y: Any = y) -> float:
             loss = fn(x, y)
             mx.eval(loss, state)
             return loss.item()
