@@ -18,13 +18,12 @@ NumPy faster than autograd.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import ember
 import numpy as np
+from _timing import median_pair
 
 MLP = {"batch": 64, "width": 256}
 DEVICE = {"name": "cpu"}  # --device gpu: torch on CUDA, MLX on its GPU
@@ -232,21 +231,6 @@ def _host(g: Any) -> np.ndarray:
     return np.asarray(g)
 
 
-def _median_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    for _ in range(3):  # warm up (MLX compiles on the second call of a structure)
-        a()
-        b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a()
-        ta.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        b()
-        tb.append(time.perf_counter() - t0)
-    return statistics.median(ta), statistics.median(tb)
-
-
 def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
     d = data()
     rows = []
@@ -268,7 +252,7 @@ def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
                 want = [_host(g) for g in native()]
                 for got, exp in zip(ember_grads, want):
                     np.testing.assert_allclose(got, exp, rtol=2e-3, atol=2e-5)
-                tn, te = _median_pair(native, step, repeats)
+                tn, te = median_pair(native, step, repeats)
                 rows.append((backend, problem, name, tn * 1e3, te * 1e3, te / tn))
                 print(f"{backend:6s} {problem}  {name:28s} native {tn * 1e3:9.3f} ms  "
                       f"ember {te * 1e3:9.3f} ms  ratio {te / tn:6.3f}", flush=True)

@@ -21,8 +21,6 @@ must agree, so a fast wrong step cannot pass. Targets (issue #4): <= 1.10x torch
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -30,6 +28,7 @@ from typing import Any
 import ember
 import ember_nn
 import numpy as np
+from _timing import median_pair
 
 BATCH = 128
 DEVICE = {"name": "cpu"}
@@ -182,21 +181,6 @@ def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float
 
 
 # -- timing --------------------------------------------------------------------------------------
-def _median_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    for _ in range(3):
-        a()
-        b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a()
-        ta.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        b()
-        tb.append(time.perf_counter() - t0)
-    return statistics.median(ta), statistics.median(tb)
-
-
 def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
     rows = []
     for backend in backends:
@@ -220,7 +204,7 @@ def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
                 got = [step() for _ in range(3)]
                 want = [native() for _ in range(3)]
                 np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-5)
-                tn, te = _median_pair(native, step, repeats)
+                tn, te = median_pair(native, step, repeats)
                 side = "ember + compiled Adam" if compile else "ember"
                 rows.append((backend, problem, native_name, side, tn * 1e3, te * 1e3, te / tn))
                 print(f"{backend:6s} {problem:5s} {native_name:18s} native {tn * 1e3:8.3f} ms  "

@@ -16,7 +16,7 @@ from ._errors import ArgumentError
 from ._tensor import Tensor
 from .autodiff._tree import flatten, unflatten
 
-__all__ = ["compile"]
+__all__ = ["checked", "compile"]
 
 
 def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
@@ -83,3 +83,29 @@ def _natively(fn: Callable[..., Any], root: Any, tree: Any, leaves: list[Any], s
 
     return run
 
+
+
+def checked(compiled: Callable[..., Any], plain: Callable[..., Any],
+            sync: Callable[[Any], Any] | None = None) -> Callable[..., Any]:
+    """For backends' ``compiler`` hooks: call ``compiled``, checking its first call (``sync``
+    forces lazy results, so a deferred compile error shows); if that fails, the function is
+    one the backend cannot compile (it reads values on the host, say) and ``plain`` runs from
+    then on."""
+    state: list[bool | None] = [None]
+
+    def call(*natives: Any) -> Any:
+        if state[0] is False:
+            return plain(*natives)
+        if state[0]:
+            return compiled(*natives)
+        try:
+            out = compiled(*natives)
+            if sync is not None:
+                sync(out)
+        except Exception:
+            state[0] = False
+            return plain(*natives)
+        state[0] = True
+        return out
+
+    return call

@@ -9,6 +9,7 @@ from typing import Any
 import ember
 import mlx.core as mx
 import numpy as np
+from ember._compile import checked
 
 from . import kernels
 from ._tape import MLXEngine
@@ -105,24 +106,7 @@ _BY_NAME = {d.name: n for d, n in DTYPES.items()}
 def _compiler(fn: Any) -> Any:
     """``mx.compile(fn)``, checked on its first call; a function MLX cannot compile (one that
     reads values on the host, say) runs uncompiled from then on."""
-    compiled = mx.compile(fn)
-    state: list[bool | None] = [None]
-
-    def call(*natives: Any) -> Any:
-        if state[0] is False:
-            return fn(*natives)
-        if state[0]:
-            return compiled(*natives)
-        try:
-            out = compiled(*natives)
-            mx.eval(out)
-        except Exception:
-            state[0] = False
-            return fn(*natives)
-        state[0] = True
-        return out
-
-    return call
+    return checked(mx.compile(fn), fn, mx.eval)
 
 
 def _to_bytes(x: mx.array) -> bytes:

@@ -8,6 +8,7 @@ from typing import Any
 
 import ember
 import torch
+from ember._compile import checked
 
 from . import kernels
 from ._tape import TorchEngine
@@ -95,23 +96,7 @@ _BY_NAME = {d.name: n for d, n in DTYPES.items()}
 def _compiler(fn: Any) -> Any:
     """``torch.compile(fn)`` (compiled on the first call); if torch fails to compile it, the
     function runs eagerly from then on."""
-    compiled = torch.compile(fn, dynamic=False)
-    state: list[bool | None] = [None]
-
-    def call(*natives: Any) -> Any:
-        if state[0] is False:
-            return fn(*natives)
-        if state[0]:
-            return compiled(*natives)
-        try:
-            out = compiled(*natives)
-        except Exception:
-            state[0] = False
-            return fn(*natives)
-        state[0] = True
-        return out
-
-    return call
+    return checked(torch.compile(fn, dynamic=False), fn)
 
 
 def _to_bytes(x: torch.Tensor) -> bytes:
