@@ -25,21 +25,22 @@ def plot_history(history: dict[str, list[float]], path: str | Path, *, title: st
     fig, axes = plt.subplots(1, 2 if metrics else 1, figsize=(10 if metrics else 5.5, 4))
     axes = list(axes) if metrics else [axes]
 
-    def curves(ax: Any, name: str) -> None:
+    def curves(ax: Any, name: str, colour: str) -> None:  # training solid, validation dashed
         for key, style in ((name, "-"), (f"val_{name}", "--")):
             if key in history:
                 ys = history[key]
-                ax.plot(range(1, len(ys) + 1), ys, style, label=key)
+                ax.plot(range(1, len(ys) + 1), ys, style, color=colour, label=key)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
 
-    curves(axes[0], "loss")
+    colours = [f"C{i}" for i in range(10)]
+    curves(axes[0], "loss", colours[0])
     axes[0].set_ylabel("loss")
     axes[0].set_yscale("log")
     axes[0].legend()
     if metrics:
-        for m in metrics:
-            curves(axes[1], m)
+        for i, m in enumerate(metrics):
+            curves(axes[1], m, colours[(i + 1) % 10])
         axes[1].set_ylabel("metric")
         axes[1].legend()
     if title:
