@@ -327,3 +327,21 @@ def test_no_pickle_or_marshal_anywhere_in_ember_nn() -> None:
                     tok.type == tokenize.STRING and text in banned):
                 found.append(f"{f.name}:{tok.start[0]}: {tok.string}")
     assert found == []
+
+
+def test_checkpoint_files_get_the_umask_mode_not_owner_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    class One(ember_nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = ember.Variable(ember.ones((2,)))
+
+    old = os.umask(0o022)
+    try:
+        path = ember_nn.save(One(), tmp_path / "ck")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(f.stat().st_mode) for f in path.iterdir()} == {0o644}

@@ -87,6 +87,13 @@ def test_config_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFi
     bad = _write(tmp_path, CSV_RUN.replace("epochs = 15", "epoch = 15"))
     assert main(["train", str(bad)]) == 1
     assert "unknown keys ['epoch'] in [training]" in capsys.readouterr().err
+    with pytest.raises(ember_nn.ConfigError, match=r"unknown keys \['test_szie'\] in \[data\]"):
+        read_config(_write(tmp_path, CSV_RUN.replace("test_size", "test_szie"), "typo.toml"))
+    es = _write(tmp_path, CSV_RUN.replace("[output]", "early_stopping = { patiense = 3 }\n[output]"),
+                "es.toml")
+    _blob_csv(tmp_path / "blobs.csv")
+    with pytest.raises(ember_nn.ConfigError, match=r"early_stopping: .*patiense"):
+        train_from_config(read_config(es), base_dir=tmp_path, output_dir=tmp_path / "es")
     with pytest.raises(ember_nn.ConfigError, match=r"needs a \[model\] table"):
         train_from_config({"data": {}, "optimizer": {}})
     with pytest.raises(ember_nn.ConfigError, match="does not exist"):

@@ -89,7 +89,7 @@ class EarlyStopping(Callback, _Monitor):
                 self._best_state = trainer.model.state_dict()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
             trainer.stop_training = True
 

@@ -101,6 +101,7 @@ def save(model: Module, path: str | os.PathLike[str], *, optimizer: Any = None,
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
+        os.chmod(tmp, st.default_mode(directory=True))
         config["sha256"] = st.write_file(tensors, tmp / WEIGHTS, {"format": FORMAT})
         text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
         st.atomic_write(tmp / CONFIG, lambda f: f.write(text.encode()))

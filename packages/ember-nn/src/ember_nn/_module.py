@@ -1,7 +1,8 @@
 """``Module``: the base of every layer and model.
 
 A module's variables are the ``ember.Variable`` objects found in its attributes, directly or
-inside nested modules, lists, tuples and dicts, in attribute order. Their dotted paths
+inside nested modules, lists, tuples and dicts: a module's own first (in attribute order), then
+each nested module's, depth first (torch's order). Their dotted paths
 (``"layers.0.weight"``) name them in ``state_dict()``, checkpoints and optimiser state.
 Each module records the arguments it was built with, so ``get_config()`` /
 ``from_config()`` rebuild it (nested modules included) without any pickling.
@@ -118,7 +119,8 @@ class Module:
         return [leaf for _, leaf in _walk(self._attributes(), "") if isinstance(leaf, Module)]
 
     def named_variables(self, prefix: str = "") -> Iterator[tuple[str, ember.Variable]]:
-        """Every variable with its dotted path, in attribute order; each variable once."""
+        """Every variable with its dotted path (own ones first, then nested modules', depth
+        first); each variable once."""
         seen: set[int] = set()
         for mpath, m in self.named_modules(prefix):
             for path, leaf in _walk(m._attributes(), mpath):

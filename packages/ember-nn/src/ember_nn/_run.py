@@ -33,6 +33,7 @@ KEYS = {
     "training": {"epochs", "batch_size", "loss", "metrics", "validation_split", "dtype",
                  "compile", "early_stopping", "shuffle"},
     "output": {"dir", "plot", "checkpoint"},
+    "data": {"source", "name", "path", "label", "loader", "test_size", "seed", "scale", "dtype"},
 }
 
 
@@ -118,7 +119,11 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
         out_dir.mkdir(parents=True, exist_ok=True)
         cbs: list[Callback] = [CSVLogger(out_dir / "history.csv"), *(callbacks or [])]
         if "early_stopping" in tr:
-            cbs.append(EarlyStopping(**tr["early_stopping"]))
+            try:
+                cbs.append(EarlyStopping(**tr["early_stopping"]))
+            except TypeError as e:
+                raise ConfigError(f"[training] early_stopping: {e}; its keys are monitor, "
+                                  f"patience, min_delta, mode, restore_best") from None
         metrics = list(tr.get("metrics", []))
         trainer = Trainer(model, optimizer, loss=tr.get("loss", "mse"), metrics=metrics,
                           dtype=tr.get("dtype"), device=cfg.get("device"), seed=seed,

@@ -148,6 +148,14 @@ class _Hashing:
         return self.f.write(data)
 
 
+def default_mode(directory: bool = False) -> int:
+    """The mode ``open()``/``mkdir()`` would give under the current umask (mkstemp and mkdtemp
+    make owner-only files, which a checkpoint should not be)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 def atomic_write(path: Path, body: Any) -> str:
     """Write ``path`` through ``body(file)`` atomically; returns the sha256 of the bytes."""
     parent = path.parent
@@ -160,6 +168,7 @@ def atomic_write(path: Path, body: Any) -> str:
             body(h)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

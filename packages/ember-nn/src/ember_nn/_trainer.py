@@ -28,7 +28,7 @@ from ._progress import ProgressBar
 
 __all__ = ["PRECISIONS", "History", "Trainer", "fit"]
 
-#: dtype option -> (parameter and activation dtype, what the docs call the compute precision)
+#: dtype option -> what is computed in which precision
 PRECISIONS = {
     "float32": "parameters, activations and gradients in float32",
     "float16": "parameters, activations and gradients in float16; losses and metrics in float32",
@@ -99,7 +99,7 @@ class Trainer:
         self.loss = _loss_fn(loss)
         self.metric_names = list(metrics)
         for name in self.metric_names:
-            _metrics.streaming(name)  # unknown names fail here, not after the first epoch
+            _metrics.get(name)  # (predictions, labels) metrics only; fails here, not later
         self.dtype = getattr(ember, dtype) if dtype else None
         self.device = device
         self.key = ember.random.key(seed)
@@ -246,9 +246,10 @@ def fit(model: Module, optimizer: Any, x: Any, y: Any, *, loss: Any = "mse",
         metrics: Sequence[str] = (), epochs: int = 1, batch_size: int = 32,
         validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
         callbacks: Sequence[Callback] = (), seed: int = 0, progress: bool = True,
-        **trainer_options: Any) -> History:
+        shuffle: bool = True, drop_last: bool = False, **trainer_options: Any) -> History:
     """``Trainer(model, optimizer, ...).fit(x, y, ...)`` in one call."""
     trainer = Trainer(model, optimizer, loss=loss, metrics=metrics, callbacks=callbacks,
                       seed=seed, progress=progress, **trainer_options)
     return trainer.fit(x, y, epochs=epochs, batch_size=batch_size,
-                       validation_data=validation_data, validation_split=validation_split)
+                       validation_data=validation_data, validation_split=validation_split,
+                       shuffle=shuffle, drop_last=drop_last)
