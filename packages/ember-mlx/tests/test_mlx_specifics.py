@@ -192,3 +192,17 @@ def test_attention_matches_ember_definition(b):
         ref = (e / e.sum(-1, keepdims=True)) @ v
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)  # rows 0, 1 see no key: NaN
     assert math.isnan(got[0, 0, 0])
+
+
+def test_gpu_kernel_table_routes_int64_scatter_and_float64_to_the_cpu_stream():
+    # MLX's GPU scatter has no int64 ("GPU scatter does not yet support int64"): on a GPU
+    # machine ember-mlx runs those index_updates on the CPU stream. The wrappers are installed
+    # only where a GPU exists; on a CPU-only machine they must pass calls straight through.
+    from ember_mlx._backend import kernel_table
+
+    table = kernel_table(gpu=True)
+    upd = table["index_update"]
+    assert upd.__wrapped__.__wrapped__ is kernel_table(gpu=False)["index_update"]
+    got = upd(mx.zeros((5,), dtype=mx.int64), (mx.array([1, 1, 4]),),
+              mx.array([2, 3, 1], dtype=mx.int64), "add")
+    assert got.dtype == mx.int64 and got.tolist() == [0, 5, 0, 0, 1]

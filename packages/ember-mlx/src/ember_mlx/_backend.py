@@ -157,6 +157,24 @@ def _cpu_for_float64(fn: Any) -> Any:
     return kernel
 
 
+_WIDE_INTS = (mx.int64, mx.uint64)
+
+
+def _cpu_for_wide_int_scatter(fn: Any) -> Any:
+    """On a GPU machine, run index_update on 64-bit integers on the CPU stream: MLX's GPU
+    scatter has no int64/uint64 ("GPU scatter does not yet support int64")."""
+
+    @functools.wraps(fn)
+    def kernel(x: Any, key: Any, values: Any, mode: Any) -> Any:
+        wide = x.dtype in _WIDE_INTS or (type(values) is mx.array and values.dtype in _WIDE_INTS)
+        if wide and mx.default_device().type == mx.gpu:
+            with mx.stream(mx.cpu):
+                return fn(x, key, values, mode)
+        return fn(x, key, values, mode)
+
+    return kernel
+
+
 def _basic_index_gpu(x: mx.array, key: tuple[Any, ...]) -> mx.array:
     """x[key] for checked basic keys on a GPU machine: float64 is sliced on the CPU stream."""
     if x.dtype == F64 and mx.default_device().type == mx.gpu:
@@ -169,6 +187,7 @@ def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
     table = {name: getattr(m, name) for m in kernels.MODULES for name in m.__all__}
     if gpu if gpu is not None else _gpu_available():
         table = {name: _cpu_for_float64(fn) for name, fn in table.items()}
+        table["index_update"] = _cpu_for_wide_int_scatter(table["index_update"])
     return table
 
 

@@ -24,6 +24,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("train", help="train a model from a config file (TOML or JSON)")
     p.add_argument("config", help="the run's config file, e.g. examples/digits/digits.toml")
     p.add_argument("--backend", help="override the config's backend (numpy, torch, mlx, ...)")
+    p.add_argument("--device", help="override the config's device (e.g. cuda, gpu, cpu)")
     p.add_argument("--output", help="override the config's output directory")
     p.add_argument("--epochs", type=int, help="override the number of epochs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -47,6 +48,8 @@ def _train(args: argparse.Namespace) -> int:
 
     path = Path(args.config)
     cfg = read_config(path)
+    if args.device:
+        cfg["device"] = args.device
     result = train_from_config(cfg, base_dir=path.parent, backend=args.backend,
                                output_dir=args.output, epochs=args.epochs,
                                progress=not args.no_progress)

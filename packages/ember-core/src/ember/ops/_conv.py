@@ -85,7 +85,7 @@ def _conv(op: str, nd: int, x: Any, weight: Any, bias: Any, stride: Any, padding
     except Exception as exc:
         raise fail(op, (xt, wt), exc) from exc
     if bias is not None:
-        bt = bias if isinstance(bias, Tensor) else asarray(bias, backend=b)
+        bt = bias if isinstance(bias, Tensor) else asarray(bias, backend=b, device=xt.device)
         if bt.shape != (c_out,):
             raise ShapeError(f"{op}: bias must have shape ({c_out},), got {bt.shape}")
         out = out + T(cast_native(bt._b, bt._n, d), bt._b)  # bt's own backend: it may be tracked

@@ -32,7 +32,7 @@ def _norm_item(x: Tensor, item: Any) -> tuple[Any, int]:
     if t is bool:
         raise EmberError("indexing with a Python bool is not supported; use a boolean tensor mask")
     if isinstance(item, (Tensor, list, tuple)) or hasattr(item, "__array__") or hasattr(item, "__dlpack__"):
-        idx = item if isinstance(item, Tensor) else asarray(item, backend=x._b)
+        idx = item if isinstance(item, Tensor) else asarray(item, backend=x._b, device=x.device)
         d = idx.dtype
         if d is dt.bool:
             return native_of(x._b, idx, "getitem"), max(idx.ndim, 1) if idx.ndim else 0
@@ -118,13 +118,13 @@ def index_update(x: Any, key: Any, values: Any, *, mode: str = "set") -> Tensor:
     if isinstance(values, Tensor):
         x = rebase(backend_of("index_update", x, values), x)
     k = normalise_key(x, key)
-    v = values if isinstance(values, Tensor) else asarray(values, backend=x._b)
+    v = values if isinstance(values, Tensor) else asarray(values, backend=x._b, device=x.device)
     if not dt.can_cast(v.dtype, x.dtype) and not (v.dtype.kind in "iu" and x.dtype.kind in "iu"):
         raise DTypeError(f"index_update: cannot store {v.dtype} values into a {x.dtype} tensor without loss; cast first")
     try:
         return T(x._b.index_update(x._n, k, native_of(x._b, v, "index_update", x.dtype), mode), x._b)
-    except Exception as exc:
-        raise fail("index_update", (x, v), exc) from exc
+    except Exception as exc:  # not element-wise: a failure is not explained by broadcasting
+        raise fail("index_update", (x, v), exc, elementwise=False) from exc
 
 
 def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Tensor:
@@ -135,13 +135,13 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Tensor:
             raise EmberError(f"take: axis is required for tensors of rank {x.ndim}")
         axis = 0
     axis = norm_axis("take", axis, x.ndim)
-    idx = indices if isinstance(indices, Tensor) else asarray(indices, backend=x._b)
+    idx = indices if isinstance(indices, Tensor) else asarray(indices, backend=x._b, device=x.device)
     if not idx.dtype.is_integer:
         raise DTypeError(f"take: indices must be integers, got {idx.dtype}")
     try:
         return T(x._b.take(x._n, native_of(x._b, idx, "take"), axis), x._b)
     except Exception as exc:
-        raise fail("take", (x, idx), exc) from exc
+        raise fail("take", (x, idx), exc, elementwise=False) from exc
 
 
 class _At:

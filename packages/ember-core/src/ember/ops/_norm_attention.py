@@ -26,7 +26,7 @@ T = Tensor
 def _affine(op: str, x: Tensor, p: Any, axes: tuple[int, ...], what: str) -> Tensor | None:
     if p is None:
         return None
-    t = p if isinstance(p, Tensor) else asarray(p, backend=x._b)
+    t = p if isinstance(p, Tensor) else asarray(p, backend=x._b, device=x.device)
     want = tuple(x.shape[a] for a in axes)
     if t.shape != want:
         raise ShapeError(f"{op}: {what} must have shape {want} (the normalised axes of {x.shape}), got {t.shape}")
@@ -109,7 +109,7 @@ def scaled_dot_product_attention(
     if window is not None and window < 1:
         raise EmberError(f"attention: window must be a positive int, got {window}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    m = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b))
+    m = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b, device=q.device))
     f = fused(q, "nn.scaled_dot_product_attention")
     if f is not None:
         return T(f(q._n, k._n, v._n, None if m is None else m._n, is_causal, scale, window), q._b)
@@ -163,7 +163,7 @@ def cross_entropy(
         raise ShapeError("cross_entropy: logits need a class axis")
     x = moveaxis(x, axis, -1)
     c = x.shape[-1]
-    t = targets if isinstance(targets, Tensor) else asarray(targets, backend=x._b)
+    t = targets if isinstance(targets, Tensor) else asarray(targets, backend=x._b, device=x.device)
     logp = log_softmax(x, axis=-1)
     valid = None
     if t.dtype.is_integer:

@@ -194,7 +194,7 @@ def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: 
     axis = norm_axis("diff", axis, x.ndim)
     parts = [p for p in (prepend, x, append) if p is not None]
     if len(parts) > 1:
-        x = concat([asarray(p, backend=x._b) for p in parts], axis=axis)
+        x = concat([asarray(p, backend=x._b, device=x.device) for p in parts], axis=axis)
     lead = (slice(None),) * axis
     for _ in range(n):
         hi = T(x._b.getitem(x._n, (*lead, slice(1, None))), x._b)
