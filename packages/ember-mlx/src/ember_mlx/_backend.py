@@ -142,35 +142,29 @@ def _holds_float64(args: tuple[Any, ...]) -> bool:
     return False
 
 
-def _cpu_for_float64(fn: Any) -> Any:
-    """On a GPU machine, schedule a kernel that touches float64 on the CPU stream (MLX's GPU
-    has no float64). Only installed where a GPU exists, so CPU-only builds pay nothing."""
+_WIDE_INTS = (mx.int64, mx.uint64)
+
+
+def _scatter_needs_cpu(args: tuple[Any, ...]) -> bool:
+    """index_update(x, key, values, mode): float64 anywhere, or 64-bit integers (MLX's GPU
+    scatter has no int64/uint64: "GPU scatter does not yet support int64")."""
+    x, values = args[0], args[2]
+    return (x.dtype in _WIDE_INTS or (type(values) is mx.array and values.dtype in _WIDE_INTS)
+            or _holds_float64(args))
+
+
+def _on_cpu_stream_when(needs_cpu: Any, fn: Any) -> Any:
+    """On a GPU machine, schedule a kernel on the CPU stream when ``needs_cpu(args)``: for
+    what MLX's GPU lacks (float64; 64-bit integer scatter). Only installed where a GPU exists,
+    so CPU-only builds pay nothing."""
 
     @functools.wraps(fn)
     def kernel(*args: Any) -> Any:
         # the dtype test first: it is cheaper than asking MLX for its default device
-        if _holds_float64(args) and mx.default_device().type == mx.gpu:
+        if needs_cpu(args) and mx.default_device().type == mx.gpu:
             with mx.stream(mx.cpu):
                 return fn(*args)
         return fn(*args)
-
-    return kernel
-
-
-_WIDE_INTS = (mx.int64, mx.uint64)
-
-
-def _cpu_for_wide_int_scatter(fn: Any) -> Any:
-    """On a GPU machine, run index_update on 64-bit integers on the CPU stream: MLX's GPU
-    scatter has no int64/uint64 ("GPU scatter does not yet support int64")."""
-
-    @functools.wraps(fn)
-    def kernel(x: Any, key: Any, values: Any, mode: Any) -> Any:
-        wide = x.dtype in _WIDE_INTS or (type(values) is mx.array and values.dtype in _WIDE_INTS)
-        if wide and mx.default_device().type == mx.gpu:
-            with mx.stream(mx.cpu):
-                return fn(x, key, values, mode)
-        return fn(x, key, values, mode)
 
     return kernel
 
@@ -186,8 +180,9 @@ def _basic_index_gpu(x: mx.array, key: tuple[Any, ...]) -> mx.array:
 def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
     table = {name: getattr(m, name) for m in kernels.MODULES for name in m.__all__}
     if gpu if gpu is not None else _gpu_available():
-        table = {name: _cpu_for_float64(fn) for name, fn in table.items()}
-        table["index_update"] = _cpu_for_wide_int_scatter(table["index_update"])
+        table = {name: _on_cpu_stream_when(
+            _scatter_needs_cpu if name == "index_update" else _holds_float64, fn)
+            for name, fn in table.items()}
     return table
 
 
