@@ -34,25 +34,34 @@ def value_and_grad(model: Module, fn: Callable[..., Any], *,
 
     @functools.wraps(fn)
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        named = model.named_trainable_variables()
-        variables = list(named.values())
-        with ember.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(variables)
-            out = fn(*args, **kwargs)
-        if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise ember.ArgumentError(
-                    "value_and_grad(has_aux=True): fn must return a pair (loss, aux), got "
-                    f"{type(out).__name__}")
-            loss = out[0]
-        else:
-            loss = out
-        if not isinstance(loss, ember.Tensor) or loss.size != 1:
-            shape = getattr(loss, "shape", None)
-            raise ember.ShapeError(
-                f"value_and_grad: fn must return a scalar loss, got {type(loss).__name__} of "
-                f"shape {shape}; reduce it (e.g. ember.mean) first")
-        grads = tape.gradient(loss, variables)
-        return out, dict(zip(named, grads, strict=True))
+        out, triples = _triples(model, fn, has_aux, args, kwargs)
+        return out, {path: g for path, _, g in triples}
 
     return wrapped
+
+
+def _triples(model: Module, fn: Callable[..., Any], has_aux: bool, args: Any,
+             kwargs: Any) -> tuple[Any, list[tuple[str, ember.Variable, Any]]]:
+    """``(fn(*args), [(path, variable, gradient)])``: what ``value_and_grad`` returns, with the
+    variables, so a training step can hand them to ``Optimizer.apply`` without walking the
+    model a second time."""
+    named = model.named_trainable_variables()
+    variables = list(named.values())
+    with ember.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(variables)
+        out = fn(*args, **kwargs)
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise ember.ArgumentError(
+                "value_and_grad(has_aux=True): fn must return a pair (loss, aux), got "
+                f"{type(out).__name__}")
+        loss = out[0]
+    else:
+        loss = out
+    if not isinstance(loss, ember.Tensor) or loss.size != 1:
+        shape = getattr(loss, "shape", None)
+        raise ember.ShapeError(
+            f"value_and_grad: fn must return a scalar loss, got {type(loss).__name__} of "
+            f"shape {shape}; reduce it (e.g. ember.mean) first")
+    grads = tape.gradient(loss, variables)
+    return out, list(zip(named, variables, grads, strict=True))

@@ -22,7 +22,7 @@ from . import _losses, _metrics
 from ._callbacks import Callback
 from ._data import ArrayData, as_tensor, split
 from ._errors import ConfigError
-from ._functional import value_and_grad
+from ._functional import _triples
 from ._module import Module
 from ._progress import ProgressBar
 
@@ -123,12 +123,12 @@ class Trainer:
         return self.loss(pred, y), pred
 
     def _make_step(self) -> Callable[[ember.Tensor, ember.Tensor], tuple[ember.Tensor, Any]]:
-        vg = value_and_grad(self.model, self._predict_loss, has_aux=True)
-        opt, model = self.optimizer, self.model
+        opt, model, predict_loss = self.optimizer, self.model, self._predict_loss
 
         def step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
-            (loss, pred), grads = vg(x, y)
-            opt.update(model, grads)
+            # value_and_grad's work, keeping the variables it found: one model walk a step
+            (loss, pred), triples = _triples(model, predict_loss, True, (x, y), {})
+            opt.apply(triples)
             return loss, pred
 
         return step
