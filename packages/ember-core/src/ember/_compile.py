@@ -46,14 +46,12 @@ def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
         compiler = root.compiler
         if compiler is None or any(leaves[i]._b is not root for i in spots):
             return fn(*args, **kwargs)  # nothing to compile with, or a tape is recording
-        tensor_at = set(spots)
-        consts = tuple((i, x) for i, x in enumerate(leaves) if i not in tensor_at)
+        key = (root.name, _frozen(tree),
+               tuple((i, x) for i, x in enumerate(leaves) if not isinstance(x, Tensor)))
         try:
-            key = (root.name, repr(tree), consts)
-            hash(key)
-        except TypeError:
+            entry = cache.get(key)
+        except TypeError:  # an unhashable constant: nothing to key a compiled version by
             return fn(*args, **kwargs)
-        entry = cache.get(key)
         if entry is None:
             out_tree: list[Any] = [None]
             entry = cache[key] = (compiler(_natively(fn, root, tree, leaves, spots, out_tree)),
@@ -62,6 +60,15 @@ def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
         return unflatten(entry[1][0], [Tensor(n, root, None) for n in outs])
 
     return wrapped
+
+
+def _frozen(tree: Any) -> Any:
+    """A tree definition (see ``autodiff._tree``) as nested tuples: hashable, cheap to key."""
+    if tree is None:
+        return None
+    kind, children, extra = tree
+    return (kind, tuple(_frozen(c) for c in children),
+            tuple(extra) if isinstance(extra, list) else extra)
 
 
 def _natively(fn: Callable[..., Any], root: Any, tree: Any, leaves: list[Any], spots: list[int],
