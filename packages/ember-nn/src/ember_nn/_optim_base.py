@@ -22,6 +22,7 @@ torch would count its own steps.
 
 from __future__ import annotations
 
+import abc
 import inspect
 import math
 import numbers
@@ -49,7 +50,7 @@ def registry() -> dict[str, type[Optimizer]]:
     return _REGISTRY
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class. Subclasses set their hyperparameters as attributes of the constructor
     arguments' names, call ``self._refresh()`` (which validates them) at the end of
     ``__init__``, and define the hooks ``_validate``, ``_fixed_scalars``, ``_step_scalars``,
@@ -119,10 +120,10 @@ class Optimizer:
         """The slots of a variable (value ``p``) before its first update."""
         return {}
 
+    @abc.abstractmethod
     def _update(self, p: ember.Tensor, g: ember.Tensor, slots: dict[str, ember.Tensor],
                 c: dict[str, ember.Tensor]) -> tuple[ember.Tensor, dict[str, ember.Tensor]]:
         """``(new value, new slots)`` from value ``p``, gradient ``g`` and the scalars ``c``."""
-        raise NotImplementedError(f"{type(self).__name__} defines no _update")
 
     # -- state ---------------------------------------------------------------------------------
     @property

@@ -12,6 +12,7 @@ arguments JSON-able and stored under their own names (``get_config`` reads them 
 
 from __future__ import annotations
 
+import abc
 import inspect
 import math
 import numbers
@@ -33,7 +34,7 @@ def registered() -> dict[str, type[Schedule]]:
     return dict(_REGISTRY)
 
 
-class Schedule:
+class Schedule(abc.ABC):
     """Base class of learning-rate schedules: ``schedule(step)`` is the rate for ``step``.
 
     >>> class Halving(Schedule):
@@ -55,8 +56,9 @@ class Schedule:
         cls.config_name = name
         _REGISTRY[name] = cls
 
+    @abc.abstractmethod
     def __call__(self, step: int) -> float:
-        raise NotImplementedError(f"{type(self).__name__} defines no __call__(step)")
+        """The learning rate for ``step`` (the first update uses step 0)."""
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (read from attributes of the same names), JSON-able."""
