@@ -39,9 +39,7 @@ def _vjps(tape: GradientTape, target: Tensor, seeds: Tensor, slots: list[list[in
     """For seeds of shape (m, *target.shape): per source, the m VJPs stacked (or None)."""
     from ..ops._manipulation import stack
 
-    s = tape._ids.get(id(target._n))
-    if s is None:
-        s = tape._adopt(target)
+    s = tape._target_slot(target)
     if s is None or not target.dtype.is_inexact:
         return [None] * len(slots)
     res = tape._compute([(s, seeds, target)], slots, batched=True)

@@ -318,6 +318,25 @@ class GradientTape:
             s = self._adopt(src)
         return [] if s is None else [s]
 
+    def _target_slot(self, t: Tensor) -> int | None:
+        """The slot a target seeds, or None if the tape did not compute or watch it.
+
+        A watched tensor or a variable the tape read is found by identity, like a source: an
+        engine may have given its array's place to another one while recording (torch: a leaf
+        that requires grad) and given the original back since, so the target can be the source
+        itself (TensorFlow: a source that is a target contributes its seed)."""
+        s = self._ids.get(id(t._n))
+        if s is not None:
+            return s
+        if isinstance(t, Variable):
+            entry = self._var_slots.get(id(t))
+            if entry is not None:
+                return entry[1][-1]  # its latest read (its slots sum up as a source)
+        w = self._watched.get(id(t))
+        if w is not None:
+            return w[1]
+        return self._adopt(t)
+
     def _adopt(self, t: Tensor) -> int | None:
         """The slot of ``t`` if this tape computed it though it does not track it itself (an
         engine whose library records, like torch.autograd, can tell); else None."""
@@ -382,9 +401,7 @@ class GradientTape:
                                     f"{len(t_leaves)} target tensors")
         out = []
         for t, g in zip(t_leaves, seeds):
-            s = self._ids.get(id(t._n))
-            if s is None:
-                s = self._adopt(t)
+            s = self._target_slot(t)
             if s is None or not t.dtype.is_inexact:
                 continue
             root = t._b.root

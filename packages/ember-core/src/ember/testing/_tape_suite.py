@@ -11,6 +11,8 @@ import pytest
 
 import ember
 
+from ._tape_suite_targets import TapeTargetsAreSources
+
 __all__ = ["TapeSemantics"]
 
 E = ember
@@ -20,7 +22,7 @@ def _np(t: Any) -> np.ndarray:
     return np.asarray(t.numpy())
 
 
-class TapeSemantics:
+class TapeSemantics(TapeTargetsAreSources):
     """Each test runs with the backend under test as the default backend."""
 
     backend: ClassVar[str]
