@@ -293,6 +293,28 @@ def test_pool_errors(backend: str) -> None:
     assert repr(MaxPool2d(2, stride=1)) == "MaxPool2d(2, stride=1)"
 
 
+@pytest.mark.parametrize(("layer", "fits"), [
+    (MaxPool2d(4), (1, 1)), (AvgPool2d(4), (1, 1)), (MaxPool2d(5, stride=1, padding=1), (2, 2)),
+    (AvgPool2d((2, 4), stride=1), (3, 1))])
+def test_a_window_larger_than_the_input_is_an_error(backend: str, layer: ember_nn.Module,
+                                                    fits: tuple[int, int]) -> None:
+    # NumPy and MLX returned an empty (1, 0, 0, 1) tensor here (NaN after a mean), torch raised
+    op = "max_pool" if isinstance(layer, MaxPool2d) else "avg_pool"
+    with pytest.raises(ember.ShapeError, match=rf"{op}: the window \(\d, [45]\) does not fit "
+                                               r"the input's spatial shape \(2, 2\).*stride"):
+        layer(ember.ones((1, 2, 2, 1)))
+    assert layer(ember.ones((1, 4, 4, 1))).shape == (1, *fits, 1)  # a 4x4 input fits
+
+
+def test_a_kernel_larger_than_the_input_is_an_error(backend: str) -> None:
+    with pytest.raises(ember.ShapeError, match=r"conv2d: input \(1, 2, 2, 3\).*smaller than the "
+                                               r"dilated kernel \(3, 3\)"):
+        Conv2d(3, 4, 3, key=0)(ember.ones((1, 2, 2, 3)))
+    with pytest.raises(ember.ShapeError, match=r"conv1d: .*smaller than the dilated kernel"):
+        Conv1d(1, 1, 3, dilation=2, key=0)(ember.ones((1, 4, 1)))
+    assert Conv2d(3, 4, 3, padding="same", key=0)(ember.ones((1, 2, 2, 3))).shape == (1, 2, 2, 4)
+
+
 def test_pooling_against_torch(backend: str) -> None:
     torch = pytest.importorskip("torch")
     x = RNG.standard_normal((2, 7, 6, 3)).astype(np.float32)

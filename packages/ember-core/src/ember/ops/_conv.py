@@ -79,7 +79,10 @@ def _conv(op: str, nd: int, x: Any, weight: Any, bias: Any, stride: Any, padding
     pads = _padding(op, padding, nd, tuple(xt.shape[1:-1]), kernel, s, dil)
     for size, k, dd, (lo, hi) in zip(xt.shape[1:-1], kernel, dil, pads, strict=True):
         if size + lo + hi < dd * (k - 1) + 1:
-            raise ShapeError(f"{op}: input {xt.shape} (padded {pads}) is smaller than the dilated kernel {kernel}")
+            raise ShapeError(
+                f"{op}: input {xt.shape} (padded {pads}) is smaller than the dilated kernel "
+                f"{kernel} (dilation {dil}): use a smaller kernel, pad the input "
+                f"(padding='same') or give a larger input")
     try:
         out = T(b.nn_conv(xn, wn, s, pads, dil, groups), b)
     except Exception as exc:
@@ -115,6 +118,12 @@ def _pool(op: str, x: Any, window: Any, stride: Any, padding: Any) -> tuple[Tens
     for (lo, hi), k in zip(pads, w, strict=True):
         if lo >= k or hi >= k:
             raise ShapeError(f"{op}: padding {pads} must be smaller than the window {w}")
+    spatial = tuple(x.shape[1:-1])
+    if any(n + lo + hi < k for n, (lo, hi), k in zip(spatial, pads, w, strict=True)):
+        raise ShapeError(
+            f"{op}: the window {w} does not fit the input's spatial shape {spatial} (x of shape "
+            f"{x.shape}, padding {pads}, stride {s}): every output needs a full window; use a "
+            f"window of at most the padded size, pad the input, or pass padding='same'")
     if x.dtype.is_complex or x.dtype is dt.bool:
         raise DTypeError(f"{op} takes real tensors, got {x.dtype}")
     return x, w, s, pads

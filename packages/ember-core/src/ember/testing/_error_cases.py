@@ -161,3 +161,21 @@ mismatch("stack", lambda T, U: E.stack([T(F), U(F)]))
 mismatch("linalg.solve", lambda T, U: E.linalg.solve(T(np.eye(3, dtype=np.float32)), U(np.ones(3, np.float32))))
 mismatch("index_update", lambda T, U: E.index_update(T(F), (0,), U(np.ones(3, np.float32))))
 mismatch("equal", lambda T, U: T(I3) == U(I3))
+
+# windows and kernels larger than the (padded) input: ShapeError on every backend ------------------
+# (NumPy and MLX returned an empty tensor for a pooling window larger than the input, torch raised)
+_X22 = np.ones((1, 2, 2, 1), np.float32)
+for _op in ("max_pool", "avg_pool"):
+    err(f"nn.{_op}", "window-larger-than-input")(
+        lambda T, U, _op=_op: getattr(E.nn, _op)(T(_X22), 4))
+    err(f"nn.{_op}", "window-larger-than-padded-input")(
+        lambda T, U, _op=_op: getattr(E.nn, _op)(T(_X22), 5, 1, 1))
+    err(f"nn.{_op}", "1-d-window-larger-than-input")(
+        lambda T, U, _op=_op: getattr(E.nn, _op)(T(np.ones((2, 3, 2), np.float32)), 4, 1))
+err("nn.conv2d", "kernel-larger-than-input")(
+    lambda T, U: E.nn.conv2d(T(_X22), T(np.ones((1, 3, 3, 1), np.float32))))
+err("nn.conv2d", "dilated-kernel-larger-than-padded-input")(
+    lambda T, U: E.nn.conv2d(T(_X22), T(np.ones((1, 2, 2, 1), np.float32)), padding=1,
+                             dilation=4))
+err("nn.conv1d", "kernel-larger-than-input")(
+    lambda T, U: E.nn.conv1d(T(np.ones((1, 3, 1), np.float32)), T(np.ones((1, 5, 1), np.float32))))
