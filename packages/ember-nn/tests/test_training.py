@@ -160,7 +160,7 @@ def test_bad_options_are_errors() -> None:
     trainer = ember_nn.Trainer(model, ember_nn.SGD(0.1), progress=False)
     with pytest.raises(ember_nn.ConfigError, match="epochs must be a positive int"):
         trainer.fit(np.zeros((4, 2), np.float32), np.zeros((4, 3), np.float32), epochs=0)
-    with pytest.raises(ember.ShapeError, match="share their first"):
+    with pytest.raises(ember.ShapeError, match=r"inputs have 4 samples .* targets have 5"):
         trainer.fit(np.zeros((4, 2), np.float32), np.zeros((5, 3), np.float32))
 
 

@@ -36,7 +36,7 @@ from ._activations import (
     softplus,
     tanh,
 )
-from ._callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint
+from ._callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TerminateOnNaN
 from ._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
 from ._clip import clip_by_global_norm, global_norm
 from ._containers import Residual, Sequential
@@ -45,7 +45,7 @@ from ._data import ArrayData
 from ._datasets import Dataset, load_dataset
 from ._dense import Dense, Embedding
 from ._dropout import Dropout
-from ._errors import CheckpointError, ConfigError, StateError
+from ._errors import CheckpointError, ConfigError, StateError, TrainingError
 from ._functional import value_and_grad
 from ._losses import (
     BinaryCrossEntropyLoss,
@@ -115,12 +115,12 @@ __all__ = [
     "CosineDecay", "clip_by_global_norm", "global_norm",
     # training
     "value_and_grad", "Trainer", "fit", "History", "PRECISIONS", "Callback", "EarlyStopping",
-    "ModelCheckpoint", "CSVLogger", "ArrayData", "Dataset", "load_dataset",
+    "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "ArrayData", "Dataset", "load_dataset",
     # checkpoints
     "save", "load", "load_checkpoint", "load_weights", "Checkpoint", "save_file", "load_file",
     "read_metadata",
     # errors
-    "CheckpointError", "ConfigError", "StateError",
+    "CheckpointError", "ConfigError", "StateError", "TrainingError",
     "__version__",
 ]
 

@@ -1,4 +1,5 @@
-"""Callbacks for ``Trainer.fit``: early stopping, checkpointing, CSV logging.
+"""Callbacks for ``Trainer.fit``: early stopping, checkpointing, CSV logging, stopping on a
+non-finite loss.
 
 A callback's hooks receive the trainer (``trainer.model``, ``trainer.optimizer``,
 ``trainer.stop_training``) and the epoch's logs (``{"loss": ..., "val_loss": ...}``).
@@ -8,17 +9,19 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ember
 
-from ._errors import ConfigError
+from ._errors import ConfigError, TrainingError
+from ._train_checks import user_stacklevel
 
 if TYPE_CHECKING:
     from ._trainer import Trainer
 
-__all__ = ["CSVLogger", "Callback", "EarlyStopping", "ModelCheckpoint"]
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "ModelCheckpoint", "TerminateOnNaN"]
 
 
 class Callback:
@@ -142,3 +145,60 @@ class CSVLogger(Callback):
                 self._fields = list(row)
                 w.writeheader()
             w.writerow({k: row.get(k, "") for k in self._fields})
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first batch whose loss is NaN or infinite (Keras' ``TerminateOnNaN``).
+
+    The check reads the running loss the trainer already has on the host (no extra work). When
+    it fires, the epoch ends after that batch (its logs, with the non-finite loss, still reach
+    the history and the other callbacks) and training stops. Nothing is restored: the model
+    keeps the weights of the failing step, which may themselves be NaN. Then a
+    ``RuntimeWarning`` names the epoch and batch, or, with ``raise_error=True`` (what
+    ``ember train`` uses), ``fit`` raises ``TrainingError`` once every callback has seen the
+    end of training. ``stopped`` is ``(epoch, batch, loss)`` (1-based), or None.
+
+    >>> x = ember.asarray([[1.0], [float("nan")]])
+    >>> guard = ember_nn.TerminateOnNaN()
+    >>> history = ember_nn.fit(ember_nn.Dense(1, 1, key=0), ember_nn.SGD(0.1), x,
+    ...                        ember.zeros((2, 1)), batch_size=1, shuffle=False, epochs=5,
+    ...                        callbacks=[guard], progress=False)  # warns twice: data, loss
+    >>> guard.stopped, history.epochs
+    ((1, 2, nan), 1)
+    """
+
+    def __init__(self, *, raise_error: bool = False) -> None:
+        if not isinstance(raise_error, bool):
+            raise ConfigError(f"TerminateOnNaN: raise_error must be True or False, got "
+                              f"{raise_error!r}")
+        self.raise_error = raise_error
+        self.stopped: tuple[int, int, float] | None = None
+        self._epoch = 0
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.stopped, self._epoch = None, 0
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        self._epoch = epoch
+
+    def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        loss = logs.get("loss")
+        if self.stopped is None and loss is not None and not math.isfinite(loss):
+            self.stopped = (self._epoch + 1, step + 1, float(loss))
+            trainer.stop_training = True
+            if not self.raise_error:
+                warnings.warn(self.message(), RuntimeWarning, stacklevel=user_stacklevel())
+
+    def message(self) -> str:
+        """What happened, where, and what to try (empty if training did not stop)."""
+        if self.stopped is None:
+            return ""
+        epoch, batch, loss = self.stopped
+        return (f"TerminateOnNaN: the training loss became {loss} at epoch {epoch}, batch "
+                f"{batch}; training stopped there and the model keeps the weights of that step "
+                f"(nothing was restored). Check the data for NaN or infinite values, lower the "
+                f"learning rate, or clip the gradients")
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.raise_error and self.stopped is not None:
+            raise TrainingError(self.message())

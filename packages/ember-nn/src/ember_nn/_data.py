@@ -11,7 +11,17 @@ from typing import Any
 
 import ember
 
-__all__ = ["ArrayData", "as_tensor", "split"]
+from ._errors import ConfigError
+
+__all__ = ["ArrayData", "as_tensor", "check_batch_size", "split"]
+
+
+def check_batch_size(batch_size: Any, where: str = "batch_size") -> int:
+    """``batch_size`` if it is a positive int (not a bool); ConfigError naming it otherwise."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(
+            f"{where}: batch_size must be a positive int (samples per step), got {batch_size!r}")
+    return batch_size
 
 
 def as_tensor(x: Any, *, backend: str | None = None, device: str | None = None,
@@ -53,21 +63,22 @@ class ArrayData:
         return self.size
 
     def num_batches(self, batch_size: int, drop_last: bool = False) -> int:
-        full, rest = divmod(self.size, batch_size)
+        """How many batches ``batches`` gives (0 with ``drop_last`` and fewer samples than one
+        batch)."""
+        full, rest = divmod(self.size, check_batch_size(batch_size, "ArrayData"))
         return full + (1 if rest and not drop_last else 0)
 
     def batches(self, batch_size: int, *, key: ember.random.Key | None = None,
                 drop_last: bool = False) -> Iterator[list[ember.Tensor]]:
         """Consecutive batches; in a random order (a permutation from ``key``) when given."""
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ember.ArgumentError(f"batch_size must be a positive int, got {batch_size!r}")
+        n = self.num_batches(batch_size, drop_last)
         arrays = self.arrays
         if key is not None:
             first = arrays[0]
             order = ember.random.permutation(
                 key, ember.arange(self.size, backend=first.backend, device=first.device))
             arrays = [ember.take(a, order, axis=0) for a in arrays]
-        for i in range(self.num_batches(batch_size, drop_last)):
+        for i in range(n):
             lo, hi = i * batch_size, min((i + 1) * batch_size, self.size)
             yield [a[lo:hi] for a in arrays]
 
@@ -75,13 +86,16 @@ class ArrayData:
 def split(arrays: Sequence[ember.Tensor], fraction: float, *,
           key: ember.random.Key | None = None) -> tuple[list[ember.Tensor], list[ember.Tensor]]:
     """Split aligned arrays into (1 - fraction, fraction) parts, shuffled first when ``key``."""
-    if not 0.0 < fraction < 1.0:
-        raise ember.ArgumentError(f"split fraction must be in (0, 1), got {fraction!r}")
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) \
+            or not 0.0 < fraction < 1.0:
+        raise ConfigError(f"split: the fraction to hold out must be a number in (0, 1), got "
+                          f"{fraction!r}")
     data = ArrayData(arrays)
     n_hold = max(1, round(data.size * fraction))
     if n_hold >= data.size:
-        raise ember.ArgumentError(
-            f"split: {fraction} of {data.size} samples leaves nothing to train on")
+        raise ConfigError(
+            f"split: holding out {fraction} of {data.size} samples (at least one) leaves nothing "
+            f"to train on; use more samples or a smaller fraction")
     parts = data.arrays
     if key is not None:
         order = ember.random.permutation(

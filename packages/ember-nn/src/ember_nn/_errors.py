@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-__all__ = ["CheckpointError", "ConfigError", "StateError"]
+__all__ = ["CheckpointError", "ConfigError", "StateError", "TrainingError"]
 
 
 class ConfigError(ember.EmberError, ValueError):
@@ -20,3 +20,7 @@ class StateError(ember.EmberError, KeyError):
 
 class CheckpointError(ember.EmberError, OSError):
     """A checkpoint file that is missing, truncated, corrupted or for another model."""
+
+
+class TrainingError(ember.EmberError, RuntimeError):
+    """Training that cannot usefully go on: a NaN or infinite loss (``TerminateOnNaN``)."""

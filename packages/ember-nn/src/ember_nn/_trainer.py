@@ -5,14 +5,14 @@
 ...                            metrics=["accuracy"], progress=False)
 >>> x, y = ember.random.normal(1, (32, 4)), ember.arange(32) % 3
 >>> history = trainer.fit(x, y, epochs=2, batch_size=8)
->>> sorted(history.history)
-['accuracy', 'loss']
+>>> sorted(history), "loss" in history, len(history["loss"])
+(['accuracy', 'loss'], True, 2)
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,19 @@ import ember
 
 from . import _losses, _metrics
 from ._callbacks import Callback
-from ._data import ArrayData, as_tensor, split
+from ._data import as_tensor, check_batch_size, split
 from ._errors import ConfigError
 from ._functional import _triples
 from ._module import Module
 from ._progress import ProgressBar
+from ._train_checks import (
+    aligned,
+    check_epochs,
+    check_flag,
+    check_steps,
+    check_validation,
+    warn_non_finite,
+)
 
 __all__ = ["PRECISIONS", "History", "Trainer", "fit"]
 
@@ -37,8 +45,13 @@ PRECISIONS = {
 
 
 @dataclass
-class History:
-    """Per-epoch logs (``history["val_loss"][-1]``) and the wall time of each epoch."""
+class History(Mapping[str, list[float]]):
+    """Per-epoch logs (``history["val_loss"][-1]``) and the wall time of each epoch.
+
+    A read-only mapping from log names to per-epoch values: ``"val_loss" in history``,
+    ``list(history)``, ``history.items()``, ``len(history)`` (the number of names; ``.epochs``
+    is the number of epochs). ``.history`` is the plain dict.
+    """
 
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
@@ -49,7 +62,17 @@ class History:
         self.epoch_seconds.append(seconds)
 
     def __getitem__(self, name: str) -> list[float]:
-        return self.history[name]
+        try:
+            return self.history[name]
+        except (KeyError, TypeError):
+            raise KeyError(f"{name!r} is not in the history; it has {sorted(self.history)}") \
+                from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.history)
+
+    def __len__(self) -> int:
+        return len(self.history)
 
     @property
     def epochs(self) -> int:
@@ -155,19 +178,43 @@ class Trainer:
 
         ``validation_data=(xv, yv)`` (or ``validation_split``, a fraction held out from the end
         after shuffling with the trainer's seed) adds ``val_*`` entries to the logs.
+
+        Before the first step the arguments and data are checked: x and y must have the same
+        (non-zero) number of samples, an epoch must have at least one step (``drop_last`` with
+        fewer samples than ``batch_size`` is an error), and inputs or targets holding NaN or
+        infinite values give a ``RuntimeWarning`` naming how many samples do. A callback that
+        sets ``trainer.stop_training`` in ``on_batch_end`` ends the epoch after that batch.
         """
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"fit: epochs must be a positive int, got {epochs!r}")
+        op = "fit"
+        check_epochs(op, epochs)
+        check_batch_size(batch_size, op)
+        check_flag(op, "shuffle", shuffle)
+        check_flag(op, "drop_last", drop_last)
+        fraction = check_validation(op, validation_data, validation_split)
+        if self.optimizer is None:
+            raise ConfigError("fit: this trainer has no optimizer (optimizer=None); pass one, "
+                              "e.g. Trainer(model, ember_nn.Adam(1e-3), ...)")
         xs, ys = self._input(x), self._target(y)
-        if validation_data is not None and validation_split:
-            raise ConfigError("fit: pass validation_data or validation_split, not both")
-        if validation_split:
+        aligned(op, "training", xs, ys)
+        warn_non_finite(op, "input", xs)
+        warn_non_finite(op, "target", ys)
+        held_out = ""
+        if fraction:
             self.key, k = ember.random.split(self.key)
-            (xs, ys), (xv, yv) = split([xs, ys], validation_split, key=k)
+            (xs, ys), (xv, yv) = split([xs, ys], fraction, key=k)
             validation_data = (xv, yv)
-        data = ArrayData([xs, ys])
-        steps = data.num_batches(batch_size, drop_last)
+            held_out = (f" (after holding out validation_split={fraction} of "
+                        f"{xs.shape[0] + xv.shape[0]})")
+        elif validation_data is not None:
+            xv, yv = self._input(validation_data[0]), self._target(validation_data[1])
+            aligned(op, "validation", xv, yv)
+            warn_non_finite(op, "validation input", xv)
+            warn_non_finite(op, "validation target", yv)
+            validation_data = (xv, yv)
+        data = aligned(op, "training", xs, ys)
+        steps = check_steps(op, data, batch_size, drop_last, held_out)
         history = History()
+        self.history = history
         bar = ProgressBar(epochs, steps, enabled=self.progress)
         self.stop_training = False
         for cb in self.callbacks:
@@ -194,7 +241,9 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_batch_end(self, i, logs)
                 bar.update(i + 1, logs)
-            logs = {"loss": loss_sum / max(seen, 1)}
+                if self.stop_training:
+                    break
+            logs = {"loss": loss_sum / seen}  # seen > 0: check_steps made sure of a step
             logs.update({name: s.result() for name, s in zip(self.metric_names, streams,
                                                              strict=True)})
             if validation_data is not None:
@@ -209,15 +258,18 @@ class Trainer:
                 break
         for cb in self.callbacks:
             cb.on_train_end(self)
-        self.history = history
         return history
 
     def evaluate(self, x: Any, y: Any, *, batch_size: int = 256) -> dict[str, float]:
-        """The loss and metrics over ``(x, y)`` in eval mode (dropout off, running statistics)."""
+        """The loss and metrics over ``(x, y)`` in eval mode (dropout off, running statistics).
+
+        x and y must have the same, non-zero number of samples (there is no loss of nothing).
+        """
+        check_batch_size(batch_size, "evaluate")
         was = self.model.training
         self.model.eval()
         try:
-            data = ArrayData([self._input(x), self._target(y)])
+            data = aligned("evaluate", "evaluation", self._input(x), self._target(y))
             loss_sum = 0.0
             streams = [_metrics.streaming(n) for n in self.metric_names]
             for xb, yb in data.batches(batch_size):
@@ -232,11 +284,13 @@ class Trainer:
             self.model.train(was)
 
     def predict(self, x: Any, *, batch_size: int = 256) -> ember.Tensor:
-        """The model's outputs for ``x`` in eval mode, batched and concatenated."""
+        """The model's outputs for ``x`` (at least one sample) in eval mode, batched and
+        concatenated."""
+        check_batch_size(batch_size, "predict")
         was = self.model.training
         self.model.eval()
         try:
-            data = ArrayData([self._input(x)])
+            data = aligned("predict", "prediction", self._input(x))
             return ember.concat([self.model(xb) for (xb,) in data.batches(batch_size)], axis=0)
         finally:
             self.model.train(was)
