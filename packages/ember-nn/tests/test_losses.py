@@ -5,6 +5,7 @@ Module shells and names."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import ember
@@ -155,6 +156,49 @@ def test_binary_cross_entropy_takes_boolean_targets(backend: str) -> None:
     a = binary_cross_entropy(x, _t(BIN_T > 0.5))
     b = binary_cross_entropy(x, _t(BIN_T, ember.float32))
     assert float(a) == pytest.approx(float(b), rel=1e-6)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_binary_cross_entropy_refuses_targets_outside_0_1(backend: str, from_logits: bool) -> None:
+    # it accepted them (a -1/+1 label gave a finite, meaningless loss)
+    p = _t(np.full((2, 3), 0.5), ember.float32)
+    t = _t(np.array([[1.0, -1.0, 0.0], [2.0, 1.0, 0.5]]), ember.float32)
+    with pytest.raises(ember.ArgumentError, match=r"binary_cross_entropy: targets must be in "
+                                                  r"\[0, 1\]; 2 of 6 are outside \(they range "
+                                                  r"from -1 to 2\).*\(t \+ 1\) / 2"):
+        binary_cross_entropy(p, t, from_logits=from_logits)
+    with pytest.raises(ember.ArgumentError, match="targets must be in"):
+        BinaryCrossEntropyLoss(from_logits=from_logits)(p, t)
+    edge = _t(np.array([[0.0, 1.0, 0.25]] * 2), ember.float32)  # the ends are allowed
+    assert math.isfinite(float(binary_cross_entropy(p, edge, from_logits=from_logits)))
+    nan = _t(np.array([[0.0, np.nan, 1.0]] * 2), ember.float32)  # NaN is TerminateOnNaN's job
+    assert math.isnan(float(binary_cross_entropy(p, nan, from_logits=from_logits)))
+
+
+def test_binary_cross_entropy_refuses_probabilities_outside_0_1(backend: str) -> None:
+    logits = _t(np.array([[2.0, -0.5], [0.3, 0.9]]), ember.float32)
+    t = _t(np.array([[1.0, 0.0], [0.0, 1.0]]), ember.float32)
+    with pytest.raises(ember.ArgumentError, match=r"probabilities must be in \[0, 1\]; 2 of 4 "
+                                                  r"are outside.*pass from_logits=True"):
+        binary_cross_entropy(logits, t, from_logits=False)
+    assert math.isfinite(float(binary_cross_entropy(logits, t)))  # as logits they are fine
+
+
+def test_out_of_range_labels_fail_inside_a_training_step(backend: str) -> None:
+    # the check runs while the tape records (MLX's gather would not check)
+    model = ember_nn.Dense(4, 3, key=0)
+    trainer = ember_nn.Trainer(model, ember_nn.SGD(0.1), progress=False,
+                               loss="sparse_categorical_cross_entropy")
+    x = np.ones((4, 4), np.float32)
+    with pytest.raises(ember.OutOfBoundsError, match=r"labels must be class indices in \[0, 3\); "
+                                                     r"found 3"):
+        trainer.fit(x, np.array([0, 1, 2, 3]))
+    with pytest.raises(ember.OutOfBoundsError, match=r"found -1"):
+        trainer.fit(x, np.array([0, -1, 2, 1]))
+    bce = ember_nn.Trainer(ember_nn.Dense(4, 1, key=0), ember_nn.SGD(0.1), progress=False,
+                           loss="binary_cross_entropy")
+    with pytest.raises(ember.ArgumentError, match=r"targets must be in \[0, 1\]"):
+        bce.fit(x, np.array([[1.0], [-1.0], [1.0], [-1.0]], np.float32))
 
 
 # -- categorical cross-entropy ---------------------------------------------------------------------

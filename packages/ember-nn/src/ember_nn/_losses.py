@@ -13,89 +13,24 @@ from typing import Any
 import ember
 
 from ._errors import ConfigError
+from ._loss_checks import (
+    _check_eps,
+    _check_label_range,
+    _check_reduction,
+    _check_smoothing,
+    _check_unit_range,
+    _class_axis,
+    _floating,
+    _reduce,
+    _same_shape,
+    _tensor,
+)
 from ._module import Module
 
 __all__ = ["BinaryCrossEntropyLoss", "CategoricalCrossEntropyLoss", "HuberLoss", "MAELoss",
            "MSELoss", "SparseCategoricalCrossEntropyLoss", "binary_cross_entropy",
            "categorical_cross_entropy", "get", "huber", "mae", "mse", "name_of",
            "sparse_categorical_cross_entropy"]
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-# -- checks shared by the losses (and the metrics) -------------------------------------------------
-def _tensor(x: Any, like: ember.Tensor | None = None) -> ember.Tensor:
-    if isinstance(x, ember.Tensor):
-        return x
-    if like is None:
-        return ember.asarray(x)
-    return ember.asarray(x, backend=like.backend, device=like.device)
-
-
-def _check_reduction(op: str, reduction: Any) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ember.ArgumentError(
-            f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _check_smoothing(op: str, s: Any) -> None:
-    if isinstance(s, bool) or not isinstance(s, int | float) or not 0.0 <= s < 1.0:
-        raise ember.ArgumentError(f"{op}: label_smoothing must be a number in [0, 1), got {s!r}")
-
-
-def _check_eps(op: str, eps: Any) -> None:
-    if isinstance(eps, bool) or not isinstance(eps, int | float) or not 0.0 < eps < 0.5:
-        raise ember.ArgumentError(f"{op}: eps must be a number in (0, 0.5), got {eps!r}")
-
-
-def _floating(op: str, x: ember.Tensor, what: str) -> ember.Tensor:
-    if not x.dtype.is_floating:
-        raise ember.DTypeError(
-            f"{op}: {what} must be floating point, got {x.dtype}; cast with .astype(ember.float32)")
-    return x
-
-
-def _same_shape(op: str, a: ember.Tensor, b: ember.Tensor, what: str = "targets") -> None:
-    if a.shape != b.shape:
-        raise ember.ShapeError(
-            f"{op}: predictions of shape {a.shape} and {what} of shape {b.shape} differ; "
-            f"they must have the same shape (reshape one; losses do not broadcast)")
-
-
-def _class_axis(op: str, x: ember.Tensor, axis: Any) -> int:
-    if x.ndim == 0:
-        raise ember.ShapeError(f"{op}: logits need a class axis, got a scalar")
-    if isinstance(axis, bool) or not isinstance(axis, int) or not -x.ndim <= axis < x.ndim:
-        raise ember.ShapeError(f"{op}: axis {axis!r} is out of range for logits of shape {x.shape}")
-    return axis % x.ndim
-
-
-def _check_label_range(op: str, labels: ember.Tensor, num_classes: int,
-                       ignore_index: int | None = None, what: str = "labels") -> None:
-    """Raise OutOfBoundsError if an integer label is outside [0, num_classes) (reads one bool
-    on the host)."""
-    if labels.size == 0:
-        return
-    top = ember.iinfo(labels.dtype).max
-    bad = labels < 0
-    if num_classes <= top:
-        bad = bad | (labels >= num_classes)
-    if ignore_index is not None and ember.iinfo(labels.dtype).min <= ignore_index <= top:
-        bad = bad & (labels != ignore_index)
-    if bool(ember.any(bad)):
-        found = sorted(set(ember.reshape(labels, (-1,))[ember.reshape(bad, (-1,))].tolist()))
-        shown = ", ".join(str(v) for v in found[:5]) + (", ..." if len(found) > 5 else "")
-        hint = "" if ignore_index is None else f" or ignore_index={ignore_index}"
-        raise ember.OutOfBoundsError(
-            f"{op}: {what} must be class indices in [0, {num_classes}){hint}; found {shown}")
-
-
-def _reduce(loss: ember.Tensor, reduction: str) -> ember.Tensor:
-    if reduction == "mean":
-        return ember.mean(loss)
-    if reduction == "sum":
-        return ember.sum(loss)
-    return loss
 
 
 def _regression(op: str, predictions: Any, targets: Any,
@@ -172,6 +107,11 @@ def binary_cross_entropy(logits: Any, targets: Any, *, from_logits: bool = True,
     positive term, as in torch's ``binary_cross_entropy_with_logits``. Targets are floats of
     the logits' shape (booleans are taken as 0/1).
 
+    Targets outside [0, 1] (and, without ``from_logits``, probabilities outside [0, 1]) are an
+    ``ArgumentError`` naming their range, as torch's ``BCELoss`` refuses them: the check reads
+    one boolean on the host per call (so under ``ember.compile`` MLX runs the function
+    uncompiled and torch breaks its graph there). NaN is let through.
+
     >>> round(float(ember_nn.binary_cross_entropy(ember.tensor([0.0]), ember.tensor([1.0]))), 4)
     0.6931
     """
@@ -184,6 +124,11 @@ def binary_cross_entropy(logits: Any, targets: Any, *, from_logits: bool = True,
     _floating(op, t, "targets")
     _same_shape(op, x, t)
     w = None if pos_weight is None else _pos_weight(op, pos_weight, x)
+    named = [("targets", t, "they are probabilities of the positive class (for -1/+1 labels "
+                            "use (t + 1) / 2)")]
+    if not from_logits:
+        named.append(("probabilities", x, "for logits (any real number) pass from_logits=True"))
+    _check_unit_range(op, named)
     if from_logits:
         pos, neg = ember.nn.softplus(-x), ember.nn.softplus(x)  # -log sigmoid(x), -log(1 - sigmoid(x))
     else:

@@ -15,7 +15,7 @@ from typing import Any
 import ember
 
 from ._errors import ConfigError
-from ._losses import _check_label_range, _floating, _tensor
+from ._loss_checks import _check_label_range, _floating, _tensor
 
 __all__ = ["Accuracy", "BinaryAccuracy", "MacroAccuracy", "Mean", "accuracy", "binary_accuracy",
            "confusion_matrix", "get", "macro_accuracy", "streaming"]
