@@ -4,19 +4,18 @@ command through the ``ember.commands`` entry point)."""
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import ember
 
-from ._errors import ConfigError
+from ._errors import CheckpointError, ConfigError
 
 __all__ = ["register"]
 
-CLASSIFICATION = ("sparse_categorical_cross_entropy", "categorical_cross_entropy")
+_IMPORT_HELP = ("import this .py file or module first (repeatable): the one that defines the "
+                "model's classes, if they are your own")
 
 
 def register(sub: Any) -> None:
@@ -33,6 +32,8 @@ def register(sub: Any) -> None:
     p.add_argument("checkpoint", help="a checkpoint directory written by `ember train`")
     p.add_argument("--backend", help="backend to evaluate on (default: the current one)")
     p.add_argument("--config", help="take the data from this config instead of the saved one")
+    p.add_argument("--import", dest="imports", action="append", default=[],
+                   metavar="FILE_OR_MODULE", help=_IMPORT_HELP)
     p.set_defaults(run=_evaluate)
     p = sub.add_parser("predict", help="run a saved checkpoint on inputs from a file")
     p.add_argument("checkpoint", help="a checkpoint directory written by `ember train`")
@@ -40,6 +41,8 @@ def register(sub: Any) -> None:
                    help="CSV (one sample per row) or JSON (a list of samples) of raw features")
     p.add_argument("--backend", help="backend to run on (default: the current one)")
     p.add_argument("--output", help="write the predictions here (JSON lines) instead of stdout")
+    p.add_argument("--import", dest="imports", action="append", default=[],
+                   metavar="FILE_OR_MODULE", help=_IMPORT_HELP)
     p.set_defaults(run=_predict)
 
 
@@ -65,28 +68,54 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(checkpoint: str, backend: str | None) -> Any:
-    from ._checkpoint import load_checkpoint
+def _saved_extra(checkpoint: str) -> dict[str, Any]:
+    """The checkpoint's ``extra`` JSON, read without rebuilding the model."""
+    from ._checkpoint import _read_config
 
-    return load_checkpoint(checkpoint, backend=backend)
+    extra = _read_config(Path(checkpoint))["extra"]
+    return extra if isinstance(extra, dict) else {}
+
+
+def _load(checkpoint: str, backend: str | None, imports: list[str]) -> Any:
+    """The checkpoint, after importing ``imports``; a model class that is not registered gets
+    an error saying which ``--import`` the run needed."""
+    from ._checkpoint import load_checkpoint
+    from ._imports import import_user_code
+
+    for spec in imports:
+        import_user_code(spec)
+    try:
+        return load_checkpoint(checkpoint, backend=backend)
+    except CheckpointError as e:
+        if not (isinstance(e.__cause__, ConfigError)
+                and "no module class named" in str(e.__cause__)):
+            raise
+        recorded = [v for v in _saved_extra(checkpoint).get("imports", []) if v not in imports]
+        hint = (" ".join(f"--import {v}" for v in recorded) if recorded
+                else "--import FILE.py (or a module name)")
+        raise CheckpointError(
+            f"{e}. The model uses a class of your own: pass {hint} so that its definition is "
+            f"imported first") from None
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from ._datasets import load_dataset
-    from ._run import read_config
+    from ._run import import_code, read_config
     from ._trainer import Trainer
 
     name = args.backend or ember.get_backend()
     with ember.use_backend(name):
-        ck = _load(args.checkpoint, name)
-        extra = ck.extra or {}
         if args.config:
             cfg, base = read_config(args.config), Path(args.config).parent
-        elif "run" in extra:
-            cfg, base = extra["run"], Path(extra.get("base_dir", "."))
         else:
-            raise ConfigError(f"{args.checkpoint}: no saved run config; pass --config")
+            extra = _saved_extra(args.checkpoint)
+            if "run" not in extra:
+                raise ConfigError(f"{args.checkpoint}: no saved run config; pass --config")
+            cfg, base = extra["run"], Path(extra.get("base_dir", "."))
+        # the data first: a [data] loader (and the run's imports) may define the model's class
         data = load_dataset(cfg["data"], base_dir=base)
+        import_code(cfg, base)
+        ck = _load(args.checkpoint, name, args.imports)
         tr = cfg.get("training", {})
         trainer = Trainer(ck.model, None, loss=tr.get("loss", "mse"),
                           metrics=tr.get("metrics", []), progress=False)
@@ -96,49 +125,25 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_inputs(path: Path) -> list[list[float]]:
-    if not path.is_file():
-        raise ConfigError(f"predict: input file {str(path)!r} does not exist")
-    if path.suffix == ".json":
-        rows = json.loads(path.read_text())
-    else:
-        with path.open(newline="") as f:
-            rows = [r for r in csv.reader(f) if r]
-        try:
-            [float(c) for c in rows[0]]
-        except ValueError:
-            rows = rows[1:]  # a header
-    try:
-        return [[float(c) for c in r] for r in rows]
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"predict: {path}: every sample must be a row of numbers: {e}") \
-            from None
-
-
 def _predict(args: argparse.Namespace) -> int:
-    from ._datasets import apply_scaling
-    from ._trainer import Trainer
+    from ._predict import predict_lines, read_inputs
 
     name = args.backend or ember.get_backend()
     with ember.use_backend(name):
-        ck = _load(args.checkpoint, name)
-        extra = ck.extra or {}
-        x = ember.asarray(_read_inputs(Path(args.input)), dtype=ember.float32)
-        x = apply_scaling(x, extra.get("scaling", {}))
-        out = Trainer(ck.model, None, progress=False).predict(x)
-        lines = []
-        if extra.get("loss") in CLASSIFICATION:
-            probs = ember.nn.softmax(ember.astype(out, ember.float32), axis=-1)
-            for i, (c, p) in enumerate(zip(ember.argmax(probs, axis=-1).tolist(),
-                                           ember.max(probs, axis=-1).tolist(), strict=True)):
-                lines.append(json.dumps({"sample": i, "class": c, "probability": round(p, 4)}))
-        else:
-            for i, row in enumerate(out.tolist()):
-                lines.append(json.dumps({"sample": i, "output": row}))
+        ck = _load(args.checkpoint, name, args.imports)
+        extra = ck.extra if isinstance(ck.extra, dict) else {}
+        rows = read_inputs(Path(args.input))
+        lines, failed = predict_lines(ck.model, rows, loss=extra.get("loss"),
+                                      scaling=extra.get("scaling", {}))
     text = "\n".join(lines) + "\n"
     if args.output:
         Path(args.output).write_text(text)
         print(f"{len(lines)} predictions written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    if failed:
+        shown = ", ".join(str(i) for i in failed[:10]) + (", ..." if len(failed) > 10 else "")
+        print(f"ember predict: {len(failed)} of {len(lines)} samples have no prediction "
+              f"(samples {shown}): their inputs or outputs are not finite; each such line says "
+              f"why in \"error\"", file=sys.stderr)
     return 0

@@ -1,13 +1,14 @@
 """Training runs described by a config file (TOML or JSON): what ``ember train`` executes.
 
 A config has the tables ``data``, ``model``, ``optimizer``, ``training`` and ``output``, plus
-top-level ``backend``, ``device`` and ``seed``; ``docs/nn.md`` describes every key. Unknown
-keys are errors, so a typo never goes unnoticed.
+top-level ``backend``, ``device``, ``seed`` and ``imports``; ``docs/nn.md`` describes every
+key. Unknown keys are errors, so a typo never goes unnoticed.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 import tomllib
 from collections.abc import Mapping
@@ -18,20 +19,23 @@ from typing import Any
 import ember
 
 from . import _optimizers, _schedules
-from ._callbacks import Callback, CSVLogger, EarlyStopping
+from ._callbacks import Callback, CSVLogger, EarlyStopping, TerminateOnNaN
 from ._checkpoint import save
 from ._datasets import Dataset, load_dataset
-from ._errors import ConfigError
+from ._errors import ConfigError, TrainingError
+from ._imports import import_user_code, loader_import
 from ._module import Module, deserialize
 from ._random import seeded
 from ._trainer import History, Trainer
 
-__all__ = ["RunResult", "build_model", "build_optimizer", "read_config", "train_from_config"]
+__all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "read_config",
+           "recorded_imports", "train_from_config"]
 
 KEYS = {
-    "": {"backend", "device", "seed", "data", "model", "optimizer", "training", "output"},
+    "": {"backend", "device", "seed", "imports", "data", "model", "optimizer", "training",
+         "output"},
     "training": {"epochs", "batch_size", "loss", "metrics", "validation_split", "dtype",
-                 "compile", "early_stopping", "shuffle"},
+                 "compile", "early_stopping", "shuffle", "terminate_on_nan"},
     "output": {"dir", "plot", "checkpoint"},
     "data": {"source", "name", "path", "label", "loader", "test_size", "seed", "scale", "dtype"},
 }
@@ -62,6 +66,39 @@ def check_keys(cfg: Mapping[str, Any], where: str) -> None:
     for section in ("data", "model", "optimizer"):
         if section not in cfg:
             raise ConfigError(f"{where}: the config needs a [{section}] table")
+
+
+def import_code(cfg: Mapping[str, Any], base_dir: str | Path) -> list[str]:
+    """Import the config's ``imports`` (``.py`` files relative to ``base_dir``, or modules);
+    returns them as recorded in a checkpoint (absolute paths, module names)."""
+    specs = cfg.get("imports", [])
+    if not isinstance(specs, list) or not all(isinstance(v, str) for v in specs):
+        raise ConfigError(f"imports must be a list of .py files or module names, got {specs!r}")
+    return [import_user_code(v, base_dir)[0] for v in specs]
+
+
+def recorded_imports(cfg: Mapping[str, Any], base_dir: str | Path) -> list[str]:
+    """What a run imported, for its checkpoint: the data loader's file or module, then
+    ``imports``, resolved (what ``ember evaluate``/``predict --import`` need for its classes)."""
+    out = [v for v in [loader_import(cfg.get("data"), base_dir)] if v]
+    for v in cfg.get("imports", []):
+        p = Path(v)
+        v = str((p if p.is_absolute() else Path(base_dir) / p).resolve()) if v.endswith(".py") \
+            else v
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None, so it is valid JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _class_table(table: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -103,13 +140,19 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
                       backend: str | None = None, output_dir: str | Path | None = None,
                       epochs: int | None = None, progress: bool = True,
                       callbacks: list[Callback] | None = None) -> RunResult:
-    """Train, test, save a checkpoint, history CSV, metrics JSON and (optionally) a plot."""
+    """Train, test, save a checkpoint, history CSV, metrics JSON and (optionally) a plot.
+
+    With ``[training] terminate_on_nan`` (the default) a NaN or infinite training loss stops
+    the run with ``TrainingError`` (no checkpoint is written; history.csv holds the epochs so
+    far).
+    """
     check_keys(cfg, "config")
     name = backend or cfg.get("backend") or ember.get_backend()
     t0 = time.perf_counter()
     with ember.use_backend(name):
         seed = int(cfg.get("seed", 0))
         data = load_dataset(cfg["data"], base_dir=base_dir)
+        import_code(cfg, base_dir)
         with seeded(seed):
             model = build_model(cfg["model"])
         optimizer = build_optimizer(cfg["optimizer"])
@@ -124,26 +167,42 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
             except TypeError as e:
                 raise ConfigError(f"[training] early_stopping: {e}; its keys are monitor, "
                                   f"patience, min_delta, mode, restore_best") from None
+        guard = tr.get("terminate_on_nan", True)
+        if not isinstance(guard, bool):
+            raise ConfigError(f"[training] terminate_on_nan must be true or false, got {guard!r}")
+        if guard:
+            cbs.append(TerminateOnNaN(raise_error=True))  # last: the others see the end first
         metrics = list(tr.get("metrics", []))
+        compile = tr.get("compile", False)
+        if not isinstance(compile, bool):
+            raise ConfigError(f"[training] compile must be true or false, got {compile!r}")
         trainer = Trainer(model, optimizer, loss=tr.get("loss", "mse"), metrics=metrics,
                           dtype=tr.get("dtype"), device=cfg.get("device"), seed=seed,
-                          compile=bool(tr.get("compile", False)), callbacks=cbs,
-                          progress=progress)
-        history = trainer.fit(data.x_train, data.y_train, epochs=int(epochs or tr.get("epochs", 10)),
-                              batch_size=int(tr.get("batch_size", 32)),
-                              validation_split=float(tr.get("validation_split", 0.0)),
-                              shuffle=bool(tr.get("shuffle", True)))
+                          compile=compile, callbacks=cbs, progress=progress)
+        try:
+            history = trainer.fit(
+                data.x_train, data.y_train,
+                epochs=epochs if epochs is not None else tr.get("epochs", 10),
+                batch_size=tr.get("batch_size", 32),
+                validation_split=tr.get("validation_split", 0.0),
+                shuffle=tr.get("shuffle", True))
+        except TrainingError as e:
+            raise TrainingError(
+                f"{e}; or set [training] terminate_on_nan = false to train on. No checkpoint "
+                f"was written; the epochs so far are in {out_dir / 'history.csv'}") from None
         test = trainer.evaluate(data.x_test, data.y_test)
-        extra = {"run": dict(cfg), "base_dir": str(Path(base_dir).resolve()),
-                 "scaling": data.scaling, "history": history.history, "test": test,
-                 "loss": tr.get("loss", "mse"), "metrics": metrics}
+        extra = _finite({"run": dict(cfg), "base_dir": str(Path(base_dir).resolve()),
+                         "imports": recorded_imports(cfg, base_dir), "scaling": data.scaling,
+                         "history": history.history, "test": test,
+                         "loss": tr.get("loss", "mse"), "metrics": metrics})
         ckpt = save(model, out_dir / out.get("checkpoint", "checkpoint"), optimizer=optimizer,
                     extra=extra)
         seconds = time.perf_counter() - t0
-        (out_dir / "metrics.json").write_text(json.dumps(
+        (out_dir / "metrics.json").write_text(json.dumps(_finite(
             {"backend": name, "dataset": data.name, "epochs": history.epochs,
              "seconds": round(seconds, 2), "test": test,
-             "final": {k: v[-1] for k, v in history.history.items()}}, indent=2) + "\n")
+             "final": {k: v[-1] for k, v in history.history.items()}}), indent=2,
+            allow_nan=False) + "\n")
         plot = None
         if out.get("plot", True):
             from ._plot import plot_history
