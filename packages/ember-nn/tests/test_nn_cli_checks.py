@@ -90,8 +90,7 @@ def test_a_model_class_of_ones_own_evaluates_and_predicts(
     # evaluate and predict failed: "no module class named 'TinyNet' is registered", no way out
     ckpt = _train(tmp_path, backend, in_loader=in_loader, capsys=capsys)
     defined_in = tmp_path / ("make.py" if in_loader else "models.py")
-    extra = json.loads((ckpt / "config.json").read_text())["extra"]
-    assert str(defined_in.resolve()) in extra["imports"]
+    assert str(defined_in.resolve()) in ember_nn.load_checkpoint(ckpt).extra["imports"]
     inputs = tmp_path / "in.csv"
     inputs.write_text("a,b,c\n1,0,0.2\n0,1,0.4\n")
     _forget(monkeypatch, "TinyNet")
@@ -233,8 +232,8 @@ def test_ember_train_stops_a_diverging_run(backend: str, tmp_path: Path,
                  "--no-progress"]) == 0
     metrics = _strict_json((out / "metrics.json").read_text())
     assert metrics["epochs"] == 30 and metrics["final"]["loss"] is None
-    extra = _strict_json((out / "checkpoint" / "config.json").read_text())["extra"]
-    assert extra["history"]["loss"][-1] is None
+    extra = ember_nn.load_checkpoint(out / "checkpoint").extra
+    assert extra["history"]["loss"][-1] is None and extra["test"]["loss"] is None
     assert all(v is None or math.isfinite(v) for v in extra["history"]["loss"])
     cfg.write_text(DIVERGING.format(guard='terminate_on_nan = "yes"'))
     assert main(["train", str(cfg), "--output", str(out)]) == 1

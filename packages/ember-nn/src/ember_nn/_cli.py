@@ -87,8 +87,7 @@ def _load(checkpoint: str, backend: str | None, imports: list[str]) -> Any:
     try:
         return load_checkpoint(checkpoint, backend=backend)
     except CheckpointError as e:
-        if not (isinstance(e.__cause__, ConfigError)
-                and "no module class named" in str(e.__cause__)):
+        if "no module class named" not in f"{e} {e.__cause__}":
             raise
         recorded = [v for v in _saved_extra(checkpoint).get("imports", []) if v not in imports]
         hint = (" ".join(f"--import {v}" for v in recorded) if recorded
