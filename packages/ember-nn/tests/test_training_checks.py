@@ -131,6 +131,21 @@ def test_other_options_are_checked(backend: str) -> None:
     assert t.predict(x).shape == (4, 1)  # evaluate and predict need none
 
 
+def test_callbacks_are_checked(backend: str) -> None:
+    with pytest.raises(ConfigError, match=r"callbacks must be ember_nn.Callback objects, got the "
+                                          r"class EarlyStopping; instantiate it, e.g. "
+                                          r"EarlyStopping\(\)"):
+        _trainer(callbacks=[ember_nn.EarlyStopping])
+    with pytest.raises(ConfigError, match=r"Callback objects, got function"):
+        _trainer(callbacks=[lambda *a: None])
+    with pytest.raises(ConfigError, match=r"patience must be an int >= 0, got '3'"):
+        ember_nn.EarlyStopping(patience="3")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"min_delta must be a number >= 0, got -0.1"):
+        ember_nn.EarlyStopping(min_delta=-0.1)
+    with pytest.raises(ConfigError, match=r"monitor must be a log name"):
+        ember_nn.ModelCheckpoint("ck", monitor=None)  # type: ignore[arg-type]
+
+
 def test_non_finite_data_warns_naming_the_samples(backend: str) -> None:
     x, y = _data(8)
     x[[2, 5], 1] = np.nan

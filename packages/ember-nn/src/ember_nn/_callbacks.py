@@ -49,6 +49,12 @@ def _mode(monitor: str, mode: str) -> str:
 
 class _Monitor:
     def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
+        name = type(self).__name__
+        if not isinstance(monitor, str):
+            raise ConfigError(f"{name}: monitor must be a log name such as 'val_loss', got "
+                              f"{monitor!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, int | float) or min_delta < 0:
+            raise ConfigError(f"{name}: min_delta must be a number >= 0, got {min_delta!r}")
         self.monitor, self.mode, self.min_delta = monitor, _mode(monitor, mode), float(min_delta)
         self.best = math.inf if self.mode == "min" else -math.inf
 
@@ -72,8 +78,8 @@ class EarlyStopping(Callback, _Monitor):
     def __init__(self, monitor: str = "val_loss", *, patience: int = 5, min_delta: float = 0.0,
                  mode: str = "auto", restore_best: bool = True) -> None:
         _Monitor.__init__(self, monitor, mode, min_delta)
-        if patience < 0:
-            raise ConfigError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ConfigError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         self.patience, self.restore_best = patience, restore_best
         self.wait = 0
         self.best_epoch: int | None = None

@@ -127,6 +127,12 @@ class Trainer:
         self.device = device
         self.key = ember.random.key(seed)
         self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                what = (f"the class {cb.__name__}; instantiate it, e.g. {cb.__name__}()"
+                        if isinstance(cb, type) else type(cb).__name__)
+                raise ConfigError(f"Trainer: callbacks must be ember_nn.Callback objects, got "
+                                  f"{what}")
         self.progress = progress
         self.stop_training = False
         if self.dtype is not None or device is not None:
