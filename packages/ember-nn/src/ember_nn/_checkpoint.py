@@ -32,7 +32,7 @@ from ._errors import CheckpointError, ConfigError, StateError
 from ._module import Module, deserialize, serialize
 from ._random import seeded
 
-__all__ = ["Checkpoint", "load", "load_checkpoint", "load_weights", "save"]
+__all__ = ["Checkpoint", "load", "load_checkpoint", "load_weights", "read_extra", "save"]
 
 FORMAT = "ember-checkpoint"
 VERSION = 1
@@ -212,6 +212,17 @@ def load_checkpoint(path: str | os.PathLike[str], *, backend: str | None = None,
     {'epoch': 5}
     """
     return _load(Path(path), backend, device, with_optimizer=True)
+
+
+def read_extra(path: str | os.PathLike[str]) -> Any:
+    """The ``extra`` JSON a checkpoint holds, read without building the model or reading the
+    weights (``ember evaluate`` and ``ember predict`` look at the saved run there first).
+
+    >>> ember_nn.save(ember_nn.Dense(3, 2), "ckpt", extra={"epoch": 5})
+    >>> read_extra("ckpt")
+    {'epoch': 5}
+    """
+    return _read_config(Path(path))["extra"]
 
 
 def load_weights(model: Module, path: str | os.PathLike[str], strict: bool = True) -> Module:

@@ -70,9 +70,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _saved_extra(checkpoint: str) -> dict[str, Any]:
     """The checkpoint's ``extra`` JSON, read without rebuilding the model."""
-    from ._checkpoint import _read_config
+    from ._checkpoint import read_extra
 
-    extra = _read_config(Path(checkpoint))["extra"]
+    extra = read_extra(checkpoint)
     return extra if isinstance(extra, dict) else {}
 
 
