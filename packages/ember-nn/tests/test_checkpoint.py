@@ -12,35 +12,16 @@ from pathlib import Path
 import ember
 import ember_nn
 import pytest
+from ckpt_support import CkAffine, CkStack, config_of, newest, rewrite, rewrite_config, tree
+from ckpt_support import trained as _trained
+from ckpt_support import values as _bytes
 from ember_nn import CheckpointError
-from ember_nn import _checkpoint as ck
+from ember_nn import _checkpoint_store as store
 from ember_nn import _safetensors as st
 from ember_nn._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
 from ember_nn._optimizers import SGD, Adam
 
 SRC = Path(ember_nn.__file__).parent
-
-
-class CkAffine(ember_nn.Module):
-    def __init__(self, n: int, *, dtype: ember.DType = ember.float32) -> None:
-        super().__init__()
-        self.scale = ember.Variable(ember.ones((n,), dtype=dtype))
-        self.shift = ember.Variable(ember.zeros((n,), dtype=dtype), trainable=False)
-        self.calls = ember.Variable(ember.zeros((), dtype=ember.int64), trainable=False)
-
-    def forward(self, x: ember.Tensor) -> ember.Tensor:
-        return x * self.scale + self.shift
-
-
-class CkStack(ember_nn.Module):
-    def __init__(self, *parts: ember_nn.Module) -> None:
-        super().__init__()
-        self.parts = list(parts)
-
-    def forward(self, x: ember.Tensor) -> ember.Tensor:
-        for p in self.parts:
-            x = p(x)
-        return x
 
 
 def _loadable() -> list[str]:
@@ -54,28 +35,14 @@ def _loadable() -> list[str]:
     return names
 
 
-def _trained(n: int = 3, seed: int = 0) -> CkStack:
-    """A model whose weights its config cannot reproduce (random values assigned after)."""
-    m = CkStack(CkAffine(n), CkAffine(n))
-    for i, (_, v) in enumerate(m.named_variables()):
-        k = ember.random.key(seed * 100 + i)
-        if v.dtype.is_floating:
-            v.assign(ember.random.normal(k, v.shape, dtype=v.dtype))
-        else:
-            v.assign(ember.full(v.shape, 7 + i, dtype=v.dtype))
-    return m
-
-
-def _bytes(m: ember_nn.Module) -> dict[str, tuple[str, bytes]]:
-    return {k: (v.dtype.name, v.tobytes()) for k, v in m.named_variables()}
-
-
 # -- round trips -------------------------------------------------------------------------------
 def test_round_trip_preserves_config_and_values_exactly(backend: str, tmp_path: Path) -> None:
     m = _trained()
     out = save(m, tmp_path / "ckpt", extra={"history": {"loss": [0.5, 0.25]}, "epoch": 2})
     assert out == tmp_path / "ckpt"
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "v000001"]
+    assert sorted(p.name for p in (out / "v000001").iterdir()) == [
+        "SHA256SUMS", "config.json", "model.safetensors"]
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporaries left
     m2 = load(out)
     assert type(m2) is CkStack and ember_nn.serialize(m2) == ember_nn.serialize(m)
@@ -93,14 +60,18 @@ def test_round_trip_preserves_config_and_values_exactly(backend: str, tmp_path: 
 def test_config_json_records_the_format(backend: str, tmp_path: Path) -> None:
     m = _trained()
     out = save(m, tmp_path / "ckpt")
-    config = json.loads((out / "config.json").read_text())
-    assert config["format"] == "ember-checkpoint" and config["version"] == 1
+    config = config_of(out)
+    assert set(config) == {"format", "version", "ember_nn", "model", "optimizer", "backend",
+                           "extra"}
+    assert config["format"] == "ember-checkpoint" and config["version"] == 2
     assert config["ember_nn"] == ember_nn.__version__ and config["backend"] == backend
     assert config["model"] == ember_nn.serialize(m) and config["optimizer"] is None
-    assert config["dtypes"]["parts.0.scale"] == "float32"
-    assert config["dtypes"]["parts.1.calls"] == "int64"
-    assert config["sha256"] == hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
-    assert set(st.load_file(out / "model.safetensors")) == set(m.state_dict())
+    files = newest(out)
+    assert (files / "SHA256SUMS").read_text() == "".join(
+        f"{hashlib.sha256((files / n).read_bytes()).hexdigest()}  {n}\n"
+        for n in ("config.json", "model.safetensors"))  # what `sha256sum -c` reads
+    weights = st.load_file(files / "model.safetensors")
+    assert {k: v.dtype for k, v in weights.items()} == {k: v.dtype for k, v in m.state_dict().items()}
 
 
 def test_cross_backend_load_gives_equal_values(backend: str, tmp_path: Path) -> None:
@@ -145,7 +116,7 @@ def test_optimizer_state_resumes_training_exactly(backend: str, tmp_path: Path) 
     opt.update(m, grads)
     opt.update(m, grads)
     out = save(m, tmp_path / "ckpt", optimizer=opt, extra={"epoch": 2})
-    keys = set(st.load_file(out / "model.safetensors"))
+    keys = set(st.load_file(newest(out) / "model.safetensors"))
     assert {k for k in keys if k.startswith("optimizer/")} == {
         f"optimizer/{p}/{s}" for p in grads for s in ("exp_avg", "exp_avg_sq")}
     c = load_checkpoint(out)
@@ -154,8 +125,7 @@ def test_optimizer_state_resumes_training_exactly(backend: str, tmp_path: Path) 
     opt.update(m, grads)
     c.optimizer.update(c.model, grads)
     assert _bytes(c.model) == _bytes(m)
-    config = json.loads((out / "config.json").read_text())
-    assert config["optimizer"] == {"class": "Adam", "config": opt.get_config(), "step": 2}
+    assert config_of(out)["optimizer"] == {"class": "Adam", "config": opt.get_config(), "step": 2}
 
 
 def test_optimizer_without_slots_and_load_ignores_it(backend: str, tmp_path: Path) -> None:
@@ -186,30 +156,40 @@ def test_replacing_a_checkpoint(backend: str, tmp_path: Path) -> None:
     save(m, target, extra={"v": 2})
     assert _bytes(load(target)) == _bytes(m) and load_checkpoint(target).extra == {"v": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
+    assert sorted(p.name for p in target.iterdir()) == [".lock", "v000002"]  # v000001 deleted
     nested = save(m, tmp_path / "runs" / "a" / "ckpt")  # parents are created
     assert _bytes(load(nested)) == _bytes(m)
 
 
-@pytest.mark.parametrize("stage", ["weights", "config", "swap"])
+@pytest.mark.parametrize("stage", ["weights", "config", "sums", "commit"])
 def test_a_failure_while_saving_leaves_the_old_checkpoint(
         backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
     target = tmp_path / "ckpt"
     old = _trained(seed=1)
     save(old, target)
-    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    before = tree(target)
 
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError(f"disk full while writing the {stage}")
 
     if stage == "weights":
-        monkeypatch.setattr(st, "_write_body", boom)
-    elif stage == "config":
-        monkeypatch.setattr(st, "atomic_write", boom)
+        monkeypatch.setattr(st, "write_stream", boom)
+    elif stage == "commit":
+        monkeypatch.setattr(store, "_rename_in", boom)
     else:
-        monkeypatch.setattr(ck, "_swap_in", boom)
+        name = {"config": "config.json", "sums": "SHA256SUMS"}[stage]
+        real = store.write_file
+
+        def write_file(path: Path, body: object) -> object:
+            if path.name == name:
+                boom()
+            return real(path, body)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(store, "write_file", write_file)
     with pytest.raises(OSError, match="disk full"):
         save(_trained(seed=2), target)
-    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert tree(target) == before
+    assert sorted(p.name for p in target.iterdir()) == [".lock", "v000001"]  # no .tmp left
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
     assert _bytes(load(target)) == _bytes(old)
 
@@ -241,76 +221,90 @@ def saved(tmp_path: Path) -> Path:
         return save(_trained(), tmp_path / "ckpt", optimizer=None)
 
 
-def _edit_config(path: Path, **changes: object) -> None:
-    config = json.loads((path / "config.json").read_text())
-    config.update(changes)
-    (path / "config.json").write_text(json.dumps(config))
-
-
 def test_missing_checkpoints_and_parts(saved: Path, tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="nope: no checkpoint here"):
         load(tmp_path / "nope")
     with pytest.raises(CheckpointError, match="is a file, not a checkpoint directory"):
-        load(saved / "config.json")
-    (saved / "model.safetensors").unlink()
-    with pytest.raises(CheckpointError, match=r"incomplete checkpoint: model.safetensors is missing"):
+        load(newest(saved) / "config.json")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match=r"empty: not a checkpoint: it holds no version"):
+        load(tmp_path / "empty")
+    (newest(saved) / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match=r"v000001/model.safetensors: no such file"):
         load(saved)
-    (saved / "config.json").unlink()
-    with pytest.raises(CheckpointError, match=r"config.json is missing"):
+    (newest(saved) / "config.json").unlink()
+    with pytest.raises(CheckpointError,
+                       match=r"incomplete checkpoint: v000001/config.json is missing"):
         load_checkpoint(saved)
+    (newest(saved) / "SHA256SUMS").write_text("")
+    (newest(saved) / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match=r"SHA256SUMS: lists no checksum for "
+                                              r"\['config.json', 'model.safetensors'\]"):
+        load(saved)
 
 
 def test_corrupted_and_truncated_weights(saved: Path) -> None:
-    weights = saved / "model.safetensors"
+    weights = newest(saved) / "model.safetensors"
     good = weights.read_bytes()
     flipped = bytearray(good)
     flipped[-3] ^= 0xFF
     weights.write_bytes(bytes(flipped))
-    with pytest.raises(CheckpointError, match=r"model.safetensors: corrupted: its sha256 is"):
+    with pytest.raises(CheckpointError, match=r"v000001/model.safetensors: corrupted: its sha256 "
+                                              r"is [0-9a-f]{64}, but SHA256SUMS records"):
         load(saved)
     weights.write_bytes(good[:-4])
     with pytest.raises(CheckpointError, match="truncated: header says 64 bytes of data, file has 60"):
         load(saved)
     weights.write_bytes(good)
-    (saved / "config.json").write_text("{not json")
-    with pytest.raises(CheckpointError, match=r"config.json: not valid JSON"):
+    (newest(saved) / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=r"config.json: corrupted or edited: its sha256"):
         load(saved)
 
 
 def test_unknown_format_version_and_class(saved: Path) -> None:
-    config = json.loads((saved / "config.json").read_text())
-    _edit_config(saved, format="keras")
+    """Configs whose checksum was updated with them (a hostile or hand-made file)."""
+    config = config_of(saved)
+    rewrite(saved, "config.json", b"{not json")
+    with pytest.raises(CheckpointError, match=r"config.json: not valid JSON \(Expecting"):
+        load(saved)
+    rewrite(saved, "config.json", json.dumps({**config, "format": "keras"}).encode())
     with pytest.raises(CheckpointError, match="not an ember checkpoint \\(format 'keras'"):
         load(saved)
-    _edit_config(saved, format="ember-checkpoint", version=2)
-    with pytest.raises(CheckpointError, match=r"version 2 is not one this ember-nn reads.*upgrade"):
+    rewrite_config(saved, format="ember-checkpoint", version=3)
+    with pytest.raises(CheckpointError, match=r"version 3 is not one this ember-nn reads.*upgrade"):
         load(saved)
-    _edit_config(saved, version=1, model={**config["model"], "class": "NoSuchModel"})
+    rewrite_config(saved, version=2, model={**config["model"], "class": "NoSuchModel"})
     with pytest.raises(CheckpointError, match="no module class named 'NoSuchModel' is registered"):
         load(saved)
-    _edit_config(saved, model=config["model"], dtypes={})
-    with pytest.raises(CheckpointError, match="list different tensors or dtypes"):
+    rewrite_config(saved, model=config["model"], backend=7)
+    with pytest.raises(CheckpointError, match=r"missing or malformed entries \['backend'\]"):
         load(saved)
 
 
 def test_weights_that_do_not_fit_the_model(saved: Path) -> None:
-    config = json.loads((saved / "config.json").read_text())
+    config = config_of(saved)
     wider = json.loads(json.dumps(config["model"]).replace('"n": 3', '"n": 4'))
-    _edit_config(saved, model=wider)
-    with pytest.raises(CheckpointError, match=r"do not fit CkStack: .*parts.0.scale \(given "
-                                              r"\(3,\), model has \(4,\)\)"):
+    rewrite_config(saved, model=wider)
+    with pytest.raises(CheckpointError, match=r"do not fit CkStack \(as config.json describes it\)"
+                                              r": mis-shaped: parts.0.scale \(file has \(3,\), "
+                                              r"model has \(4,\)\)"):
         load(saved)
-    _edit_config(saved, model=config["model"])
+    rewrite_config(saved, model=config["model"])
     with ember.use_backend("numpy"):
         with pytest.raises(CheckpointError, match="holds a 'CkStack' model, not 'CkAffine'"):
             load_weights(CkAffine(3), saved)
         with pytest.raises(CheckpointError, match=r"missing: \['parts.2.scale'"):
             load_weights(CkStack(CkAffine(3), CkAffine(3), CkAffine(3)), saved)
         shorter = CkStack(CkAffine(3))
-        with pytest.raises(CheckpointError, match=r"unexpected: \[.parts.1.calls., .parts.1.scale."):
+        with pytest.raises(CheckpointError, match=r"fit CkStack: unexpected: \['parts.1.calls', 'parts.1.scale', 'parts.1.shift'\]"):
             load_weights(shorter, saved)
         load_weights(shorter, saved, strict=False)
         assert shorter.parts[0].scale.tobytes() == load(saved).parts[0].scale.tobytes()
+        floats = CkStack(CkAffine(3), CkAffine(3))
+        floats.parts[0].calls = ember.Variable(ember.zeros(()), trainable=False)
+        with pytest.raises(CheckpointError, match=r"would lose information: parts.0.calls \(file "
+                                                  r"has int64, model has float32\)"):
+            load_weights(floats, saved)
 
 
 def test_no_pickle_or_marshal_anywhere_in_ember_nn() -> None:
@@ -344,4 +338,6 @@ def test_checkpoint_files_get_the_umask_mode_not_owner_only(tmp_path) -> None:  
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
-    assert {stat.S_IMODE(f.stat().st_mode) for f in path.iterdir()} == {0o644}
+    assert stat.S_IMODE(newest(path).stat().st_mode) == 0o755
+    assert {stat.S_IMODE(f.stat().st_mode) for f in newest(path).iterdir()} == {0o644}
+    assert stat.S_IMODE((path / ".lock").stat().st_mode) == 0o644

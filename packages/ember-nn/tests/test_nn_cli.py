@@ -65,7 +65,7 @@ def test_train_evaluate_predict_from_the_command_line(backend: str, tmp_path: Pa
     text = capsys.readouterr().out
     assert f"on blobs.csv with {backend}" in text and "test: loss" in text
     metrics = json.loads((out / "metrics.json").read_text())
-    assert json.loads((out / "checkpoint" / "config.json").read_text())["backend"] == backend
+    assert ember_nn.load_checkpoint(out / "checkpoint").backend_saved == backend
     assert metrics["backend"] == backend and metrics["epochs"] == 15
     assert metrics["test"]["accuracy"] == 1.0
     assert (out / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -257,7 +257,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path,
         f.write(b"half a file")  # type: ignore[attr-defined]
         raise OSError("disk full")
 
-    monkeypatch.setattr(st, "_write_body", broken)
+    monkeypatch.setattr(st, "write_stream", broken)
     with ember.use_backend("numpy"), pytest.raises(OSError, match="disk full"):
         save_file({"a": ember.zeros((4, 4))}, p)
     assert p.read_bytes() == before

@@ -1,25 +1,29 @@
-"""Checkpoints: a directory with ``model.safetensors`` and ``config.json``, written atomically.
+"""Checkpoints: a model's config and weights (and optimiser state), saved so nothing is lost.
 
-``model.safetensors`` holds the model's ``state_dict()`` and, under ``optimizer/<variable
-path>/<slot>``, the optimiser's slot tensors. ``config.json`` holds what rebuilds them without
-code or pickles::
+On disk a checkpoint is a directory of versions (``_checkpoint_store`` has the layout, the
+crash guarantees and why)::
 
-    {"format": "ember-checkpoint", "version": 1, "ember_nn": "0.1.0",
-     "model": ember_nn.serialize(model), "optimizer": {"class", "config", "step"} or null,
-     "backend": "torch", "dtypes": {tensor name: dtype name}, "extra": user JSON,
-     "sha256": sha256 of model.safetensors}
+    ckpt/v000007/model.safetensors   the model's state_dict() and, under
+                                     optimizer/<variable path>/<slot>, the optimiser's slots
+    ckpt/v000007/config.json         {"format": "ember-checkpoint", "version": 2, "ember_nn",
+                                      "model": ember_nn.serialize(model),
+                                      "optimizer": {"class", "config", "step"} or null,
+                                      "backend": the model's backend, "extra": user JSON}
+    ckpt/v000007/SHA256SUMS          the sha256 of both files
 
-A checkpoint is built in a temporary sibling directory, fsynced, then renamed into place (an
-existing checkpoint is renamed aside first and deleted after), so a failure while saving
-leaves the previous checkpoint as it was.
+Loading checks, in this order, before the weights are read: the checksum of config.json; its
+JSON (size, nesting, duplicate keys) and entries; the weights file's header; then it builds
+the model under ``deferred_init`` (no initialiser runs, no weight memory is taken) and checks
+its variables' names, shapes and dtypes against the header. Only then are the weights copied
+out of the file, hashed on the way, and placed in the model. Every problem with the files is a
+``CheckpointError`` naming the file and the problem.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,18 +31,26 @@ from typing import Any
 
 import ember
 
+from . import _bounded_json
+from . import _checkpoint_store as store
 from . import _safetensors as st
+from ._deferred import deferred_init
 from ._errors import CheckpointError, ConfigError, StateError
-from ._module import Module, deserialize, serialize
+from ._module import Module, castable
 from ._random import seeded
+from ._serialize import MAX_DEPTH, deserialize, serialize
 
 __all__ = ["Checkpoint", "load", "load_checkpoint", "load_weights", "read_extra", "save"]
 
 FORMAT = "ember-checkpoint"
-VERSION = 1
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
+VERSION = 2
+WEIGHTS, CONFIG, SUMS = store.WEIGHTS, store.CONFIG, store.SUMS
 OPTIMIZER_PREFIX = "optimizer/"
+MAX_CONFIG_BYTES = 32 << 20
+#: JSON nesting a config.json may have: room for MAX_DEPTH nested modules (4 levels each) and
+#: for user JSON in "extra"
+MAX_CONFIG_DEPTH = 4 * MAX_DEPTH + 64
+_ATTEMPTS = 5  # a load restarts when a save replaces the version it was reading
 
 
 @dataclass
@@ -69,9 +81,11 @@ def save(model: Module, path: str | os.PathLike[str], *, optimizer: Any = None,
     """Save ``model`` (config and weights) and optionally ``optimizer`` and ``extra`` JSON
     (training history, metrics, ...) as a checkpoint directory at ``path``.
 
-    The write is atomic: on any failure an existing checkpoint at ``path`` is left intact.
-    ``path`` may be an existing checkpoint (replaced) or a new directory (its parents are
-    created); a directory holding anything else is refused.
+    Nothing is lost: until the new version is complete on disk the previous checkpoint stays
+    the one at ``path``, and a save killed at any point leaves the old or the new one loadable
+    (its leftovers are deleted by the next save). ``path`` may be an existing checkpoint
+    (replaced) or a new directory (its parents are created); a directory holding anything
+    else is refused. Two saves to one path run one after the other.
 
     Returns the checkpoint's path.
 
@@ -82,35 +96,43 @@ def save(model: Module, path: str | os.PathLike[str], *, optimizer: Any = None,
     if not isinstance(model, Module):
         raise ember.ArgumentError(f"save: expected an ember_nn.Module, got {type(model).__name__}")
     target = Path(path)
-    model_config = serialize(model)
-    _check_json(model_config, "the model's config")
-    _check_json(extra, "extra")
     tensors: dict[str, ember.Tensor] = dict(model.state_dict())
-    opt_config = None
-    if optimizer is not None:
-        opt_config = _optimizer_state(optimizer, tensors)
+    opt_config = _optimizer_state(optimizer, tensors) if optimizer is not None else None
     variables = model.variables
     config = {
         "format": FORMAT, "version": VERSION, "ember_nn": _version(),
-        "model": model_config, "optimizer": opt_config,
+        "model": serialize(model), "optimizer": opt_config,
         "backend": variables[0].backend if variables else ember.get_backend(),
-        "dtypes": {k: t.dtype.name for k, t in tensors.items()},
-        "extra": extra, "sha256": "",
+        "extra": extra,
     }
-    _check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
-    try:
-        os.chmod(tmp, st.default_mode(directory=True))
-        config["sha256"] = st.write_file(tensors, tmp / WEIGHTS, {"format": FORMAT})
-        text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
-        st.atomic_write(tmp / CONFIG, lambda f: f.write(text.encode()))
-        st.fsync_dir(tmp)
-        _swap_in(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    text = _config_bytes(config)
+    header = st._header(tensors, {"format": FORMAT})
+    store.check_target(target)
+
+    def write(directory: Path) -> None:
+        weights = store.write_file(
+            directory / WEIGHTS, lambda f: st.write_stream(f, tensors, header, directory / WEIGHTS))
+        store.write_file(directory / CONFIG, lambda f: f.write(text))
+        sums = {WEIGHTS: str(weights), CONFIG: hashlib.sha256(text).hexdigest()}
+        store.write_file(directory / SUMS, lambda f: f.write(store.sums_text(sums)))
+
+    store.commit(target, write)
     return target
+
+
+def _config_bytes(config: dict[str, Any]) -> bytes:
+    """config.json's bytes, refusing what would not load back (checked without recursion)."""
+    deep = _bounded_json.depth(config)
+    if deep > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"save: the config (model description and extra) nests {deep} levels "
+                          f"deep, over the limit of {MAX_CONFIG_DEPTH}; flatten extra")
+    _check_json(config["extra"], "extra")
+    text = (json.dumps(config, indent=2, ensure_ascii=False) + "\n").encode()
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"save: config.json would be {len(text):,} bytes, over the "
+                          f"{MAX_CONFIG_BYTES:,}-byte limit; keep large data in its own file "
+                          f"rather than in extra")
+    return text
 
 
 def _optimizer_state(optimizer: Any, tensors: dict[str, ember.Tensor]) -> dict[str, Any]:
@@ -133,56 +155,26 @@ def _optimizer_state(optimizer: Any, tensors: dict[str, ember.Tensor]) -> dict[s
             "step": int(state["step"])}
 
 
-def _check_target(target: Path) -> None:
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise CheckpointError(f"save: {target} exists and is not a directory; refusing to "
-                              f"replace it; choose another path")
-    if target.is_dir():
-        other = sorted(p.name for p in target.iterdir() if p.name not in (WEIGHTS, CONFIG))
-        if other:
-            raise CheckpointError(
-                f"save: {target} is a directory holding other files ({', '.join(other[:5])}"
-                f"{', ...' if len(other) > 5 else ''}), not a checkpoint; refusing to replace "
-                f"it; choose another path or empty it")
-
-
-def _swap_in(tmp: Path, target: Path) -> None:
-    """Rename the finished ``tmp`` to ``target``; an existing ``target`` goes aside first and
-    is deleted once the new one is in place (or is put back if the rename fails)."""
-    aside = None
-    if target.exists():
-        aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-        os.replace(target, aside / "old")
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        if aside is not None:
-            os.replace(aside / "old", target)
-            shutil.rmtree(aside, ignore_errors=True)
-        raise
-    st.fsync_dir(target.parent)
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
-
-
 def _check_json(value: Any, where: str) -> None:
-    """Only what JSON holds as is: None, bool, int, float, str, lists/tuples, str-keyed dicts."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return
-    if isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            _check_json(v, f"{where}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ConfigError(f"save: {where} has the key {k!r} ({type(k).__name__}); "
-                                  f"JSON keys must be strings")
-            _check_json(v, f"{where}[{k!r}]")
-        return
-    hint = " (use .tolist() or .item())" if isinstance(value, ember.Tensor) else ""
-    raise ConfigError(f"save: {where} is a {type(value).__name__}, which JSON cannot hold"
-                      f"{hint}; use numbers, strings, lists and dicts")
+    """Only what JSON holds as is: None, bool, int, float, str, lists/tuples, str-keyed dicts
+    (an explicit stack: callers check the depth first)."""
+    stack = [(value, where)]
+    while stack:
+        v, at = stack.pop()
+        if v is None or isinstance(v, bool | int | float | str):
+            continue
+        if isinstance(v, list | tuple):
+            stack.extend((x, f"{at}[{i}]") for i, x in enumerate(v))
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise ConfigError(f"save: {at} has the key {k!r} ({type(k).__name__}); "
+                                      f"JSON keys must be strings")
+                stack.append((x, f"{at}[{k!r}]"))
+        else:
+            hint = " (use .tolist() or .item())" if isinstance(v, ember.Tensor) else ""
+            raise ConfigError(f"save: {at} is a {type(v).__name__}, which JSON cannot hold"
+                              f"{hint}; use numbers, strings, lists and dicts")
 
 
 def _version() -> str:
@@ -199,7 +191,7 @@ def load(path: str | os.PathLike[str], *, backend: str | None = None,
 
     >>> model = ember_nn.load("ckpt", backend="torch")
     """
-    return _load(Path(path), backend, device, with_optimizer=False).model
+    return _newest(Path(path), lambda snap: _load(snap, backend, device, False)).model
 
 
 def load_checkpoint(path: str | os.PathLike[str], *, backend: str | None = None,
@@ -211,7 +203,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, backend: str | None = None,
     >>> ck.extra
     {'epoch': 5}
     """
-    return _load(Path(path), backend, device, with_optimizer=True)
+    return _newest(Path(path), lambda snap: _load(snap, backend, device, True))
 
 
 def read_extra(path: str | os.PathLike[str]) -> Any:
@@ -222,7 +214,7 @@ def read_extra(path: str | os.PathLike[str]) -> Any:
     >>> read_extra("ckpt")
     {'epoch': 5}
     """
-    return _read_config(Path(path))["extra"]
+    return _newest(Path(path), _read_config)["extra"]
 
 
 def load_weights(model: Module, path: str | os.PathLike[str], strict: bool = True) -> Module:
@@ -230,8 +222,8 @@ def load_weights(model: Module, path: str | os.PathLike[str], strict: bool = Tru
 
     The checkpoint must be for the same model class; with ``strict`` every variable path must
     match both ways. ``path`` may also be a bare ``.safetensors`` file of a state dict (no
-    class check then). Values are moved to the model's backend and device and cast to its
-    dtypes (as ``load_state_dict`` does).
+    class check then). Values are moved to the model's backend and device; dtypes follow
+    ``load_state_dict``'s rule (a cast that would lose information is refused).
 
     >>> model = ember_nn.Dense(3, 2)
     >>> ember_nn.load_weights(model, "ckpt")
@@ -241,125 +233,177 @@ def load_weights(model: Module, path: str | os.PathLike[str], strict: bool = Tru
             f"load_weights: expected an ember_nn.Module, got {type(model).__name__}")
     p = Path(path)
     variables = model.variables
-    where = ({"backend": variables[0].backend, "device": variables[0].device}
-             if variables else {})
+    where: dict[str, Any] = ({"backend": variables[0].backend, "device": variables[0].device}
+                             if variables else {})
     if p.is_file():
-        state = st.load_file(p, **where)
+        with st.Reader(p) as reader:
+            _check_fits(model, reader, strict, p)
+            state = reader.tensors(**where)[0]
     else:
-        config = _read_config(p)
-        saved = config["model"].get("class") if isinstance(config["model"], dict) else None
-        if saved != model.config_name:
-            raise CheckpointError(
-                f"{p}: the checkpoint holds a {saved!r} model, not {model.config_name!r}; "
-                f"load it with ember_nn.load({str(p)!r}) or pass a {saved} model")
-        state = _model_part(_read_weights(p, config, **where))
-    _load_state(model, state, strict, p)
+        def read(snap: store.Snapshot) -> dict[str, ember.Tensor]:
+            config = _read_config(snap)
+            saved = config["model"]["class"]
+            if saved != model.config_name:
+                raise CheckpointError(
+                    f"{p}: the checkpoint holds a {saved!r:.100} model, not "
+                    f"{model.config_name!r}; load it with ember_nn.load({str(p)!r}) or pass a "
+                    f"{saved:.100} model")
+            with st.Reader(snap.dir / WEIGHTS) as reader:
+                _check_fits(model, reader, strict, snap.dir / WEIGHTS)
+                return _verified(snap, config, reader, **where)
+
+        state = _model_part(_newest(p, read))
+    try:
+        model.load_state_dict(state, strict=strict)
+    except StateError as exc:
+        raise CheckpointError(f"{p}: the weights do not fit {type(model).__name__}: {exc}") \
+            from exc
     return model
 
 
-def _load(path: Path, backend: str | None, device: str | None,
-          with_optimizer: bool) -> Checkpoint:
-    config = _read_config(path)
-    b = ember.load_backend(backend) if backend is not None else None
-    name = b.name if b is not None else ember.get_backend()
-    with ember.use_backend(name), seeded(0):  # building must not advance the caller's stream
+def _newest(path: Path, read: Any) -> Any:
+    """``read(snapshot)`` of the newest version; again if a save replaced it meanwhile."""
+    for attempt in range(_ATTEMPTS):
+        snap = store.latest(path)
         try:
-            model = deserialize(config["model"])
-        except ConfigError as exc:
-            raise CheckpointError(f"{path}: cannot rebuild the model from {CONFIG}: {exc}") \
-                from exc
-    tensors = _read_weights(path, config, backend=name, device=device)
-    state = _model_part(tensors)
-    _match_dtypes(model, state)
-    if device is not None:
-        model.to(device=device)
-    _load_state(model, state, True, path)
-    optimizer, step = None, None
-    opt = config["optimizer"]
-    if opt is not None:
-        step = opt.get("step") if isinstance(opt, dict) else None
-        if with_optimizer:
-            optimizer = _rebuild_optimizer(path, opt, tensors)
+            return read(snap)
+        except CheckpointError:
+            if attempt + 1 < _ATTEMPTS and not snap.current():
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def _load(snap: store.Snapshot, backend: str | None, device: str | None,
+          with_optimizer: bool) -> Checkpoint:
+    config = _read_config(snap)
+    name = ember.load_backend(backend).name if backend is not None else ember.get_backend()
+    weights = snap.dir / WEIGHTS
+    with st.Reader(weights) as reader:
+        model = _build(snap, config["model"], name)
+        _check_fits(model, reader, True, weights, adopt_floats=True)
+        opt = config["optimizer"]
+        optimizer = _optimizer(snap, opt) if opt is not None and with_optimizer else None
+        tensors = _verified(snap, config, reader, backend=name, device=device)
+    _install(model, _model_part(tensors))
+    if optimizer is not None:
+        _load_slots(snap, optimizer, opt, tensors)
+    step = opt["step"] if opt is not None else None
     return Checkpoint(model, optimizer, config["extra"], step, config["backend"])
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise CheckpointError(f"{path}: no checkpoint here (the directory does not exist); "
-                              f"check the path, or save one with ember_nn.save(model, path)")
-    if not path.is_dir():
-        raise CheckpointError(
-            f"{path}: is a file, not a checkpoint directory (one holds {WEIGHTS} and {CONFIG}); "
-            f"for a bare safetensors file use ember_nn.load_file or ember_nn.load_weights")
-    for part in (CONFIG, WEIGHTS):
-        if not (path / part).is_file():
-            raise CheckpointError(f"{path}: incomplete checkpoint: {part} is missing; it was "
-                                  f"not written by ember_nn.save or was damaged: save it again")
-    try:
-        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{path / CONFIG}: not valid JSON ({exc}): corrupted; save the "
-                              f"checkpoint again") from None
+def _read_config(snap: store.Snapshot) -> dict[str, Any]:
+    """config.json, its checksum verified (version 2), parsed with limits, entries checked."""
+    where = snap.dir / CONFIG
+    raw = snap.read(CONFIG, MAX_CONFIG_BYTES)
+    if snap.layout == 2:
+        want = snap.sums()[CONFIG]
+        got = hashlib.sha256(raw).hexdigest()
+        if got != want:
+            raise CheckpointError(
+                f"{where}: corrupted or edited: its sha256 is {got}, but {SUMS} records {want};"
+                f" config.json changed after saving (an edit changes what the model does): "
+                f"restore it or save the checkpoint again")
+    config = _bounded_json.loads(raw, str(where), max_bytes=MAX_CONFIG_BYTES,
+                                 max_depth=MAX_CONFIG_DEPTH)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        got = config.get("format") if isinstance(config, dict) else type(config).__name__
-        raise CheckpointError(f"{path / CONFIG}: not an ember checkpoint (format {got!r}, "
+        got_format = config.get("format") if isinstance(config, dict) else type(config).__name__
+        raise CheckpointError(f"{where}: not an ember checkpoint (format {got_format!r:.60}, "
                               f"expected {FORMAT!r})")
     version = config.get("version")
-    if version != VERSION:
-        hint = ("upgrade ember-nn to read it" if isinstance(version, int) and version > VERSION
-                else "it was not written by ember_nn.save")
-        raise CheckpointError(f"{path / CONFIG}: checkpoint version {version!r} is not one "
-                              f"this ember-nn reads (version {VERSION}); {hint}")
-    missing = [k for k in ("model", "optimizer", "backend", "dtypes", "extra", "sha256")
-               if k not in config]
-    if missing:
-        raise CheckpointError(f"{path / CONFIG}: missing entries {missing}: corrupted; save "
+    if version != snap.layout:
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > VERSION
+        hint = "upgrade ember-nn to read it" if newer else "it was not written by ember_nn.save"
+        raise CheckpointError(f"{where}: checkpoint version {version!r:.20} is not one this "
+                              f"ember-nn reads here (version {snap.layout} in this layout); "
+                              f"{hint}")
+    kinds: dict[str, Any] = {"model": dict, "optimizer": (dict, type(None)), "backend": str,
+                             "extra": object}
+    if snap.layout == 1:
+        kinds.update(sha256=str, dtypes=dict)
+    wrong = [k for k, t in kinds.items() if k not in config or not isinstance(config[k], t)]
+    if not wrong and not isinstance(config["model"].get("class"), str):
+        wrong.append("model.class")
+    opt = config.get("optimizer")
+    if not wrong and opt is not None and (
+            set(opt) != {"class", "config", "step"} or not isinstance(opt["step"], int)
+            or isinstance(opt["step"], bool)):
+        wrong.append("optimizer")
+    if wrong:
+        raise CheckpointError(f"{where}: missing or malformed entries {wrong}: corrupted; save "
                               f"the checkpoint again")
     return config
 
 
-def _read_weights(path: Path, config: Mapping[str, Any], backend: str | None = None,
-                  device: str | None = None) -> dict[str, ember.Tensor]:
-    weights = path / WEIGHTS
-    entries = st.read_entries(weights)  # header problems (truncation...) are named first
-    digest = st.sha256_of(weights)
-    if digest != config["sha256"]:
+def _build(snap: store.Snapshot, description: Any, backend: str) -> Module:
+    """The model config.json describes, with placeholder variables (no initialiser runs)."""
+    with ember.use_backend(backend), seeded(0), deferred_init():
+        try:
+            return deserialize(description)
+        except ConfigError as exc:
+            problem = str(exc)
+        except Exception as exc:  # a registered class refused the arguments some other way
+            problem = f"{type(exc).__name__}: {exc}"
+    raise CheckpointError(f"{snap.dir / CONFIG}: cannot rebuild the model: {problem:.1000}")
+
+
+def _check_fits(model: Module, reader: st.Reader, strict: bool, where: Path, *,
+                adopt_floats: bool = False) -> None:
+    """The file's header against the model's variables: names (both ways with ``strict``),
+    shapes and dtypes (``load_state_dict``'s rule; with ``adopt_floats`` the same dtype or any
+    floating one for a floating variable, as the model takes the saved dtype), before any
+    weight is read."""
+    file = {e.name: e for e in reader.entries if not e.name.startswith(OPTIMIZER_PREFIX)}
+    mine = dict(model.named_variables())
+    problems = []
+    if strict:
+        missing = [k for k in mine if k not in file]
+        unexpected = [k for k in file if k not in mine]
+        if missing:
+            problems.append(f"missing: {missing[:20]}")
+        if unexpected:
+            problems.append(f"unexpected: {unexpected[:20]}")
+    shapes = [f"{k} (file has {file[k].shape}, model has {v.shape})"
+              for k, v in mine.items() if k in file and file[k].shape != v.shape]
+    def fits(given: ember.DType, want: ember.DType) -> bool:
+        if adopt_floats:
+            return given is want or (given.is_floating and want.is_floating)
+        return castable(given, want)
+
+    dtypes = [f"{k} (file has {file[k].dtype.name}, model has {v.dtype.name})"
+              for k, v in mine.items() if k in file and not fits(file[k].dtype, v.dtype)]
+    if shapes:
+        problems.append("mis-shaped: " + ", ".join(shapes[:20]))
+    if dtypes:
+        problems.append("dtypes that would lose information: " + ", ".join(dtypes[:20]))
+    if problems:
+        described = f" (as {CONFIG} describes it)" if adopt_floats else ""
+        raise CheckpointError(f"{where}: the weights do not fit {type(model).__name__}"
+                              f"{described}: " + "; ".join(problems))
+
+
+def _verified(snap: store.Snapshot, config: Mapping[str, Any], reader: st.Reader,
+              backend: str | None = None, device: str | None = None) -> dict[str, ember.Tensor]:
+    """Every tensor of the weights file, whose sha256 must be the recorded one."""
+    want = snap.sums()[WEIGHTS] if snap.layout == 2 else config["sha256"]
+    tensors, got = reader.tensors(backend, device, sha256=True)
+    if got != want:
         raise CheckpointError(
-            f"{weights}: corrupted: its sha256 is {digest}, but {CONFIG} records "
-            f"{config['sha256']}; the weights changed after saving: restore a copy or save again")
-    dtypes = {k: d.name for k, (d, _) in entries.items()}
-    if dtypes != config["dtypes"]:
-        raise CheckpointError(f"{path}: {WEIGHTS} and {CONFIG} list different tensors or "
+            f"{reader.path}: corrupted: its sha256 is {got}, but "
+            f"{SUMS if snap.layout == 2 else CONFIG} records {want:.64}; the weights changed "
+            f"after saving: restore a copy or save again")
+    if snap.layout == 1 and {e.name: e.dtype.name for e in reader.entries} != config["dtypes"]:
+        raise CheckpointError(f"{snap.dir}: {WEIGHTS} and {CONFIG} list different tensors or "
                               f"dtypes: corrupted; save the checkpoint again")
-    return st.load_file(weights, backend=backend, device=device)
+    return tensors
 
 
-def _model_part(tensors: Mapping[str, ember.Tensor]) -> dict[str, ember.Tensor]:
-    return {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
-
-
-def _load_state(model: Module, state: Mapping[str, ember.Tensor], strict: bool,
-                path: Path) -> None:
-    try:
-        model.load_state_dict(state, strict=strict)
-    except StateError as exc:
-        raise CheckpointError(f"{path}: the weights do not fit {type(model).__name__}: {exc}") \
-            from exc
-
-
-def _match_dtypes(model: Module, state: Mapping[str, ember.Tensor]) -> None:
-    """Give the freshly built variables the saved dtypes (a model saved in bfloat16 loads in
-    bfloat16), replacing only the variables whose dtype differs."""
-    want = {path: state[path].dtype for path, v in model.named_variables()
-            if path in state and state[path].dtype != v.dtype}
-    if not want:
-        return
-    new: dict[int, ember.Variable] = {}
-    for path, v in model.named_variables():
-        if path in want:
-            new[id(v)] = ember.Variable(ember.astype(ember.stop_gradient(v), want[path]),
-                                        trainable=v.trainable, name=v.name)
-    for _, m in model.named_modules():
+def _install(model: Module, state: Mapping[str, ember.Tensor]) -> None:
+    """Put the loaded tensors in the model: each variable (a placeholder) is replaced by one
+    holding its tensor, in the saved dtype, keeping its name and trainability."""
+    new = {id(v): ember.Variable(state[path], trainable=v.trainable, name=v.name)
+           for path, v in model.named_variables()}
+    for _, m in list(model.named_modules()):
         for k, value in list(m._attributes()):
             object.__setattr__(m, k, _replaced(value, new))
 
@@ -376,17 +420,22 @@ def _replaced(obj: Any, new: Mapping[int, ember.Variable]) -> Any:
     return obj
 
 
-def _rebuild_optimizer(path: Path, opt: Any, tensors: Mapping[str, ember.Tensor]) -> Any:
+def _model_part(tensors: Mapping[str, ember.Tensor]) -> dict[str, ember.Tensor]:
+    return {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
+
+
+def _optimizer(snap: store.Snapshot, opt: Mapping[str, Any]) -> Any:
     from . import _optimizers
 
-    if not isinstance(opt, dict) or not {"class", "config", "step"} <= set(opt):
-        raise CheckpointError(f"{path / CONFIG}: the optimizer entry must have class, config "
-                              f"and step, got {opt!r:.100}: corrupted")
     try:
-        optimizer = _optimizers.deserialize({"class": opt["class"], "config": opt["config"]})
-    except ConfigError as exc:
-        raise CheckpointError(f"{path}: cannot rebuild the optimizer from {CONFIG}: {exc}") \
-            from exc
+        return _optimizers.deserialize({"class": opt["class"], "config": opt["config"]})
+    except Exception as exc:  # ConfigError, or a class that refused the values otherwise
+        raise CheckpointError(f"{snap.dir / CONFIG}: cannot rebuild the optimizer: "
+                              f"{type(exc).__name__}: {exc}"[:1200]) from exc
+
+
+def _load_slots(snap: store.Snapshot, optimizer: Any, opt: Mapping[str, Any],
+                tensors: Mapping[str, ember.Tensor]) -> None:
     slots: dict[str, dict[str, ember.Tensor]] = {}
     for key, value in _optimizer_part(tensors):
         var_path, _, slot = key.rpartition("/")
@@ -395,8 +444,7 @@ def _rebuild_optimizer(path: Path, opt: Any, tensors: Mapping[str, ember.Tensor]
         optimizer.load_state_dict({"config": opt["config"], "step": opt["step"],
                                    "slots": slots})
     except (ConfigError, StateError) as exc:
-        raise CheckpointError(f"{path}: the optimizer state does not load: {exc}") from exc
-    return optimizer
+        raise CheckpointError(f"{snap.dir}: the optimizer state does not load: {exc}") from exc
 
 
 def _optimizer_part(tensors: Mapping[str, ember.Tensor]) -> Iterator[tuple[str, ember.Tensor]]:

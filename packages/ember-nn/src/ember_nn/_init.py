@@ -32,6 +32,7 @@ from typing import Any
 
 import ember
 
+from . import _deferred
 from ._errors import ConfigError
 
 __all__ = [
@@ -391,7 +392,10 @@ def _resolve(module: Any, arg: str, spec: Any) -> Initializer:
 
 def _variable(layer: str, fn: Initializer, key: Any, shape: tuple[int, ...], dtype: ember.DType,
              name: str, *, trainable: bool = True) -> ember.Variable:
-    """``ember.Variable(fn(key, shape, dtype))``, checking what a custom initialiser returned."""
+    """``ember.Variable(fn(key, shape, dtype))``, checking what a custom initialiser returned;
+    under ``_deferred.deferred_init()`` a placeholder instead (``fn`` is not called)."""
+    if _deferred.deferring():
+        return ember.Variable(_deferred.placeholder(shape, dtype), trainable=trainable, name=name)
     value = fn(key, shape, dtype)
     if not isinstance(value, ember.Tensor):
         value = ember.asarray(value, dtype=dtype)

@@ -5,7 +5,8 @@ inside nested modules, lists, tuples and dicts: a module's own first (in attribu
 each nested module's, depth first (torch's order). Their dotted paths
 (``"layers.0.weight"``) name them in ``state_dict()``, checkpoints and optimiser state.
 Each module records the arguments it was built with, so ``get_config()`` /
-``from_config()`` rebuild it (nested modules included) without any pickling.
+``from_config()`` rebuild it (nested modules included) without any pickling (the JSON form and
+its checks are in ``_serialize``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,9 @@ from typing import Any, ClassVar
 import ember
 
 from ._errors import ConfigError, StateError
+from ._serialize import _REGISTRY, _decode, _encode, deserialize, registered, serialize
 
-__all__ = ["Module", "deserialize", "registered", "serialize"]
-
-_REGISTRY: dict[str, type[Module]] = {}
-
-
-def registered() -> dict[str, type[Module]]:
-    """Every Module subclass by the name ``serialize`` writes (a copy)."""
-    return dict(_REGISTRY)
+__all__ = ["Module", "castable", "deserialize", "registered", "serialize"]
 
 
 def _count(n: int) -> str:
@@ -164,16 +159,24 @@ class Module:
         return {k: ember.stop_gradient(v) for k, v in self.named_variables()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> Module:
-        """Assign values by path; values on another backend or of another float dtype are moved
-        and cast. With ``strict`` every path must match both ways; shapes must always match.
+        """Assign values by path (tensors, NumPy/torch arrays, nested lists); values on another
+        backend or device are moved. With ``strict`` every path must match both ways; shapes
+        must always match. Dtypes must match or cast without losing what the values are (see
+        :func:`castable`): int8 into int32, uint8 into float32, float64 into float32 (rounded,
+        as torch's ``load_state_dict`` does) are cast; int64 values for a float32 variable,
+        floats for an int variable, complex for real are refused. Nothing is assigned unless
+        every entry fits.
 
-        Raises ``StateError`` naming the missing, unexpected and mis-shaped entries.
+        Raises ``StateError`` naming the missing, unexpected, mis-shaped and mis-typed entries.
         """
         mine = dict(self.named_variables())
         missing = [k for k in mine if k not in state]
         unexpected = [k for k in state if k not in mine]
-        shapes = {k: (tuple(_shape(state[k])), mine[k].shape) for k in mine if k in state
-                  and tuple(_shape(state[k])) != mine[k].shape}
+        given = {k: _as_tensor(state[k], k, type(self).__name__) for k in mine if k in state}
+        shapes = {k: (t.shape, mine[k].shape) for k, t in given.items()
+                  if t.shape != mine[k].shape}
+        dtypes = {k: (t.dtype, mine[k].dtype) for k, t in given.items()
+                  if not castable(t.dtype, mine[k].dtype)}
         problems = []
         if strict and missing:
             problems.append(f"missing: {missing}")
@@ -182,13 +185,18 @@ class Module:
         if shapes:
             problems.append("mis-shaped: " + ", ".join(
                 f"{k} (given {g}, model has {m})" for k, (g, m) in shapes.items()))
+        if dtypes:
+            problems.append("dtypes that would lose information: " + ", ".join(
+                f"{k} (given {g.name}, model has {m.name})" for k, (g, m) in dtypes.items())
+                + "; cast the values with ember.astype first if that is intended")
         if problems:
             raise StateError(
                 f"{type(self).__name__}.load_state_dict: " + "; ".join(problems)
-                + ("; pass strict=False to load the matching entries only" if not shapes else ""))
-        for k, v in mine.items():
-            if k in state:
-                v.assign(_on(state[k], v))
+                + ("; pass strict=False to load the matching entries only"
+                   if not (shapes or dtypes) else ""))
+        for k, t in given.items():
+            v = mine[k]
+            v.assign(_on(t, v))
         return self
 
     def to(self, backend: str | None = None, *, device: str | None = None,
@@ -207,10 +215,16 @@ class Module:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Module:
         """A new module built from ``get_config()``'s output (fresh variables)."""
+        if not isinstance(config, Mapping) or not all(isinstance(k, str) for k in config):
+            raise ConfigError(f"{cls.__name__}.from_config: the config must be a dict of "
+                              f"argument names to values, got {config!r:.80}")
         args = {k: _decode(v) for k, v in config.items()}
         var = [p for p in inspect.signature(cls.__init__).parameters.values()
                if p.kind is p.VAR_POSITIONAL]
-        pos = list(args.pop(var[0].name, [])) if var else []
+        pos = args.pop(var[0].name, []) if var else []
+        if not isinstance(pos, list):
+            raise ConfigError(f"{cls.__name__}.from_config: {var[0].name!r} (the *{var[0].name}"
+                              f" arguments) must be a list, got {pos!r:.80}")
         try:
             return cls(*pos, **args)
         except TypeError as e:
@@ -252,13 +266,46 @@ def _walk(items: Any, prefix: str) -> Iterator[tuple[str, Any]]:
             yield path, v
 
 
-def _shape(x: Any) -> tuple[int, ...]:
-    s = getattr(x, "shape", None)
-    return tuple(s) if s is not None else ember.asarray(x).shape
+#: significand bits of the inexact dtypes: the widest integers they hold exactly
+_DIGITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53, "complex64": 24,
+           "complex128": 53}
 
 
-def _on(value: Any, v: ember.Variable) -> ember.Tensor:
-    t = value if isinstance(value, ember.Tensor) else ember.asarray(value)
+def castable(given: ember.DType, want: ember.DType) -> bool:
+    """Whether a ``given`` value may be stored in a ``want`` variable without losing what it
+    is (``load_state_dict``'s rule): the same dtype; bool into anything; an integer into a
+    wider integer that holds its range, or into a floating/complex dtype whose significand
+    holds every value (uint8 into float16, int16 into float32, int32 into float64); a
+    floating value into any floating or complex dtype and complex into complex (rounding to
+    the nearest value, as torch's and ``Variable.assign``'s float casts do). Never an integer
+    too wide for the float (int64 into float32), a float into an integer, complex into real,
+    anything into bool, or signed into unsigned."""
+    if given is want or given is ember.bool:
+        return True
+    gk, wk = given.kind, want.kind
+    if gk in "fc":
+        return wk == "c" or (wk == "f" and gk == "f")
+    if gk not in "iu":
+        return False
+    if wk in "iu":
+        if gk == wk:
+            return want.bits >= given.bits
+        return gk == "u" and wk == "i" and want.bits > given.bits
+    if wk in "fc":
+        return given.bits - (gk == "i") <= _DIGITS[want.name]
+    return False
+
+
+def _as_tensor(value: Any, key: str, owner: str) -> ember.Tensor:
+    if isinstance(value, ember.Tensor):
+        return value
+    try:
+        return ember.asarray(value)
+    except ember.EmberError as exc:
+        raise StateError(f"{owner}.load_state_dict: {key!r}: {exc}") from exc
+
+
+def _on(t: ember.Tensor, v: ember.Variable) -> ember.Tensor:
     if t.backend != v.backend or t.device != v.device:
         t = t.to(v.backend, device=v.device)
     if t.dtype != v.dtype:
@@ -281,72 +328,6 @@ def _moved(obj: Any, backend: str | None, device: str | None, dtype: Any) -> Any
     if isinstance(obj, dict):
         return {k: _moved(x, backend, device, dtype) for k, x in obj.items()}
     return obj
-
-
-def serialize(module: Module) -> dict[str, Any]:
-    """``{"class": name, "config": module.get_config()}``: JSON-able, no code or pickles."""
-    if not isinstance(module, Module):
-        raise ConfigError(f"serialize: expected an ember_nn.Module, got {type(module).__name__}")
-    return {"class": module.config_name, "config": module.get_config()}
-
-
-def deserialize(data: Mapping[str, Any]) -> Module:
-    """The module ``serialize`` described (built fresh; load weights with load_state_dict)."""
-    if not isinstance(data, Mapping) or "class" not in data or "config" not in data:
-        raise ConfigError(f"deserialize: expected {{'class': ..., 'config': {{...}}}}, got "
-                          f"{data!r:.80}")
-    name = data["class"]
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        raise ConfigError(
-            f"deserialize: no module class named {name!r} is registered; import the module "
-            f"that defines it first (known: {sorted(_REGISTRY)[:12]}...)")
-    return cls.from_config(data["config"])
-
-
-_FN_TAG = "__callable__"
-
-
-def _encode(v: Any, where: str) -> Any:
-    if isinstance(v, Module):
-        return {"__module__": serialize(v)}
-    if v is None or isinstance(v, bool | int | float | str):
-        return v
-    if isinstance(v, list | tuple):
-        return [_encode(x, where) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _encode(x, where) for k, x in v.items()}
-    if isinstance(v, ember.DType):
-        return {"__dtype__": v.name}
-    if isinstance(v, ember.random.Key):
-        return {"__key__": v.value}
-    if callable(v):
-        from ._activations import name_of
-
-        name = name_of(v)
-        if name is not None:
-            return {_FN_TAG: name}
-    raise ConfigError(
-        f"{where}: {type(v).__name__} value {v!r:.60} cannot be written to a JSON config; use "
-        f"numbers, strings, lists, dicts, dtypes, modules or a named activation")
-
-
-def _decode(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_decode(x) for x in v]
-    if isinstance(v, dict):
-        if set(v) == {"__module__"}:
-            return deserialize(v["__module__"])
-        if set(v) == {"__dtype__"}:
-            return getattr(ember, v["__dtype__"])
-        if set(v) == {"__key__"}:
-            return ember.random.Key(v["__key__"])
-        if set(v) == {_FN_TAG}:
-            from ._activations import get as get_activation
-
-            return get_activation(v[_FN_TAG])
-        return {k: _decode(x) for k, x in v.items()}
-    return v
 
 
 def _short(v: Any) -> str:

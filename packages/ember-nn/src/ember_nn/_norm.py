@@ -52,8 +52,9 @@ class LayerNorm(Module):
         d = _init._layer_dtype("LayerNorm", dtype)
         self.weight = self.bias = None
         if elementwise_affine:
-            self.weight = ember.Variable(ember.ones(self.normalized_shape, dtype=d), name="weight")
-            self.bias = ember.Variable(ember.zeros(self.normalized_shape, dtype=d), name="bias")
+            shape = self.normalized_shape
+            self.weight = _init._variable("LayerNorm", _init.ones, None, shape, d, "weight")
+            self.bias = _init._variable("LayerNorm", _init.zeros, None, shape, d, "bias")
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
         x = x if isinstance(x, ember.Tensor) else ember.asarray(x)
@@ -81,7 +82,8 @@ class RMSNorm(Module):
         d = _init._layer_dtype("RMSNorm", dtype)
         self.weight = None
         if elementwise_affine:
-            self.weight = ember.Variable(ember.ones(self.normalized_shape, dtype=d), name="weight")
+            self.weight = _init._variable("RMSNorm", _init.ones, None, self.normalized_shape, d,
+                                          "weight")
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
         x = x if isinstance(x, ember.Tensor) else ember.asarray(x)
@@ -124,12 +126,12 @@ class BatchNorm(Module):
         d = _init._layer_dtype("BatchNorm", dtype)
         self.weight = self.bias = None
         if affine:
-            self.weight = ember.Variable(ember.ones((features,), dtype=d), name="weight")
-            self.bias = ember.Variable(ember.zeros((features,), dtype=d), name="bias")
-        self.running_mean = ember.Variable(ember.zeros((features,), dtype=d), trainable=False,
-                                           name="running_mean")
-        self.running_var = ember.Variable(ember.ones((features,), dtype=d), trainable=False,
-                                          name="running_var")
+            self.weight = _init._variable("BatchNorm", _init.ones, None, (features,), d, "weight")
+            self.bias = _init._variable("BatchNorm", _init.zeros, None, (features,), d, "bias")
+        self.running_mean = _init._variable("BatchNorm", _init.zeros, None, (features,), d,
+                                            "running_mean", trainable=False)
+        self.running_var = _init._variable("BatchNorm", _init.ones, None, (features,), d,
+                                           "running_var", trainable=False)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
         x = x if isinstance(x, ember.Tensor) else ember.asarray(x)
