@@ -95,8 +95,9 @@ def check_validation(op: str, validation_data: Any, validation_split: Any) -> fl
 
 def warn_non_finite(op: str, what: str, t: ember.Tensor) -> int:
     """Warn (RuntimeWarning) if floating ``t`` holds NaN or infinite values; returns how many
-    samples (rows along the first axis) do. One pass over the data, one number read back."""
-    if not t.dtype.is_inexact or t.size == 0:
+    samples (rows along the first axis) do. One pass over the data and one boolean read back
+    when it is clean."""
+    if not t.dtype.is_inexact or t.size == 0 or bool(ember.all(ember.isfinite(t))):
         return 0
     bad = ember.logical_not(ember.isfinite(t))
     if t.ndim > 1:
