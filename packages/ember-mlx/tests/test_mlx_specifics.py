@@ -122,7 +122,7 @@ def test_nonzero_unique_and_repeat_through_the_host(b):
 
 def test_asarray_keeps_float64_and_rejects_complex128(b):
     assert b.asarray(np.array([0.1]), None, None, None).dtype == mx.float64
-    assert b.from_dlpack(np.array([0.1])).dtype == mx.float64
+    assert b.from_dlpack(np.array([0.1]), None).dtype == mx.float64
     with pytest.raises(ember.UnsupportedError):
         b.asarray(np.array([1j]), None, None, None)
     with pytest.raises(ember.UnsupportedError):

@@ -44,6 +44,7 @@ from ._errors import (
     BackendError,
     BackendMismatchError,
     BackendNotFoundError,
+    CopyError,
     DTypeError,
     EmberError,
     OutOfBoundsError,
@@ -51,6 +52,7 @@ from ._errors import (
     TapeError,
     UnsupportedError,
 )
+from ._info import __array_namespace_info__
 from ._plugins import BackendInfo, backends, load_backend
 from ._tensor import Tensor
 from .autodiff import (
@@ -73,6 +75,7 @@ from .ops._reductions import *  # noqa: F403
 from .ops._searching import *  # noqa: F403
 
 __version__ = "0.1.0"
+__array_api_version__ = "2023.12"
 
 e = 2.718281828459045
 inf = float("inf")
@@ -83,9 +86,11 @@ pi = 3.141592653589793
 __all__ = [
     "ArgumentError", "GradientTape", "TapeError", "Variable", "autodiff", "grad", "jvp",
     "stop_gradient", "use_tape_engine", "value_and_grad", "vjp", "vmap", "compile",
+    "__array_api_version__", "__array_namespace_info__",
     "CATALOGUE", "Backend", "BackendError", "BackendInfo", "BackendMismatchError",
-    "BackendNotFoundError", "Capabilities", "DType", "DTypeError", "EmberError", "OpSpec",
-    "OutOfBoundsError", "ShapeError", "Tensor", "UnsupportedError", "backends", "bfloat16", "bool",
+    "BackendNotFoundError", "Capabilities", "CopyError", "DType", "DTypeError", "EmberError",
+    "OpSpec", "OutOfBoundsError", "ShapeError", "Tensor",
+    "UnsupportedError", "backends", "bfloat16", "bool",
     "can_cast", "complex64", "complex128", "e", "fft", "finfo", "float16", "float32", "float64",
     "get_backend", "iinfo", "inf", "int8", "int16", "int32", "int64", "isdtype", "linalg",
     "load_backend", "nan", "newaxis", "nn", "pi", "random", "set_backend", "uint8", "uint16",

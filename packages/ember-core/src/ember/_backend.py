@@ -38,12 +38,17 @@ class Capabilities:
     """What a backend can do, declared by the backend (never probed per call).
 
     ``dtypes`` maps a device type (``"cpu"``, ``"cuda"``, ``"gpu"``) to the dtypes arrays on it
-    may have; ``notes`` explains the gaps in words for error messages and ``ember info``.
+    may have; ``notes`` explains the gaps in words for error messages and ``ember info``. The
+    last three are the Array API's ``capabilities()`` (``ember.__array_namespace_info__``):
+    ``max_dimensions`` None means the backend states no limit.
     """
 
     dtypes: Mapping[str, frozenset[dt.DType]]
     notes: Mapping[str, str] = field(default_factory=dict)
     lazy: bool = False  # results are computed on demand (MLX); ember synchronises where needed
+    boolean_indexing: bool = True
+    data_dependent_shapes: bool = True
+    max_dimensions: int | None = None
 
 
 class Backend:

@@ -48,7 +48,7 @@ asarray | P | (obj, dtype, device, copy) | Convert lists, scalars, NumPy or nati
 empty | P | (shape, dtype, device) | Uninitialised array (ember returns zeros on backends without a cheaper option).
 empty_like | C | (x, dtype, device) | empty() with x's shape.
 eye | P | (n_rows, n_cols, k, dtype, device) | Identity-like matrix with ones on diagonal k.
-from_dlpack | P | (x) | Import any DLPack-capable array without a copy where possible.
+from_dlpack | P | (x, copy) | Import a DLPack-capable array; copy None shares memory where possible, True always copies, False never (BufferError).
 full | P | (shape, fill_value, dtype, device) | Array filled with one value.
 full_like | C | (x, fill_value, dtype, device) | full() with x's shape.
 linspace | P | (start, stop, num, dtype, device, endpoint) | num evenly spaced samples.

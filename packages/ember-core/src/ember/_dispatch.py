@@ -176,7 +176,7 @@ def norm_axis(op: str, axis: int, ndim: int) -> int:
             raise ShapeError(f"{op}: axis must be an int, got {axis!r}")
     if -ndim <= axis < ndim:
         return axis + ndim if axis < 0 else axis
-    raise ShapeError(
+    raise OutOfBoundsError(  # a ShapeError that is also an IndexError, as NumPy's AxisError
         f"{op}: axis {axis} is out of range for a tensor of rank {ndim} "
         f"(valid: {-ndim}..{ndim - 1})" if ndim else f"{op}: axis {axis} given for a 0-d tensor"
     )

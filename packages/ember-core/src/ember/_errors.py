@@ -7,6 +7,7 @@ __all__ = [
     "BackendError",
     "BackendMismatchError",
     "BackendNotFoundError",
+    "CopyError",
     "DTypeError",
     "EmberError",
     "OutOfBoundsError",
@@ -38,6 +39,11 @@ class ShapeError(EmberError, ValueError):
 
 class OutOfBoundsError(ShapeError, IndexError):
     """An index outside the axis it indexes."""
+
+
+class CopyError(EmberError, BufferError):
+    """``copy=False`` asked for an import or move that needs a copy (``from_dlpack`` across
+    devices or into MLX's memory). A ``BufferError``, as the Array API's DLPack rules say."""
 
 
 class DTypeError(EmberError, TypeError):

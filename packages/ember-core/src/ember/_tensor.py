@@ -193,10 +193,39 @@ class Tensor:
 
         return move(self, backend, device)
 
-    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._n.__dlpack__(*args, **kwargs)
+    def to_device(self, device: str, /, *, stream: Any = None) -> Tensor:
+        """This tensor on ``device`` of its backend (Array API ``to_device``); itself when it is
+        already there. ``stream`` must be None: ember schedules no work on explicit streams.
 
-    def __dlpack_device__(self) -> Any:
+        >>> ember.ones(2).to_device("cpu").device
+        'cpu'
+        """
+        if stream is not None:
+            raise _errors().ArgumentError(
+                f"to_device: ember takes no execution streams (got stream={stream!r}); pass "
+                f"stream=None, or move the native array yourself (x.native)"
+            )
+        from .ops._creation import move
+
+        return move(self, None, device)
+
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule of the native array (the Array API 2023.12 signature); the
+        arguments go to the backend library's own ``__dlpack__`` unchanged, and its
+        ``BufferError`` for an export it cannot make reaches the caller as it is."""
+        kwargs: dict[str, Any] = {}
+        if stream is not None:
+            kwargs["stream"] = stream
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if dl_device is not None:
+            kwargs["dl_device"] = dl_device
+        if copy is not None:
+            kwargs["copy"] = copy
+        return self._n.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[Any, int]:
         return self._n.__dlpack_device__()
 
     def __array_namespace__(self, *, api_version: str | None = None) -> Any:

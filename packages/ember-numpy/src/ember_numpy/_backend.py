@@ -80,6 +80,7 @@ def create_backend() -> ember.Backend:
         capabilities=ember.Capabilities(
             dtypes={"cpu": frozenset(DTYPES)},
             notes={"bfloat16": "NumPy has no bfloat16 dtype"},
+            max_dimensions=64,  # NumPy 2's NPY_MAXDIMS
         ),
         devices=_devices,
         default_device=_default_device,

@@ -10,7 +10,7 @@ from typing import Any
 from .. import _dtypes as dt
 from .._backend import Backend, current_backend
 from .._dispatch import fail
-from .._errors import ArgumentError, DTypeError, EmberError, ShapeError
+from .._errors import ArgumentError, CopyError, DTypeError, EmberError, ShapeError
 from .._plugins import _registrations, load_backend, plugin_manager
 from .._tensor import Tensor
 
@@ -75,9 +75,29 @@ def _target(dtype: Any, device: str | None, backend: str | Backend | None) -> tu
     return b, (None if dtype is None else dt.as_dtype(dtype)), _device(b, device)
 
 
+def _tensor_leaves(obj: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """The tensors and Python scalars in nested lists/tuples, when at least one is a tensor
+    (else [], nothing to do)."""
+    leaves: list[Any] = []
+    found = False
+    stack: list[Any] = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, Tensor):
+            found = True
+            leaves.append(item)
+        elif type(item) in _KIND_OF:
+            leaves.append(item)
+    return leaves if found else []
+
+
 def _unflatten_tensors(obj: Any) -> Any:
+    """Nested lists/tuples holding tensors as nested lists of Python scalars (a 0-d tensor is
+    its ``item()``): the backends' converters take those, and a 0-d tensor has no len()."""
     if isinstance(obj, Tensor):
-        return obj.item() if obj.size == 1 and obj.ndim == 0 else obj.tolist()
+        return obj.item() if obj.ndim == 0 else obj.tolist()
     if isinstance(obj, (list, tuple)):
         return [_unflatten_tensors(o) for o in obj]
     return obj
@@ -117,16 +137,20 @@ def asarray(
             d = dt.as_dtype(obj.dtype)
         except DTypeError:
             d = None
+    if isinstance(obj, (list, tuple)):
+        leaves = _tensor_leaves(obj)
+        if leaves:  # tensors inside lists: their dtypes promote (Python scalars are weak)
+            if d is None:
+                d = result_type(*leaves)
+            obj = _unflatten_tensors(obj)
     if d is None:
         kind = _python_kind(obj)
         if kind is not None:
             d = _DEFAULT_OF_KIND[kind]
-            if kind != "b" and isinstance(obj, (list, tuple)):
-                obj = _unflatten_tensors(obj)
     native_dtype = None if d is None else b.native_dtype(d, device)
     try:
         n = b.asarray(obj, native_dtype, dev, copy)
-    except (OverflowError, TypeError, ValueError) as exc:
+    except (OverflowError, TypeError, ValueError, RuntimeError) as exc:
         raise EmberError(
             f"cannot convert {type(obj).__name__} to a tensor on backend {b.name!r}"
             + (f" with dtype {d}" if d else "")
@@ -334,16 +358,56 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = N
     b, d, dev = _target(dtype, device, backend)
     d = d or dt.DEFAULT_FLOAT
     n_cols = n_rows if n_cols is None else n_cols
-    return Tensor(b.eye(n_rows, n_cols, k, b.native_dtype(d, device), dev), b)
+    if n_rows < 0 or n_cols < 0:
+        raise ShapeError(f"eye: n_rows and n_cols must be non-negative, got {n_rows}, {n_cols}")
+    k = builtins.max(-n_rows, builtins.min(int(k), n_cols))  # beyond the matrix: all zeros
+    return Tensor(b.eye(n_rows, n_cols, k, b.native_dtype(d, device), dev), b, d)
 
 
-def from_dlpack(x: Any, /, *, backend: Any = None) -> Tensor:
-    """Import an object that supports DLPack (zero-copy where the libraries allow)."""
+def from_dlpack(x: Any, /, *, device: str | None = None, copy: bool | None = None,
+                backend: Any = None) -> Tensor:
+    """Import an object that supports DLPack (an ember tensor, a NumPy, torch or MLX array…)
+    as a tensor of the current backend (or ``backend``), on ``device`` if given.
+
+    ``copy=None`` shares memory where the libraries allow and copies otherwise; ``copy=True``
+    always copies; ``copy=False`` never does and raises :class:`ember.CopyError` (a
+    ``BufferError``) when the import needs a copy (another device; MLX copies every foreign
+    array into its own memory).
+
+    >>> import numpy as np
+    >>> ember.from_dlpack(np.arange(3), backend="numpy").tolist()
+    [0, 1, 2]
+    """
     b = load_backend(backend) if backend is not None else current_backend()
+    if copy not in (None, True, False):
+        raise ArgumentError(f"from_dlpack: copy must be None, True or False, got {copy!r}")
+    src = x._n if isinstance(x, Tensor) else x
+    if not hasattr(src, "__dlpack__"):
+        raise ArgumentError(
+            f"from_dlpack takes an object with __dlpack__ (a tensor or array), got "
+            f"{type(x).__name__}; use ember.asarray for lists and scalars"
+        )
+    dev = _device(b, device)
     try:
-        return Tensor(b.from_dlpack(x), b)
+        n = b.from_dlpack(src, copy)
+    except (BufferError, ValueError) as exc:
+        if copy is False:
+            raise CopyError(
+                f"from_dlpack(copy=False) on backend {b.name!r} cannot import this "
+                f"{type(src).__name__} without a copy ({exc}); pass copy=None to allow one"
+            ) from exc
+        raise EmberError(f"from_dlpack on backend {b.name!r} failed: {exc}") from exc
     except Exception as exc:
         raise EmberError(f"from_dlpack on backend {b.name!r} failed: {exc}") from exc
+    if device is not None:
+        try:
+            n = b.asarray(n, None, dev, False if copy is False else None)
+        except ValueError as exc:  # copy=False and the array is on another device
+            raise CopyError(
+                f"from_dlpack(copy=False): moving the array from {b.device_of(n)!r} to "
+                f"{device!r} needs a copy; pass copy=None to allow one"
+            ) from exc
+    return Tensor(n, b)
 
 
 def _tri(op: str, x: Tensor, k: int) -> Tensor:

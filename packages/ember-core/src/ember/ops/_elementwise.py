@@ -13,6 +13,7 @@ from .._dispatch import backend_of, cast_native, fail, native_of, promote_binary
 from .._errors import DTypeError
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
+from ._complex_special import FIXES
 
 __all__ = [
     "abs",
@@ -111,6 +112,7 @@ _NUMERIC = frozenset(d for d in dt.ALL_DTYPES if d.kind != "b")
 _INTEGRAL = frozenset(d for d in dt.ALL_DTYPES if d.kind in "iub")
 _INTEGER = frozenset(d for d in dt.ALL_DTYPES if d.kind in "iu")
 _BOOL = frozenset([dt.bool])
+_COMPLEX = frozenset(d for d in dt.ALL_DTYPES if d.kind == "c")
 _REAL_OF = {dt.complex64: dt.float32, dt.complex128: dt.float64}
 
 # Fast paths are generated from these templates so that the kernel lookup is a constant
@@ -179,6 +181,9 @@ _RESULT_EXPR = {"same": "d", "bool": "BOOL", "real": "REAL_OF.get(d, d)"}
 
 def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = False,
            identity_ints: bool = False, kinds_msg: str = "", to_bool: bool = False) -> Callable[..., Tensor]:
+    fix = FIXES.get(name)  # complex inputs take the slow path, which enforces special cases
+    fast_ok = ok - _COMPLEX if fix is not None else ok
+
     def slow(x: Any) -> Tensor:
         x = _as_tensor(name, x)
         b = x._b
@@ -192,11 +197,12 @@ def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = 
         if d not in ok:
             raise DTypeError(f"{name} takes {kinds_msg} tensors, got {d}; cast with ember.astype")
         try:
-            return T(getattr(b, name)(x._n), b, _result(result, d))
+            out = T(getattr(b, name)(x._n), b, _result(result, d))
         except Exception as exc:
             raise fail(name, (x,), exc) from exc
+        return fix(x, out) if fix is not None and d in _COMPLEX else out
 
-    op = _generate(_UNARY, name, ok, _RESULT_EXPR[result], slow)
+    op = _generate(_UNARY, name, fast_ok, _RESULT_EXPR[result], slow)
     return _finish(op, name, "(x, /)")
 
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _dtypes as dt
-from .._dispatch import backend_of, cast_native, fail, native_of, norm_axis, rebase
+from .._dispatch import (
+    backend_of,
+    cast_native,
+    check_scalar_fits,
+    fail,
+    native_of,
+    norm_axis,
+    rebase,
+)
 from .._errors import DTypeError, EmberError, OutOfBoundsError
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
@@ -16,6 +24,8 @@ __all__ = ["getitem", "index_update", "take"]
 
 T = Tensor
 _MODES = ("set", "add", "multiply", "min", "max")
+_SCALAR_RANK = {bool: 0, int: 1, float: 2, complex: 3}
+_RANK = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
 
 def _norm_item(x: Tensor, item: Any) -> tuple[Any, int]:
@@ -50,11 +60,13 @@ def _norm_item(x: Tensor, item: Any) -> tuple[Any, int]:
 def normalise_key(x: Tensor, key: Any) -> tuple[Any, ...]:
     items = key if type(key) is tuple else (key,)
     out = []
+    counts = []
     used = 0
     ellipses = 0
     for item in items:
         n, k = _norm_item(x, item)
         out.append(n)
+        counts.append(k)
         used += k
         ellipses += item is Ellipsis
     shape = x.shape
@@ -64,7 +76,7 @@ def normalise_key(x: Tensor, key: Any) -> tuple[Any, ...]:
         raise OutOfBoundsError(f"too many indices for a tensor of shape {shape}: {used} axes indexed")
     # bounds of integer indices (array indices are checked by the backends that check them)
     axis = 0
-    for item in out:
+    for item, k in zip(out, counts, strict=True):
         if item is Ellipsis:
             axis = len(shape) - (used - axis)
             continue
@@ -74,8 +86,20 @@ def normalise_key(x: Tensor, key: Any) -> tuple[Any, ...]:
             n = shape[axis]
             if not -n <= item < n:
                 raise OutOfBoundsError(f"index {item} is out of bounds for axis {axis} with size {n}")
-        axis += 1
+        elif type(item) is not slice and k and x._b.dtype_of(item) is dt.bool:
+            _check_mask(tuple(item.shape), shape[axis:axis + k], axis)
+        axis += k
     return tuple(out)
+
+
+def _check_mask(mask: tuple[int, ...], axes: tuple[int, ...], axis: int) -> None:
+    """A boolean mask's shape equals the axes it covers; an empty mask's axes may also be 0
+    (it selects nothing), as in NumPy and the Array API test suite."""
+    empty = 0 in mask
+    if any(m != s and not (empty and m == 0) for m, s in zip(mask, axes, strict=True)):
+        raise OutOfBoundsError(
+            f"boolean index of shape {mask} does not match the shape {axes} of the axes it "
+            f"indexes (from axis {axis}); each axis must be equal" + (" or 0" if empty else ""))
 
 
 def getitem(x: Any, key: Any) -> Tensor:
@@ -118,7 +142,13 @@ def index_update(x: Any, key: Any, values: Any, *, mode: str = "set") -> Tensor:
     if isinstance(values, Tensor):
         x = rebase(backend_of("index_update", x, values), x)
     k = normalise_key(x, key)
-    v = values if isinstance(values, Tensor) else asarray(values, backend=x._b, device=x.device)
+    d = x.dtype
+    if type(values) in _SCALAR_RANK and _SCALAR_RANK[type(values)] <= _RANK[d.kind]:
+        # a Python scalar of a kind x holds is stored at x's precision (not via float32)
+        check_scalar_fits("index_update", values, d)
+        v = asarray(values, dtype=d, backend=x._b, device=x.device)
+    else:
+        v = values if isinstance(values, Tensor) else asarray(values, backend=x._b, device=x.device)
     if not dt.can_cast(v.dtype, x.dtype) and not (v.dtype.kind in "iu" and x.dtype.kind in "iu"):
         raise DTypeError(f"index_update: cannot store {v.dtype} values into a {x.dtype} tensor without loss; cast first")
     try:

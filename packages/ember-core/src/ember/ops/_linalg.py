@@ -94,11 +94,11 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
     from ._elementwise import conj, multiply
     from ._reductions import sum as _sum
 
-    b, n1, n2, _ = promote_binary("vecdot", x1, x2)
+    b, n1, n2, d = promote_binary("vecdot", x1, x2)
     a, c = T(n1, b), T(n2, b)
     if a.shape[axis:][:1] != c.shape[axis:][:1] if a.ndim and c.ndim else True:
         raise ShapeError(f"vecdot: axis {axis} has size {a.shape} vs {c.shape}; they must match")
-    return _sum(multiply(conj(a), c), axis=axis)
+    return _sum(multiply(conj(a), c), axis=axis, dtype=d)  # the operands' dtype, not sum's
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import _dtypes as dt
 from .._dispatch import backend_of, broadcast_shapes, cast_native, fail, norm_axes, norm_axis
-from .._errors import EmberError, ShapeError
+from .._errors import EmberError, OutOfBoundsError, ShapeError
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
 from ._creation import asarray
@@ -121,10 +121,16 @@ def stack(arrays: Sequence[Any], /, *, axis: int = 0) -> Tensor:
     return T(b.stack(ns, axis), b)
 
 
-def expand_dims(x: Any, /, *, axis: int = 0) -> Tensor:
-    """Insert a length-1 axis at position axis."""
+def expand_dims(x: Any, /, axis: int = 0) -> Tensor:
+    """Insert a length-1 axis at position axis (-x.ndim - 1 <= axis <= x.ndim)."""
     x = _t(x)
-    axis = norm_axis("expand_dims", axis, x.ndim + 1)
+    nd = x.ndim
+    if type(axis) is int and not -nd - 1 <= axis <= nd:
+        raise OutOfBoundsError(
+            f"expand_dims: axis {axis} is out of range for a tensor of rank {nd} "
+            f"(valid: {-nd - 1}..{nd})"
+        )
+    axis = norm_axis("expand_dims", axis, nd + 1)
     return T(x._b.expand_dims(x._n, axis), x._b)
 
 

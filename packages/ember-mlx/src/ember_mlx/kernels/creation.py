@@ -77,9 +77,11 @@ def _dlpack(obj: Any, dtype: Any) -> mx.array:
     return from_numpy(host, dtype)
 
 
-def from_dlpack(x):
+def from_dlpack(x, copy):
     if isinstance(x, mx.array):
-        return x
+        return mx.array(x) if copy else x
+    if copy is False:
+        raise BufferError("MLX copies every array it imports into its own memory")
     return _dlpack(x, None)
 
 

@@ -63,10 +63,14 @@ def _key_for_at(key):
 
 def index_update(x, key, values, mode):
     if _has_bool(key):
-        new = _expand_bool(x, key)
-        if new is None:
-            raise IndexError("index_update does not support 0-d boolean indices on MLX")
-        key = new
+        # a 0-d boolean index: True adds an axis of length 1 (like None), False selects nothing
+        scalars = [k for k in key if isinstance(k, mx.array) and k.dtype == mx.bool_ and not k.ndim]
+        if scalars:
+            if not all(bool(k.item()) for k in scalars):
+                return mx.array(x)
+            key = tuple(None if any(k is s for s in scalars) else k for k in key)
+        if _has_bool(key):
+            key = _expand_bool(x, key)
     if any(isinstance(i, mx.array) and i.size == 0 for i in key):
         return mx.array(x)  # an empty selection changes nothing
     k = _key_for_at(key)

@@ -89,8 +89,8 @@ def eye(n_rows: int, n_cols: int | None, k: int, dtype: np.dtype, device: Any) -
     return np.eye(n_rows, n_cols, k, dtype=dtype)
 
 
-def from_dlpack(x: Any) -> np.ndarray:
-    return np.from_dlpack(x)
+def from_dlpack(x: Any, copy: bool | None) -> np.ndarray:
+    return np.from_dlpack(x) if copy is None else np.from_dlpack(x, copy=copy)
 
 
 def full(shape: tuple[int, ...], fill_value: Any, dtype: np.dtype, device: Any) -> np.ndarray:

@@ -81,7 +81,8 @@ def eye(n_rows: int, n_cols: int | None, k: int, dtype: torch.dtype, device: Any
     return out
 
 
-from_dlpack = torch.from_dlpack
+def from_dlpack(x: Any, copy: bool | None) -> Tensor:
+    return torch.from_dlpack(x) if copy is None else torch.from_dlpack(x, copy=copy)
 
 
 def linspace(

@@ -61,7 +61,13 @@ signbit = unary(torch.signbit)
 ceil = unary(torch.ceil)
 floor = unary(torch.floor)
 trunc = unary(torch.trunc)
-round = unary(torch.round)
+_round = unary(torch.round)
+
+
+def round(x: Tensor) -> Tensor:
+    if x.is_complex():  # torch has no complex round: each part rounds half to even
+        return torch.complex(torch.round(x.real), torch.round(x.imag))
+    return _round(x)
 
 # -- arithmetic ----------------------------------------------------------------------------------
 add = binary(torch.add)

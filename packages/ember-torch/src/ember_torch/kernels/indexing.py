@@ -62,6 +62,19 @@ def _positive_steps(x: Tensor, key: tuple[Any, ...]) -> tuple[Tensor, tuple[Any,
     return y, tuple(rest)
 
 
+def _empty_masks(x: Tensor, key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A boolean mask with no elements selects nothing; NumPy accepts one whose axes each
+    match x's or are 0 (ember-core has checked that), torch only x's: such a mask becomes
+    empty integer arrays, one per axis it covers (NumPy's definition: ``mask.nonzero()``)."""
+    out: list[Any] = []
+    for k in key:
+        if isinstance(k, Tensor) and k.dtype is torch.bool and k.ndim and not k.numel():
+            out.extend([torch.zeros(0, dtype=torch.int64, device=k.device)] * k.ndim)
+        else:
+            out.append(k)
+    return tuple(out)
+
+
 def _has_negative_step(key: tuple[Any, ...]) -> bool:
     return any(type(k) is slice and k.step is not None and k.step < 0 for k in key)
 
@@ -89,6 +102,7 @@ def getitem(x: Tensor, key: tuple[Any, ...]) -> Tensor:
             break
     if simple:
         return x[key]
+    key = _empty_masks(x, key)
     if _has_negative_step(key):
         x, key = _positive_steps(x, key)
     key = _ints_as_arrays(key)
