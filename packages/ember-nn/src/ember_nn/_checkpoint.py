@@ -50,7 +50,7 @@ MAX_CONFIG_BYTES = 32 << 20
 #: JSON nesting a config.json may have: room for MAX_DEPTH nested modules (4 levels each) and
 #: for user JSON in "extra"
 MAX_CONFIG_DEPTH = 4 * MAX_DEPTH + 64
-_ATTEMPTS = 5  # a load restarts when a save replaces the version it was reading
+_ATTEMPTS = 10  # a load restarts when a save replaces the version it was reading
 
 
 @dataclass
@@ -241,14 +241,14 @@ def load_weights(model: Module, path: str | os.PathLike[str], strict: bool = Tru
             state = reader.tensors(**where)[0]
     else:
         def read(snap: store.Snapshot) -> dict[str, ember.Tensor]:
-            config = _read_config(snap)
-            saved = config["model"]["class"]
-            if saved != model.config_name:
-                raise CheckpointError(
-                    f"{p}: the checkpoint holds a {saved!r:.100} model, not "
-                    f"{model.config_name!r}; load it with ember_nn.load({str(p)!r}) or pass a "
-                    f"{saved:.100} model")
-            with st.Reader(snap.dir / WEIGHTS) as reader:
+            with st.Reader(snap.dir / WEIGHTS) as reader:  # open first: see _load
+                config = _read_config(snap)
+                saved = config["model"]["class"]
+                if saved != model.config_name:
+                    raise CheckpointError(
+                        f"{p}: the checkpoint holds a {saved!r:.100} model, not "
+                        f"{model.config_name!r}; load it with ember_nn.load({str(p)!r}) or pass "
+                        f"a {saved:.100} model")
                 _check_fits(model, reader, strict, snap.dir / WEIGHTS)
                 return _verified(snap, config, reader, **where)
 
@@ -276,10 +276,12 @@ def _newest(path: Path, read: Any) -> Any:
 
 def _load(snap: store.Snapshot, backend: str | None, device: str | None,
           with_optimizer: bool) -> Checkpoint:
-    config = _read_config(snap)
     name = ember.load_backend(backend).name if backend is not None else ember.get_backend()
     weights = snap.dir / WEIGHTS
+    # the files are opened straight after the version is chosen: once open they stay readable
+    # (on POSIX) even if a save deletes the version; before that, _newest starts again
     with st.Reader(weights) as reader:
+        config = _read_config(snap)
         model = _build(snap, config["model"], name)
         _check_fits(model, reader, True, weights, adopt_floats=True)
         opt = config["optimizer"]

@@ -12,7 +12,8 @@ A checkpoint (format version 2) is a directory of immutable versions::
       .trash-.../          an older version being deleted
 
 **Save** (holding the lock): delete the leftovers of earlier interrupted saves (``.tmp-*``,
-``.trash-*``: under the lock no other save is running, so none is in progress); write the files
+``.trash-*``: under the lock no other save is running, so none is in progress; and versions
+older than the newest, which a save killed after its commit leaves); write the files
 into a new ``.tmp-*`` directory, each flushed and fsynced, ``SHA256SUMS`` last; fsync it;
 ``rename`` it to the next version name (the commit: one atomic rename to a name that does not
 exist yet, on POSIX and Windows alike); fsync ``ckpt/``; then rename each older version to
@@ -177,12 +178,17 @@ def _lock(fd: int) -> bool:
 
 
 def _clear_leftovers(target: Path, locked: bool) -> None:
-    """Delete what killed saves left (all of it under the lock; else only stale parts)."""
+    """Delete what killed saves left: ``.tmp-*`` and ``.trash-*`` (all of them under the lock,
+    else those untouched for STALE_SECONDS) and the versions older than the newest (a save
+    killed between its commit and its clean-up leaves them; the newest supersedes them)."""
     now = time.time()
     for p in sorted(target.iterdir()):
         if p.name.startswith((TMP, TRASH)) and (locked or now - _touched(p) > STALE_SECONDS):
             _step("rmtree", p)
             shutil.rmtree(p, ignore_errors=True)
+    versions = _versions(target)
+    if versions:
+        _prune(target, versions[-1][1])
 
 
 def _touched(p: Path) -> float:
@@ -212,7 +218,7 @@ def _rename_in(tmp: Path, target: Path) -> Path:
     n = versions[-1][0] + 1 if versions else 1
     for _ in range(1000):
         final = target / f"v{n:06d}"
-        _step("rename", final)
+        _step("commit", final)
         try:
             os.rename(tmp, final)
             return final
@@ -266,7 +272,8 @@ class Snapshot:
         p = self.dir / name
         try:
             with open(p, "rb") as f:
-                data = f.read(max_bytes + 1)
+                size = os.fstat(f.fileno()).st_size  # read(n) would allocate n bytes first
+                data = f.read(min(size, max_bytes) + 1)
         except FileNotFoundError:
             raise CheckpointError(f"{self.root}: incomplete checkpoint: {p.relative_to(self.root)}"
                                   f" is missing; it was not written by ember_nn.save or was "
