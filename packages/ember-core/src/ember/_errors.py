@@ -10,7 +10,9 @@ __all__ = [
     "CopyError",
     "DTypeError",
     "EmberError",
+    "LinAlgError",
     "OutOfBoundsError",
+    "OutOfMemoryError",
     "ShapeError",
     "TapeError",
     "UnsupportedError",
@@ -63,3 +65,15 @@ class ArgumentError(EmberError, ValueError, TypeError):
     """An argument of the wrong kind or value (``watch`` of a non-tensor, ``target=None``,
     an unknown ``unconnected_gradients`` value). Both a ValueError and a TypeError, as
     TensorFlow raises one or the other for these."""
+
+
+class LinAlgError(EmberError, ValueError):
+    """A linear-algebra op got a matrix it cannot handle: singular for ``inv``/``solve``, not
+    positive definite for ``cholesky``, NaN or infinite entries for a factorisation. The
+    message names the op, the problem and, in a batch, which matrices. A ValueError, as
+    NumPy's ``LinAlgError`` is."""
+
+
+class OutOfMemoryError(EmberError, MemoryError):
+    """An op's result would not fit in the memory of its device. The message names the op, the
+    shape, the dtype, the bytes requested and the device."""

@@ -32,6 +32,7 @@ from ._cases import BACKEND, CONTEXT, Call, Case, load_all, resolve
 from ._compare import assert_results_match, flatten
 from ._error_cases import ERROR_CASES, MISMATCH_CASES, ErrorCase
 from ._grad_suite import GradientChecks
+from ._linalg_failures import LinalgFailures
 from ._random_cases import RANDOM_CASES, RandomCase
 from ._tape_suite import TapeSemantics
 
@@ -138,7 +139,7 @@ def _summary(obj: Any) -> str:
     return repr(obj)
 
 
-class BackendConformance(GradientChecks, TapeSemantics):
+class BackendConformance(GradientChecks, TapeSemantics, LinalgFailures):
     """Subclass with ``backend = "<name>"``; pytest then runs the kit on that backend."""
 
     backend: ClassVar[str] = ""
