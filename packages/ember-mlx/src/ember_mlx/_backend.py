@@ -92,12 +92,23 @@ def _to_device(name: str) -> mx.Device:
     )
 
 
+def _evaluated(x: mx.array) -> mx.array:
+    """``x`` evaluated. NumPy's conversion of an MLX array swallows an evaluation error and
+    reads whatever the buffer holds (a singular ``inv`` under ``mx.compile`` read as numbers),
+    so the error is raised here first."""
+    try:
+        mx.eval(x)
+    except RuntimeError as exc:
+        raise ember.EmberError(f"MLX failed to compute this array: {exc}") from exc
+    return x
+
+
 def _to_numpy(x: mx.array) -> np.ndarray:
     if x.dtype == mx.bfloat16:
         raise ember.UnsupportedError(
             "NumPy has no bfloat16; convert first with x.astype(ember.float32)"
         )
-    return np.array(x, copy=True)
+    return np.array(_evaluated(x), copy=True)
 
 
 _BY_NAME = {d.name: n for d, n in DTYPES.items()}
@@ -113,7 +124,7 @@ def _to_bytes(x: mx.array) -> bytes:
     """C-order little-endian bytes through NumPy (bfloat16 as its uint16 bit patterns)."""
     if x.dtype == mx.bfloat16:
         x = x.view(mx.uint16)
-    host = np.asarray(x)
+    host = np.asarray(_evaluated(x))
     return host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
 
 

@@ -145,45 +145,60 @@ def _call(op: str, x: Tensor, *args: Any) -> Any:
 
 
 def cholesky(x: Any, /, *, upper: bool = False) -> Tensor:
-    """Cholesky factor L (or U = L^H when upper) of Hermitian positive-definite matrices."""
+    """Cholesky factor L (or U = L^H when upper) of Hermitian positive-definite matrices.
+
+    Raises :class:`ember.LinAlgError` naming the matrices of a batch that are not positive
+    definite or have NaN/infinite entries (docs/semantics.md, "Linear algebra failures").
+    """
     x = _float("cholesky", x, square=True)
     return T(_call("cholesky", x, upper), x._b)
 
 
 def det(x: Any, /) -> Tensor:
-    """Determinant of square matrices."""
+    """Determinant of square matrices. A singular matrix gives 0 (never an error); NaN entries
+    give NaN, infinite ones follow IEEE arithmetic through an LU factorisation."""
     x = _float("det", x, square=True)
     return T(_call("det", x), x._b)
 
 
 def inv(x: Any, /) -> Tensor:
-    """Inverse of square matrices."""
+    """Inverse of square matrices.
+
+    Raises :class:`ember.LinAlgError` naming the singular matrices of a batch (an exactly zero
+    pivot in the LU factorisation, as LAPACK reports) or those with NaN/infinite entries; a
+    nearly singular matrix gives large values, as in NumPy. ``linalg.pinv`` never raises for
+    singular input.
+    """
     x = _float("inv", x, square=True)
     return T(_call("inv", x), x._b)
 
 
 def eigh(x: Any, /) -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of Hermitian matrices."""
+    """Eigenvalues (ascending) and eigenvectors of Hermitian matrices (only the lower triangle
+    is read). NaN/infinite entries raise :class:`ember.LinAlgError`."""
     x = _float("eigh", x, square=True)
     w, v = _call("eigh", x)
     return EighResult(T(w, x._b), T(v, x._b))
 
 
 def eigvalsh(x: Any, /) -> Tensor:
-    """Eigenvalues (ascending) of Hermitian matrices."""
+    """Eigenvalues (ascending) of Hermitian matrices. NaN/infinite entries raise
+    :class:`ember.LinAlgError`."""
     x = _float("eigvalsh", x, square=True)
     return T(_call("eigvalsh", x), x._b)
 
 
 def slogdet(x: Any, /) -> SlogdetResult:
-    """Sign and natural log of the absolute determinant."""
+    """Sign and natural log of the absolute determinant. A singular matrix gives sign 0 and
+    logabsdet -inf (never an error); a matrix with NaN entries gives NaN for both."""
     x = _float("slogdet", x, square=True)
     s, l = _call("slogdet", x)  # noqa: E741
     return SlogdetResult(T(s, x._b), T(l, x._b))
 
 
 def qr(x: Any, /, *, mode: str = "reduced") -> QRResult:
-    """QR decomposition; mode 'reduced' or 'complete'."""
+    """QR decomposition; mode 'reduced' or 'complete'. Never fails: rank-deficient input is
+    factorised, NaN/infinite entries propagate."""
     if mode not in ("reduced", "complete"):
         raise EmberError(f"linalg.qr: mode must be 'reduced' or 'complete', got {mode!r}")
     x = _float("qr", x)
@@ -192,32 +207,35 @@ def qr(x: Any, /, *, mode: str = "reduced") -> QRResult:
 
 
 def svd(x: Any, /, *, full_matrices: bool = True) -> SVDResult:
-    """Singular value decomposition x = U @ diag(S) @ Vh, S descending."""
+    """Singular value decomposition x = U @ diag(S) @ Vh, S descending. NaN/infinite entries
+    (or, rarely, an iteration that does not converge) raise :class:`ember.LinAlgError`."""
     x = _float("svd", x)
     u, s, vh = _call("svd", x, full_matrices)
     return SVDResult(T(u, x._b), T(s, x._b), T(vh, x._b))
 
 
 def svdvals(x: Any, /) -> Tensor:
-    """Singular values, descending."""
+    """Singular values, descending. NaN/infinite entries raise :class:`ember.LinAlgError`."""
     x = _float("svdvals", x)
     return T(_call("svdvals", x), x._b)
 
 
 def pinv(x: Any, /, *, rtol: float | None = None) -> Tensor:
-    """Moore-Penrose pseudo-inverse (singular values below rtol * largest are dropped)."""
+    """Moore-Penrose pseudo-inverse (singular values below rtol * largest are dropped): defined
+    for singular matrices too. NaN/infinite entries raise :class:`ember.LinAlgError`."""
     x = _float("pinv", x)
     return T(_call("pinv", x, rtol), x._b)
 
 
 def matrix_rank(x: Any, /, *, rtol: float | None = None) -> Tensor:
-    """Numerical rank (int64)."""
+    """Numerical rank (int64). NaN/infinite entries raise :class:`ember.LinAlgError`."""
     x = _float("matrix_rank", x)
     return T(_call("matrix_rank", x, rtol), x._b)
 
 
 def matrix_power(x: Any, n: int, /) -> Tensor:
-    """x raised to the integer power n (negative n inverts)."""
+    """x raised to the integer power n (negative n inverts: singular matrices raise
+    :class:`ember.LinAlgError`, as for ``inv``)."""
     x = _t(x)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ShapeError(f"linalg.matrix_power needs square matrices, got shape {x.shape}")
@@ -230,7 +248,9 @@ _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf"))
 
 
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Tensor:
-    """Matrix norm of the last two axes: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
+    """Matrix norm of the last two axes: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf. The norms of
+    singular values ('nuc', 2, -2) raise :class:`ember.LinAlgError` for NaN/infinite entries,
+    as ``svdvals`` does; the others propagate them."""
     if ord not in _MATRIX_ORDS:
         raise EmberError(f"linalg.matrix_norm: ord must be one of {_MATRIX_ORDS}, got {ord!r}")
     x = _float("matrix_norm", x)
@@ -244,7 +264,11 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 
 
 def solve(x1: Any, x2: Any, /) -> Tensor:
-    """Solve x1 @ out = x2 for square x1 (x2 is a vector only when it is 1-d)."""
+    """Solve x1 @ out = x2 for square x1 (x2 is a vector only when it is 1-d).
+
+    Raises :class:`ember.LinAlgError` naming the matrices of x1 that are singular or have
+    NaN/infinite entries (NaN in x2 propagates into the solution).
+    """
     b, n1, n2, _ = promote_binary("linalg.solve", x1, x2, inexact=True)
     a, c = T(n1, b), T(n2, b)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:

@@ -203,6 +203,47 @@ for _name in ("linalg.eigvalsh", "linalg.svdvals"):
         return call(S.well_conditioned(g, _batch(data), n, d, _n(data)))
 
 
+# --- ill-posed matrices: the values every backend gives (docs/semantics.md, "Linear algebra
+# failures"; the errors are in _linalg_failures.py) -----------------------------------------------
+def _ill_posed(d: Any) -> np.ndarray:
+    """A batch: exactly singular (rows repeat: a zero LU pivot everywhere), zero, NaN entry,
+    infinite entry, invertible."""
+    nan, inf = float("nan"), float("inf")
+    return np.array([[[1, 2], [2, 4]], [[0, 0], [0, 0]], [[nan, 0], [0, 1]], [[inf, 0], [0, 1]],
+                     [[2, 1], [1, 3]]], dtype=S.np_dtype(d))
+
+
+for _name in ("linalg.det", "linalg.slogdet"):
+    @case(_name, "singular-nan-inf", LA)
+    def _det_ill(data: Any, d: Any) -> Any:
+        a = _ill_posed(d)  # det: 0, 0, NaN, inf, 5; slogdet: (0, -inf), (0, -inf), (NaN, NaN), ...
+        return call(a[data.draw(st.permutations(range(len(a))))])
+
+
+@case("linalg.pinv", "singular", LA, tol=100)
+def _pinv_singular(data: Any, d: Any) -> Any:
+    return call(_ill_posed(d)[[0, 1, 4]])  # pseudo-inverses, not errors
+
+
+@case("linalg.inv", "sum-overflows", LA, tol=100)
+def _inv_huge(data: Any, d: Any) -> Any:
+    # finite entries whose sum overflows: not non-finite (torch and MLX screen with the sum)
+    big = float(np.finfo(S.np_dtype(d)).max) / 1.5
+    return call(np.array([[big, big], [0, 1]], dtype=S.np_dtype(d)))
+
+
+for _name in ("linalg.inv", "linalg.cholesky", "linalg.eigvalsh", "linalg.svdvals"):
+    @case(_name, "empty", LA)
+    def _empty(data: Any, d: Any) -> Any:
+        return call(np.zeros(data.draw(st.sampled_from([(0, 0), (0, 2, 2), (3, 0, 0)])),
+                             dtype=S.np_dtype(d)))
+
+
+@case("linalg.solve", "empty", LA)
+def _solve_empty(data: Any, d: Any) -> Any:
+    return call(np.zeros((0, 0), S.np_dtype(d)), np.zeros((0, 2), S.np_dtype(d)))
+
+
 def _check_eigh(actual: Any, expected: Any, args: Any, factor: float) -> None:
     a = args[0].astype(np.complex128 if args[0].dtype.kind == "c" else np.float64)
     w, v = actual[0].array, actual[1].array

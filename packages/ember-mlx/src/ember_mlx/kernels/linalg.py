@@ -1,12 +1,19 @@
-"""Linear algebra kernels. MLX's factorisations run only on the CPU stream (``stream=CPU``)."""
+"""Linear algebra kernels. MLX's factorisations run only on the CPU stream (``stream=CPU``).
+
+The factorising kernels are checked (``_linalg_checks.checked``): ill-posed input raises
+``ember.LinAlgError`` when the op runs, as on every backend, at the cost of one evaluation.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import mlx.core as mx
 import numpy as np
+from ember._linalg_errors import NOT_CONVERGED, NOT_PD, SINGULAR
 
+from ._linalg_checks import checked, failed_cholesky, singular
 from ._util import CPU, from_numpy, is_complex, is_inexact, safe_reduce, to_host
 
 __all__ = [
@@ -78,8 +85,10 @@ def tensordot(x1, x2, axes):
         free1 = [i for i in range(x1.ndim) if i not in a1]
         free2 = [i for i in range(x2.ndim) if i not in a2]
         k = math.prod(x1.shape[i] for i in a1)
-        p = mx.transpose(x1, free1 + a1).reshape(-1, k)
-        q = mx.transpose(x2, a2 + free2).reshape(k, -1)
+        m = math.prod(x1.shape[i] for i in free1)  # not -1: MLX cannot infer it for empty arrays
+        n = math.prod(x2.shape[i] for i in free2)
+        p = mx.transpose(x1, free1 + a1).reshape(m, k)
+        q = mx.transpose(x2, a2 + free2).reshape(k, n)
         shape = tuple(x1.shape[i] for i in free1) + tuple(x2.shape[i] for i in free2)
         return _int_matmul(p, q).reshape(shape)
     return mx.tensordot(x1, x2, axes=(list(axes[0]), list(axes[1])))
@@ -115,26 +124,38 @@ def _unembed(r, n, m):
     return r[..., :n, :m] + 1j * r[..., n:, :m]
 
 
-def linalg_inv(x):
+def _inv(x, op):
+    if x.shape[-1] == 0:  # MLX's LU divides by zero (SIGFPE) on 0 x 0 matrices
+        return mx.zeros(x.shape, dtype=x.dtype)
     if is_complex(x.dtype):
         n = x.shape[-1]
-        return _unembed(mx.linalg.inv(_embed(x), stream=CPU), n, n)
-    return mx.linalg.inv(x, stream=CPU)
+        out = _unembed(mx.linalg.inv(_embed(x), stream=CPU), n, n)
+    else:
+        out = mx.linalg.inv(x, stream=CPU)
+    return checked(op, x, out, SINGULAR, on_error=singular)
+
+
+def linalg_inv(x):
+    return _inv(x, "linalg.inv")
 
 
 def linalg_solve(x1, x2):
+    a = x1
     vec = x2.ndim == 1
     if vec:
         x2 = x2[:, None]
     x1, x2 = _batch(x1, x2)
+    if x1.shape[-1] == 0:  # see _inv
+        out = mx.zeros(x2.shape, dtype=x2.dtype)
+        return out[..., 0] if vec else out
     if is_complex(x1.dtype):
-        n, k = x1.shape[-1], x2.shape[-1]
+        n = x1.shape[-1]
         b = mx.concatenate([mx.real(x2), mx.imag(x2)], axis=-2)
         r = mx.linalg.solve(_embed(x1), b, stream=CPU)
         out = r[..., :n, :] + 1j * r[..., n:, :]
-        del k
     else:
         out = mx.linalg.solve(x1, x2, stream=CPU)
+    out = checked("linalg.solve", a, out, SINGULAR, on_error=singular, name="x1")
     return out[..., 0] if vec else out
 
 
@@ -158,9 +179,21 @@ def _host_float64(fn, x, *args):
 
 
 def linalg_cholesky(x, upper):
-    if is_complex(x.dtype):
-        return _host_complex(lambda a: np.linalg.cholesky(a, upper=upper), x)
-    return mx.linalg.cholesky(x, upper=upper, stream=CPU)
+    if is_complex(x.dtype):  # NumPy's LAPACK on the host: it reports failure itself
+        def host(a):
+            try:
+                return np.linalg.cholesky(a, upper=upper)
+            except np.linalg.LinAlgError:  # the failing matrices become NaN: flagged below
+                out = np.full(a.shape, np.nan, a.dtype)
+                for idx in np.ndindex(a.shape[:-2]):
+                    with contextlib.suppress(np.linalg.LinAlgError):
+                        out[idx] = np.linalg.cholesky(a[idx], upper=upper)
+                return out
+
+        out = _host_complex(host, x)
+    else:
+        out = mx.linalg.cholesky(x, upper=upper, stream=CPU)
+    return checked("linalg.cholesky", x, out, NOT_PD, failed=failed_cholesky(out))
 
 
 def linalg_cross(x1, x2, axis):
@@ -180,13 +213,18 @@ def linalg_det(x):
 
 def linalg_slogdet(x):
     if x.dtype == mx.float64:  # see linalg_det
-        return _host_float64(lambda a: tuple(np.linalg.slogdet(a)), x)
+        return _nan_sign(*_host_float64(lambda a: tuple(np.linalg.slogdet(a)), x))
     if is_complex(x.dtype):
-        return _host_complex(lambda a: tuple(np.linalg.slogdet(a)), x)
+        return _nan_sign(*_host_complex(lambda a: tuple(np.linalg.slogdet(a)), x))
     if x.shape[-1] == 0:
         return mx.ones(x.shape[:-2], dtype=x.dtype), mx.zeros(x.shape[:-2], dtype=x.dtype)
     sign, logabs = mx.linalg.slogdet(x, stream=CPU)
-    return sign, logabs
+    return _nan_sign(sign, logabs)
+
+
+def _nan_sign(sign, logabs):
+    """NaN entries: the sign is NaN too (LAPACK leaves it 1 or 0), as on every backend."""
+    return mx.where(mx.isnan(logabs), logabs.astype(sign.dtype), sign), logabs
 
 
 def linalg_diagonal(x, offset):
@@ -194,24 +232,25 @@ def linalg_diagonal(x, offset):
 
 
 def linalg_eigh(x):
-    w, v = mx.linalg.eigh(x, stream=CPU)
+    w, v = checked("linalg.eigh", x, mx.linalg.eigh(x, stream=CPU), NOT_CONVERGED)
     return w, v
 
 
 def linalg_eigvalsh(x):
-    return mx.linalg.eigvalsh(x, stream=CPU)
+    return checked("linalg.eigvalsh", x, mx.linalg.eigvalsh(x, stream=CPU), NOT_CONVERGED)
 
 
-def linalg_svd(x, full_matrices):
-    u, s, vh = mx.linalg.svd(x, compute_uv=True, stream=CPU)
+def linalg_svd(x, full_matrices, op="linalg.svd"):
+    u, s, vh = checked(op, x, tuple(mx.linalg.svd(x, compute_uv=True, stream=CPU)),
+                       NOT_CONVERGED)
     if not full_matrices:
         k = min(x.shape[-2], x.shape[-1])
         u, vh = u[..., :, :k], vh[..., :k, :]
     return u, s, vh
 
 
-def linalg_svdvals(x):
-    return mx.linalg.svd(x, compute_uv=False, stream=CPU)
+def linalg_svdvals(x, op="linalg.svdvals"):
+    return checked(op, x, mx.linalg.svd(x, compute_uv=False, stream=CPU), NOT_CONVERGED)
 
 
 def linalg_qr(x, mode):
@@ -226,6 +265,13 @@ def linalg_qr(x, mode):
     return mx.linalg.qr(x, stream=CPU)
 
 
+def _finite(x):
+    """x with its non-finite matrices zeroed (for the host, which would raise on them: the
+    check names them instead)."""
+    keep = mx.all(mx.isfinite(x), axis=(-2, -1), keepdims=True)
+    return mx.where(keep, x, mx.zeros((), dtype=x.dtype))
+
+
 def _triu(r):
     keep = mx.logical_not(mx.tri(r.shape[-2], r.shape[-1], -1, dtype=mx.bool_))
     return mx.where(keep, r, mx.zeros((), dtype=r.dtype))
@@ -235,7 +281,7 @@ def linalg_matrix_power(x, n):
     if n == 0:
         return mx.broadcast_to(mx.eye(x.shape[-1], dtype=x.dtype), x.shape)
     if n < 0:
-        x, n = linalg_inv(x), -n
+        x, n = _inv(x, "linalg.matrix_power"), -n
     result = None
     base = x
     while n:
@@ -256,7 +302,7 @@ def _real_dtype(dt):
 
 
 def linalg_matrix_rank(x, rtol):
-    s = linalg_svdvals(x)
+    s = linalg_svdvals(x, "linalg.matrix_rank")
     tol = _default_rtol(x) if rtol is None else rtol
     if isinstance(tol, mx.array):
         tol = tol[..., None]
@@ -268,11 +314,13 @@ def linalg_pinv(x, rtol):
     if is_complex(x.dtype):
         if isinstance(rtol, mx.array):
             rtol = to_host(rtol)
-        return _host_complex(lambda a: np.linalg.pinv(a, rtol=rtol), x)
+        return checked("linalg.pinv", x,
+                       _host_complex(lambda a: np.linalg.pinv(a, rtol=rtol), _finite(x)),
+                       NOT_CONVERGED)
     tol = _default_rtol(x) if rtol is None else rtol
     if isinstance(tol, mx.array):
         tol = tol[..., None]
-    u, s, vh = linalg_svd(x, False)
+    u, s, vh = linalg_svd(x, False, "linalg.pinv")
     cutoff = _max(s, axis=-1, keepdims=True) * tol
     sinv = mx.where(s > cutoff, 1 / mx.where(s > cutoff, s, 1), mx.zeros((), dtype=s.dtype))
     return mx.matmul(mx.swapaxes(vh, -1, -2) * sinv[..., None, :], mx.swapaxes(u, -1, -2))
@@ -291,9 +339,9 @@ def linalg_matrix_norm(x, keepdims, ord):
     if ord == "fro":
         out = mx.sqrt(_sum(mx.square(mx.abs(a)), axis=(-2, -1)))
     elif ord == "nuc":
-        out = _sum(linalg_svdvals(x), axis=-1)
+        out = _sum(linalg_svdvals(x, "linalg.matrix_norm"), axis=-1)
     elif ord in (2, -2):
-        s = linalg_svdvals(x)
+        s = linalg_svdvals(x, "linalg.matrix_norm")
         out = _max(s, axis=-1) if ord == 2 else _min(s, axis=-1)
     elif ord in (1, -1):
         col = _sum(mx.abs(a), axis=-2)

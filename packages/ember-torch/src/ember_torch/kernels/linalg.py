@@ -1,10 +1,21 @@
-"""Linear algebra kernels (ember sends floating-point or complex input, except to matmul)."""
+"""Linear algebra kernels (ember sends floating-point or complex input, except to matmul).
+
+Ill-posed input raises ``ember.LinAlgError`` (see ``ember._linalg_errors``): ``inv``, ``solve``
+and ``cholesky`` run torch's ``*_ex`` forms and read their ``info`` together with a check that
+every entry is finite in one host read (torch's own forms read ``info`` too); the other
+factorisations check finiteness first. Under ``torch.compile`` the check runs outside the graph
+(a graph break). Inside ``torch.func.vmap`` nothing can be read on the host: torch's own checks
+run there (singular and not-positive-definite input still raise, without the batch index;
+non-finite input is not checked).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from ember._linalg_errors import NONFINITE, NOT_CONVERGED, NOT_PD, SINGULAR, linalg_error
 
 from ._util import UNSIGNED_WIDE, Tensor, narrow, widen
 from .reductions import sum
@@ -33,8 +44,59 @@ def tensordot(x1: Tensor, x2: Tensor, axes: tuple[tuple[int, ...], tuple[int, ..
     return torch.tensordot(x1, x2, dims=(list(axes[0]), list(axes[1])))
 
 
+def _vmapped(x: Tensor) -> bool:
+    """Inside torch.func.vmap (a batched tensor): no host reads (torch's own checks run)."""
+    return bool(torch._C._functorch.is_batchedtensor(x))
+
+
+def _nonfinite(x: Tensor) -> Tensor:
+    """Per matrix: does it have a NaN or infinite entry (a bool tensor of the batch shape)."""
+    return ~torch.isfinite(x).flatten(-2).all(-1)
+
+
+def _flags(mask: Tensor) -> list[bool]:
+    return [bool(b) for b in mask.flatten().tolist()]
+
+
+@torch.compiler.disable  # a host read: under torch.compile, run it outside the graph
+def _check(op: str, x: Tensor, failed: Tensor | None, problem: str,
+           name: str | None = None) -> None:
+    """Raise LinAlgError if a matrix of ``x`` is not finite, or ``failed`` (per matrix) says its
+    factorisation failed; one host read when nothing failed. A matrix's sum is NaN or infinite
+    if an entry is (torch's isfinite costs more than the sum on the CPU); a sum that only
+    overflowed is told apart on this failure path."""
+    screen = ~torch.isfinite(x.sum((-2, -1)))
+    if not bool((screen if failed is None else screen | failed).any()):
+        return
+    bad = _nonfinite(x)
+    if bool(bad.any()):
+        raise linalg_error(op, NONFINITE, x.shape, x.dtype, _flags(bad), name=name)
+    if failed is not None and bool(failed.any()):
+        raise linalg_error(op, problem, x.shape, x.dtype, _flags(failed), name=name)
+
+
+def _native(op: str, problem: str, fn: Callable[..., Any], x: Tensor, *args: Any,
+            name: str | None = None) -> Any:
+    """``fn(x, *args)`` (a torch op that checks its own result), its error as LinAlgError."""
+    try:
+        return fn(x, *args)
+    except torch.linalg.LinAlgError as exc:
+        raise linalg_error(op, problem, x.shape, x.dtype, name=name) from exc
+
+
+def _factor(op: str, fn: Callable[..., Any], x: Tensor, *args: Any) -> Any:
+    """A factorisation that fails only on non-finite input (or by not converging)."""
+    if not _vmapped(x):
+        _check(op, x, None, NOT_CONVERGED)
+    return _native(op, NOT_CONVERGED, fn, x, *args)
+
+
 def linalg_cholesky(x: Tensor, upper: bool) -> Tensor:
-    return torch.linalg.cholesky(x, upper=upper)
+    if _vmapped(x):
+        return _native("linalg.cholesky", NOT_PD, torch.linalg.cholesky, x, upper=upper)
+    out, info = torch.linalg.cholesky_ex(x, upper=upper)
+    _check("linalg.cholesky", x, info != 0, NOT_PD)
+    return out
 
 
 def linalg_cross(x1: Tensor, x2: Tensor, axis: int) -> Tensor:
@@ -49,29 +111,45 @@ def linalg_diagonal(x: Tensor, offset: int) -> Tensor:
 
 
 def linalg_eigh(x: Tensor) -> tuple[Tensor, Tensor]:
-    w, v = torch.linalg.eigh(x)  # eigenvalues ascending, like NumPy
+    w, v = _factor("linalg.eigh", torch.linalg.eigh, x)  # eigenvalues ascending, like NumPy
     return w, v
 
 
-linalg_eigvalsh = torch.linalg.eigvalsh
-linalg_inv = torch.linalg.inv
+def linalg_eigvalsh(x: Tensor) -> Tensor:
+    return _factor("linalg.eigvalsh", torch.linalg.eigvalsh, x)
+
+
+def _inv(x: Tensor, op: str) -> Tensor:
+    if _vmapped(x):
+        return _native(op, SINGULAR, torch.linalg.inv, x)
+    out, info = torch.linalg.inv_ex(x)
+    _check(op, x, info != 0, SINGULAR)
+    return out
+
+
+def linalg_inv(x: Tensor) -> Tensor:
+    return _inv(x, "linalg.inv")
 
 
 def linalg_matrix_norm(x: Tensor, keepdims: bool, ord: Any) -> Tensor:
+    if ord in (2, -2, "nuc") and not _vmapped(x):  # from singular values: svdvals' rules
+        _check("linalg.matrix_norm", x, None, NOT_CONVERGED)
     return torch.linalg.matrix_norm(x, ord=ord, dim=(-2, -1), keepdim=keepdims)
 
 
 def linalg_matrix_power(x: Tensor, n: int) -> Tensor:
+    if n < 0:
+        x, n = _inv(x, "linalg.matrix_power"), -n
     return torch.linalg.matrix_power(x, n)
 
 
 def linalg_matrix_rank(x: Tensor, rtol: Any) -> Tensor:
     # rtol None: max(M, N) * eps, the Array API default (torch's default too)
-    return torch.linalg.matrix_rank(x, rtol=rtol)
+    return _factor("linalg.matrix_rank", lambda a: torch.linalg.matrix_rank(a, rtol=rtol), x)
 
 
 def linalg_pinv(x: Tensor, rtol: Any) -> Tensor:
-    return torch.linalg.pinv(x, rtol=rtol)
+    return _factor("linalg.pinv", lambda a: torch.linalg.pinv(a, rtol=rtol), x)
 
 
 def linalg_qr(x: Tensor, mode: str) -> tuple[Tensor, Tensor]:
@@ -81,24 +159,38 @@ def linalg_qr(x: Tensor, mode: str) -> tuple[Tensor, Tensor]:
 
 def linalg_slogdet(x: Tensor) -> tuple[Tensor, Tensor]:
     sign, logabsdet = torch.linalg.slogdet(x)
-    return sign, logabsdet
+    # NaN entries: the sign is NaN too (torch leaves it 0), as on every backend
+    return torch.where(logabsdet.isnan(), logabsdet.to(sign.dtype), sign), logabsdet
 
 
 def linalg_solve(x1: Tensor, x2: Tensor) -> Tensor:
     # NumPy 2 / Array API: x2 is a vector only when it is 1-d. torch also reads x2 of shape
     # x1.shape[:-1] as a batch of vectors; add a batch axis to x1 to force the matrix reading.
-    if x2.ndim >= 2 and x2.ndim == x1.ndim - 1 and x2.shape == x1.shape[:-1]:
-        out = torch.linalg.solve(x1.unsqueeze(0), x2)
-        return out.squeeze(0) if out.ndim > x1.ndim else out
-    return torch.linalg.solve(x1, x2)
+    squeeze = x2.ndim >= 2 and x2.ndim == x1.ndim - 1 and x2.shape == x1.shape[:-1]
+    a = x1.unsqueeze(0) if squeeze else x1
+    if _vmapped(x1) or _vmapped(x2):
+        out = _native("linalg.solve", SINGULAR, torch.linalg.solve, a, x2, name="x1")
+    else:
+        out, info = torch.linalg.solve_ex(a, x2)
+        _check_solve(x1, info)
+    return out.squeeze(0) if squeeze and out.ndim > x1.ndim else out
+
+
+@torch.compiler.disable  # see _check
+def _check_solve(x1: Tensor, info: Tensor) -> None:
+    if bool((info != 0).any() | ~torch.isfinite(x1.sum())):  # which matrices of x1 failed:
+        lu_info = torch.linalg.lu_factor_ex(x1).info  # (x2 may broadcast x1's batch)
+        _check("linalg.solve", x1, lu_info != 0, SINGULAR, name="x1")
 
 
 def linalg_svd(x: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
-    u, s, vh = torch.linalg.svd(x, full_matrices=full_matrices)
+    u, s, vh = _factor("linalg.svd", lambda a: torch.linalg.svd(a, full_matrices=full_matrices),
+                       x)
     return u, s, vh
 
 
-linalg_svdvals = torch.linalg.svdvals
+def linalg_svdvals(x: Tensor) -> Tensor:
+    return _factor("linalg.svdvals", torch.linalg.svdvals, x)
 
 
 def linalg_trace(x: Tensor, offset: int, dtype: torch.dtype | None) -> Tensor:

@@ -1,0 +1,92 @@
+"""How the MLX linear-algebra kernels find ill-posed input (see ``ember._linalg_errors``).
+
+MLX is lazy and its factorisations report nothing themselves: ``inv``/``solve`` raise a bare
+RuntimeError only when their result is evaluated (and the array then reads as garbage), and
+``cholesky`` never fails (it returns a half-factored matrix). So a checked kernel evaluates its
+result together with one flag, "is any matrix non-finite or failed", in a single ``mx.eval``
+(one synchronisation), and works out which matrices failed on the failure path only. Inside
+``mx.compile``/``mx.vmap`` traces nothing can be evaluated: the checks are skipped there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlx.core as mx
+import numpy as np
+from ember._linalg_errors import NONFINITE, linalg_error
+
+from ._util import CPU, is_complex
+
+__all__ = ["checked", "failed_cholesky", "nonfinite", "singular"]
+
+
+def nonfinite(x: mx.array) -> mx.array:
+    """Per matrix: does it have a NaN or infinite entry (bool, the batch shape)."""
+    return mx.logical_not(mx.all(mx.isfinite(x), axis=(-2, -1)))
+
+
+def failed_cholesky(factor: mx.array) -> mx.array:
+    """Per matrix: did the Cholesky factorisation fail. LAPACK's potrf stops at the first
+    non-positive pivot and leaves it (<= 0, or NaN) on the diagonal; a factor's diagonal is
+    otherwise positive."""
+    d = mx.diagonal(factor, axis1=-2, axis2=-1)
+    if is_complex(d.dtype):
+        d = mx.real(d)
+    return mx.logical_not(mx.all(d > 0, axis=-1))
+
+
+def singular(x: mx.array) -> mx.array:
+    """Per matrix: a zero pivot in its LU factorisation (the failure path of inv/solve)."""
+    if is_complex(x.dtype):  # the real embedding [[X, -Y], [Y, X]] is singular with x
+        re, im = mx.real(x), mx.imag(x)
+        x = mx.concatenate([mx.concatenate([re, -im], axis=-1),
+                            mx.concatenate([im, re], axis=-1)], axis=-2)
+    lu, _ = mx.linalg.lu_factor(x, stream=CPU)
+    return mx.any(mx.diagonal(lu, axis1=-2, axis2=-1) == 0, axis=-1)
+
+
+def _flags(mask: mx.array) -> list[bool]:
+    return [bool(b) for b in np.asarray(mask).ravel()]
+
+
+def _evaluate(*arrays: Any) -> bool:
+    """Evaluate now; False inside a compile/vmap trace (MLX forbids evaluating there)."""
+    try:
+        mx.eval(*arrays)
+    except ValueError as exc:
+        if "transformations" in str(exc):
+            return False
+        raise
+    return True
+
+
+def checked(op: str, x: mx.array, out: Any, problem: str, *, failed: mx.array | None = None,
+            on_error: Any = None, name: str | None = None) -> Any:
+    """``out`` (an array or a tuple), evaluated, once no matrix of ``x`` is non-finite and
+    none ``failed`` (a per-matrix mask); else LinAlgError(problem). ``on_error(x)`` gives the
+    per-matrix mask when evaluating ``out`` raises (MLX's LAPACK error), None: not known which.
+    """
+    # a matrix's sum is NaN or infinite if an entry is (cheaper than isfinite of every entry);
+    # a sum that only overflowed is told apart on the failure path
+    screen = mx.logical_not(mx.isfinite(mx.sum(x, axis=(-2, -1))))
+    flag = mx.any(screen if failed is None else mx.logical_or(screen, failed))
+    outs = out if isinstance(out, tuple) else (out,)
+    try:
+        if not _evaluate(flag, *outs):
+            return out
+    except RuntimeError as exc:  # LAPACK failed (MLX says so only when evaluating)
+        _raise_nonfinite(op, x, name)
+        mask = None if on_error is None else _flags(on_error(x))
+        raise linalg_error(op, problem, x.shape, x.dtype, mask, name=name) from exc
+    if flag.item():
+        _raise_nonfinite(op, x, name)
+        if failed is not None and bool(mx.any(failed).item()):
+            raise linalg_error(op, problem, x.shape, x.dtype, _flags(failed), name=name)
+    return out
+
+
+def _raise_nonfinite(op: str, x: mx.array, name: str | None) -> None:
+    bad = nonfinite(x)
+    if bool(mx.any(bad).item()):
+        raise linalg_error(op, NONFINITE, x.shape, x.dtype, _flags(bad), name=name) from None
