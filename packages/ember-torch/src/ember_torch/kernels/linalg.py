@@ -93,7 +93,8 @@ def _factor(op: str, fn: Callable[..., Any], x: Tensor, *args: Any) -> Any:
 
 def linalg_cholesky(x: Tensor, upper: bool) -> Tensor:
     if _vmapped(x):
-        return _native("linalg.cholesky", NOT_PD, torch.linalg.cholesky, x, upper=upper)
+        return _native("linalg.cholesky", NOT_PD,
+                       lambda a: torch.linalg.cholesky(a, upper=upper), x)
     out, info = torch.linalg.cholesky_ex(x, upper=upper)
     _check("linalg.cholesky", x, info != 0, NOT_PD)
     return out
