@@ -100,7 +100,7 @@ class Backend:
         self.devices = devices
         self.default_device = default_device
         self.device_of = device_of
-        self.native_device = to_device
+        self._to_device = to_device
         self.to_numpy = to_numpy
         #: ``to_bytes(native) -> bytes``: C-order little-endian bytes (``Tensor.tobytes``);
         #: ``from_bytes(data, dtype_name, shape, device) -> native`` with an ember dtype name
@@ -171,6 +171,16 @@ class Backend:
 
             twin = self.root._recording = make_recording(self.root)
         return twin
+
+    def native_device(self, device: str) -> Any:
+        """The native device for ``device`` ("cpu", "cuda:0", "gpu"), checked to exist here: an
+        :class:`UnsupportedError` worded the same on every backend otherwise."""
+        try:
+            return self._to_device(device)
+        except Exception as exc:
+            raise UnsupportedError(
+                f"backend {self.name!r} has no device {device!r}; its devices: "
+                f"{', '.join(self.devices())}") from exc
 
     def supports(self, op: str) -> bool:
         return self.status[op].status != UNSUPPORTED

@@ -82,10 +82,12 @@ def _device_of(x: Any) -> str:
 
 
 def _to_device(name: str) -> mx.Device:
-    kind = name.split(":")[0]
-    if kind == "cpu":
+    kind, _, index = name.partition(":")
+    if index not in ("", "0"):  # MLX has one device of each kind
+        pass
+    elif kind == "cpu":
         return mx.Device(mx.cpu)
-    if kind == "gpu" and _gpu_available():
+    elif kind == "gpu" and _gpu_available():
         return mx.Device(mx.gpu)
     raise ember.UnsupportedError(
         f"MLX has no device {name!r} here; available: {', '.join(_devices())}"

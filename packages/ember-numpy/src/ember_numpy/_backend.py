@@ -46,7 +46,7 @@ def _device_of(x: Any) -> str:
 
 
 def _to_device(name: str) -> None:
-    if name.split(":")[0] != "cpu":
+    if name not in ("cpu", "cpu:0"):
         raise ValueError(f"the numpy backend has only the 'cpu' device, not {name!r}")
     return None
 

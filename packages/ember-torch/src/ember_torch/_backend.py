@@ -79,7 +79,18 @@ def _device_of(x: torch.Tensor) -> str:
 
 
 def _to_device(name: str) -> torch.device:
-    return torch.device(name)
+    """``name`` as a torch device that exists on this machine (torch itself accepts "cuda:7"
+    anywhere and fails only when memory is allocated there)."""
+    dev = torch.device(name)
+    if dev.type == "cpu" and dev.index in (None, 0):
+        return dev
+    if dev.type == "cuda" and torch.cuda.is_available() and (
+            dev.index is None or dev.index < torch.cuda.device_count()):
+        return dev
+    mps = getattr(torch.backends, "mps", None)
+    if dev.type == "mps" and dev.index in (None, 0) and mps is not None and mps.is_available():
+        return dev
+    raise ValueError(f"torch has no device {name!r} on this machine")
 
 
 def _to_numpy(x: torch.Tensor) -> Any:

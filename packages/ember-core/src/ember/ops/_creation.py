@@ -64,6 +64,8 @@ def _device(b: Backend, device: str | None) -> Any:
         return None
     try:
         return b.native_device(device)
+    except EmberError:  # Backend.native_device words it the same on every backend
+        raise
     except Exception as exc:
         raise EmberError(
             f"backend {b.name!r} has no device {device!r}; its devices: {', '.join(b.devices())}"
