@@ -229,15 +229,18 @@ def test_missing_checkpoints_and_parts(saved: Path, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError, match=r"empty: not a checkpoint: it holds no version"):
         load(tmp_path / "empty")
-    (newest(saved) / "model.safetensors").unlink()
-    with pytest.raises(CheckpointError, match=r"v000001/model.safetensors: no such file"):
-        load(saved)
+    config = (newest(saved) / "config.json").read_bytes()
     (newest(saved) / "config.json").unlink()
     with pytest.raises(CheckpointError,
-                       match=r"incomplete checkpoint: v000001/config.json is missing"):
+                       match=r"ckpt: incomplete checkpoint: v000001/config.json is missing"):
         load_checkpoint(saved)
+    (newest(saved) / "config.json").write_bytes(config)
+    (newest(saved) / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError,
+                       match=r"ckpt: incomplete checkpoint: v000001/model.safetensors is missing"):
+        load(saved)
+    (newest(saved) / "model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{}")
     (newest(saved) / "SHA256SUMS").write_text("")
-    (newest(saved) / "config.json").write_text("{}")
     with pytest.raises(CheckpointError, match=r"SHA256SUMS: lists no checksum for "
                                               r"\['config.json', 'model.safetensors'\]"):
         load(saved)

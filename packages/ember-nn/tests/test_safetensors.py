@@ -78,6 +78,18 @@ def test_every_dtype_round_trips_exactly(backend: str, tmp_path: Path) -> None:
     assert [x.name for x in p.parent.iterdir()] == ["all.safetensors"]  # no temporary left
 
 
+def test_the_zero_copy_writer_gives_exactly_tobytes(backend: str, tmp_path: Path) -> None:
+    """The writer uses a tensor's own memory where it can (NumPy and MLX buffers, a torch CPU
+    tensor's .numpy()); for every dtype, and transposed or broadcast tensors, the bytes are
+    Tensor.tobytes()'s."""
+    tensors = _all_tensors(backend)
+    tensors["broadcast"] = ember.broadcast_to(ember.arange(3, dtype=ember.int16), (2, 3))
+    tensors["scalar_i8"] = ember.tensor(-3, dtype=ember.int8)
+    _, entries = st._header(tensors, None)
+    for e in entries:
+        assert bytes(st._raw(tensors[e.name], e, tmp_path)) == tensors[e.name].tobytes(), e.name
+
+
 def test_load_on_another_backend_and_device(backend: str, tmp_path: Path) -> None:
     ref = _reference("float32")
     p = save_file({"w": ember.asarray(ref)}, tmp_path / "w.safetensors")

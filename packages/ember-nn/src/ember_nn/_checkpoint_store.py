@@ -285,6 +285,13 @@ class Snapshot:
                                   f"a file ember wrote, or corrupted")
         return data
 
+    def weights(self) -> st.Reader:
+        """The version's weights file, open, its header validated."""
+        p = self.dir / WEIGHTS
+        if not p.exists():
+            self.read(WEIGHTS, 0)  # the "incomplete checkpoint" error
+        return st.Reader(p)
+
     def sums(self) -> dict[str, str]:
         """``SHA256SUMS`` as ``{file name: sha256}``, checked for form (version 2 only)."""
         raw = self.read(SUMS, MAX_SUMS_BYTES)
