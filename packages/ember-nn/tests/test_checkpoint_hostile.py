@@ -235,6 +235,18 @@ def test_weights_of_another_dtype_kind_are_refused(saved: Path) -> None:
         ember_nn.load(saved)
 
 
+def test_optimizer_slots_that_do_not_fit_are_refused(saved: Path) -> None:
+    with st.Reader(newest(saved) / "model.safetensors") as r:
+        tensors = r.tensors(backend="numpy")[0]
+    tensors["optimizer/layers.0.weight/exp_avg"] = ember.ones((3,), dtype=ember.float32)
+    st.save_file(tensors, saved.parent / "w.safetensors", metadata={"format": "ember-checkpoint"})
+    rewrite(saved, "model.safetensors", (saved.parent / "w.safetensors").read_bytes())
+    assert ember_nn.load(saved).layers[0].weight.shape == (3, 4)  # the model alone loads
+    with pytest.raises(CheckpointError, match=r"v000001: the optimizer state does not load: "
+                                              r".*'layers.0.weight': slots of different shapes"):
+        ember_nn.load_checkpoint(saved)
+
+
 # -- memory before validation -------------------------------------------------------------------
 def _count_random(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []

@@ -184,6 +184,9 @@ def _load_slots(snap: store.Snapshot, optimizer: Any, opt: Mapping[str, Any],
                                    "slots": slots})
     except (ConfigError, StateError) as exc:
         raise CheckpointError(f"{snap.dir}: the optimizer state does not load: {exc}") from exc
+    except Exception as exc:  # slots of the wrong shape or dtype, as the optimiser found them
+        raise CheckpointError(f"{snap.dir}: the optimizer state does not load: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
 
 def _optimizer_part(tensors: Mapping[str, ember.Tensor]) -> Iterator[tuple[str, ember.Tensor]]:
