@@ -27,6 +27,7 @@ __all__ = [
 _SCALAR_TYPES = (builtins.bool, int, float, complex)
 _KIND_RANK = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 _SCALAR_KIND = {builtins.bool: "b", int: "i", float: "f", complex: "c"}
+_INT64_MAX = 2**63 - 1
 
 
 def is_scalar(x: Any) -> builtins.bool:
@@ -126,6 +127,8 @@ def promote_binary(
         _check_kinds(op, kinds, target, d)
         if sk in "iu":
             check_scalar_fits(op, s, target)
+            if s > _INT64_MAX:  # only uint64 holds it, and MLX reads Python ints as int64
+                s = b.asarray(s, b.native_dtype(target), None, None)
         n = cast_native(b, t._n, target)
         return (b, s, n, target) if s1 else (b, n, s, target)
     d1, d2 = x1.dtype, x2.dtype

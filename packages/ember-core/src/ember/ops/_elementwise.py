@@ -4,6 +4,7 @@ scalars and errors. The categories decide which dtypes an op takes and what it r
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -319,7 +320,15 @@ def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
         if v is None or (isinstance(v, (bool, int, float)) and not isinstance(v, Tensor)):
             if isinstance(v, float) and not d.is_inexact:
                 raise DTypeError(f"clip: float bound {v} for a {d} tensor; cast x first")
-            return v
+            if not isinstance(v, int) or -(2**63) <= v < 2**63:
+                return v
+            # beyond int64, which is how MLX reads Python ints: clamped to x's range (the same
+            # result) and, for uint64, a tensor of x's dtype
+            if not d.is_integer:
+                return float(v)
+            info = dt.iinfo(d)
+            v = builtins.max(info.min, builtins.min(v, info.max))
+            return v if v < 2**63 else native_of(b, v, "clip", d)
         return native_of(b, v, "clip", d)
 
     lo, hi = bound(min), bound(max)

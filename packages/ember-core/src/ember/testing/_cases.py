@@ -90,6 +90,7 @@ def by_op() -> dict[str, list[Case]]:
 def load_all() -> list[Case]:
     """Import every case module (each registers its cases) and return the table."""
     from . import (  # noqa: F401
+        _cases_array_api,
         _cases_arrays,
         _cases_creation,
         _cases_elementwise,

@@ -150,6 +150,12 @@ err("fft.fftfreq", "int-dtype")(lambda T, U: E.fft.fftfreq(4, dtype=E.int32, bac
 err("full_like", "float-into-int")(lambda T, U: E.full_like(T(I3), 0.5))
 err("positive", "bool")(lambda T, U: E.positive(T(np.ones(2, bool))))
 err("astype", "unknown-dtype", aliases=("dtype",))(lambda T, U: E.astype(T(F), "float8"))
+err("index_update", "python-int-overflow")(
+    lambda T, U: E.index_update(T(I3.astype(np.uint8)), (0,), 300))
+err("asarray", "int-out-of-range", aliases=("convert",))(
+    lambda T, U: E.asarray([300], dtype=E.uint8, backend=T.__defaults__[1]))
+err("getitem", "mask-shape", aliases=("boolean index",))(
+    lambda T, U: T(F)[T(np.zeros((0, 5), bool))])
 
 # two backends ---------------------------------------------------------------------------------
 mismatch("add", lambda T, U: E.add(T(F), U(F)))

@@ -28,6 +28,7 @@ from ember._backend import UNSUPPORTED, Backend
 from ember._catalogue import CATALOGUE
 
 from . import _strategies as S
+from ._array_api_suite import ArrayAPIChecks
 from ._cases import BACKEND, CONTEXT, Call, Case, load_all, resolve
 from ._compare import assert_results_match, flatten
 from ._error_cases import ERROR_CASES, MISMATCH_CASES, ErrorCase
@@ -139,7 +140,7 @@ def _summary(obj: Any) -> str:
     return repr(obj)
 
 
-class BackendConformance(GradientChecks, TapeSemantics, LinalgFailures):
+class BackendConformance(GradientChecks, TapeSemantics, LinalgFailures, ArrayAPIChecks):
     """Subclass with ``backend = "<name>"``; pytest then runs the kit on that backend."""
 
     backend: ClassVar[str] = ""
