@@ -51,6 +51,7 @@ def test_round_trip_preserves_config_and_values_exactly(backend: str, tmp_path: 
     assert [v.trainable for v in m2.variables] == [v.trainable for v in m.variables]
     x = ember.tensor([1.0, -2.0, 0.5])
     assert m2(x).tobytes() == m(x).tobytes()
+    assert _bytes(load(out / "v000001")) == _bytes(m)  # a version directory loads too
     c = load_checkpoint(out)
     assert isinstance(c, Checkpoint) and c.optimizer is None and c.step is None
     assert c.extra == {"history": {"loss": [0.5, 0.25]}, "epoch": 2}

@@ -359,3 +359,7 @@ def test_saves_never_delete_what_is_not_theirs(tmp_path: Path) -> None:
     assert tree(tmp_path) == {"ckpt.notes": b"keep", "ckpt/README": b"mine",
                               **{f"ckpt/v000001/{k}": v for k, v in tree(newest(path)).items()}}
     assert (tmp_path / ".other.tmp-1").is_dir()
+    (tmp_path / ".ck1.old-x" / "old").mkdir(parents=True)  # ember-nn 0.1's, of ck1: not ours
+    with ember.use_backend("numpy"):
+        ember_nn.save(ember_nn.Dense(2, 2), tmp_path / "ck[1]")  # a glob pattern matching ck1
+    assert (tmp_path / ".ck1.old-x" / "old").is_dir()

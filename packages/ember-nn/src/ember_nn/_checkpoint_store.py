@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import re
 import secrets
@@ -251,7 +252,8 @@ def _prune(target: Path, keep: Path) -> None:
 
 
 def _clear_legacy(target: Path) -> None:
-    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
+    name = glob.escape(target.name)  # a name like "ck[1]" must not match ".ck1.tmp-*"
+    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
         for p in sorted(target.parent.glob(pattern)):
             if p.is_dir() and not p.is_symlink():
                 _step("rmtree", p)
@@ -275,9 +277,7 @@ class Snapshot:
                 size = os.fstat(f.fileno()).st_size  # read(n) would allocate n bytes first
                 data = f.read(min(size, max_bytes) + 1)
         except FileNotFoundError:
-            raise CheckpointError(f"{self.root}: incomplete checkpoint: {p.relative_to(self.root)}"
-                                  f" is missing; it was not written by ember_nn.save or was "
-                                  f"damaged: save it again") from None
+            raise self._missing(name) from None
         except OSError as exc:
             raise CheckpointError(f"{p}: cannot be read: {exc}") from exc
         if len(data) > max_bytes:
@@ -289,8 +289,13 @@ class Snapshot:
         """The version's weights file, open, its header validated."""
         p = self.dir / WEIGHTS
         if not p.exists():
-            self.read(WEIGHTS, 0)  # the "incomplete checkpoint" error
+            raise self._missing(WEIGHTS)
         return st.Reader(p)
+
+    def _missing(self, name: str) -> CheckpointError:
+        where = self.dir.relative_to(self.root) / name if self.dir != self.root else name
+        return CheckpointError(f"{self.root}: incomplete checkpoint: {where} is missing; it was "
+                               f"not written by ember_nn.save or was damaged: save it again")
 
     def sums(self) -> dict[str, str]:
         """``SHA256SUMS`` as ``{file name: sha256}``, checked for form (version 2 only)."""
@@ -336,6 +341,8 @@ def latest(target: Path) -> Snapshot:
     versions = _versions(target)
     if versions:
         return Snapshot(target, versions[-1][1], 2)
+    if (target / SUMS).is_file():  # a version directory itself: ckpt/v000007
+        return Snapshot(target, target, 2)
     if (target / CONFIG).exists() or (target / WEIGHTS).exists():
         return Snapshot(target, target, 1)
     if any(p.name.startswith(TMP) for p in target.iterdir()):
@@ -349,8 +356,9 @@ def latest(target: Path) -> Snapshot:
 
 def _legacy_hint(target: Path) -> str:
     """Where ember-nn 0.1 may have left the checkpoint when a save was killed mid-swap."""
-    found = sorted(target.parent.glob(f".{target.name}.old-*/old"))
-    found += sorted(p for p in target.parent.glob(f".{target.name}.tmp-*")
+    name = glob.escape(target.name)
+    found = sorted(target.parent.glob(f".{name}.old-*/old"))
+    found += sorted(p for p in target.parent.glob(f".{name}.tmp-*")
                     if (p / CONFIG).is_file() and (p / WEIGHTS).is_file())
     if not found:
         return ""
