@@ -345,7 +345,7 @@ def latest(target: Path) -> Snapshot:
         return Snapshot(target, target, 2)
     if (target / CONFIG).exists() or (target / WEIGHTS).exists():
         return Snapshot(target, target, 1)
-    if any(p.name.startswith(TMP) for p in target.iterdir()):
+    if any(p.name.startswith(TMP) or p.name == LOCK for p in target.iterdir()):
         raise CheckpointError(f"{target}: no complete checkpoint: the first save into it was "
                               f"interrupted before it finished (there was no earlier one); "
                               f"save again")
