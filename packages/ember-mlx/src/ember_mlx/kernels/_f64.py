@@ -14,6 +14,7 @@ import numpy as np
 F64 = mx.float64
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
+_erfc_scalar = np.frompyfunc(math.erfc, 1, 1)
 
 
 def host(fn, *xs):
@@ -28,15 +29,32 @@ def _np_erf(a):
     return np.asarray(_erf_scalar(a), dtype=np.float64)
 
 
+def _np_erfc(a):
+    return np.asarray(_erfc_scalar(a), dtype=np.float64)
+
+
 def _np_erfinv(y, guess):
-    """Newton steps on erf(x) - y from MLX's float32-accurate guess."""
-    x = np.asarray(guess, dtype=np.float64)
-    finite = np.isfinite(x) & (np.abs(y) < 1)
-    xs = np.where(finite, x, 0.0)
+    """Newton steps from MLX's float32 guess: on erf(x) - y for |y| <= 0.5; beyond, on
+    log(erfc(a)) - log(q) for a = |x| and q = 1 - |y| (exact there, while erf(x) - y loses
+    digits), started from the asymptote sqrt(-log(q)) where the guess rounded to +-inf."""
+    y = np.asarray(y, dtype=np.float64)
+    x = np.array(guess, dtype=np.float64)
+    slope = 2.0 / math.sqrt(math.pi)
+    inside = np.abs(y) < 1
+    tail = inside & (np.abs(y) > 0.5)
+    central = inside & ~tail
+    xc, yc = x[central], y[central]
     for _ in range(3):
-        err = _np_erf(xs) - y
-        xs = xs - np.where(finite, err / (2.0 / math.sqrt(math.pi) * np.exp(-xs * xs)), 0.0)
-    return np.where(finite, xs, x)
+        xc = xc - (_np_erf(xc) - yc) / (slope * np.exp(-xc * xc))
+    x[central] = xc
+    q = 1.0 - np.abs(y[tail])
+    a = np.abs(x[tail])
+    a = np.where(np.isfinite(a), a, np.sqrt(-np.log(q)))
+    for _ in range(4):
+        ec = _np_erfc(a)
+        a = a + np.log(ec / q) * ec / (slope * np.exp(-a * a))
+    x[tail] = np.copysign(a, y[tail])
+    return x
 
 
 def exp(x):
