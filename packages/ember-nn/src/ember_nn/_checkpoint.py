@@ -11,12 +11,13 @@ crash guarantees and why)::
                                       "backend": the model's backend, "extra": user JSON}
     ckpt/v000007/SHA256SUMS          the sha256 of both files
 
-Loading checks, in this order, before the weights are read: the checksum of config.json; its
-JSON (size, nesting, duplicate keys) and entries; the weights file's header; then it builds
-the model under ``deferred_init`` (no initialiser runs, no weight memory is taken) and checks
-its variables' names, shapes and dtypes against the header. Only then are the weights copied
-out of the file, hashed on the way, and placed in the model. Every problem with the files is a
-``CheckpointError`` naming the file and the problem.
+Loading checks, before any weight is read: the weights file's header (opened first, so a save
+that replaces the version meanwhile cannot pull it away); the checksum of config.json, its JSON
+(size, nesting, duplicate keys) and entries; then it builds the model under ``deferred_init``
+(no initialiser runs, no weight memory is taken) and checks its variables' names, shapes and
+dtypes against the header. Only then are the weights copied out of the file, hashed on the way,
+and placed in the model. Every problem with the files is a ``CheckpointError`` naming the file
+and the problem.
 """
 
 from __future__ import annotations
