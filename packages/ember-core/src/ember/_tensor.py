@@ -213,7 +213,10 @@ class Tensor:
                    dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
         """A DLPack capsule of the native array (the Array API 2023.12 signature); the
         arguments go to the backend library's own ``__dlpack__`` unchanged, and its
-        ``BufferError`` for an export it cannot make reaches the caller as it is."""
+        ``BufferError`` for an export it cannot make reaches the caller as it is. With
+        ``copy=False``, an export that needs a copy (a CUDA tensor asked for on the CPU) raises
+        :class:`ember.CopyError`, a ``BufferError``, as the standard says (torch raises a
+        ValueError)."""
         kwargs: dict[str, Any] = {}
         if stream is not None:
             kwargs["stream"] = stream
@@ -223,7 +226,15 @@ class Tensor:
             kwargs["dl_device"] = dl_device
         if copy is not None:
             kwargs["copy"] = copy
-        return self._n.__dlpack__(**kwargs)
+        try:
+            return self._n.__dlpack__(**kwargs)
+        except ValueError as exc:
+            if copy is False:
+                raise _errors().CopyError(
+                    f"__dlpack__(copy=False) of a tensor on {self.device!r} with "
+                    f"dl_device={dl_device!r} needs a copy ({exc}); pass copy=None or True"
+                ) from exc
+            raise
 
     def __dlpack_device__(self) -> tuple[Any, int]:
         return self._n.__dlpack_device__()

@@ -3,7 +3,8 @@
 The libraries under ember follow C99's ``cexp``/``ctanh`` tables only in part (NumPy's and
 torch's ``expm1`` compute ``exp(z) - 1`` naively; NumPy's ``sign`` gives ``1j`` for ``nan +
 inf j``; MLX's gives ``-0`` for ``-0 + 0j``; all three give ``1 - 0j`` for ``tanh(inf + 3j)``
-where the standard says ``1 + 0j``). For the ops listed here, ember runs the backend's kernel
+where the standard says ``1 + 0j``; torch on CUDA gives ``NaN + NaN j`` for ``tanh(0 + inf j)``
+and ``acosh(0 + nan j)``). For the ops listed here, ember runs the backend's kernel
 and then puts the standard's value where an input is one of those special cases, with ember
 ops (``where`` on masks of the real and imaginary parts): the same answer on every backend,
 for complex inputs only (real inputs never come here), and gradients flow through the
@@ -108,7 +109,16 @@ def _tanh(x: Tensor, out: Tensor) -> Tensor:
     a, b = _parts(x)
     fin = _isfinite(b)
     out = _by_imag_sign(out, _both(a == _INF, fin), b, complex(1.0, 0.0))
-    return _by_imag_sign(out, _both(a == -_INF, fin), b, complex(-1.0, 0.0))
+    out = _by_imag_sign(out, _both(a == -_INF, fin), b, complex(-1.0, 0.0))
+    # a zero real part with an infinite or NaN imaginary one keeps its zero (CUDA gives NaN)
+    zero_nonfinite = _both(_zero(a), _not(fin))
+    out = _put(out, _both(zero_nonfinite, _pos(a)), complex(0.0, _NAN))
+    return _put(out, _both(zero_nonfinite, _not(_pos(a))), complex(-0.0, _NAN))
+
+
+def _acosh(x: Tensor, out: Tensor) -> Tensor:
+    a, b = _parts(x)
+    return _put(out, _both(_zero(a), _isnan(b)), complex(_NAN, _PI2))  # CUDA: NaN + NaN j
 
 
 def _acos(x: Tensor, out: Tensor) -> Tensor:
@@ -130,5 +140,5 @@ def _sign(x: Tensor, out: Tensor) -> Tensor:
 
 #: op name -> ``fix(x, out)``: out with the standard's values at x's special cases
 FIXES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    "acos": _acos, "expm1": _expm1, "log1p": _log1p, "sign": _sign, "tanh": _tanh,
+    "acos": _acos, "acosh": _acosh, "expm1": _expm1, "log1p": _log1p, "sign": _sign, "tanh": _tanh,
 }

@@ -110,6 +110,29 @@ class ArrayAPIChecks:
             with pytest.raises(E.ArgumentError):
                 E.from_dlpack([1, 2])
 
+    def test_cross_device(self) -> None:
+        """Between two devices (a GPU and the CPU): ``to_device`` and ``from_dlpack(device=)``
+        move values; ``copy=False`` across devices is a ``CopyError`` (a ``BufferError``), for
+        ``from_dlpack`` and for ``__dlpack__(dl_device=...)`` alike."""
+        info = self._info()
+        devices = info.devices()
+        others = [d for d in devices if d.split(":")[0] != "cpu"]
+        if "cpu" not in devices or not others:
+            pytest.skip(f"{self.backend!r} has one kind of device here: {devices}")
+        with E.use_backend(self.backend):
+            for device in others:
+                x = E.asarray([1.5, -2.0], device=device)
+                assert x.device == device
+                y = x.to_device("cpu")
+                assert y.device == "cpu" and y.tolist() == [1.5, -2.0]
+                assert y.to_device(device).device == device
+                z = E.from_dlpack(x, device="cpu")
+                assert z.device == "cpu" and z.tolist() == [1.5, -2.0]
+                with pytest.raises(E.CopyError):
+                    E.from_dlpack(x, device="cpu", copy=False)
+                with pytest.raises(BufferError):
+                    x.__dlpack__(dl_device=(1, 0), copy=False)
+
     def test_standard_signatures(self) -> None:
         """The signatures the standard gives (the suite's test_signatures)."""
         kw = inspect.Parameter.KEYWORD_ONLY

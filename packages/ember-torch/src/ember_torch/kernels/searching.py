@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ._util import UNSIGNED_BITS, UNSIGNED_WIDE, Tensor, bits, unbits, widen
+from ._util import UNSIGNED_BITS, UNSIGNED_WIDE, Tensor, bits, narrow, unbits, widen
 
 __all__ = [
     "argmax", "argmin", "argsort", "nonzero", "searchsorted", "sort", "unique_all", "where",
@@ -39,11 +39,16 @@ def argmin(x: Tensor, axis: int | None, keepdims: bool) -> Tensor:
 
 def sort(x: Tensor, axis: int, descending: bool, stable: bool) -> Tensor:
     # NaNs sort last ascending and first descending, as NumPy's flip-of-ascending gives
+    if x.dtype in UNSIGNED_WIDE:  # torch's CUDA sort has no uint16+: sort an ordered view
+        return narrow(torch.sort(widen(x, True), dim=axis, descending=descending,
+                                 stable=True).values, x.dtype, True)
     return torch.sort(x, dim=axis, descending=descending, stable=True).values
 
 
 def argsort(x: Tensor, axis: int, descending: bool, stable: bool) -> Tensor:
     # always stable: ties keep their order (also when descending), so results are reproducible
+    if x.dtype in UNSIGNED_WIDE:
+        x = widen(x, True)
     return torch.argsort(x, dim=axis, descending=descending, stable=True)
 
 
