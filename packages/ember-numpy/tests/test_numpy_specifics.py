@@ -239,22 +239,3 @@ def test_argsort_descending_is_stable() -> None:
         B.argsort(x, 1, True, True), [[0, 4, 5, 2, 1, 3], [3, 4, 5, 0, 1, 2]]
     )
     np.testing.assert_array_equal(B.sort(x, 1, True, True), -np.sort(-x, axis=1))
-
-
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_random_uniform_is_seeded_and_below_one(dtype: type) -> None:
-    a = B.random_uniform(42, (200, 300), np.dtype(dtype), None)
-    assert a.dtype == dtype
-    assert a.min() >= 0 and a.max() < 1
-    np.testing.assert_array_equal(a, B.random_uniform(42, (200, 300), np.dtype(dtype), None))
-    assert not np.array_equal(a, B.random_uniform(43, (200, 300), np.dtype(dtype), None))
-
-
-def test_random_normal_and_randint() -> None:
-    z = B.random_normal(7, (20000,), np.dtype(np.float32), None)
-    assert z.dtype == np.float32
-    assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
-    r = B.random_randint(7, (5000,), -2, 3, np.dtype(np.int16), None)
-    assert r.dtype == np.int16
-    assert set(np.unique(r).tolist()) == {-2, -1, 0, 1, 2}
-    np.testing.assert_array_equal(r, B.random_randint(7, (5000,), -2, 3, np.dtype(np.int16), None))

@@ -144,13 +144,6 @@ def test_conv_asymmetric_padding(b):  # type: ignore[no-untyped-def]
     np.testing.assert_allclose(got.numpy(), expected)
 
 
-def test_random_is_reproducible_and_half_open(b):  # type: ignore[no-untyped-def]
-    for dtype in (torch.float16, torch.bfloat16, torch.float32):
-        u = b.random_uniform(3, (20000,), dtype, None)
-        assert torch.equal(u, b.random_uniform(3, (20000,), dtype, None))
-        assert bool((u < 1).all()) and bool((u >= 0).all())
-
-
 def test_bfloat16_to_numpy_is_explained(b):  # type: ignore[no-untyped-def]
     with pytest.raises(ember.UnsupportedError, match="float32"):
         b.to_numpy(torch.ones(2, dtype=torch.bfloat16))

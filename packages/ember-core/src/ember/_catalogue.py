@@ -8,7 +8,8 @@ with a fused kernel of the same name, which must still pass the conformance kit)
 Kernel calling convention (what ember-core guarantees before it calls a kernel) is documented
 in ``docs/writing-a-backend.md``: arrays are native, dtypes are native dtype objects, axes are
 normalised, creation kernels always get a concrete dtype, binary operands share a dtype (or one
-is a Python scalar of a kind the other's dtype holds), random kernels get an integer ``seed``.
+is a Python scalar of a kind the other's dtype holds). Random numbers are composites: one
+generator written in ember ops (``ember.random``), the same numbers on every backend.
 """
 
 from __future__ import annotations
@@ -249,9 +250,10 @@ nn.scaled_dot_product_attention | C | (q, k, v, mask, is_causal, scale, window) 
 nn.cross_entropy | C | (logits, targets, axis, ignore_index, label_smoothing, reduction) | Cross-entropy from logits and integer targets or class probabilities.
 nn.associative_scan | C | (fn, x, axis, reverse) | Inclusive scan with any associative binary function, log depth.
 ## random
-random.uniform | P | (seed, shape, dtype, device) | Uniform samples in [0, 1) (the public op scales to [low, high)).
-random.normal | P | (seed, shape, dtype, device) | Standard normal samples (the public op shifts and scales).
-random.randint | P | (seed, shape, low, high, dtype, device) | Integers in [low, high).
+random.bits | C | (key, num, device) | The first num 32-bit words of the Philox4x32-10 stream of a 64-bit key (1-d uint32 or int64); a backend kernel must give the same words.
+random.uniform | C | (key, shape, dtype, low, high) | Uniform samples in [low, high), built exactly from random bits.
+random.normal | C | (key, shape, dtype, loc, scale) | Normal samples (Box-Muller on exact uniform draws).
+random.randint | C | (key, shape, low, high, dtype) | Integers in [low, high) (multiply-shift of 64 or 96 random bits).
 random.truncated_normal | C | (key, lower, upper, shape, dtype) | Normal samples truncated to [lower, upper].
 random.bernoulli | C | (key, p, shape) | Booleans true with probability p.
 random.categorical | C | (key, logits, axis, shape) | Class indices drawn from logits (Gumbel-max).

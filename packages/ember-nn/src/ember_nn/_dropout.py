@@ -20,8 +20,8 @@ class Dropout(Module):
 
     Call ``i`` (counting training-mode calls from 0) uses ``fold_in(key, i)``, ``key`` the
     layer's key (``key=``, else the next key of the ``ember_nn.seeded`` stream): the same seed
-    gives the same masks run after run on a backend. ``forward(x, key=k)`` uses ``k`` instead
-    and leaves the counter alone. The counter is not part of ``state_dict``.
+    gives the same masks run after run, on every backend. ``forward(x, key=k)`` uses ``k``
+    instead and leaves the counter alone. The counter is not part of ``state_dict``.
 
     >>> drop = ember_nn.Dropout(0.5, key=0)
     >>> y = drop(ember.ones((4, 4)))

@@ -2,7 +2,8 @@
 
 ``ember_nn.manual_seed(s)`` restarts the stream for this context; ``with ember_nn.seeded(s):``
 does so for a block. Each layer built without a key takes the next key of the stream, so the
-same seed and the same sequence of constructions give the same weights on a backend.
+same seed and the same sequence of constructions give the same weights, on every backend
+(``ember.random`` draws the same numbers everywhere).
 """
 
 from __future__ import annotations

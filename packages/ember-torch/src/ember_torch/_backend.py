@@ -42,8 +42,7 @@ NOTES = {
     "uint64": (
         "torch implements few uint64 kernels; ember computes through an int64 view: exact for "
         "wrapping arithmetic, bitwise ops, shifts, comparisons, min/max, sort and search, but "
-        "floor_divide and remainder are only right for values below 2**63 and random.randint "
-        "cannot draw values at or above 2**63"
+        "floor_divide and remainder are only right for values below 2**63"
     ),
     "bfloat16": "NumPy has no bfloat16: to_numpy needs .astype(ember.float32) first",
     "float64": "Apple MPS has no float64 or complex128",

@@ -82,8 +82,9 @@ def dropout(x: Any, rate: float, key: Any) -> Tensor:
         return x
     if rate == 1.0:
         return ew.multiply(x, 0)
-    keep = ew.greater_equal(random.uniform(key, x.shape, dtype=dt.float32, backend=x._b, device=x.device), rate)
-    return where(keep, ew.divide(x, 1.0 - rate), ew.multiply(x, 0))
+    # drop where uniform(key, x.shape, float32) < rate, compared exactly: the same mask everywhere
+    drop = random.bernoulli(key, rate, x.shape, backend=x._b, device=x.device)
+    return where(drop, ew.multiply(x, 0), ew.divide(x, 1.0 - rate))
 
 
 def scaled_dot_product_attention(

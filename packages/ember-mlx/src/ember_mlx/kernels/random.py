@@ -1,78 +1,42 @@
-"""Counter-based random kernels: the same seed, shape and dtype give the same numbers.
+"""``random_bits``: ember's Philox4x32-10 stream in MLX ops, a fast path for the generator
+ember-core writes in ember ops (MLX's own ``mx.random.bits`` is Threefry, another stream).
 
-MLX's own ``uniform`` has no float64 and its ``randint`` goes through float32 (ranges beyond
-2**24 lose values), so float64 samples and integers are built here from raw 32-bit words of the
-threefry generator (``mx.random.split`` of the seed's key yields them, two per key).
+The rounds are ember-core's (``philox_rounds``); only the 32x32-bit multiply is MLX's own:
+exact in uint64, its halves a shift and a cast (the portable version splits it into 16-bit
+parts on int64). The conformance kit checks the words bit for bit against the Random123
+known answers, Philox on Python ints, and the backends that run the composite.
 """
 
 from __future__ import annotations
 
-import math
-
 import mlx.core as mx
+from ember.random._philox import M0, M1, MASK32, ROUNDS, philox_rounds, round_keys
 
-from ._util import scalar_array
+__all__ = ["random_bits"]
 
-__all__ = ["random_normal", "random_randint", "random_uniform"]
-
-_LOW_PRECISION = (mx.float16, mx.bfloat16)
-
-
-def _key(seed):
-    return mx.random.key(seed)
+_M = (mx.array(M0, dtype=mx.uint64), mx.array(M1, dtype=mx.uint64))
+_CHUNK = 1 << 15  # blocks per pass on the CPU: the rounds' arrays stay in the caches
 
 
-def _words(seed, n, stream):
-    """``2 * ceil(n / 2)`` pseudo-random uint32 words, then the first n (1-d)."""
-    if n == 0:
-        return mx.zeros((0,), dtype=mx.uint32)
-    keys = mx.random.split(_key(seed), (n + 1) // 2, stream=stream)
-    return keys.reshape(-1)[:n]
+def _mulhilo(a, i):
+    p = a.astype(mx.uint64) * _M[i]
+    return (p >> 32).astype(mx.uint32), p.astype(mx.uint32)
 
 
-def _uniform64(seed, shape, stream, offset=0.0):
-    n = math.prod(shape)
-    w = _words(seed, 2 * n, stream).reshape(n, 2) if n else mx.zeros((0, 2), dtype=mx.uint32)
-    hi = mx.right_shift(w[:, 0], 5).astype(mx.float64, stream=stream)
-    lo = mx.right_shift(w[:, 1], 6).astype(mx.float64, stream=stream)
-    return ((hi * 67108864.0 + lo + offset) * 2.0**-53).reshape(shape)  # 53 random bits
-
-
-def random_uniform(seed, shape, dtype, device):
-    if dtype == mx.float64:
-        return _uniform64(seed, shape, mx.cpu)
-    if dtype in _LOW_PRECISION:
-        u = mx.random.uniform(shape=shape, dtype=mx.float32, key=_key(seed), stream=device)
-        out = u.astype(dtype)
-        # rounding to 16 bits can reach 1.0: keep the interval half-open
-        below_one = mx.array(1.0 - (2.0**-11 if dtype == mx.float16 else 2.0**-8), dtype=dtype)
-        return mx.minimum(out, below_one)
-    return mx.random.uniform(shape=shape, dtype=dtype, key=_key(seed), stream=device)
-
-
-def random_normal(seed, shape, dtype, device):
-    if dtype == mx.float64:
-        u = _uniform64(seed, shape, mx.cpu, offset=0.5)  # in (0, 1): no infinities
-        return math.sqrt(2.0) * mx.erfinv(2.0 * u - 1.0, stream=mx.cpu)
-    if dtype in _LOW_PRECISION:
-        return mx.random.normal(
-            shape=shape, dtype=mx.float32, key=_key(seed), stream=device
-        ).astype(dtype)
-    return mx.random.normal(shape=shape, dtype=dtype, key=_key(seed), stream=device)
-
-
-def random_randint(seed, shape, low, high, dtype, device):
-    """Uniform integers in [low, high): 64 random bits reduced modulo the range (bias below
-    range / 2**64), computed exactly in uint64."""
-    n = math.prod(shape)
-    span = high - low
-    if n == 0 or span <= 0:
-        return mx.full(shape, low if n else 0, dtype=dtype, stream=device)
-    w = _words(seed, 2 * n, device).reshape(n, 2).astype(mx.uint64)
-    r = mx.bitwise_or(mx.left_shift(w[:, 0], 32), w[:, 1])
-    if span < 2**64:
-        r = mx.remainder(r, scalar_array(span, mx.uint64))
-    r = mx.add(r, scalar_array(low % 2**64, mx.uint64))  # wraps modulo 2**64 as intended
-    if mx.issubdtype(dtype, mx.signedinteger):
-        r = r.view(mx.int64)
-    return r.astype(dtype).reshape(shape)
+def random_bits(key, num, device):
+    """The first ``num`` words of the stream of the 64-bit ``key`` (a 1-d uint32 array)."""
+    blocks = -(-num // 4)
+    cpu = (device if device is not None else mx.default_device()) == mx.cpu
+    step = _CHUNK if cpu else max(blocks, 1)
+    keys = [(mx.array(k0, dtype=mx.uint32), mx.array(k1, dtype=mx.uint32))
+            for k0, k1 in round_keys(key & MASK32, key >> 32, ROUNDS)]
+    parts = []
+    for start in range(0, max(blocks, 1), step):
+        j = mx.arange(start, min(blocks, start + step), dtype=mx.uint64)
+        zero = mx.zeros(j.shape, dtype=mx.uint32)
+        x = (j.astype(mx.uint32), (j >> 32).astype(mx.uint32), zero, zero)
+        parts.append(mx.stack(philox_rounds(x, keys, _mulhilo), axis=1))
+        if cpu:
+            mx.eval(parts[-1])  # one chunk's graph at a time, while its arrays are cached
+    words = parts[0] if len(parts) == 1 else mx.concatenate(parts)
+    return words.reshape(-1)[:num]

@@ -1,9 +1,10 @@
-"""Counter-based random kernels: ``np.random.Generator(np.random.Philox(seed))``.
+"""``random_bits``: ember's Philox4x32-10 stream on NumPy's unsigned integers, a fast path for
+the generator ember-core writes in ember ops.
 
-The same seed, shape and dtype give the same numbers on every run and platform. Floating-point
-samples are drawn in float64 and rounded to the requested dtype (so a float32 draw is the
-rounding of the float64 draw for the same seed); uniform samples are then clamped below 1.
-Complex dtypes get independent real and imaginary parts (normal: each with variance 1/2).
+The rounds are ember-core's (``philox_rounds``); only the 32x32-bit multiply is NumPy's own:
+exact in uint64, its halves a shift and a cast (the portable version splits it into 16-bit
+parts on int64). The conformance kit checks the words bit for bit against the Random123
+known answers, Philox on Python ints, and the backends that run the composite.
 """
 
 from __future__ import annotations
@@ -11,53 +12,28 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from ember.random._philox import M0, M1, MASK32, ROUNDS, philox_rounds, round_keys
 
-__all__ = ["random_normal", "random_randint", "random_uniform"]
+__all__ = ["random_bits"]
 
-
-def _generator(seed: int) -> np.random.Generator:
-    return np.random.Generator(np.random.Philox(seed))
-
-
-def _real(dtype: np.dtype) -> np.dtype:
-    return np.empty(0, dtype).real.dtype
+_M = (np.uint64(M0), np.uint64(M1))
+_SHIFT = np.uint64(32)
+_CHUNK = 1 << 15  # blocks per pass: the rounds' arrays stay in the caches
 
 
-def random_uniform(seed: int, shape: tuple[int, ...], dtype: Any, device: Any) -> np.ndarray:
-    """Uniform samples in [0, 1)."""
-    dtype = np.dtype(dtype)
-    real = _real(dtype)
-    g = _generator(seed)
-    if dtype.kind == "c":
-        u = g.random((2, *shape))
-        out = _below_one(u, real)
-        return (out[0] + 1j * out[1]).astype(dtype)
-    return _below_one(g.random(shape), real)
+def _mulhilo(a: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
+    p = a.astype(np.uint64) * _M[i]
+    return (p >> _SHIFT).astype(np.uint32), p.astype(np.uint32)
 
 
-def _below_one(u: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if dtype == np.float64:
-        return u
-    below = np.nextafter(np.ones((), dtype), np.zeros((), dtype))
-    return np.minimum(u.astype(dtype), below)  # rounding may have reached 1.0
-
-
-def random_normal(seed: int, shape: tuple[int, ...], dtype: Any, device: Any) -> np.ndarray:
-    """Standard normal samples."""
-    dtype = np.dtype(dtype)
-    g = _generator(seed)
-    if dtype.kind == "c":
-        z = g.standard_normal((2, *shape)) * np.sqrt(0.5)
-        return (z[0] + 1j * z[1]).astype(dtype)
-    return g.standard_normal(shape).astype(dtype, copy=False)
-
-
-def random_randint(
-    seed: int, shape: tuple[int, ...], low: int, high: int, dtype: Any, device: Any
-) -> np.ndarray:
-    """Integers in [low, high), drawn directly in ``dtype`` for integer dtypes."""
-    dtype = np.dtype(dtype)
-    g = _generator(seed)
-    if dtype.kind in "iub":
-        return np.asarray(g.integers(low, high, size=shape, dtype=dtype))
-    return g.integers(low, high, size=shape, dtype=np.int64).astype(dtype)
+def random_bits(key: int, num: int, device: Any) -> np.ndarray:
+    """The first ``num`` words of the stream of the 64-bit ``key`` (a 1-d uint32 array)."""
+    blocks = -(-num // 4)
+    out = np.empty((blocks, 4), np.uint32)
+    keys = [(np.uint32(k0), np.uint32(k1)) for k0, k1 in round_keys(key & MASK32, key >> 32, ROUNDS)]
+    for start in range(0, blocks, _CHUNK):
+        j = np.arange(start, min(blocks, start + _CHUNK), dtype=np.uint64)
+        zero = np.zeros(j.shape, np.uint32)
+        x = (j.astype(np.uint32), (j >> _SHIFT).astype(np.uint32), zero, zero)
+        out[start:start + j.size] = np.stack(philox_rounds(x, keys, _mulhilo), axis=1)
+    return out.reshape(-1)[:num]
