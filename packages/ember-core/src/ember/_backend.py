@@ -16,6 +16,7 @@ from ._bytes import generic_from_bytes, generic_to_bytes
 from ._catalogue import BY_NAME as SPECS
 from ._catalogue import CATALOGUE
 from ._errors import BackendError, UnsupportedError
+from ._memory import creation_params, guard_creation
 
 __all__ = ["Backend", "Capabilities", "OpStatus"]
 
@@ -81,6 +82,7 @@ class Backend:
         to_bytes: Callable[[Any], bytes] | None = None,
         from_bytes: Callable[[Any, str, tuple[int, ...], Any], Any] | None = None,
         compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+        memory_limit: Callable[[Any], int | None] | None = None,
     ) -> None:
         self.name = name
         #: the backend itself; on its recording twin (see ``recording``) the backend it copies
@@ -90,6 +92,10 @@ class Backend:
         #: ``compiler(fn) -> fn`` for a pure function of native arrays (``ember.compile``);
         #: None: the backend has no compiler and functions run as they are
         self.compiler = compiler
+        #: ``memory_limit(device) -> bytes | None``: the most bytes one array can take on a
+        #: native device (None: the default device); creation kernels are checked against it
+        #: before they allocate (``ember._memory``). None: no limit is known
+        self.memory_limit = memory_limit
         self._recording: Backend | None = None
         self.version = version
         self.native_types = native_types
@@ -124,6 +130,9 @@ class Backend:
             kname = spec.kernel_name
             fn = get(kname)
             if fn is not None:
+                params = creation_params(kname, spec.kernel)
+                if params is not None:  # checked against memory_limit before allocating
+                    fn = guard_creation(self, kname, params, fn)
                 setattr(self, kname, fn)
                 if not spec.primitive:
                     self.fused[spec.name] = fn
@@ -171,6 +180,18 @@ class Backend:
 
             twin = self.root._recording = make_recording(self.root)
         return twin
+
+    def device_name(self, native: Any) -> str:
+        """The ember name of a native device (None: the default device)."""
+        if native is None:
+            return self.default_device()
+        for name in self.devices():
+            try:
+                if self._to_device(name) == native:
+                    return name
+            except Exception:
+                continue
+        return str(native)
 
     def native_device(self, device: str) -> Any:
         """The native device for ``device`` ("cpu", "cuda:0", "gpu"), checked to exist here: an

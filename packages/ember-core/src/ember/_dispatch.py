@@ -10,7 +10,15 @@ from typing import Any
 
 from . import _dtypes as dt
 from ._backend import Backend, current_backend
-from ._errors import BackendMismatchError, DTypeError, EmberError, OutOfBoundsError, ShapeError
+from ._errors import (
+    BackendMismatchError,
+    DTypeError,
+    EmberError,
+    OutOfBoundsError,
+    OutOfMemoryError,
+    ShapeError,
+)
+from ._memory import is_oom
 from ._tensor import Tensor
 
 __all__ = [
@@ -246,6 +254,8 @@ def fail(op: str, args: Sequence[Any], exc: BaseException, *, elementwise: bool 
         return DTypeError(msg)
     if isinstance(exc, IndexError):
         return OutOfBoundsError(msg)
+    if is_oom(exc):  # the result did not fit (NumPy MemoryError, torch allocator errors)
+        return OutOfMemoryError(msg)
     if isinstance(exc, (ValueError, RuntimeError)) and "shape" in str(exc).lower():
         return ShapeError(msg)
     return EmberError(msg)

@@ -9,7 +9,9 @@ from typing import Any
 import ember
 import mlx.core as mx
 import numpy as np
+from ember._catalogue import CATALOGUE
 from ember._compile import checked
+from ember._memory import creation_params, host_memory, out_of_memory
 
 from . import kernels
 from ._tape import MLXEngine
@@ -114,6 +116,7 @@ def _to_numpy(x: mx.array) -> np.ndarray:
 
 
 _BY_NAME = {d.name: n for d, n in DTYPES.items()}
+_BY_NATIVE = {n: d for d, n in DTYPES.items()}
 
 
 def _compiler(fn: Any) -> Any:
@@ -190,8 +193,70 @@ def _basic_index_gpu(x: mx.array, key: tuple[Any, ...]) -> mx.array:
     return x[key]
 
 
+def _info_memory(device: Any) -> int | None:
+    try:
+        info = mx.device_info(device)
+    except Exception:
+        return None
+    for key in ("total_memory", "memory_size"):
+        if isinstance(info.get(key), int):
+            return int(info[key])
+    return None
+
+
+@functools.cache
+def _gpu_memory() -> int | None:
+    return _info_memory(mx.Device(mx.gpu)) if _gpu_available() else None
+
+
+def _memory_limit(device: mx.Device | None) -> int | None:
+    """Host memory for the CPU; the GPU's as MLX reports it (the system's on Apple silicon)."""
+    kind = (device if device is not None else mx.default_device()).type
+    if kind == mx.gpu:
+        return _gpu_memory() or host_memory()
+    return host_memory()
+
+
+# kernels whose result is a view of its input (a broadcast allocates nothing until used)
+_VIEWS = frozenset({"broadcast_to", "broadcast_arrays"})
+_OPS = {spec.kernel_name: spec.name for spec in CATALOGUE}
+_CREATION = frozenset(spec.kernel_name for spec in CATALOGUE
+                      if creation_params(spec.kernel_name, spec.kernel) is not None)
+
+
+@functools.cache  # one wrapper per kernel (kernel_table may be built more than once)
+def _guarded(name: str, fn: Any, limit: int) -> Any:
+    """``fn`` whose results are checked against ``limit`` before anything evaluates them. MLX
+    is lazy: a result's size is known before its memory is, and an allocation that fails
+    crashes the process (a segmentation fault, seen with mlx 0.32 on Linux), so a result that
+    cannot fit raises OutOfMemoryError here instead."""
+    op = _OPS.get(name, name)
+
+    def too_big(out: Any) -> None:
+        raise out_of_memory(op, out.shape, _BY_NATIVE.get(out.dtype, out.dtype), out.nbytes,
+                            _default_device(), "mlx", limit)
+
+    @functools.wraps(fn)
+    def kernel(*args: Any) -> Any:
+        out = fn(*args)
+        if type(out) is mx.array:
+            if out.nbytes > limit:
+                too_big(out)
+        elif isinstance(out, (tuple, list)):
+            for o in out:
+                if type(o) is mx.array and o.nbytes > limit:
+                    too_big(o)
+        return out
+
+    return kernel
+
+
 def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
     table = {name: getattr(m, name) for m in kernels.MODULES for name in m.__all__}
+    limit = max((m for m in (host_memory(), _gpu_memory()) if m is not None), default=None)
+    if limit is not None:  # creation kernels: ember-core checks them before they run
+        table = {name: fn if name in _VIEWS or name in _CREATION else _guarded(name, fn, limit)
+                 for name, fn in table.items()}
     if gpu if gpu is not None else _gpu_available():
         table = {name: _on_cpu_stream_when(
             _scatter_needs_cpu if name == "index_update" else _holds_float64, fn)
@@ -229,4 +294,5 @@ def create_backend() -> ember.Backend:
         to_bytes=_to_bytes,
         from_bytes=_from_bytes,
         compiler=_compiler,
+        memory_limit=_memory_limit,
     )

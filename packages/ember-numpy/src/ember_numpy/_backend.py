@@ -7,6 +7,7 @@ from typing import Any
 
 import ember
 import numpy as np
+from ember._memory import host_memory
 
 from . import kernels
 
@@ -51,6 +52,10 @@ def _to_device(name: str) -> None:
     return None
 
 
+def _memory_limit(device: Any) -> int | None:
+    return host_memory()  # NumPy arrays live in host memory
+
+
 def _to_numpy(x: Any) -> np.ndarray:
     return x if type(x) is np.ndarray else np.asarray(x)
 
@@ -93,4 +98,5 @@ def create_backend() -> ember.Backend:
         basic_index=operator.getitem,
         to_bytes=_to_bytes,
         from_bytes=_from_bytes,
+        memory_limit=_memory_limit,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 import warnings
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import ember
 import torch
 from ember._compile import checked
+from ember._memory import host_memory
 
 from . import kernels
 from ._tape import TorchEngine
@@ -92,6 +94,24 @@ def _to_device(name: str) -> torch.device:
     raise ValueError(f"torch has no device {name!r} on this machine")
 
 
+def _memory_limit(device: torch.device | None) -> int | None:
+    """The memory of the device an array would live on: host memory for the CPU, the card's
+    for CUDA, the recommended maximum for MPS."""
+    dev = torch.get_default_device() if device is None else device
+    if dev.type == "cuda":
+        return _cuda_memory(dev.index if dev.index is not None else torch.cuda.current_device())
+    if dev.type == "mps":
+        mps = getattr(torch, "mps", None)
+        get = getattr(mps, "recommended_max_memory", None)
+        return int(get()) if get is not None else host_memory()
+    return host_memory()
+
+
+@functools.cache
+def _cuda_memory(index: int) -> int:
+    return int(torch.cuda.get_device_properties(index).total_memory)
+
+
 def _to_numpy(x: torch.Tensor) -> Any:
     if x.dtype is torch.bfloat16:
         raise ember.UnsupportedError(
@@ -152,4 +172,5 @@ def create_backend() -> ember.Backend:
         to_bytes=_to_bytes,
         from_bytes=_from_bytes,
         compiler=_compiler,
+        memory_limit=_memory_limit,
     )

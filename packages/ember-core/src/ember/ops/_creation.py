@@ -10,7 +10,15 @@ from typing import Any
 from .. import _dtypes as dt
 from .._backend import Backend, current_backend
 from .._dispatch import fail
-from .._errors import ArgumentError, CopyError, DTypeError, EmberError, ShapeError
+from .._errors import (
+    ArgumentError,
+    CopyError,
+    DTypeError,
+    EmberError,
+    OutOfMemoryError,
+    ShapeError,
+)
+from .._memory import renamed
 from .._plugins import _registrations, load_backend, plugin_manager
 from .._tensor import Tensor
 
@@ -266,9 +274,12 @@ def _creation(op: str, shape: Any, dtype: Any, device: str | None, backend: Any,
     d = d or (dt.DEFAULT_FLOAT if fill is None else dt.scalar_dtype(fill))
     native = b.native_dtype(d, device)
     s = _shape(op, shape)
-    if fill is None:
-        return Tensor(b.empty(s, native, dev), b, d)
-    return Tensor(b.full(s, fill, native, dev), b, d)
+    try:
+        if fill is None:
+            return Tensor(b.empty(s, native, dev), b, d)
+        return Tensor(b.full(s, fill, native, dev), b, d)
+    except OutOfMemoryError as exc:  # name the op called (zeros), not its kernel (full)
+        raise renamed(exc, op) from exc.__cause__
 
 
 def empty(shape: Any, *, dtype: Any = None, device: str | None = None, backend: Any = None) -> Tensor:
