@@ -24,12 +24,22 @@ def shape_of(shape: Any) -> tuple[int, ...]:
     return shape
 
 
-def target(backend: Any, device: str | None, dtype: dt.DType) -> Backend:
-    """The backend a draw runs on; checks that ``dtype`` exists on ``device`` there."""
+def target(backend: Any, device: str | None, dtype: dt.DType, op: str = "",
+           shape: tuple[int, ...] | None = None) -> Backend:
+    """The backend a draw runs on; checks that ``dtype`` exists on ``device`` there and, given
+    the draw's ``op`` and ``shape``, that the result fits the backend's ``memory_limit``."""
     b = (current_backend() if backend is None else load_backend(backend)).root
-    if device is not None:
-        b.native_device(device)
+    native = None if device is None else b.native_device(device)
     b.native_dtype(dtype, device)
+    limit_of = getattr(b, "memory_limit", None)
+    if shape is not None and limit_of is not None:
+        limit = limit_of(native)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if limit is not None and nbytes > limit:  # refused before anything is drawn
+            from .._memory import out_of_memory
+
+            raise out_of_memory(f"random.{op}", shape, dtype, nbytes, b.device_name(native),
+                                b.name, limit)
     return b
 
 
@@ -53,7 +63,7 @@ def bits(k: Key | int, shape: Any = (), *, device: str | None = None,
     from ..ops._manipulation import reshape
 
     s = shape_of(shape)
-    b = target(backend, device, dt.uint32)
+    b = target(backend, device, dt.uint32, "bits", s)
     (w,) = planes(k, 1, math.prod(s), b, device)
     return reshape(astype(w, dt.uint32), s)
 

@@ -72,7 +72,7 @@ def randint(k: Key | int, shape: Any, low: int, high: int, dtype: Any = None, *,
         raise DTypeError(f"randint: [{low}, {high}) does not fit {d}")
     low, high = int(low), int(high)
     s = shape_of(shape)
-    b = target(backend, device, d)
+    b = target(backend, device, d, "randint", s)
     span = high - low
     p = planes(k, 2 if span <= 1 << 32 else 3, math.prod(s), b, device)
     r_hi, r_lo = _scaled(p, span)
@@ -106,7 +106,7 @@ def bernoulli(k: Key | int, p: Any = 0.5, shape: Any = None, *, device: str | No
     if not 0.0 <= float(p) <= 1.0:
         raise EmberError(f"bernoulli: p must be in [0, 1], got {p}")
     s = shape_of(() if shape is None else shape)
-    b = target(backend, device, dt.float32)
+    b = target(backend, device, dt.bool, "bernoulli", s)
     (w,) = planes(k, 1, math.prod(s), b, device)
     from ..ops._manipulation import reshape
 

@@ -35,13 +35,13 @@ def _real_of(d: dt.DType) -> dt.DType:
 
 
 def _draw(k: Key | int, shape: Any, d: dt.DType, device: str | None, backend: Any,
-          part: Callable[[list[Tensor], dt.DType], Tensor]) -> Tensor:
+          part: Callable[[list[Tensor], dt.DType], Tensor], op: str) -> Tensor:
     """``part(word planes, real dtype)`` for the real part, and for complex dtypes the
     imaginary part from the planes after it; reshaped to ``shape``."""
     from ..ops._manipulation import reshape
 
     s = shape_of(shape)
-    b: Backend = target(backend, device, d)
+    b: Backend = target(backend, device, d, op, s)
     real = _real_of(d)
     per = 2 if real is dt.float64 else 1
     n = math.prod(s)
@@ -69,7 +69,7 @@ def uniform(k: Key | int, shape: Any = (), dtype: Any = None, low: float = 0.0,
         u = unit(p, real)
         return u if scale == 1.0 and shift == 0.0 else u * scale + shift
 
-    return _draw(k, shape, d, device, backend, part)
+    return _draw(k, shape, d, device, backend, part, "uniform")
 
 
 def _box_muller(p: list[Tensor], real: dt.DType) -> tuple[Tensor, Tensor]:
@@ -105,7 +105,7 @@ def normal(k: Key | int, shape: Any = (), dtype: Any = None, loc: float = 0.0,
 
     d = _inexact(dtype, "normal")
     s = shape_of(shape)
-    b = target(backend, device, d)
+    b = target(backend, device, d, "normal", s)
     real = _real_of(d)
     per = 2 if real is dt.float64 else 1
     n = math.prod(s)
@@ -143,4 +143,4 @@ def truncated_normal(k: Key | int, lower: float = -2.0, upper: float = 2.0, shap
         x = clip(erfinv(u * (2.0 * (c - a)) + (2.0 * a - 1.0)) * _SQRT2, lower, upper)
         return x if work is real else astype(x, real)
 
-    return _draw(k, shape, d, device, backend, part)
+    return _draw(k, shape, d, device, backend, part, "truncated_normal")
