@@ -72,7 +72,8 @@ def out_of_memory(op: str, shape: Sequence[int], dtype: Any, nbytes: int, device
     """The error for a result of ``op`` that does not fit: over ``limit`` (checked before
     allocating) or refused by the allocator (``cause``)."""
     facts = (shape, dtype, nbytes, device, backend, limit, cause)
-    what = (f"{op}: a {str(dtype).rsplit('.', 1)[-1]} array of shape {tuple(shape)} needs "
+    kind = "an array" if dtype is None else f"a {str(dtype).rsplit('.', 1)[-1]} array"
+    what = (f"{op}: {kind} of shape {tuple(shape)} needs "
             f"{nbytes:,} bytes ({format_bytes(nbytes)})")
     where = f"device {device!r} of backend {backend!r}"
     if limit is not None and nbytes > limit:

@@ -85,9 +85,11 @@ def _to_device(name: str) -> torch.device:
     dev = torch.device(name)
     if dev.type == "cpu" and dev.index in (None, 0):
         return dev
-    if dev.type == "cuda" and torch.cuda.is_available() and (
-            dev.index is None or dev.index < torch.cuda.device_count()):
-        return dev
+    if dev.type == "cuda" and torch.cuda.is_available():
+        if dev.index is None:  # "cuda": the current device, by its index (as ember names it)
+            return torch.device("cuda", torch.cuda.current_device())
+        if dev.index < torch.cuda.device_count():
+            return dev
     mps = getattr(torch.backends, "mps", None)
     if dev.type == "mps" and dev.index in (None, 0) and mps is not None and mps.is_available():
         return dev

@@ -59,20 +59,23 @@ def _flags(mask: Tensor) -> list[bool]:
 
 
 @torch.compiler.disable  # a host read: under torch.compile, run it outside the graph
-def _check(op: str, x: Tensor, failed: Tensor | None, problem: str,
+def _check(op: str, x: Tensor, info: Tensor | None, problem: str,
            name: str | None = None) -> None:
-    """Raise LinAlgError if a matrix of ``x`` is not finite, or ``failed`` (per matrix) says its
-    factorisation failed; one host read when nothing failed. A matrix's sum is NaN or infinite
-    if an entry is (torch's isfinite costs more than the sum on the CPU); a sum that only
-    overflowed is told apart on this failure path."""
-    screen = ~torch.isfinite(x.sum((-2, -1)))
-    if not bool((screen if failed is None else screen | failed).any()):
+    """Raise LinAlgError if a matrix of ``x`` has a NaN or infinite entry, or ``info`` (LAPACK's
+    per-matrix status: 0 for success) says its factorisation failed. One host read of one
+    number when nothing failed: the sum of all entries times 0 is NaN if an entry is NaN or
+    infinite (a sum that only overflowed is told apart on the failure path), plus the sum of
+    ``info``. Few small kernels: on a GPU each launch costs as much as the check itself."""
+    flag = x.sum() * 0
+    if info is not None:
+        flag = flag + info.sum()
+    if flag.item() == 0:
         return
     bad = _nonfinite(x)
     if bool(bad.any()):
         raise linalg_error(op, NONFINITE, x.shape, x.dtype, _flags(bad), name=name)
-    if failed is not None and bool(failed.any()):
-        raise linalg_error(op, problem, x.shape, x.dtype, _flags(failed), name=name)
+    if info is not None and bool((info != 0).any()):
+        raise linalg_error(op, problem, x.shape, x.dtype, _flags(info != 0), name=name)
 
 
 def _native(op: str, problem: str, fn: Callable[..., Any], x: Tensor, *args: Any,
@@ -96,7 +99,7 @@ def linalg_cholesky(x: Tensor, upper: bool) -> Tensor:
         return _native("linalg.cholesky", NOT_PD,
                        lambda a: torch.linalg.cholesky(a, upper=upper), x)
     out, info = torch.linalg.cholesky_ex(x, upper=upper)
-    _check("linalg.cholesky", x, info != 0, NOT_PD)
+    _check("linalg.cholesky", x, info, NOT_PD)
     return out
 
 
@@ -124,7 +127,7 @@ def _inv(x: Tensor, op: str) -> Tensor:
     if _vmapped(x):
         return _native(op, SINGULAR, torch.linalg.inv, x)
     out, info = torch.linalg.inv_ex(x)
-    _check(op, x, info != 0, SINGULAR)
+    _check(op, x, info, SINGULAR)
     return out
 
 
@@ -179,9 +182,9 @@ def linalg_solve(x1: Tensor, x2: Tensor) -> Tensor:
 
 @torch.compiler.disable  # see _check
 def _check_solve(x1: Tensor, info: Tensor) -> None:
-    if bool((info != 0).any() | ~torch.isfinite(x1.sum())):  # which matrices of x1 failed:
-        lu_info = torch.linalg.lu_factor_ex(x1).info  # (x2 may broadcast x1's batch)
-        _check("linalg.solve", x1, lu_info != 0, SINGULAR, name="x1")
+    if (x1.sum() * 0 + info.sum()).item() != 0:  # which matrices of x1 failed (x2 may
+        lu_info = torch.linalg.lu_factor_ex(x1).info  # broadcast x1's batch): LU of x1
+        _check("linalg.solve", x1, lu_info, SINGULAR, name="x1")
 
 
 def linalg_svd(x: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
