@@ -2,7 +2,7 @@
 """ember.random (one Philox4x32-10 in ember ops, the same numbers everywhere) vs each backend's
 own generator, measured in the same process.
 
-    uv run python benchmarks/random.py [--backends numpy,torch,mlx] [--sizes 1e3,1e5,1e6,1e7]
+    uv run python benchmarks/random_draws.py [--backends numpy,torch,mlx] [--sizes 1e3,1e5,1e6,1e7]
                                        [--device cpu|gpu] [--threads N]
 
 For each backend and size: float32 uniform and normal draws, a dropout of a float32 vector
