@@ -118,7 +118,9 @@ def test_native_arrays_stay_on_their_backend() -> None:
 
 def test_dlpack_and_array_namespace(backend: str) -> None:
     x = ember.arange(4, dtype=ember.float32)
-    assert x.__array_namespace__() is ember
+    xp = x.__array_namespace__()
+    assert xp is ember.asarray([1]).__array_namespace__()  # one namespace per backend
+    assert xp.__array_api_version__ == "2023.12" and xp.float32 is ember.float32
     np.testing.assert_array_equal(np.from_dlpack(x), [0, 1, 2, 3])
     y = ember.from_dlpack(np.arange(3, dtype=np.float32))
     assert y.backend == backend and y.tolist() == [0, 1, 2]

@@ -240,11 +240,11 @@ class Tensor:
         return self._n.__dlpack_device__()
 
     def __array_namespace__(self, *, api_version: str | None = None) -> Any:
-        import ember
+        from ._namespace import namespace
 
         if api_version not in (None, "2023.12"):
             raise _errors().EmberError(f"ember implements Array API 2023.12, not {api_version}")
-        return ember
+        return namespace(self._b)
 
     def __repr__(self) -> str:
         try:

@@ -30,6 +30,25 @@ class ArrayAPIChecks:
         with E.use_backend(self.backend):
             return E.__array_namespace_info__()
 
+    def test_namespace_of_a_tensor_is_its_backends(self) -> None:
+        """``x.__array_namespace__()`` makes tensors on x's backend whatever the default is, so
+        generic code (``xp = x.__array_namespace__(); xp.zeros(...) + x``) never mixes backends."""
+        self._load()  # type: ignore[attr-defined]
+        x = E.asarray([1.0, 2.0], backend=self.backend)
+        other = next((b.name for b in E.backends() if b.loads and b.name != self.backend),
+                     self.backend)
+        with E.use_backend(other):
+            xp = x.__array_namespace__()
+            made = [xp.zeros(2), xp.asarray([3.0, 4.0]), xp.arange(2), xp.full((2,), 1.0),
+                    xp.linspace(0.0, 1.0, 2), xp.eye(2)[0], xp.fft.fftfreq(2), xp.add(1.0, 2.0),
+                    xp.random.uniform(0, (2,))]
+            assert [t.backend for t in made] == [self.backend] * len(made)
+            np.testing.assert_array_equal((xp.zeros(2) + x).numpy(), [1.0, 2.0])
+            assert xp.__array_namespace_info__().devices() == self._info().devices()
+            assert xp.zeros(2, backend=other).backend == other  # an explicit backend wins
+        assert xp.__array_api_version__ == "2023.12"
+        assert xp.float64 is E.float64 and xp.Tensor is E.Tensor
+
     def test_namespace_info(self) -> None:
         """capabilities, devices and default dtypes as the standard shapes them, and the
         defaults are what ember actually picks."""

@@ -89,7 +89,7 @@ NOT_DIFFERENTIABLE: dict[str, str] = {
     "from_dlpack": "imports an array from another library: a new constant, like asarray of data",
     **{op: "random numbers: no tensor input" for op in (
         "random.uniform", "random.normal", "random.randint", "random.truncated_normal",
-        "random.bernoulli", "random.categorical", "random.permutation")},
+        "random.bernoulli", "random.categorical", "random.permutation", "random.bits")},
 }
 
 
