@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import _dtypes as dt
-from .._dispatch import cast_native, fail, norm_axes, norm_axis, promote_binary
+from .._dispatch import (
+    broadcast_shapes,
+    cast_native,
+    fail,
+    native_of,
+    norm_axes,
+    norm_axis,
+    promote_binary,
+)
 from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
@@ -198,11 +206,13 @@ def slogdet(x: Any, /) -> SlogdetResult:
 
 def qr(x: Any, /, *, mode: str = "reduced") -> QRResult:
     """QR decomposition; mode 'reduced' or 'complete'. Never fails: rank-deficient input is
-    factorised, NaN/infinite entries propagate."""
+    factorised; a matrix with a NaN or infinite entry gives Q and R of NaN (R still zero below
+    its diagonal), the same on every backend (LAPACK, cuSOLVER and MLX each leave different
+    mixes of NaN, infinities and numbers there)."""
     if mode not in ("reduced", "complete"):
         raise EmberError(f"linalg.qr: mode must be 'reduced' or 'complete', got {mode!r}")
     x = _float("qr", x)
-    q, r = _call("qr", x, mode)
+    q, r = _call("qr", x, mode)  # kernels put the NaNs (the kit checks them on every backend)
     return QRResult(T(q, x._b), T(r, x._b))
 
 
@@ -220,17 +230,42 @@ def svdvals(x: Any, /) -> Tensor:
     return T(_call("svdvals", x), x._b)
 
 
-def pinv(x: Any, /, *, rtol: float | None = None) -> Tensor:
-    """Moore-Penrose pseudo-inverse (singular values below rtol * largest are dropped): defined
-    for singular matrices too. NaN/infinite entries raise :class:`ember.LinAlgError`."""
+def pinv(x: Any, /, *, rtol: Any = None) -> Tensor:
+    """Moore-Penrose pseudo-inverse: singular values ``<= rtol * largest`` are dropped, so it is
+    defined for singular matrices too. ``rtol`` is a float or a tensor broadcastable to the batch
+    shape ``x.shape[:-2]`` (one tolerance per matrix); None means ``max(M, N) * eps``.
+    NaN/infinite entries raise :class:`ember.LinAlgError`."""
     x = _float("pinv", x)
-    return T(_call("pinv", x, rtol), x._b)
+    return T(_call("pinv", x, _rtol("linalg.pinv", x, rtol)), x._b)
 
 
-def matrix_rank(x: Any, /, *, rtol: float | None = None) -> Tensor:
-    """Numerical rank (int64). NaN/infinite entries raise :class:`ember.LinAlgError`."""
+def matrix_rank(x: Any, /, *, rtol: Any = None) -> Tensor:
+    """Numerical rank (int64): the number of singular values ``> rtol * largest``. ``rtol`` as
+    for :func:`pinv`. NaN/infinite entries raise :class:`ember.LinAlgError`."""
     x = _float("matrix_rank", x)
-    return T(_call("matrix_rank", x, rtol), x._b)
+    return T(_call("matrix_rank", x, _rtol("linalg.matrix_rank", x, rtol)), x._b)
+
+
+def _rtol(op: str, x: Tensor, rtol: Any) -> Any:
+    """What the kernels get for ``rtol``: None, a Python float, or a native array of x's backend
+    in x's real dtype, broadcast to the batch shape ``x.shape[:-2]``."""
+    if rtol is None:
+        return None
+    if isinstance(rtol, (int, float)) and not isinstance(rtol, bool):
+        return float(rtol)
+    b = x._b
+    t = rtol if isinstance(rtol, Tensor) else asarray(rtol, backend=b.root)
+    n = native_of(b, t, op)  # a tensor of another backend is a BackendMismatchError
+    if t.dtype.kind not in "iuf":
+        raise DTypeError(f"{op}: rtol must be real (a float, or a tensor of a real floating-point "
+                         f"dtype), got {t.dtype}")
+    batch = x.shape[:-2]
+    if broadcast_shapes(op, t.shape, batch, args=(x, t)) != batch:
+        raise ShapeError(f"{op}: rtol of shape {t.shape} does not broadcast to the batch shape "
+                         f"{batch} of x {x.shape} (one tolerance per matrix)")
+    real = {dt.complex64: dt.float32, dt.complex128: dt.float64}.get(x.dtype, x.dtype)
+    n = cast_native(b, n, real)
+    return n if t.shape == batch else b.broadcast_to(n, batch)
 
 
 def matrix_power(x: Any, n: int, /) -> Tensor:
@@ -254,7 +289,27 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Tenso
     if ord not in _MATRIX_ORDS:
         raise EmberError(f"linalg.matrix_norm: ord must be one of {_MATRIX_ORDS}, got {ord!r}")
     x = _float("matrix_norm", x)
+    _min_of_none(x.shape, ord)
     return T(_call("matrix_norm", x, keepdims, ord), x._b)
+
+
+# the minimum that each of these orders takes, and the axis it runs over
+_MIN_ORDS = {-2: "singular values", -1: "columns", float("-inf"): "rows"}
+
+
+def _min_of_none(shape: tuple[int, ...], ord: Any) -> None:
+    """ord -2, -1 and -inf are minima: over no singular values, columns or rows (an empty
+    matrix) they have no value; as for ember.min, a ShapeError (the maxima 2, 1, inf give 0)."""
+    what = _MIN_ORDS.get(ord)
+    if what is None:
+        return
+    n, m = shape[-2], shape[-1]
+    count = {"singular values": min(n, m), "columns": m, "rows": n}[what]
+    if count == 0:
+        raise ShapeError(
+            f"linalg.matrix_norm: ord={ord} is the minimum over the {what} of each matrix, and "
+            f"matrices of shape {shape} have none (a zero-size reduction has no identity); "
+            f"use ord={-ord} (0 for empty matrices) or check the shape first")
 
 
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Tensor:
@@ -283,8 +338,11 @@ def solve(x1: Any, x2: Any, /) -> Tensor:
 
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
-    """Cross product of 3-element vectors along axis."""
-    b, n1, n2, _ = promote_binary("linalg.cross", x1, x2)
+    """Cross product of 3-element vectors along axis (numeric dtypes; integers wrap as in
+    NumPy)."""
+    b, n1, n2, d = promote_binary("linalg.cross", x1, x2)
+    if d is dt.bool:  # as NumPy, whose cross subtracts: the standard takes numeric dtypes
+        raise DTypeError("linalg.cross takes numeric tensors, got bool; cast with ember.astype")
     a, c = T(n1, b), T(n2, b)
     if a.shape[axis] != 3 or c.shape[axis] != 3:
         raise ShapeError(f"linalg.cross: axis {axis} must have size 3, got shapes {a.shape}, {c.shape}")

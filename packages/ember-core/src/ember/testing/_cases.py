@@ -95,6 +95,7 @@ def load_all() -> list[Case]:
         _cases_creation,
         _cases_elementwise,
         _cases_linalg,
+        _cases_linalg_edges,
         _cases_nn,
         _cases_reductions,
     )

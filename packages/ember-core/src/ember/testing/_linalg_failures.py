@@ -1,7 +1,10 @@
 """Linear-algebra failures of the conformance kit: ill-posed matrices raise ``LinAlgError`` with
 the same message on every backend, naming the op, the problem and the failing matrices of a
 batch (docs/semantics.md, "Linear algebra failures"). The values ill-posed matrices give where
-they are not errors (``det`` of a singular matrix, ``pinv``) are cases in ``_cases_linalg.py``.
+they are not errors (``det`` of a singular matrix, ``pinv``, ``qr`` of non-finite input) are
+cases in ``_cases_linalg_edges.py``. Bad arguments of linalg ops (a bool ``cross``, an ``rtol``
+that does not fit the batch, the minimum norms of empty matrices) are registered here as the
+kit's error cases (``_error_cases.err``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import pytest
 
 import ember
 from ember._dtypes import as_dtype
+
+from ._error_cases import err, mismatch
 
 __all__ = ["LINALG_FAILURES", "LinalgFailure", "LinalgFailures"]
 
@@ -120,6 +125,25 @@ for _op, _fn in _NONFINITE_OPS.items():
           "at batch index (1,)")
 fails("linalg.matrix_norm", "nuc-nan",
       lambda T: E.linalg.matrix_norm(T(WITH_NAN), ord="nuc"), _NONF)
+
+
+# bad arguments (not ill-posed matrices): the same ember error type on every backend, through
+# the kit's error cases ---------------------------------------------------------------------------
+_B23 = np.ones((2, 2, 3), np.float32)
+err("linalg.cross", "bool")(lambda T, U: E.linalg.cross(T(np.ones((2, 3), bool)),
+                                                        T(np.ones((2, 3), bool))))
+for _op in ("linalg.pinv", "linalg.matrix_rank"):
+    _fn = getattr(E.linalg, _op[7:])
+    err(_op, "rtol-shape")(lambda T, U, _fn=_fn: _fn(T(_B23), rtol=T(np.full(3, 0.1, np.float32))))
+    err(_op, "rtol-beyond-batch")(
+        lambda T, U, _fn=_fn: _fn(T(_B23), rtol=T(np.full((4, 2), 0.1, np.float32))))
+    err(_op, "rtol-complex")(
+        lambda T, U, _fn=_fn: _fn(T(_B23), rtol=T(np.full(2, 0.1, np.complex64))))
+    mismatch(_op, lambda T, U, _fn=_fn: _fn(T(_B23), rtol=U(np.full(2, 0.1, np.float32))))
+for _ord, _shape in ((-2, (2, 0, 3)), (-2, (0, 0)), (-1, (2, 3, 0)), (float("-inf"), (2, 0, 3))):
+    err("linalg.matrix_norm", f"ord{_ord}-of-{'x'.join(map(str, _shape))}")(
+        lambda T, U, _ord=_ord, _shape=_shape: E.linalg.matrix_norm(
+            T(np.zeros(_shape, np.float32)), ord=_ord))
 
 
 class LinalgFailures:

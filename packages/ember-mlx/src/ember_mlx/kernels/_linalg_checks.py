@@ -18,7 +18,7 @@ from ember._linalg_errors import NONFINITE, linalg_error
 
 from ._util import CPU, is_complex
 
-__all__ = ["checked", "failed_cholesky", "nonfinite", "singular"]
+__all__ = ["checked", "evaluate", "failed_cholesky", "nonfinite", "singular"]
 
 
 def nonfinite(x: mx.array) -> mx.array:
@@ -50,7 +50,7 @@ def _flags(mask: mx.array) -> list[bool]:
     return [bool(b) for b in np.asarray(mask).ravel()]
 
 
-def _evaluate(*arrays: Any) -> bool:
+def evaluate(*arrays: Any) -> bool:
     """Evaluate now; False inside a compile/vmap trace (MLX forbids evaluating there)."""
     try:
         mx.eval(*arrays)
@@ -67,13 +67,15 @@ def checked(op: str, x: mx.array, out: Any, problem: str, *, failed: mx.array | 
     none ``failed`` (a per-matrix mask); else LinAlgError(problem). ``on_error(x)`` gives the
     per-matrix mask when evaluating ``out`` raises (MLX's LAPACK error), None: not known which.
     """
+    if x.size == 0:  # no entries, nothing to check (and MLX's reductions of empty arrays can
+        return out  # stall for seconds, see _util.safe_reduce)
     # a matrix's sum is NaN or infinite if an entry is (cheaper than isfinite of every entry);
     # a sum that only overflowed is told apart on the failure path
     screen = mx.logical_not(mx.isfinite(mx.sum(x, axis=(-2, -1))))
     flag = mx.any(screen if failed is None else mx.logical_or(screen, failed))
     outs = out if isinstance(out, tuple) else (out,)
     try:
-        if not _evaluate(flag, *outs):
+        if not evaluate(flag, *outs):
             return out
     except RuntimeError as exc:  # LAPACK failed (MLX says so only when evaluating)
         _raise_nonfinite(op, x, name)

@@ -13,7 +13,7 @@ import mlx.core as mx
 import numpy as np
 from ember._linalg_errors import NOT_CONVERGED, NOT_PD, SINGULAR
 
-from ._linalg_checks import checked, failed_cholesky, singular
+from ._linalg_checks import checked, evaluate, failed_cholesky, singular
 from ._util import CPU, from_numpy, is_complex, is_inexact, safe_reduce, to_host
 
 __all__ = [
@@ -104,6 +104,19 @@ def _max(x, axis=None, keepdims=False):
 
 def _min(x, axis=None, keepdims=False):
     return safe_reduce(mx.min, x, axis, keepdims, None)
+
+
+def _max0(x, axis, keepdims=False):
+    """The maximum of non-negative values (norms, singular values) over one axis: 0 over an
+    empty axis, as NumPy's norms give."""
+    if x.shape[axis] == 0:
+        shape = list(x.shape)
+        if keepdims:
+            shape[axis] = 1
+        else:
+            del shape[axis]
+        return mx.zeros(shape, dtype=x.dtype)
+    return _max(x, axis=axis, keepdims=keepdims)
 
 
 def _batch(a, b):
@@ -254,15 +267,32 @@ def linalg_svdvals(x, op="linalg.svdvals"):
 
 
 def linalg_qr(x, mode):
+    """(Q, R); a matrix with a NaN or infinite entry gives NaN factors, R zero below its
+    diagonal, as on every backend. The factors are evaluated with one flag (finite input costs
+    that flag); inside compile/vmap traces the NaNs are put elementwise."""
     if is_complex(x.dtype):
-        return _host_complex(lambda a: tuple(np.linalg.qr(a, mode=mode)), x)
+        q, r = _host_complex(lambda a: tuple(np.linalg.qr(a, mode=mode)), x)
+    else:
+        q, r = _qr_real(x, mode)
+    if x.size == 0:
+        return q, r
+    finite = mx.all(mx.isfinite(x))
+    if evaluate(q, r, finite) and finite.item():
+        return q, r
+    good = mx.all(mx.isfinite(x), axis=(-2, -1), keepdims=True)
+    nan = mx.array(complex(math.nan, math.nan) if is_complex(x.dtype) else math.nan, q.dtype)
+    return mx.where(good, q, nan), mx.where(good, r, _triu(mx.broadcast_to(nan, r.shape[-2:])))
+
+
+def _qr_real(x, mode):
     m, n = x.shape[-2], x.shape[-1]
     if mode == "complete" and m > n:
         # Householder QR of [x, I[:, :m-n]]: its first n columns factor x, and Q is square
         extra = mx.broadcast_to(mx.eye(m, m - n, dtype=x.dtype), x.shape[:-2] + (m, m - n))
         q, r = mx.linalg.qr(mx.concatenate([x, extra], axis=-1), stream=CPU)
         return q, mx.triu(r[..., :, :n]) if r.ndim == 2 else _triu(r[..., :, :n])
-    return mx.linalg.qr(x, stream=CPU)
+    q, r = mx.linalg.qr(x, stream=CPU)
+    return q, r
 
 
 def _finite(x):
@@ -301,27 +331,33 @@ def _real_dtype(dt):
     return mx.float32 if dt == mx.complex64 else dt
 
 
-def linalg_matrix_rank(x, rtol):
-    s = linalg_svdvals(x, "linalg.matrix_rank")
+def _cutoff(x, s, rtol):
+    """``rtol * max(singular value)`` per matrix, shape (..., 1); rtol comes as None, a float
+    or an array of the batch shape (ember-core broadcasts it)."""
     tol = _default_rtol(x) if rtol is None else rtol
     if isinstance(tol, mx.array):
         tol = tol[..., None]
-    smax = _max(s, axis=-1, keepdims=True) if s.shape[-1] else mx.zeros(s.shape[:-1] + (1,))
-    return _sum(s > smax * tol, axis=-1).astype(mx.int64)
+    return _max0(s, axis=-1, keepdims=True) * tol
+
+
+def linalg_matrix_rank(x, rtol):
+    if x.size == 0:  # no singular values (or no matrices): rank 0
+        return mx.zeros(x.shape[:-2], dtype=mx.int64)
+    s = linalg_svdvals(x, "linalg.matrix_rank")
+    return _sum(s > _cutoff(x, s, rtol), axis=-1).astype(mx.int64)
 
 
 def linalg_pinv(x, rtol):
+    if x.size == 0:  # the (..., m, n) result is empty too; MLX's reductions refuse empty axes
+        return mx.zeros(x.shape[:-2] + (x.shape[-1], x.shape[-2]), dtype=x.dtype)
     if is_complex(x.dtype):
         if isinstance(rtol, mx.array):
             rtol = to_host(rtol)
         return checked("linalg.pinv", x,
                        _host_complex(lambda a: np.linalg.pinv(a, rtol=rtol), _finite(x)),
                        NOT_CONVERGED)
-    tol = _default_rtol(x) if rtol is None else rtol
-    if isinstance(tol, mx.array):
-        tol = tol[..., None]
     u, s, vh = linalg_svd(x, False, "linalg.pinv")
-    cutoff = _max(s, axis=-1, keepdims=True) * tol
+    cutoff = _cutoff(x, s, rtol)
     sinv = mx.where(s > cutoff, 1 / mx.where(s > cutoff, s, 1), mx.zeros((), dtype=s.dtype))
     return mx.matmul(mx.swapaxes(vh, -1, -2) * sinv[..., None, :], mx.swapaxes(u, -1, -2))
 
@@ -340,15 +376,15 @@ def linalg_matrix_norm(x, keepdims, ord):
         out = mx.sqrt(_sum(mx.square(mx.abs(a)), axis=(-2, -1)))
     elif ord == "nuc":
         out = _sum(linalg_svdvals(x, "linalg.matrix_norm"), axis=-1)
-    elif ord in (2, -2):
+    elif ord in (2, -2):  # the minima of empty axes are refused by ember-core
         s = linalg_svdvals(x, "linalg.matrix_norm")
-        out = _max(s, axis=-1) if ord == 2 else _min(s, axis=-1)
+        out = _max0(s, axis=-1) if ord == 2 else _min(s, axis=-1)
     elif ord in (1, -1):
         col = _sum(mx.abs(a), axis=-2)
-        out = _max(col, axis=-1) if ord == 1 else _min(col, axis=-1)
+        out = _max0(col, axis=-1) if ord == 1 else _min(col, axis=-1)
     elif ord in (math.inf, -math.inf):
         row = _sum(mx.abs(a), axis=-1)
-        out = _max(row, axis=-1) if ord == math.inf else _min(row, axis=-1)
+        out = _max0(row, axis=-1) if ord == math.inf else _min(row, axis=-1)
     else:
         raise ValueError(f"unsupported matrix norm order {ord!r}")
     if keepdims:
@@ -362,10 +398,10 @@ def linalg_vector_norm(x, axis, keepdims, ord):
         axes = tuple(range(x.ndim))
     else:
         axes = tuple(axis)
-    if ord == math.inf:
-        return _max(a, axis=axes, keepdims=keepdims)
+    if ord == math.inf:  # over nothing: 0 (inf for -inf), as NumPy's norms
+        return safe_reduce(mx.max, a, axes, keepdims, 0)
     if ord == -math.inf:
-        return _min(a, axis=axes, keepdims=keepdims)
+        return safe_reduce(mx.min, a, axes, keepdims, math.inf)
     if ord == 0:
         return _sum(a != 0, axis=axes, keepdims=keepdims).astype(a.dtype)
     if ord == 1:

@@ -136,7 +136,14 @@ def linalg_pinv(x: Any, rtol: Any) -> np.ndarray:
 
 
 def linalg_qr(x: Any, mode: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, R); a matrix with a NaN or infinite entry gives NaN factors, R zero below its
+    diagonal (LAPACK leaves a mix of NaN, infinities and numbers there, unlike other libraries)."""
     q, r = np.linalg.qr(x, mode=mode)
+    if x.size and not np.isfinite(x).all():
+        good = np.isfinite(x).all(axis=(-2, -1), keepdims=True)
+        nan = np.asarray(complex(np.nan, np.nan) if x.dtype.kind == "c" else np.nan, q.dtype)
+        q = np.where(good, q, nan)
+        r = np.where(good, r, np.triu(np.broadcast_to(nan, r.shape[-2:])))
     return q, r
 
 

@@ -11,12 +11,14 @@ non-finite input is not checked).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from ember._linalg_errors import NONFINITE, NOT_CONVERGED, NOT_PD, SINGULAR, linalg_error
 
+from ._int_matmul import contract, exact_int_matmul, int_matrix_power, integral
 from ._util import UNSIGNED_WIDE, Tensor, narrow, widen
 from .reductions import sum
 
@@ -30,15 +32,19 @@ __all__ = [
 
 def matmul(x1: Tensor, x2: Tensor) -> Tensor:
     dt = x1.dtype
+    if x1.device.type != "cpu" and integral(dt):  # CUDA has no integer mm/dot kernels
+        return exact_int_matmul(x1, x2)
     if dt in UNSIGNED_WIDE:  # wrapping products agree modulo 2**bits
         return narrow(torch.matmul(widen(x1), widen(x2)), dt)
-    if dt is torch.bool:  # NumPy: logical or of ands
-        return torch.matmul(x1.to(torch.uint8), x2.to(torch.uint8)) != 0
+    if dt is torch.bool:  # NumPy: logical or of ands (counted in int64: uint8 would wrap)
+        return torch.matmul(x1.to(torch.int64), x2.to(torch.int64)) != 0
     return torch.matmul(x1, x2)
 
 
 def tensordot(x1: Tensor, x2: Tensor, axes: tuple[tuple[int, ...], tuple[int, ...]]) -> Tensor:
     dt = x1.dtype
+    if x1.device.type != "cpu" and integral(dt):
+        return contract(exact_int_matmul, x1, x2, axes)
     if dt in UNSIGNED_WIDE:
         return narrow(torch.tensordot(widen(x1), widen(x2), dims=axes), dt)
     return torch.tensordot(x1, x2, dims=(list(axes[0]), list(axes[1])))
@@ -104,6 +110,9 @@ def linalg_cholesky(x: Tensor, upper: bool) -> Tensor:
 
 
 def linalg_cross(x1: Tensor, x2: Tensor, axis: int) -> Tensor:
+    dt = x1.dtype
+    if dt in UNSIGNED_WIDE:  # torch has no uint16+ cross; wrapping agrees modulo 2**bits
+        return narrow(torch.linalg.cross(widen(x1), widen(x2), dim=axis), dt)
     return torch.linalg.cross(x1, x2, dim=axis)
 
 
@@ -144,11 +153,14 @@ def linalg_matrix_norm(x: Tensor, keepdims: bool, ord: Any) -> Tensor:
 def linalg_matrix_power(x: Tensor, n: int) -> Tensor:
     if n < 0:
         x, n = _inv(x, "linalg.matrix_power"), -n
+    if x.device.type != "cpu" and integral(x.dtype):  # see matmul
+        return int_matrix_power(x, n)
     return torch.linalg.matrix_power(x, n)
 
 
 def linalg_matrix_rank(x: Tensor, rtol: Any) -> Tensor:
-    # rtol None: max(M, N) * eps, the Array API default (torch's default too)
+    # rtol None: max(M, N) * eps, the Array API default (torch's default too); a tensor rtol
+    # comes broadcast to the batch shape (torch reads it per matrix, as NumPy does)
     return _factor("linalg.matrix_rank", lambda a: torch.linalg.matrix_rank(a, rtol=rtol), x)
 
 
@@ -157,8 +169,19 @@ def linalg_pinv(x: Tensor, rtol: Any) -> Tensor:
 
 
 def linalg_qr(x: Tensor, mode: str) -> tuple[Tensor, Tensor]:
+    """(Q, R); a matrix with a NaN or infinite entry gives NaN factors, R zero below its
+    diagonal, as on every backend. On the CPU one host read skips that for finite input; on a
+    GPU (and under vmap or torch.compile) it is elementwise, with no synchronisation."""
     q, r = torch.linalg.qr(x, mode=mode)
-    return q, r
+    if x.numel() == 0:
+        return q, r
+    if x.device.type == "cpu" and not _vmapped(x) and not torch.compiler.is_compiling() \
+            and bool(torch.isfinite(x).all()):
+        return q, r
+    good = torch.isfinite(x).flatten(-2).all(-1)[..., None, None]
+    nan = torch.full((), complex(math.nan, math.nan) if x.is_complex() else math.nan,
+                     dtype=q.dtype, device=q.device)
+    return torch.where(good, q, nan), torch.where(good, r, nan.expand(r.shape[-2:]).triu())
 
 
 def linalg_slogdet(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -207,4 +230,10 @@ def linalg_vector_norm(
 ) -> Tensor:
     if axis == ():  # the norm of single elements
         return torch.linalg.vector_norm(x.unsqueeze(-1), ord, dim=-1)
+    if x.numel() == 0 and ord in (math.inf, -math.inf):  # torch refuses: max/min of nothing
+        dims = set(range(x.ndim)) if axis is None else {a % x.ndim for a in axis}
+        shape = [1 if i in dims else n for i, n in enumerate(x.shape)] if keepdims else \
+            [n for i, n in enumerate(x.shape) if i not in dims]
+        real = x.real.dtype if x.is_complex() else x.dtype  # as NumPy: inf's 0, -inf's inf
+        return torch.full(shape, 0.0 if ord > 0 else math.inf, dtype=real, device=x.device)
     return torch.linalg.vector_norm(x, ord, dim=axis, keepdim=keepdims)
