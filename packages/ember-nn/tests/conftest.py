@@ -4,24 +4,19 @@ inside ``ember.use_backend``."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 
 import ember
 import pytest
+from nn_support import loadable_backends
 
 
 def _backends() -> list[str]:
     chosen = os.environ.get("EMBER_TEST_BACKEND")
     if chosen:
         return [chosen]
-    names = []
-    for info in ember.backends():
-        with contextlib.suppress(ember.EmberError):
-            ember.load_backend(info.name)
-            names.append(info.name)
-    return names
+    return loadable_backends()
 
 
 BACKENDS = _backends()

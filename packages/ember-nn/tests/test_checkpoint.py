@@ -20,19 +20,9 @@ from ember_nn import _checkpoint_store as store
 from ember_nn import _safetensors as st
 from ember_nn._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
 from ember_nn._optimizers import SGD, Adam
+from nn_support import loadable_backends
 
 SRC = Path(ember_nn.__file__).parent
-
-
-def _loadable() -> list[str]:
-    names = []
-    for info in ember.backends(probe=False):
-        try:
-            ember.load_backend(info.name)
-        except ember.EmberError:
-            continue
-        names.append(info.name)
-    return names
 
 
 # -- round trips -------------------------------------------------------------------------------
@@ -78,7 +68,7 @@ def test_config_json_records_the_format(backend: str, tmp_path: Path) -> None:
 def test_cross_backend_load_gives_equal_values(backend: str, tmp_path: Path) -> None:
     m = _trained(seed=1)
     out = save(m, tmp_path / "ckpt")
-    for target in _loadable():
+    for target in loadable_backends():
         m2 = load(out, backend=target, device="cpu")
         assert {v.backend for v in m2.variables} == {target}
         assert _bytes(m2) == _bytes(m), target
@@ -95,7 +85,7 @@ def test_saved_dtypes_come_back(backend: str, tmp_path: Path) -> None:
     m2 = load(out)
     assert [v.dtype for v in m2.variables] == [dtype, dtype, ember.int64] * 2
     assert _bytes(m2) == _bytes(m)
-    for target in _loadable():
+    for target in loadable_backends():
         if dtype in _dtypes(target):
             assert _bytes(load(out, backend=target)) == _bytes(m)
         else:

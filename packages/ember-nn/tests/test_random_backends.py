@@ -11,20 +11,9 @@ import ember
 import ember_nn
 import numpy as np
 import pytest
+from nn_support import loadable_backends
 
-
-def _loadable() -> list[str]:
-    names = []
-    for info in ember.backends():
-        try:
-            ember.load_backend(info.name)
-        except ember.EmberError:
-            continue
-        names.append(info.name)
-    return names
-
-
-BACKENDS = _loadable()
+BACKENDS = loadable_backends()
 
 # recorded once; every backend must give them
 DENSE_WEIGHT = [0.7969386577606201, -0.08459502458572388, 0.7771168947219849,

@@ -13,6 +13,7 @@ import pytest
 from ember_nn import CheckpointError
 from ember_nn import _safetensors as st
 from ember_nn._safetensors import load_file, read_metadata, save_file
+from nn_support import loadable_backends
 
 NUMPY_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                 "float16", "float32", "float64", "complex64"]
@@ -93,7 +94,7 @@ def test_the_zero_copy_writer_gives_exactly_tobytes(backend: str, tmp_path: Path
 def test_load_on_another_backend_and_device(backend: str, tmp_path: Path) -> None:
     ref = _reference("float32")
     p = save_file({"w": ember.asarray(ref)}, tmp_path / "w.safetensors")
-    for name in _loadable():
+    for name in loadable_backends():
         w = load_file(p, backend=name, device="cpu")["w"]
         assert w.backend == name and w.device == "cpu"
         np.testing.assert_array_equal(np.asarray(w), ref)
@@ -103,7 +104,7 @@ def test_bfloat16_is_refused_clearly_where_the_backend_lacks_it(tmp_path: Path) 
     p = _raw_file(tmp_path / "b.safetensors",
                   {"x": {"dtype": "BF16", "shape": [2, 3], "data_offsets": [0, 12]}},
                   BF16_BITS.tobytes())
-    for name in _loadable():
+    for name in loadable_backends():
         if "bfloat16" in _supported(name):
             x = load_file(p, backend=name)["x"]
             np.testing.assert_array_equal(ember.astype(x, ember.float32).numpy(), BF16_VALUES)
@@ -111,17 +112,6 @@ def test_bfloat16_is_refused_clearly_where_the_backend_lacks_it(tmp_path: Path) 
             with pytest.raises(CheckpointError, match=r"'x' is ember.bfloat16, which cannot be "
                                                       r"loaded here"):
                 load_file(p, backend=name)
-
-
-def _loadable() -> list[str]:
-    names = []
-    for info in ember.backends(probe=False):
-        try:
-            ember.load_backend(info.name)
-        except ember.EmberError:
-            continue
-        names.append(info.name)
-    return names
 
 
 # -- the reference library ---------------------------------------------------------------------
