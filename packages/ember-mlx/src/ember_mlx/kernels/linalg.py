@@ -12,6 +12,7 @@ import math
 import mlx.core as mx
 import numpy as np
 from ember._linalg_errors import NOT_CONVERGED, NOT_PD, SINGULAR
+from ember._squaring import power_by_squaring
 
 from ._linalg_checks import checked, evaluate, failed_cholesky, singular
 from ._util import CPU, from_numpy, is_complex, is_inexact, safe_reduce, to_host
@@ -312,15 +313,7 @@ def linalg_matrix_power(x, n):
         return mx.broadcast_to(mx.eye(x.shape[-1], dtype=x.dtype), x.shape)
     if n < 0:
         x, n = _inv(x, "linalg.matrix_power"), -n
-    result = None
-    base = x
-    while n:
-        if n & 1:
-            result = base if result is None else matmul(result, base)
-        n >>= 1
-        if n:
-            base = matmul(base, base)
-    return result
+    return power_by_squaring(x, n, matmul)
 
 
 def _default_rtol(x):

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 
 import torch
+from ember._squaring import power_by_squaring
 
 from ._util import Tensor
 
@@ -76,13 +77,4 @@ def int_matrix_power(x: Tensor, n: int) -> Tensor:
     if n == 0:
         eye = torch.eye(x.shape[-1], dtype=torch.bool, device=x.device)  # no uint16+ eye
         return eye.to(x.dtype).expand(x.shape).clone()
-    out: Tensor | None = None
-    base = x
-    while n:
-        if n & 1:
-            out = base if out is None else exact_int_matmul(out, base)
-        n >>= 1
-        if n:
-            base = exact_int_matmul(base, base)
-    assert out is not None
-    return out
+    return power_by_squaring(x, n, exact_int_matmul)
