@@ -147,3 +147,18 @@ def test_conv_asymmetric_padding(b):  # type: ignore[no-untyped-def]
 def test_bfloat16_to_numpy_is_explained(b):  # type: ignore[no-untyped-def]
     with pytest.raises(ember.UnsupportedError, match="float32"):
         b.to_numpy(torch.ones(2, dtype=torch.bfloat16))
+
+
+@pytest.mark.parametrize("num", [1, 4, 7, 1000, 40_001])
+def test_torch_words_match_the_cpu_path(num: int) -> None:
+    """The torch-ops Philox (what CUDA runs; it relies on int64 products wrapping modulo
+    2**64) gives the CPU path's words bit for bit, so CI checks it without a GPU."""
+    from ember.random._philox import philox4x32_scalar
+    from ember_torch.kernels.random import random_bits, torch_words
+
+    key = 0x0123456789ABCDEF
+    got = torch_words(key, num, torch.device("cpu"))
+    assert got.dtype == torch.int64
+    np.testing.assert_array_equal(got.numpy(), random_bits(key, num, "cpu").numpy())
+    first = philox4x32_scalar((0, 0, 0, 0), (key & 0xFFFFFFFF, key >> 32))
+    assert got[:4].tolist() == list(first)[:num]
