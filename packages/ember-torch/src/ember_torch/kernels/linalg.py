@@ -32,7 +32,7 @@ __all__ = [
 
 def matmul(x1: Tensor, x2: Tensor) -> Tensor:
     dt = x1.dtype
-    if x1.device.type != "cpu" and integral(dt):  # CUDA has no integer mm/dot kernels
+    if integral(dt) and x1.device.type != "cpu":  # CUDA has no integer mm/dot kernels
         return exact_int_matmul(x1, x2)
     if dt in UNSIGNED_WIDE:  # wrapping products agree modulo 2**bits
         return narrow(torch.matmul(widen(x1), widen(x2)), dt)
@@ -43,7 +43,7 @@ def matmul(x1: Tensor, x2: Tensor) -> Tensor:
 
 def tensordot(x1: Tensor, x2: Tensor, axes: tuple[tuple[int, ...], tuple[int, ...]]) -> Tensor:
     dt = x1.dtype
-    if x1.device.type != "cpu" and integral(dt):
+    if integral(dt) and x1.device.type != "cpu":
         return contract(exact_int_matmul, x1, x2, axes)
     if dt in UNSIGNED_WIDE:
         return narrow(torch.tensordot(widen(x1), widen(x2), dims=axes), dt)
@@ -153,7 +153,7 @@ def linalg_matrix_norm(x: Tensor, keepdims: bool, ord: Any) -> Tensor:
 def linalg_matrix_power(x: Tensor, n: int) -> Tensor:
     if n < 0:
         x, n = _inv(x, "linalg.matrix_power"), -n
-    if x.device.type != "cpu" and integral(x.dtype):  # see matmul
+    if integral(x.dtype) and x.device.type != "cpu":  # see matmul
         return int_matrix_power(x, n)
     return torch.linalg.matrix_power(x, n)
 
