@@ -34,7 +34,7 @@ MODULES = {"identity": ember_nn.Identity, "relu": ember_nn.ReLU, "gelu": ember_n
 def test_functions_and_modules_match_numpy(backend: str, name: str) -> None:
     x = ember.asarray(X)
     want = REFERENCE[name](X.astype(np.float64))
-    fn = ember_nn._activations.get(name)
+    fn = ember_nn._core._activation_names.get(name)
     np.testing.assert_allclose(fn(x).numpy(), want, rtol=2e-5, atol=2e-6)
     module = MODULES[name]()
     np.testing.assert_allclose(module(x).numpy(), want, rtol=2e-5, atol=2e-6)
@@ -62,7 +62,7 @@ def test_lecun_tanh_gradient(backend: str) -> None:
 
 
 def test_names_resolve_and_unknown_names_fail() -> None:
-    get, name_of = ember_nn._activations.get, ember_nn._activations.name_of
+    get, name_of = ember_nn._core._activation_names.get, ember_nn._core._activation_names.name_of
     assert get("swish") is ember_nn.silu and get(None) is ember_nn.identity
     assert name_of(ember_nn.lecun_tanh) == "lecun_tanh" and name_of(lambda x: x) is None
     with pytest.raises(ember_nn.ConfigError, match="unknown activation 'relu6'"):

@@ -101,7 +101,7 @@ def test_load_state_dict_refuses_casts_that_lose_information(backend: str) -> No
 
 
 def test_the_cast_rule_is_exactly_lossless_for_integers() -> None:
-    from ember_nn._module import castable
+    from ember_nn._core._module import castable
 
     E = ember
     assert castable(E.int16, E.float32) and castable(E.int32, E.float64)
@@ -181,7 +181,7 @@ def test_deserialize_checks_the_whole_description_before_building(
 
 
 def test_deferred_init_builds_placeholders_that_loading_replaces(backend: str) -> None:
-    from ember_nn._deferred import deferred_init
+    from ember_nn._core._deferred import deferred_init
 
     with deferred_init():
         big = ember_nn.Sequential(ember_nn.Dense(20000, 20000), ember_nn.BatchNorm(20000))

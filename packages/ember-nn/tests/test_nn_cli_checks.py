@@ -12,7 +12,7 @@ import ember_nn
 import numpy as np
 import pytest
 from ember._cli import main
-from ember_nn._module import _REGISTRY
+from ember_nn._core._module import _REGISTRY
 from ember_nn._predict import predict_lines
 
 MODEL_CLASS = '''

@@ -41,11 +41,23 @@ from ._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
 from ._clip import clip_by_global_norm, global_norm
 from ._containers import Residual, Sequential
 from ._conv import Conv1d, Conv2d
+from ._core import (
+    CheckpointError,
+    ConfigError,
+    Module,
+    StateError,
+    TrainingError,
+    __version__,
+    deserialize,
+    manual_seed,
+    registered,
+    seeded,
+    serialize,
+)
 from ._data import ArrayData
 from ._datasets import Dataset, load_dataset
 from ._dense import Dense, Embedding
 from ._dropout import Dropout
-from ._errors import CheckpointError, ConfigError, StateError, TrainingError
 from ._functional import value_and_grad
 from ._losses import (
     BinaryCrossEntropyLoss,
@@ -76,7 +88,6 @@ from ._metrics import (
 from ._metrics import get as get_metric
 from ._metrics import streaming as streaming_metric
 from ._mlp import MLP
-from ._module import Module, deserialize, registered, serialize
 from ._norm import BatchNorm, LayerNorm, RMSNorm
 from ._optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from ._pool import (
@@ -88,7 +99,6 @@ from ._pool import (
     MaxPool1d,
     MaxPool2d,
 )
-from ._random import manual_seed, seeded
 from ._safetensors import load_file, read_metadata, save_file
 from ._schedules import Constant, CosineDecay, Schedule, StepDecay
 from ._trainer import PRECISIONS, History, Trainer, fit
@@ -123,5 +133,3 @@ __all__ = [
     "CheckpointError", "ConfigError", "StateError", "TrainingError",
     "__version__",
 ]
-
-__version__ = "0.1.0"

@@ -11,12 +11,12 @@ from typing import Any
 
 import ember
 
-from ._errors import ConfigError
-from ._module import Module
+from ._core._activation_names import register
+from ._core._module import Module
 
 __all__ = ["ELU", "GELU", "Identity", "LeakyReLU", "LeCunTanh", "ReLU", "SiLU", "Sigmoid",
-           "Softmax", "Softplus", "Tanh", "elu", "gelu", "get", "identity", "leaky_relu",
-           "lecun_tanh", "name_of", "relu", "sigmoid", "silu", "softmax", "softplus", "tanh"]
+           "Softmax", "Softplus", "Tanh", "elu", "gelu", "identity", "leaky_relu",
+           "lecun_tanh", "relu", "sigmoid", "silu", "softmax", "softplus", "tanh"]
 
 
 def identity(x: ember.Tensor) -> ember.Tensor:
@@ -75,33 +75,12 @@ def softmax(x: ember.Tensor, axis: int = -1) -> ember.Tensor:
     return ember.nn.softmax(x, axis=axis)
 
 
-_BY_NAME: dict[str, Callable[..., Any]] = {
+for _name, _fn in {
     "identity": identity, "linear": identity, "relu": relu, "gelu": gelu, "silu": silu,
     "swish": silu, "sigmoid": sigmoid, "tanh": tanh, "softplus": softplus,
     "lecun_tanh": lecun_tanh, "leaky_relu": leaky_relu, "elu": elu, "softmax": softmax,
-}
-
-
-def get(name: str | Callable[..., Any] | None) -> Callable[..., Any]:
-    """The activation function for a name (or the function itself; None is identity)."""
-    if name is None:
-        return identity
-    if callable(name):
-        return name
-    fn = _BY_NAME.get(name)
-    if fn is None:
-        raise ConfigError(f"unknown activation {name!r}; known: {sorted(_BY_NAME)}")
-    return fn
-
-
-def name_of(fn: Any) -> str | None:
-    """The registered name of an activation function (None for anything else)."""
-    if isinstance(fn, str):
-        return fn if fn in _BY_NAME else None
-    for k, v in _BY_NAME.items():
-        if v is fn:
-            return k
-    return None
+}.items():
+    register(_name, _fn)
 
 
 class _Activation(Module):

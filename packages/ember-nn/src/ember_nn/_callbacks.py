@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import ember
 
-from ._errors import ConfigError, TrainingError
+from ._core._errors import ConfigError, TrainingError
 from ._train_checks import user_stacklevel
 
 if TYPE_CHECKING:

@@ -52,9 +52,10 @@ from ._checkpoint_read import (
     _read_config,
     _verified,
 )
-from ._errors import CheckpointError, ConfigError, StateError
-from ._module import Module
-from ._serialize import serialize
+from ._core._errors import CheckpointError, ConfigError, StateError
+from ._core._module import Module
+from ._core._serialize import serialize
+from ._core._version import __version__
 
 __all__ = ["Checkpoint", "load", "load_checkpoint", "load_weights", "read_extra", "save"]
 
@@ -108,7 +109,7 @@ def save(model: Module, path: str | os.PathLike[str], *, optimizer: Any = None,
     opt_config = _optimizer_state(optimizer, tensors) if optimizer is not None else None
     variables = model.variables
     config = {
-        "format": FORMAT, "version": VERSION, "ember_nn": _version(),
+        "format": FORMAT, "version": VERSION, "ember_nn": __version__,
         "model": serialize(model), "optimizer": opt_config,
         "backend": variables[0].backend if variables else ember.get_backend(),
         "extra": extra,
@@ -183,12 +184,6 @@ def _check_json(value: Any, where: str) -> None:
             hint = " (use .tolist() or .item())" if isinstance(v, ember.Tensor) else ""
             raise ConfigError(f"save: {at} is a {type(v).__name__}, which JSON cannot hold"
                               f"{hint}; use numbers, strings, lists and dicts")
-
-
-def _version() -> str:
-    import ember_nn
-
-    return str(ember_nn.__version__)
 
 
 # -- loading ---------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ import ember
 from . import _bounded_json
 from . import _checkpoint_store as store
 from . import _safetensors as st
-from ._deferred import deferred_init
-from ._errors import CheckpointError, ConfigError, StateError
-from ._module import Module, castable
-from ._random import seeded
-from ._serialize import MAX_DEPTH, deserialize
+from ._core._deferred import deferred_init
+from ._core._errors import CheckpointError, ConfigError, StateError
+from ._core._module import Module, castable
+from ._core._random import seeded
+from ._core._serialize import MAX_DEPTH, deserialize
 
 FORMAT = "ember-checkpoint"
 VERSION = 2

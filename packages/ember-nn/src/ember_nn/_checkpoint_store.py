@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import _safetensors as st
-from ._errors import CheckpointError
+from ._core._errors import CheckpointError
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"

@@ -10,7 +10,7 @@ from typing import Any
 
 import ember
 
-from ._errors import CheckpointError, ConfigError
+from ._core._errors import CheckpointError, ConfigError
 
 __all__ = ["register"]
 

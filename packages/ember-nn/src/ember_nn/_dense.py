@@ -8,11 +8,11 @@ from typing import Any
 import ember
 
 from . import _init
-from ._activations import get as get_activation
-from ._activations import name_of
-from ._errors import ConfigError
-from ._module import Module, _short
-from ._random import next_key
+from ._core._activation_names import get as get_activation
+from ._core._activation_names import name_of
+from ._core._errors import ConfigError
+from ._core._module import Module, _short
+from ._core._random import next_key
 
 __all__ = ["Dense", "Embedding"]
 

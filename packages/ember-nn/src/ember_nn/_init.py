@@ -32,8 +32,8 @@ from typing import Any
 
 import ember
 
-from . import _deferred
-from ._errors import ConfigError
+from ._core import _deferred
+from ._core._errors import ConfigError
 
 __all__ = [
     "calculate_fans", "constant", "get", "glorot_normal", "glorot_uniform", "he_normal",

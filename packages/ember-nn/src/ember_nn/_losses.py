@@ -12,8 +12,7 @@ from typing import Any
 
 import ember
 
-from ._errors import ConfigError
-from ._loss_checks import (
+from ._core._checks import (
     _check_eps,
     _check_label_range,
     _check_reduction,
@@ -25,7 +24,8 @@ from ._loss_checks import (
     _same_shape,
     _tensor,
 )
-from ._module import Module
+from ._core._errors import ConfigError
+from ._core._module import Module
 
 __all__ = ["BinaryCrossEntropyLoss", "CategoricalCrossEntropyLoss", "HuberLoss", "MAELoss",
            "MSELoss", "SparseCategoricalCrossEntropyLoss", "binary_cross_entropy",

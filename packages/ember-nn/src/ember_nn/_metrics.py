@@ -14,8 +14,8 @@ from typing import Any
 
 import ember
 
-from ._errors import ConfigError
-from ._loss_checks import _check_label_range, _floating, _tensor
+from ._core._checks import _check_label_range, _floating, _tensor
+from ._core._errors import ConfigError
 
 __all__ = ["Accuracy", "BinaryAccuracy", "MacroAccuracy", "Mean", "accuracy", "binary_accuracy",
            "confusion_matrix", "get", "macro_accuracy", "streaming"]

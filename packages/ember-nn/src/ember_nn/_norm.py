@@ -7,9 +7,9 @@ from typing import Any
 import ember
 
 from . import _init
+from ._core._errors import ConfigError
+from ._core._module import Module
 from ._dense import brief_repr, positive_int
-from ._errors import ConfigError
-from ._module import Module
 
 __all__ = ["BatchNorm", "LayerNorm", "RMSNorm"]
 

@@ -32,8 +32,8 @@ from typing import Any, ClassVar
 import ember
 
 from ._clip import check_max_norm, clip_list
-from ._errors import ConfigError, StateError
-from ._module import Module
+from ._core._errors import ConfigError, StateError
+from ._core._module import Module
 from ._optim_pack import Entry, Key, Packs, flat, limits
 from ._schedules import Constant, Schedule, as_schedule
 from ._schedules import deserialize as deserialize_schedule

@@ -21,7 +21,7 @@ from typing import Any
 
 import ember
 
-from ._errors import ConfigError
+from ._core._errors import ConfigError
 from ._optim_base import Optimizer, _real, registry
 from ._schedules import Schedule
 

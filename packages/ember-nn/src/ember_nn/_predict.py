@@ -18,9 +18,9 @@ from typing import Any
 
 import ember
 
+from ._core._errors import ConfigError
+from ._core._module import Module
 from ._datasets import apply_scaling
-from ._errors import ConfigError
-from ._module import Module
 from ._trainer import Trainer
 
 __all__ = ["CLASSIFICATION", "predict_lines", "read_inputs"]

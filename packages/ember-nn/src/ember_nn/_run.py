@@ -21,11 +21,11 @@ import ember
 from . import _optimizers, _schedules
 from ._callbacks import Callback, CSVLogger, EarlyStopping, TerminateOnNaN
 from ._checkpoint import save
+from ._core._errors import ConfigError, TrainingError
+from ._core._module import Module, deserialize
+from ._core._random import seeded
 from ._datasets import Dataset, load_dataset
-from ._errors import ConfigError, TrainingError
 from ._imports import import_user_code, loader_import
-from ._module import Module, deserialize
-from ._random import seeded
 from ._trainer import History, Trainer
 
 __all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "read_config",

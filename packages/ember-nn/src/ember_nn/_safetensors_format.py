@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 import ember
 
 from . import _bounded_json
-from ._errors import CheckpointError
+from ._core._errors import CheckpointError
 
 __all__ = ["CODES", "FOREIGN", "MAX_HEADER", "Entry"]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import ember
 
+from ._core._errors import ConfigError
 from ._data import ArrayData, check_batch_size
-from ._errors import ConfigError
 
 __all__ = ["aligned", "check_epochs", "check_flag", "check_steps", "check_validation",
            "user_stacklevel", "warn_non_finite"]

@@ -20,10 +20,10 @@ import ember
 
 from . import _losses, _metrics
 from ._callbacks import Callback
+from ._core._errors import ConfigError
+from ._core._module import Module
 from ._data import as_tensor, check_batch_size, split
-from ._errors import ConfigError
 from ._functional import _triples
-from ._module import Module
 from ._progress import ProgressBar
 from ._train_checks import (
     aligned,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import ember
 
+from ._activation_names import get as get_activation
+from ._activation_names import name_of as activation_name
 from ._errors import ConfigError
 
 if TYPE_CHECKING:
@@ -135,9 +137,7 @@ def _encode(v: Any, where: str) -> Any:
     if isinstance(v, ember.random.Key):
         return {"__key__": v.value}
     if callable(v):
-        from ._activations import name_of
-
-        name = name_of(v)
+        name = activation_name(v)
         if name is not None:
             return {_FN_TAG: name}
     raise ConfigError(
@@ -171,8 +171,6 @@ def _decode(v: Any) -> Any:
                 return _DTYPES[x]
             if tag == "__key__":
                 return ember.random.Key(x)
-            from ._activations import get as get_activation
-
             return get_activation(x)
         return {k: _decode(x) for k, x in v.items()}
     return v
