@@ -8,8 +8,7 @@ import math
 import ember
 import numpy as np
 import pytest
-from ember_nn import ConfigError
-from ember_nn import _init as init
+from ember_nn import ConfigError, init
 
 KEY = ember.random.key(7)
 

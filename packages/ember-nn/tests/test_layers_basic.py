@@ -10,12 +10,8 @@ import ember
 import ember_nn
 import numpy as np
 import pytest
-from ember_nn import ConfigError
-from ember_nn import _init as init
-from ember_nn._containers import Residual, Sequential
-from ember_nn._dense import Dense, Embedding
-from ember_nn._dropout import Dropout
-from ember_nn._pool import Flatten
+from ember_nn import ConfigError, init
+from ember_nn.layers import Dense, Dropout, Embedding, Flatten, Residual, Sequential
 
 RNG = np.random.default_rng(0)
 

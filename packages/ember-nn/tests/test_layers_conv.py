@@ -12,8 +12,16 @@ import ember_nn
 import numpy as np
 import pytest
 from ember_nn import ConfigError
-from ember_nn._conv import Conv1d, Conv2d
-from ember_nn._pool import AvgPool1d, AvgPool2d, GlobalAvgPool, GlobalMaxPool, MaxPool1d, MaxPool2d
+from ember_nn.layers import (
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    MaxPool1d,
+    MaxPool2d,
+)
 
 RNG = np.random.default_rng(2)
 

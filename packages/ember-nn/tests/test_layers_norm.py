@@ -10,7 +10,7 @@ import ember_nn
 import numpy as np
 import pytest
 from ember_nn import ConfigError
-from ember_nn._norm import BatchNorm, LayerNorm, RMSNorm
+from ember_nn.layers import BatchNorm, LayerNorm, RMSNorm
 
 RNG = np.random.default_rng(1)
 

@@ -11,36 +11,10 @@ builds, trains and checkpoints on every backend.
 
 from __future__ import annotations
 
-from . import _init as init
-from ._activations import (
-    ELU,
-    GELU,
-    Identity,
-    LeakyReLU,
-    LeCunTanh,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Tanh,
-    elu,
-    gelu,
-    identity,
-    leaky_relu,
-    lecun_tanh,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    tanh,
-)
+from . import init as init
 from ._callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TerminateOnNaN
 from ._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
 from ._clip import clip_by_global_norm, global_norm
-from ._containers import Residual, Sequential
-from ._conv import Conv1d, Conv2d
 from ._core import (
     CheckpointError,
     ConfigError,
@@ -56,8 +30,6 @@ from ._core import (
 )
 from ._data import ArrayData
 from ._datasets import Dataset, load_dataset
-from ._dense import Dense, Embedding
-from ._dropout import Dropout
 from ._functional import value_and_grad
 from ._losses import (
     BinaryCrossEntropyLoss,
@@ -87,21 +59,52 @@ from ._metrics import (
 )
 from ._metrics import get as get_metric
 from ._metrics import streaming as streaming_metric
-from ._mlp import MLP
-from ._norm import BatchNorm, LayerNorm, RMSNorm
 from ._optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
-from ._pool import (
-    AvgPool1d,
-    AvgPool2d,
-    Flatten,
-    GlobalAvgPool,
-    GlobalMaxPool,
-    MaxPool1d,
-    MaxPool2d,
-)
 from ._safetensors import load_file, read_metadata, save_file
 from ._schedules import Constant, CosineDecay, Schedule, StepDecay
 from ._trainer import PRECISIONS, History, Trainer, fit
+from .layers import (
+    ELU,
+    GELU,
+    MLP,
+    AvgPool1d,
+    AvgPool2d,
+    BatchNorm,
+    Conv1d,
+    Conv2d,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    LeCunTanh,
+    MaxPool1d,
+    MaxPool2d,
+    ReLU,
+    Residual,
+    RMSNorm,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+    elu,
+    gelu,
+    identity,
+    leaky_relu,
+    lecun_tanh,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
 
 __all__ = [
     # modules and layers

@@ -7,10 +7,10 @@ from typing import Any
 
 import ember
 
+from .._core._errors import ConfigError
+from .._core._module import Module
 from ._conv import normalise_padding, normalise_window
-from ._core._errors import ConfigError
-from ._core._module import Module
-from ._dense import brief_repr
+from ._support import brief_repr
 
 __all__ = ["AvgPool1d", "AvgPool2d", "Flatten", "GlobalAvgPool", "GlobalMaxPool", "MaxPool1d",
            "MaxPool2d"]

@@ -11,11 +11,10 @@ from typing import Any
 
 import ember
 
-from . import _init
-from ._core._errors import ConfigError
-from ._core._module import Module
-from ._core._random import next_key
-from ._dense import brief_repr, positive_int
+from .._core._errors import ConfigError
+from .._core._module import Module
+from .._core._random import next_key
+from ._support import brief_repr, layer_dtype, new_variable, positive_int, resolve_init
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -82,15 +81,15 @@ class _Conv(Module):
         self.stride = normalise_window(name, "stride", stride, nd)
         self.dilation = normalise_window(name, "dilation", dilation, nd)
         self.padding: Any = normalise_padding(name, padding, nd)
-        d = _init._layer_dtype(name, dtype)
+        d = layer_dtype(name, dtype)
         k_w, k_b = ember.random.split(next_key(key))
         shape = (out_channels, *self.kernel_size, in_channels // groups)
-        w_init = _init._resolve(self, "kernel_init", kernel_init)
-        self.weight = _init._variable(name, w_init, k_w, shape, d, "weight")
+        w_init = resolve_init(self, "kernel_init", kernel_init)
+        self.weight = new_variable(name, w_init, k_w, shape, d, "weight")
         self.bias = None
         if use_bias:
-            b_init = _init._resolve(self, "bias_init", bias_init)
-            self.bias = _init._variable(name, b_init, k_b, (out_channels,), d, "bias")
+            b_init = resolve_init(self, "bias_init", bias_init)
+            self.bias = new_variable(name, b_init, k_b, (out_channels,), d, "bias")
 
     def _check(self, x: Any) -> ember.Tensor:
         x = x if isinstance(x, ember.Tensor) else ember.asarray(x)

@@ -6,10 +6,10 @@ from typing import Any
 
 import ember
 
-from . import _init
-from ._core._errors import ConfigError
-from ._core._module import Module
-from ._dense import brief_repr, positive_int
+from .. import init
+from .._core._errors import ConfigError
+from .._core._module import Module
+from ._support import brief_repr, layer_dtype, new_variable, positive_int
 
 __all__ = ["BatchNorm", "LayerNorm", "RMSNorm"]
 
@@ -49,12 +49,12 @@ class LayerNorm(Module):
         super().__init__()
         self.normalized_shape = _normalized_shape("LayerNorm", features)
         self.eps = _eps("LayerNorm", eps)
-        d = _init._layer_dtype("LayerNorm", dtype)
+        d = layer_dtype("LayerNorm", dtype)
         self.weight = self.bias = None
         if elementwise_affine:
             shape = self.normalized_shape
-            self.weight = _init._variable("LayerNorm", _init.ones, None, shape, d, "weight")
-            self.bias = _init._variable("LayerNorm", _init.zeros, None, shape, d, "bias")
+            self.weight = new_variable("LayerNorm", init.ones, None, shape, d, "weight")
+            self.bias = new_variable("LayerNorm", init.zeros, None, shape, d, "bias")
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
         x = x if isinstance(x, ember.Tensor) else ember.asarray(x)
@@ -79,10 +79,10 @@ class RMSNorm(Module):
         super().__init__()
         self.normalized_shape = _normalized_shape("RMSNorm", features)
         self.eps = _eps("RMSNorm", eps)
-        d = _init._layer_dtype("RMSNorm", dtype)
+        d = layer_dtype("RMSNorm", dtype)
         self.weight = None
         if elementwise_affine:
-            self.weight = _init._variable("RMSNorm", _init.ones, None, self.normalized_shape, d,
+            self.weight = new_variable("RMSNorm", init.ones, None, self.normalized_shape, d,
                                           "weight")
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
@@ -123,14 +123,14 @@ class BatchNorm(Module):
         self.momentum = float(momentum)
         self.eps = _eps("BatchNorm", eps)
         self.axis = axis
-        d = _init._layer_dtype("BatchNorm", dtype)
+        d = layer_dtype("BatchNorm", dtype)
         self.weight = self.bias = None
         if affine:
-            self.weight = _init._variable("BatchNorm", _init.ones, None, (features,), d, "weight")
-            self.bias = _init._variable("BatchNorm", _init.zeros, None, (features,), d, "bias")
-        self.running_mean = _init._variable("BatchNorm", _init.zeros, None, (features,), d,
+            self.weight = new_variable("BatchNorm", init.ones, None, (features,), d, "weight")
+            self.bias = new_variable("BatchNorm", init.zeros, None, (features,), d, "bias")
+        self.running_mean = new_variable("BatchNorm", init.zeros, None, (features,), d,
                                             "running_mean", trainable=False)
-        self.running_var = _init._variable("BatchNorm", _init.ones, None, (features,), d,
+        self.running_var = new_variable("BatchNorm", init.ones, None, (features,), d,
                                            "running_var", trainable=False)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:

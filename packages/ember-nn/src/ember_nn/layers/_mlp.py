@@ -8,9 +8,9 @@ from typing import Any
 
 import ember
 
-from ._core._activation_names import get as get_activation
-from ._core._module import Module
-from ._core._random import next_key
+from .._core._activation_names import get as get_activation
+from .._core._module import Module
+from .._core._random import next_key
 from ._dense import Dense
 from ._dropout import Dropout
 

@@ -32,7 +32,6 @@ from typing import Any
 
 import ember
 
-from ._core import _deferred
 from ._core._errors import ConfigError
 
 __all__ = [
@@ -365,41 +364,3 @@ def spec_of(fn: Any) -> str | dict[str, Any] | None:
         if f is fn:
             return {"name": name, **options} if options else name
     return None
-
-
-# -- for layers: building variables from initialiser arguments ---------------------------------
-def _layer_dtype(layer: str, dtype: Any) -> ember.DType:
-    """A layer's parameter dtype: float32 for None, else a real floating ember dtype."""
-    if dtype is None:
-        return ember.float32
-    if not isinstance(dtype, ember.DType) or not dtype.is_floating:
-        raise ember.DTypeError(f"{layer}: dtype must be None (float32) or a real floating ember "
-                               f"dtype such as ember.float64, got {dtype!r}")
-    return dtype
-
-
-def _resolve(module: Any, arg: str, spec: Any) -> Initializer:
-    """The initialiser for ``module``'s constructor argument ``arg``; where the argument is a
-    known function (or a partial of one), its config entry becomes the JSON-able name/dict."""
-    fn = get(spec)
-    cfg = getattr(module, "_config", {})
-    if arg in cfg and cfg[arg] is spec and callable(spec):
-        named = spec_of(spec)
-        if named is not None:
-            cfg[arg] = named
-    return fn
-
-
-def _variable(layer: str, fn: Initializer, key: Any, shape: tuple[int, ...], dtype: ember.DType,
-             name: str, *, trainable: bool = True) -> ember.Variable:
-    """``ember.Variable(fn(key, shape, dtype))``, checking what a custom initialiser returned;
-    under ``_deferred.deferred_init()`` a placeholder instead (``fn`` is not called)."""
-    if _deferred.deferring():
-        return ember.Variable(_deferred.placeholder(shape, dtype), trainable=trainable, name=name)
-    value = fn(key, shape, dtype)
-    if not isinstance(value, ember.Tensor):
-        value = ember.asarray(value, dtype=dtype)
-    if value.shape != shape:
-        raise ember.ShapeError(f"{layer}: the {name} initialiser returned shape {value.shape}, "
-                               f"need {shape}")
-    return ember.Variable(_cast(value, dtype), trainable=trainable, name=name)

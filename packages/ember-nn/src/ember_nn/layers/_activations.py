@@ -11,8 +11,8 @@ from typing import Any
 
 import ember
 
-from ._core._activation_names import register
-from ._core._module import Module
+from .._core._activation_names import register
+from .._core._module import Module
 
 __all__ = ["ELU", "GELU", "Identity", "LeakyReLU", "LeCunTanh", "ReLU", "SiLU", "Sigmoid",
            "Softmax", "Softplus", "Tanh", "elu", "gelu", "identity", "leaky_relu",

@@ -7,8 +7,8 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError
-from ._core._module import Module
+from .._core._errors import ConfigError
+from .._core._module import Module
 
 __all__ = ["Residual", "Sequential"]
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError
-from ._core._module import Module
-from ._core._random import next_key
-from ._dense import brief_repr
+from .._core._errors import ConfigError
+from .._core._module import Module
+from .._core._random import next_key
+from ._support import brief_repr
 
 __all__ = ["Dropout"]
 
