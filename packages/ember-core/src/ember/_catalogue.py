@@ -5,6 +5,14 @@ Each entry names the op, its group, the *kernel* signature a backend implements,
 ``C`` marks a composite written once in ember-core from primitives (a backend may override it
 with a fused kernel of the same name, which must still pass the conformance kit).
 
+A kernel signature names its parameters in order and marks the ones that take native arrays:
+``x: array`` (a native array; binary operands, ``clip`` bounds and the like may get a Python
+scalar in its place) and ``arrays: list[array]`` (a list of native arrays, always the first
+parameter: ``concat``, ``stack``). The marks are the catalogue's word on which arguments are
+tensors: gradient tapes look for the arrays they track there and nowhere else (a VJP rule's
+differentiable arguments must be among them). ``OpSpec.kernel`` is the signature without the
+marks, ``OpSpec.params`` its names, ``OpSpec.arrays`` the positions of the marked ones.
+
 Kernel calling convention (what ember-core guarantees before it calls a kernel) is documented
 in ``docs/writing-a-backend.md``: arrays are native, dtypes are native dtype objects, axes are
 normalised, creation kernels always get a concrete dtype, binary operands share a dtype (or one
@@ -24,8 +32,11 @@ class OpSpec:
     name: str  # public name, e.g. "add", "linalg.solve", "random.uniform", "nn.softmax"
     group: str
     primitive: bool
-    kernel: str  # kernel signature, e.g. "(x1, x2)"
+    kernel: str  # kernel signature without the array marks, e.g. "(x1, x2)"
     summary: str
+    params: tuple[str, ...] = ()  # the kernel's parameter names, in order
+    arrays: tuple[int, ...] = ()  # positions of the parameters that take native arrays
+    array_list: bool = False  # parameter 0 takes a list of native arrays (concat, stack)
 
     @property
     def kernel_name(self) -> str:
@@ -41,223 +52,224 @@ def kernel_name(public_name: str) -> str:
     return public_name.replace(".", "_")
 
 
-# name | P/C | kernel signature | summary   (grouped under "## group" lines)
+# name | P/C | kernel signature (array parameters marked) | summary   (grouped under "## group"
+# lines)
 _TABLE = """
 ## creation
 arange | P | (start, stop, step, dtype, device) | Evenly spaced values in [start, stop).
-asarray | P | (obj, dtype, device, copy) | Convert lists, scalars, NumPy or native arrays; dtype may be None (infer).
+asarray | P | (obj: array, dtype, device, copy) | Convert lists, scalars, NumPy or native arrays; dtype may be None (infer).
 empty | P | (shape, dtype, device) | Uninitialised array (ember returns zeros on backends without a cheaper option).
-empty_like | C | (x, dtype, device) | empty() with x's shape.
+empty_like | C | (x: array, dtype, device) | empty() with x's shape.
 eye | P | (n_rows, n_cols, k, dtype, device) | Identity-like matrix with ones on diagonal k.
-from_dlpack | P | (x, copy) | Import a DLPack-capable array; copy None shares memory where possible, True always copies, False never (BufferError).
+from_dlpack | P | (x: array, copy) | Import a DLPack-capable array; copy None shares memory where possible, True always copies, False never (BufferError).
 full | P | (shape, fill_value, dtype, device) | Array filled with one value.
-full_like | C | (x, fill_value, dtype, device) | full() with x's shape.
+full_like | C | (x: array, fill_value, dtype, device) | full() with x's shape.
 linspace | P | (start, stop, num, dtype, device, endpoint) | num evenly spaced samples.
-meshgrid | C | (arrays, indexing) | Coordinate matrices from 1-d arrays ('xy' or 'ij').
+meshgrid | C | (arrays: list[array], indexing) | Coordinate matrices from 1-d arrays ('xy' or 'ij').
 ones | C | (shape, dtype, device) | Array of ones.
-ones_like | C | (x, dtype, device) | ones() with x's shape.
-tril | P | (x, k) | Lower triangle of the last two axes.
-triu | P | (x, k) | Upper triangle of the last two axes.
+ones_like | C | (x: array, dtype, device) | ones() with x's shape.
+tril | P | (x: array, k) | Lower triangle of the last two axes.
+triu | P | (x: array, k) | Upper triangle of the last two axes.
 zeros | C | (shape, dtype, device) | Array of zeros.
-zeros_like | C | (x, dtype, device) | zeros() with x's shape.
+zeros_like | C | (x: array, dtype, device) | zeros() with x's shape.
 ## data types
-astype | P | (x, dtype, copy) | Cast to dtype.
+astype | P | (x: array, dtype, copy) | Cast to dtype.
 can_cast | C | - | Whether a dtype casts to another under the promotion rules.
 finfo | C | - | Limits of a floating-point dtype.
 iinfo | C | - | Limits of an integer dtype.
 isdtype | C | - | Whether a dtype is of a kind.
 result_type | C | - | The dtype arrays and dtypes promote to.
 ## element-wise
-abs | P | (x) | Absolute value (modulus for complex).
-acos | P | (x) | Inverse cosine.
-acosh | P | (x) | Inverse hyperbolic cosine.
-add | P | (x1, x2) | x1 + x2.
-asin | P | (x) | Inverse sine.
-asinh | P | (x) | Inverse hyperbolic sine.
-atan | P | (x) | Inverse tangent.
-atan2 | P | (x1, x2) | Quadrant-aware inverse tangent of x1/x2.
-atanh | P | (x) | Inverse hyperbolic tangent.
-bitwise_and | P | (x1, x2) | Bitwise AND of integers or booleans.
-bitwise_invert | P | (x) | Bitwise NOT of integers or booleans.
-bitwise_left_shift | P | (x1, x2) | x1 << x2 (integers).
-bitwise_or | P | (x1, x2) | Bitwise OR of integers or booleans.
-bitwise_right_shift | P | (x1, x2) | x1 >> x2 (integers, arithmetic for signed).
-bitwise_xor | P | (x1, x2) | Bitwise XOR of integers or booleans.
-ceil | P | (x) | Round towards +inf (integers unchanged).
-clip | P | (x, min, max) | Clamp to [min, max]; either bound may be None, a scalar or an array.
-conj | P | (x) | Complex conjugate (identity for real).
-copysign | P | (x1, x2) | Magnitude of x1 with the sign of x2.
-cos | P | (x) | Cosine.
-cosh | P | (x) | Hyperbolic cosine.
-divide | P | (x1, x2) | True division (integers promote to the default float dtype).
-equal | P | (x1, x2) | x1 == x2.
-erf | P | (x) | Gauss error function.
-erfinv | P | (x) | Inverse error function.
-exp | P | (x) | e**x.
-expm1 | P | (x) | e**x - 1, accurate near 0.
-floor | P | (x) | Round towards -inf (integers unchanged).
-floor_divide | P | (x1, x2) | Floor of x1 / x2.
-greater | P | (x1, x2) | x1 > x2.
-greater_equal | P | (x1, x2) | x1 >= x2.
-hypot | P | (x1, x2) | sqrt(x1**2 + x2**2) without overflow.
-imag | P | (x) | Imaginary part (zeros of the real dtype for real input).
-isfinite | P | (x) | Finite elements.
-isinf | P | (x) | Infinite elements.
-isnan | P | (x) | NaN elements.
-less | P | (x1, x2) | x1 < x2.
-less_equal | P | (x1, x2) | x1 <= x2.
-log | P | (x) | Natural logarithm.
-log1p | P | (x) | log(1 + x), accurate near 0.
-log2 | P | (x) | Base-2 logarithm.
-log10 | P | (x) | Base-10 logarithm.
-logaddexp | P | (x1, x2) | log(exp(x1) + exp(x2)) without overflow.
-logical_and | P | (x1, x2) | Logical AND (inputs cast to bool).
-logical_not | P | (x) | Logical NOT (input cast to bool).
-logical_or | P | (x1, x2) | Logical OR (inputs cast to bool).
-logical_xor | P | (x1, x2) | Logical XOR (inputs cast to bool).
-maximum | P | (x1, x2) | Element-wise maximum (NaN propagates).
-minimum | P | (x1, x2) | Element-wise minimum (NaN propagates).
-multiply | P | (x1, x2) | x1 * x2.
-negative | P | (x) | -x.
-not_equal | P | (x1, x2) | x1 != x2.
-positive | C | (x) | +x.
-pow | P | (x1, x2) | x1 ** x2.
-real | P | (x) | Real part (x itself for real input).
-remainder | P | (x1, x2) | Remainder with the sign of the divisor (Python's %).
-round | P | (x) | Round half to even.
-sign | P | (x) | -1, 0 or 1 (x / abs(x) for complex).
-signbit | P | (x) | Whether the sign bit is set (true for -0.0).
-sin | P | (x) | Sine.
-sinh | P | (x) | Hyperbolic sine.
-sqrt | P | (x) | Square root.
-square | P | (x) | x * x.
-subtract | P | (x1, x2) | x1 - x2.
-tan | P | (x) | Tangent.
-tanh | P | (x) | Hyperbolic tangent.
-trunc | P | (x) | Round towards zero (integers unchanged).
+abs | P | (x: array) | Absolute value (modulus for complex).
+acos | P | (x: array) | Inverse cosine.
+acosh | P | (x: array) | Inverse hyperbolic cosine.
+add | P | (x1: array, x2: array) | x1 + x2.
+asin | P | (x: array) | Inverse sine.
+asinh | P | (x: array) | Inverse hyperbolic sine.
+atan | P | (x: array) | Inverse tangent.
+atan2 | P | (x1: array, x2: array) | Quadrant-aware inverse tangent of x1/x2.
+atanh | P | (x: array) | Inverse hyperbolic tangent.
+bitwise_and | P | (x1: array, x2: array) | Bitwise AND of integers or booleans.
+bitwise_invert | P | (x: array) | Bitwise NOT of integers or booleans.
+bitwise_left_shift | P | (x1: array, x2: array) | x1 << x2 (integers).
+bitwise_or | P | (x1: array, x2: array) | Bitwise OR of integers or booleans.
+bitwise_right_shift | P | (x1: array, x2: array) | x1 >> x2 (integers, arithmetic for signed).
+bitwise_xor | P | (x1: array, x2: array) | Bitwise XOR of integers or booleans.
+ceil | P | (x: array) | Round towards +inf (integers unchanged).
+clip | P | (x: array, min: array, max: array) | Clamp to [min, max]; either bound may be None, a scalar or an array.
+conj | P | (x: array) | Complex conjugate (identity for real).
+copysign | P | (x1: array, x2: array) | Magnitude of x1 with the sign of x2.
+cos | P | (x: array) | Cosine.
+cosh | P | (x: array) | Hyperbolic cosine.
+divide | P | (x1: array, x2: array) | True division (integers promote to the default float dtype).
+equal | P | (x1: array, x2: array) | x1 == x2.
+erf | P | (x: array) | Gauss error function.
+erfinv | P | (x: array) | Inverse error function.
+exp | P | (x: array) | e**x.
+expm1 | P | (x: array) | e**x - 1, accurate near 0.
+floor | P | (x: array) | Round towards -inf (integers unchanged).
+floor_divide | P | (x1: array, x2: array) | Floor of x1 / x2.
+greater | P | (x1: array, x2: array) | x1 > x2.
+greater_equal | P | (x1: array, x2: array) | x1 >= x2.
+hypot | P | (x1: array, x2: array) | sqrt(x1**2 + x2**2) without overflow.
+imag | P | (x: array) | Imaginary part (zeros of the real dtype for real input).
+isfinite | P | (x: array) | Finite elements.
+isinf | P | (x: array) | Infinite elements.
+isnan | P | (x: array) | NaN elements.
+less | P | (x1: array, x2: array) | x1 < x2.
+less_equal | P | (x1: array, x2: array) | x1 <= x2.
+log | P | (x: array) | Natural logarithm.
+log1p | P | (x: array) | log(1 + x), accurate near 0.
+log2 | P | (x: array) | Base-2 logarithm.
+log10 | P | (x: array) | Base-10 logarithm.
+logaddexp | P | (x1: array, x2: array) | log(exp(x1) + exp(x2)) without overflow.
+logical_and | P | (x1: array, x2: array) | Logical AND (inputs cast to bool).
+logical_not | P | (x: array) | Logical NOT (input cast to bool).
+logical_or | P | (x1: array, x2: array) | Logical OR (inputs cast to bool).
+logical_xor | P | (x1: array, x2: array) | Logical XOR (inputs cast to bool).
+maximum | P | (x1: array, x2: array) | Element-wise maximum (NaN propagates).
+minimum | P | (x1: array, x2: array) | Element-wise minimum (NaN propagates).
+multiply | P | (x1: array, x2: array) | x1 * x2.
+negative | P | (x: array) | -x.
+not_equal | P | (x1: array, x2: array) | x1 != x2.
+positive | C | (x: array) | +x.
+pow | P | (x1: array, x2: array) | x1 ** x2.
+real | P | (x: array) | Real part (x itself for real input).
+remainder | P | (x1: array, x2: array) | Remainder with the sign of the divisor (Python's %).
+round | P | (x: array) | Round half to even.
+sign | P | (x: array) | -1, 0 or 1 (x / abs(x) for complex).
+signbit | P | (x: array) | Whether the sign bit is set (true for -0.0).
+sin | P | (x: array) | Sine.
+sinh | P | (x: array) | Hyperbolic sine.
+sqrt | P | (x: array) | Square root.
+square | P | (x: array) | x * x.
+subtract | P | (x1: array, x2: array) | x1 - x2.
+tan | P | (x: array) | Tangent.
+tanh | P | (x: array) | Hyperbolic tangent.
+trunc | P | (x: array) | Round towards zero (integers unchanged).
 ## indexing
-take | P | (x, indices, axis) | Elements of x along axis at integer indices (indices is 1-d).
-getitem | P | (x, key) | x[key] for ints, slices, Ellipsis, None, integer arrays and boolean masks (key is normalised: arrays native).
-index_update | P | (x, key, values, mode) | Copy of x with x[key] combined with values; mode in set/add/multiply/min/max; duplicate indices accumulate for add/multiply/min/max.
+take | P | (x: array, indices: array, axis) | Elements of x along axis at integer indices (indices is 1-d).
+getitem | P | (x: array, key) | x[key] for ints, slices, Ellipsis, None, integer arrays and boolean masks (key is normalised: arrays native).
+index_update | P | (x: array, key, values: array, mode) | Copy of x with x[key] combined with values; mode in set/add/multiply/min/max; duplicate indices accumulate for add/multiply/min/max.
 ## linear algebra
-matmul | P | (x1, x2) | Matrix product with batch broadcasting.
-matrix_transpose | C | (x) | Swap the last two axes.
-tensordot | P | (x1, x2, axes) | Tensor contraction; axes is a pair of equal-length tuples of non-negative ints.
-vecdot | C | (x1, x2, axis) | Dot product along axis (conjugating x1).
-linalg.cholesky | P | (x, upper) | Cholesky factor of Hermitian positive-definite matrices.
-linalg.cross | P | (x1, x2, axis) | Cross product of 3-vectors along axis.
-linalg.det | P | (x) | Determinant.
-linalg.diagonal | P | (x, offset) | Diagonal of the last two axes.
-linalg.eigh | P | (x) | (eigenvalues, eigenvectors) of Hermitian matrices, eigenvalues ascending.
-linalg.eigvalsh | P | (x) | Eigenvalues of Hermitian matrices, ascending.
-linalg.inv | P | (x) | Matrix inverse.
-linalg.matmul | C | (x1, x2) | Same as matmul.
-linalg.matrix_norm | P | (x, keepdims, ord) | Matrix norm ('fro', 'nuc', 1, -1, 2, -2, inf, -inf) of the last two axes.
-linalg.matrix_power | P | (x, n) | Integer power of square matrices.
-linalg.matrix_rank | P | (x, rtol) | Numerical rank.
-linalg.matrix_transpose | C | (x) | Same as matrix_transpose.
-linalg.outer | C | (x1, x2) | Outer product of two vectors.
-linalg.pinv | P | (x, rtol) | Moore-Penrose pseudo-inverse.
-linalg.qr | P | (x, mode) | (Q, R); mode 'reduced' or 'complete'.
-linalg.slogdet | P | (x) | (sign, log of the absolute determinant).
-linalg.solve | P | (x1, x2) | Solve x1 @ out = x2.
-linalg.svd | P | (x, full_matrices) | (U, S, Vh), S descending.
-linalg.svdvals | P | (x) | Singular values, descending.
-linalg.tensordot | C | (x1, x2, axes) | Same as tensordot.
-linalg.trace | P | (x, offset, dtype) | Sum of a diagonal of the last two axes.
-linalg.vecdot | C | (x1, x2, axis) | Same as vecdot.
-linalg.vector_norm | P | (x, axis, keepdims, ord) | Vector p-norm over axis (tuple or None).
+matmul | P | (x1: array, x2: array) | Matrix product with batch broadcasting.
+matrix_transpose | C | (x: array) | Swap the last two axes.
+tensordot | P | (x1: array, x2: array, axes) | Tensor contraction; axes is a pair of equal-length tuples of non-negative ints.
+vecdot | C | (x1: array, x2: array, axis) | Dot product along axis (conjugating x1).
+linalg.cholesky | P | (x: array, upper) | Cholesky factor of Hermitian positive-definite matrices.
+linalg.cross | P | (x1: array, x2: array, axis) | Cross product of 3-vectors along axis.
+linalg.det | P | (x: array) | Determinant.
+linalg.diagonal | P | (x: array, offset) | Diagonal of the last two axes.
+linalg.eigh | P | (x: array) | (eigenvalues, eigenvectors) of Hermitian matrices, eigenvalues ascending.
+linalg.eigvalsh | P | (x: array) | Eigenvalues of Hermitian matrices, ascending.
+linalg.inv | P | (x: array) | Matrix inverse.
+linalg.matmul | C | (x1: array, x2: array) | Same as matmul.
+linalg.matrix_norm | P | (x: array, keepdims, ord) | Matrix norm ('fro', 'nuc', 1, -1, 2, -2, inf, -inf) of the last two axes.
+linalg.matrix_power | P | (x: array, n) | Integer power of square matrices.
+linalg.matrix_rank | P | (x: array, rtol) | Numerical rank.
+linalg.matrix_transpose | C | (x: array) | Same as matrix_transpose.
+linalg.outer | C | (x1: array, x2: array) | Outer product of two vectors.
+linalg.pinv | P | (x: array, rtol) | Moore-Penrose pseudo-inverse.
+linalg.qr | P | (x: array, mode) | (Q, R); mode 'reduced' or 'complete'.
+linalg.slogdet | P | (x: array) | (sign, log of the absolute determinant).
+linalg.solve | P | (x1: array, x2: array) | Solve x1 @ out = x2.
+linalg.svd | P | (x: array, full_matrices) | (U, S, Vh), S descending.
+linalg.svdvals | P | (x: array) | Singular values, descending.
+linalg.tensordot | C | (x1: array, x2: array, axes) | Same as tensordot.
+linalg.trace | P | (x: array, offset, dtype) | Sum of a diagonal of the last two axes.
+linalg.vecdot | C | (x1: array, x2: array, axis) | Same as vecdot.
+linalg.vector_norm | P | (x: array, axis, keepdims, ord) | Vector p-norm over axis (tuple or None).
 ## manipulation
-broadcast_arrays | C | (arrays) | Broadcast arrays against each other.
-broadcast_to | P | (x, shape) | Broadcast to shape.
-concat | P | (arrays, axis) | Join along an existing axis (axis None: flatten first).
-expand_dims | P | (x, axis) | Insert a length-1 axis.
-flip | P | (x, axis) | Reverse along axes (tuple or None for all).
-moveaxis | C | (x, source, destination) | Move axes to new positions.
-permute_dims | P | (x, axes) | Permute axes.
-repeat | P | (x, repeats, axis) | Repeat elements; repeats an int or a 1-d native int array; axis None flattens.
-reshape | P | (x, shape, copy) | New shape, same data.
-roll | P | (x, shift, axis) | Roll elements; shift and axis are tuples of equal length or axis None (flattened).
-squeeze | P | (x, axis) | Remove length-1 axes (tuple).
-stack | P | (arrays, axis) | Join along a new axis.
-tile | P | (x, repetitions) | Tile x.
-unstack | C | (x, axis) | Split into a tuple of arrays along axis.
+broadcast_arrays | C | (arrays: list[array]) | Broadcast arrays against each other.
+broadcast_to | P | (x: array, shape) | Broadcast to shape.
+concat | P | (arrays: list[array], axis) | Join along an existing axis (axis None: flatten first).
+expand_dims | P | (x: array, axis) | Insert a length-1 axis.
+flip | P | (x: array, axis) | Reverse along axes (tuple or None for all).
+moveaxis | C | (x: array, source, destination) | Move axes to new positions.
+permute_dims | P | (x: array, axes) | Permute axes.
+repeat | P | (x: array, repeats: array, axis) | Repeat elements; repeats an int or a 1-d native int array; axis None flattens.
+reshape | P | (x: array, shape, copy) | New shape, same data.
+roll | P | (x: array, shift, axis) | Roll elements; shift and axis are tuples of equal length or axis None (flattened).
+squeeze | P | (x: array, axis) | Remove length-1 axes (tuple).
+stack | P | (arrays: list[array], axis) | Join along a new axis.
+tile | P | (x: array, repetitions) | Tile x.
+unstack | C | (x: array, axis) | Split into a tuple of arrays along axis.
 ## searching
-argmax | P | (x, axis, keepdims) | Index of the first maximum (int64).
-argmin | P | (x, axis, keepdims) | Index of the first minimum (int64).
-count_nonzero | C | (x, axis, keepdims) | Number of non-zero elements.
-nonzero | P | (x) | Tuple of int64 index arrays of non-zero elements.
-searchsorted | P | (x1, x2, side, sorter) | Insertion indices into sorted 1-d x1 (int64).
-where | P | (condition, x1, x2) | Elements of x1 where condition else x2.
+argmax | P | (x: array, axis, keepdims) | Index of the first maximum (int64).
+argmin | P | (x: array, axis, keepdims) | Index of the first minimum (int64).
+count_nonzero | C | (x: array, axis, keepdims) | Number of non-zero elements.
+nonzero | P | (x: array) | Tuple of int64 index arrays of non-zero elements.
+searchsorted | P | (x1: array, x2: array, side, sorter: array) | Insertion indices into sorted 1-d x1 (int64).
+where | P | (condition: array, x1: array, x2: array) | Elements of x1 where condition else x2.
 ## set
-unique_all | P | (x) | (values, indices, inverse_indices, counts) of the flattened input, values sorted.
-unique_counts | C | (x) | (values, counts).
-unique_inverse | C | (x) | (values, inverse_indices), inverse shaped like x.
-unique_values | C | (x) | Sorted unique values.
+unique_all | P | (x: array) | (values, indices, inverse_indices, counts) of the flattened input, values sorted.
+unique_counts | C | (x: array) | (values, counts).
+unique_inverse | C | (x: array) | (values, inverse_indices), inverse shaped like x.
+unique_values | C | (x: array) | Sorted unique values.
 ## sorting
-argsort | P | (x, axis, descending, stable) | Indices that sort x along axis (int64).
-sort | P | (x, axis, descending, stable) | Sorted copy along axis.
+argsort | P | (x: array, axis, descending, stable) | Indices that sort x along axis (int64).
+sort | P | (x: array, axis, descending, stable) | Sorted copy along axis.
 ## statistical
-cumulative_prod | P | (x, axis, dtype, include_initial) | Cumulative product along axis.
-cumulative_sum | P | (x, axis, dtype, include_initial) | Cumulative sum along axis.
-max | P | (x, axis, keepdims) | Maximum over axes.
-mean | P | (x, axis, keepdims) | Arithmetic mean over axes.
-min | P | (x, axis, keepdims) | Minimum over axes.
-prod | P | (x, axis, dtype, keepdims) | Product over axes.
-std | C | (x, axis, correction, keepdims) | Standard deviation.
-sum | P | (x, axis, dtype, keepdims) | Sum over axes.
-var | P | (x, axis, correction, keepdims) | Variance.
+cumulative_prod | P | (x: array, axis, dtype, include_initial) | Cumulative product along axis.
+cumulative_sum | P | (x: array, axis, dtype, include_initial) | Cumulative sum along axis.
+max | P | (x: array, axis, keepdims) | Maximum over axes.
+mean | P | (x: array, axis, keepdims) | Arithmetic mean over axes.
+min | P | (x: array, axis, keepdims) | Minimum over axes.
+prod | P | (x: array, axis, dtype, keepdims) | Product over axes.
+std | C | (x: array, axis, correction, keepdims) | Standard deviation.
+sum | P | (x: array, axis, dtype, keepdims) | Sum over axes.
+var | P | (x: array, axis, correction, keepdims) | Variance.
 ## utility
-all | P | (x, axis, keepdims) | Whether all elements are true.
-any | P | (x, axis, keepdims) | Whether any element is true.
-diff | C | (x, axis, n, prepend, append) | n-th discrete difference along axis.
+all | P | (x: array, axis, keepdims) | Whether all elements are true.
+any | P | (x: array, axis, keepdims) | Whether any element is true.
+diff | C | (x: array, axis, n, prepend: array, append: array) | n-th discrete difference along axis.
 ## autodiff
-stop_gradient | C | (x) | x's values as a constant for gradient tapes (a new array object; backends give a view).
+stop_gradient | C | (x: array) | x's values as a constant for gradient tapes (a new array object; backends give a view).
 ## fft
-fft.fft | P | (x, n, axis, norm) | 1-d discrete Fourier transform.
-fft.ifft | P | (x, n, axis, norm) | Inverse of fft.
-fft.fftn | P | (x, s, axes, norm) | n-d discrete Fourier transform.
-fft.ifftn | P | (x, s, axes, norm) | Inverse of fftn.
-fft.rfft | P | (x, n, axis, norm) | fft of real input (non-negative frequencies).
-fft.irfft | P | (x, n, axis, norm) | Inverse of rfft.
-fft.rfftn | P | (x, s, axes, norm) | n-d fft of real input.
-fft.irfftn | P | (x, s, axes, norm) | Inverse of rfftn.
-fft.hfft | C | (x, n, axis, norm) | fft of a Hermitian-symmetric signal (real output).
-fft.ihfft | C | (x, n, axis, norm) | Inverse of hfft.
+fft.fft | P | (x: array, n, axis, norm) | 1-d discrete Fourier transform.
+fft.ifft | P | (x: array, n, axis, norm) | Inverse of fft.
+fft.fftn | P | (x: array, s, axes, norm) | n-d discrete Fourier transform.
+fft.ifftn | P | (x: array, s, axes, norm) | Inverse of fftn.
+fft.rfft | P | (x: array, n, axis, norm) | fft of real input (non-negative frequencies).
+fft.irfft | P | (x: array, n, axis, norm) | Inverse of rfft.
+fft.rfftn | P | (x: array, s, axes, norm) | n-d fft of real input.
+fft.irfftn | P | (x: array, s, axes, norm) | Inverse of rfftn.
+fft.hfft | C | (x: array, n, axis, norm) | fft of a Hermitian-symmetric signal (real output).
+fft.ihfft | C | (x: array, n, axis, norm) | Inverse of hfft.
 fft.fftfreq | C | (n, d, dtype, device) | Sample frequencies of fft.
 fft.rfftfreq | C | (n, d, dtype, device) | Sample frequencies of rfft.
-fft.fftshift | C | (x, axes) | Move the zero frequency to the centre.
-fft.ifftshift | C | (x, axes) | Inverse of fftshift.
+fft.fftshift | C | (x: array, axes) | Move the zero frequency to the centre.
+fft.ifftshift | C | (x: array, axes) | Inverse of fftshift.
 ## nn
-nn.relu | C | (x) | max(x, 0).
-nn.gelu | C | (x, approximate) | Gaussian error linear unit ('none' exact, 'tanh' approximation).
-nn.silu | C | (x) | x * sigmoid(x).
-nn.sigmoid | C | (x) | 1 / (1 + exp(-x)), stable for large inputs of either sign.
-nn.softplus | C | (x) | log(1 + exp(x)), stable.
-nn.softmax | C | (x, axis) | Softmax along axis.
-nn.log_softmax | C | (x, axis) | Log of softmax, stable.
-nn.logsumexp | C | (x, axis, keepdims) | log(sum(exp(x))) over axes, stable.
-nn.one_hot | C | (indices, num_classes, dtype) | One-hot encoding along a new last axis.
-nn.conv | P | (x, weight, stride, padding, dilation, groups) | N-d convolution, channels-last x (N, *spatial, C_in), weight (C_out, *kernel, C_in/groups), padding a tuple of (low, high) pairs.
-nn.conv1d | C | (x, weight, bias, stride, padding, dilation, groups) | 1-d convolution; padding int, 'valid', 'same' or 'causal'.
-nn.conv2d | C | (x, weight, bias, stride, padding, dilation, groups) | 2-d convolution; padding int, pair, 'valid' or 'same'.
-nn.max_pool | P | (x, window, stride, padding) | N-d max pooling, channels-last; padding pairs are filled with -inf.
-nn.avg_pool | P | (x, window, stride, padding, count_include_pad) | N-d average pooling, channels-last.
-nn.layer_norm | C | (x, weight, bias, axis, eps) | Layer normalisation over the trailing axes.
-nn.rms_norm | C | (x, weight, axis, eps) | Root-mean-square normalisation.
-nn.dropout | C | (x, rate, key) | Zero elements with probability rate, scale the rest by 1/(1-rate).
-nn.scaled_dot_product_attention | C | (q, k, v, mask, is_causal, scale, window) | Attention over (..., L, D) queries; boolean or additive mask, causal, sliding window.
-nn.cross_entropy | C | (logits, targets, axis, ignore_index, label_smoothing, reduction) | Cross-entropy from logits and integer targets or class probabilities.
-nn.associative_scan | C | (fn, x, axis, reverse) | Inclusive scan with any associative binary function, log depth.
+nn.relu | C | (x: array) | max(x, 0).
+nn.gelu | C | (x: array, approximate) | Gaussian error linear unit ('none' exact, 'tanh' approximation).
+nn.silu | C | (x: array) | x * sigmoid(x).
+nn.sigmoid | C | (x: array) | 1 / (1 + exp(-x)), stable for large inputs of either sign.
+nn.softplus | C | (x: array) | log(1 + exp(x)), stable.
+nn.softmax | C | (x: array, axis) | Softmax along axis.
+nn.log_softmax | C | (x: array, axis) | Log of softmax, stable.
+nn.logsumexp | C | (x: array, axis, keepdims) | log(sum(exp(x))) over axes, stable.
+nn.one_hot | C | (indices: array, num_classes, dtype) | One-hot encoding along a new last axis.
+nn.conv | P | (x: array, weight: array, stride, padding, dilation, groups) | N-d convolution, channels-last x (N, *spatial, C_in), weight (C_out, *kernel, C_in/groups), padding a tuple of (low, high) pairs.
+nn.conv1d | C | (x: array, weight: array, bias: array, stride, padding, dilation, groups) | 1-d convolution; padding int, 'valid', 'same' or 'causal'.
+nn.conv2d | C | (x: array, weight: array, bias: array, stride, padding, dilation, groups) | 2-d convolution; padding int, pair, 'valid' or 'same'.
+nn.max_pool | P | (x: array, window, stride, padding) | N-d max pooling, channels-last; padding pairs are filled with -inf.
+nn.avg_pool | P | (x: array, window, stride, padding, count_include_pad) | N-d average pooling, channels-last.
+nn.layer_norm | C | (x: array, weight: array, bias: array, axis, eps) | Layer normalisation over the trailing axes.
+nn.rms_norm | C | (x: array, weight: array, axis, eps) | Root-mean-square normalisation.
+nn.dropout | C | (x: array, rate, key) | Zero elements with probability rate, scale the rest by 1/(1-rate).
+nn.scaled_dot_product_attention | C | (q: array, k: array, v: array, mask: array, is_causal, scale) | Attention over (..., L, D) queries; boolean or additive mask, causal, sliding window.
+nn.cross_entropy | C | (logits: array, targets: array, axis, ignore_index, label_smoothing, reduction) | Cross-entropy from logits and integer targets or class probabilities.
+nn.associative_scan | C | (fn, x: array, axis, reverse) | Inclusive scan with any associative binary function, log depth.
 ## random
 random.bits | C | (key, num, device) | The first num 32-bit words of the Philox4x32-10 stream of a 64-bit key (1-d uint32 or int64); a backend kernel must give the same words.
 random.uniform | C | (key, shape, dtype, low, high) | Uniform samples in [low, high), built exactly from random bits.
 random.normal | C | (key, shape, dtype, loc, scale) | Normal samples (Box-Muller on exact uniform draws).
 random.randint | C | (key, shape, low, high, dtype) | Integers in [low, high) (multiply-shift of 64 or 96 random bits).
 random.truncated_normal | C | (key, lower, upper, shape, dtype) | Normal samples truncated to [lower, upper].
-random.bernoulli | C | (key, p, shape) | Booleans true with probability p.
-random.categorical | C | (key, logits, axis, shape) | Class indices drawn from logits (Gumbel-max).
-random.permutation | C | (key, x) | A random permutation of range(x) or of x along axis 0.
+random.bernoulli | C | (key, p: array, shape) | Booleans true with probability p.
+random.categorical | C | (key, logits: array, axis, shape) | Class indices drawn from logits (Gumbel-max).
+random.permutation | C | (key, x: array) | A random permutation of range(x) or of x along axis 0.
 """
 
 
@@ -273,8 +285,36 @@ def _parse(table: str) -> tuple[tuple[OpSpec, ...], tuple[str, ...]]:
         name, kind, kernel, summary = (part.strip() for part in line.split("|", 3))
         if "|" in summary:  # docs/ops.md is a Markdown table
             raise ValueError(f"catalogue summary of {name} contains '|'")
-        specs.append(OpSpec(name, group, kind == "P", kernel, summary))
+        params, arrays, array_list = _signature(name, kernel)
+        plain = f"({', '.join(params)})" if kernel != "-" else kernel
+        specs.append(OpSpec(name, group, kind == "P", plain, summary, params, arrays, array_list))
     return tuple(specs), tuple(groups)
+
+
+_MARKS = ("array", "list[array]")
+
+
+def _signature(name: str, kernel: str) -> tuple[tuple[str, ...], tuple[int, ...], bool]:
+    """``"(x: array, axis)"`` -> (("x", "axis"), (0,), False): names, array positions, list."""
+    if kernel == "-":
+        return (), (), False
+    params: list[str] = []
+    arrays: list[int] = []
+    array_list = False
+    for i, part in enumerate(p.strip() for p in kernel.strip("()").split(",") if p.strip()):
+        param, _, mark = (s.strip() for s in part.partition(":"))
+        if mark and mark not in _MARKS:
+            raise ValueError(f"catalogue signature of {name}: parameter {param!r} is marked "
+                             f"{mark!r}; the marks are {_MARKS}")
+        if mark == "list[array]":
+            if i != 0:
+                raise ValueError(f"catalogue signature of {name}: only the first parameter may "
+                                 f"take a list of arrays, not {param!r}")
+            array_list = True
+        params.append(param)
+        if mark:
+            arrays.append(i)
+    return tuple(params), tuple(arrays), array_list
 
 
 CATALOGUE, GROUPS = _parse(_TABLE)

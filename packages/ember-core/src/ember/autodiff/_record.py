@@ -31,10 +31,6 @@ __all__ = ["KERNELS", "RECORDING", "KernelInfo", "make_recording"]
 RECORDING: contextvars.ContextVar[tuple[GradientTape, ...]] = contextvars.ContextVar(
     "ember_recording", default=())
 
-# kernel parameters that take arrays (or a Python scalar in their place)
-_ARRAY_PARAMS = frozenset({"x", "x1", "x2", "condition", "weight", "bias", "q", "k", "v", "mask",
-                           "values", "indices", "sorter", "min", "max", "repeats", "obj"})
-
 
 @dataclass(frozen=True, slots=True)
 class KernelInfo:
@@ -47,19 +43,17 @@ class KernelInfo:
 
 
 def _infos() -> dict[str, KernelInfo]:
+    """Per kernel: the arguments a tape checks for tracked arrays. The catalogue marks which
+    parameters take arrays; where a VJP rule exists, its differentiable ones (a subset: the
+    rule's cotangents line up with them) are checked, the others cannot carry a gradient."""
     from .rules import RULES
 
     out: dict[str, KernelInfo] = {}
     for spec in CATALOGUE:
-        params = [p.strip() for p in spec.kernel.strip("()").split(",") if p.strip()]
         kname = spec.kernel_name
         rule = RULES.get(kname)
-        many = bool(params) and params[0] == "arrays"
-        if rule is not None:
-            arrays = rule.diff
-        else:
-            arrays = tuple(i for i, p in enumerate(params) if p in _ARRAY_PARAMS or p == "arrays")
-        out[kname] = KernelInfo(kname, arrays, many, len(params))
+        arrays = rule.diff if rule is not None else spec.arrays
+        out[kname] = KernelInfo(kname, arrays, spec.array_list, len(spec.params))
     out["basic_index"] = KernelInfo("getitem", (0,), False, 2)
     return out
 
