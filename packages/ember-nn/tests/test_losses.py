@@ -12,7 +12,7 @@ import ember
 import ember_nn
 import numpy as np
 import pytest
-from ember_nn._losses import (
+from ember_nn.losses import (
     BinaryCrossEntropyLoss,
     CategoricalCrossEntropyLoss,
     HuberLoss,

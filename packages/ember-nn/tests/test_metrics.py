@@ -10,7 +10,7 @@ import ember
 import ember_nn
 import numpy as np
 import pytest
-from ember_nn._metrics import (
+from ember_nn.metrics import (
     Accuracy,
     BinaryAccuracy,
     MacroAccuracy,

@@ -31,34 +31,6 @@ from ._core import (
 from ._data import ArrayData
 from ._datasets import Dataset, load_dataset
 from ._functional import value_and_grad
-from ._losses import (
-    BinaryCrossEntropyLoss,
-    CategoricalCrossEntropyLoss,
-    HuberLoss,
-    MAELoss,
-    MSELoss,
-    SparseCategoricalCrossEntropyLoss,
-    binary_cross_entropy,
-    categorical_cross_entropy,
-    huber,
-    mae,
-    mse,
-    sparse_categorical_cross_entropy,
-)
-from ._losses import get as get_loss
-from ._losses import name_of as loss_name_of
-from ._metrics import (
-    Accuracy,
-    BinaryAccuracy,
-    MacroAccuracy,
-    Mean,
-    accuracy,
-    binary_accuracy,
-    confusion_matrix,
-    macro_accuracy,
-)
-from ._metrics import get as get_metric
-from ._metrics import streaming as streaming_metric
 from ._optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from ._safetensors import load_file, read_metadata, save_file
 from ._schedules import Constant, CosineDecay, Schedule, StepDecay
@@ -105,6 +77,34 @@ from .layers import (
     softplus,
     tanh,
 )
+from .losses import (
+    BinaryCrossEntropyLoss,
+    CategoricalCrossEntropyLoss,
+    HuberLoss,
+    MAELoss,
+    MSELoss,
+    SparseCategoricalCrossEntropyLoss,
+    binary_cross_entropy,
+    categorical_cross_entropy,
+    huber,
+    mae,
+    mse,
+    sparse_categorical_cross_entropy,
+)
+from .losses import get as get_loss
+from .losses import name_of as loss_name_of
+from .metrics import (
+    Accuracy,
+    BinaryAccuracy,
+    MacroAccuracy,
+    Mean,
+    accuracy,
+    binary_accuracy,
+    confusion_matrix,
+    macro_accuracy,
+)
+from .metrics import get as get_metric
+from .metrics import streaming as streaming_metric
 
 __all__ = [
     # modules and layers

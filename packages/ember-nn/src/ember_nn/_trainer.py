@@ -18,7 +18,8 @@ from typing import Any
 
 import ember
 
-from . import _losses, _metrics
+from . import losses as _losses
+from . import metrics as _metrics
 from ._callbacks import Callback
 from ._core._errors import ConfigError
 from ._core._module import Module

@@ -1,18 +1,17 @@
-"""Losses: plain functions ``(predictions, targets, *, reduction=...)`` and thin Module shells.
+"""Cross-entropy losses: ``binary_cross_entropy``, ``categorical_cross_entropy``,
+``sparse_categorical_cross_entropy`` (plain functions) and their Module shells.
 
-``reduction`` is ``"mean"`` (over every element, or every example for the cross-entropies;
-over the non-ignored ones with ``ignore_index``), ``"sum"`` or ``"none"`` (the per-element or
-per-example losses). ``get`` resolves a loss by name, ``name_of`` gives the name of one.
+``reduction`` is ``"mean"`` (over every example; over the non-ignored ones with
+``ignore_index``), ``"sum"`` or ``"none"`` (the per-example losses).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import ember
 
-from ._core._checks import (
+from .._core._checks import (
     _check_eps,
     _check_label_range,
     _check_reduction,
@@ -24,63 +23,14 @@ from ._core._checks import (
     _same_shape,
     _tensor,
 )
-from ._core._errors import ConfigError
-from ._core._module import Module
+from .._core._errors import ConfigError
+from .._core._module import Module
 
-__all__ = ["BinaryCrossEntropyLoss", "CategoricalCrossEntropyLoss", "HuberLoss", "MAELoss",
-           "MSELoss", "SparseCategoricalCrossEntropyLoss", "binary_cross_entropy",
-           "categorical_cross_entropy", "get", "huber", "mae", "mse", "name_of",
-           "sparse_categorical_cross_entropy"]
-
-
-def _regression(op: str, predictions: Any, targets: Any,
-                reduction: str) -> tuple[ember.Tensor, ember.Tensor]:
-    _check_reduction(op, reduction)
-    p = _floating(op, _tensor(predictions), "predictions")
-    t = _floating(op, _tensor(targets, like=p), "targets")
-    _same_shape(op, p, t)
-    return p, t
+__all__ = ["BinaryCrossEntropyLoss", "CategoricalCrossEntropyLoss",
+           "SparseCategoricalCrossEntropyLoss", "binary_cross_entropy",
+           "categorical_cross_entropy", "sparse_categorical_cross_entropy"]
 
 
-# -- regression ------------------------------------------------------------------------------------
-def mse(predictions: Any, targets: Any, *, reduction: str = "mean") -> ember.Tensor:
-    """Mean squared error, ``(predictions - targets) ** 2`` reduced.
-
-    >>> float(ember_nn.mse(ember.tensor([1.0, 2.0]), ember.tensor([0.0, 4.0])))
-    2.5
-    """
-    p, t = _regression("mse", predictions, targets, reduction)
-    return _reduce(ember.square(p - t), reduction)
-
-
-def mae(predictions: Any, targets: Any, *, reduction: str = "mean") -> ember.Tensor:
-    """Mean absolute error, ``|predictions - targets|`` reduced (torch's L1 loss).
-
-    >>> float(ember_nn.mae(ember.tensor([1.0, 2.0]), ember.tensor([0.0, 4.0])))
-    1.5
-    """
-    p, t = _regression("mae", predictions, targets, reduction)
-    return _reduce(ember.abs(p - t), reduction)
-
-
-def huber(predictions: Any, targets: Any, *, delta: float = 1.0,
-          reduction: str = "mean") -> ember.Tensor:
-    """Huber loss: ``0.5 d**2`` where ``|d| <= delta``, ``delta * (|d| - 0.5 delta)`` beyond,
-    for ``d = predictions - targets`` (torch's ``huber_loss``, Keras' ``Huber``).
-
-    >>> ember_nn.huber(ember.tensor([0.5, 3.0]), ember.tensor([0.0, 0.0]), reduction="none").tolist()
-    [0.125, 2.5]
-    """
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not delta > 0:
-        raise ember.ArgumentError(f"huber: delta must be a positive number, got {delta!r}")
-    p, t = _regression("huber", predictions, targets, reduction)
-    d = p - t
-    ad = ember.abs(d)
-    loss = ember.where(ad <= delta, 0.5 * ember.square(d), delta * (ad - 0.5 * delta))
-    return _reduce(loss, reduction)
-
-
-# -- classification --------------------------------------------------------------------------------
 def _pos_weight(op: str, w: Any, x: ember.Tensor) -> Any:
     if isinstance(w, bool):
         raise ember.ArgumentError(f"{op}: pos_weight must be a number or a tensor, got {w!r}")
@@ -210,93 +160,6 @@ def sparse_categorical_cross_entropy(logits: Any, labels: Any, *, ignore_index: 
     _check_label_range(op, y, x.shape[ax], ignore_index)
     return ember.nn.cross_entropy(x, y, axis=ax, ignore_index=ignore_index,
                                   label_smoothing=float(label_smoothing), reduction=reduction)
-
-
-# -- names -----------------------------------------------------------------------------------------
-_BY_NAME: dict[str, Callable[..., ember.Tensor]] = {
-    "mse": mse, "mae": mae, "huber": huber, "binary_cross_entropy": binary_cross_entropy,
-    "categorical_cross_entropy": categorical_cross_entropy,
-    "sparse_categorical_cross_entropy": sparse_categorical_cross_entropy,
-}
-
-
-def get(name: str | Callable[..., ember.Tensor]) -> Callable[..., ember.Tensor]:
-    """The loss function for a name (a callable is returned as it is).
-
-    >>> ember_nn.get_loss("mse") is ember_nn.mse
-    True
-    """
-    if callable(name):
-        return name
-    fn = _BY_NAME.get(name) if isinstance(name, str) else None
-    if fn is None:
-        raise ConfigError(f"unknown loss {name!r}; known: {sorted(_BY_NAME)}")
-    return fn
-
-
-def name_of(fn: Any) -> str | None:
-    """The registered name of a loss function (None for anything else).
-
-    >>> ember_nn.loss_name_of(ember_nn.huber)
-    'huber'
-    """
-    if isinstance(fn, str):
-        return fn if fn in _BY_NAME else None
-    for k, v in _BY_NAME.items():
-        if v is fn:
-            return k
-    return None
-
-
-# -- Module shells ---------------------------------------------------------------------------------
-class MSELoss(Module):
-    """``mse`` as a module.
-
-    >>> float(ember_nn.MSELoss()(ember.tensor([1.0]), ember.tensor([0.0])))
-    1.0
-    """
-
-    def __init__(self, *, reduction: str = "mean") -> None:
-        super().__init__()
-        _check_reduction("MSELoss", reduction)
-        self.reduction = reduction
-
-    def forward(self, predictions: Any, targets: Any) -> ember.Tensor:
-        return mse(predictions, targets, reduction=self.reduction)
-
-
-class MAELoss(Module):
-    """``mae`` as a module.
-
-    >>> float(ember_nn.MAELoss()(ember.tensor([1.0]), ember.tensor([3.0])))
-    2.0
-    """
-
-    def __init__(self, *, reduction: str = "mean") -> None:
-        super().__init__()
-        _check_reduction("MAELoss", reduction)
-        self.reduction = reduction
-
-    def forward(self, predictions: Any, targets: Any) -> ember.Tensor:
-        return mae(predictions, targets, reduction=self.reduction)
-
-
-class HuberLoss(Module):
-    """``huber`` as a module.
-
-    >>> float(ember_nn.HuberLoss(2.0)(ember.tensor([3.0]), ember.tensor([0.0])))
-    4.0
-    """
-
-    def __init__(self, delta: float = 1.0, *, reduction: str = "mean") -> None:
-        super().__init__()
-        if isinstance(delta, bool) or not isinstance(delta, int | float) or not delta > 0:
-            raise ember.ArgumentError(f"HuberLoss: delta must be a positive number, got {delta!r}")
-        _check_reduction("HuberLoss", reduction)
-        self.delta, self.reduction = delta, reduction
-
-    def forward(self, predictions: Any, targets: Any) -> ember.Tensor:
-        return huber(predictions, targets, delta=self.delta, reduction=self.reduction)
 
 
 class BinaryCrossEntropyLoss(Module):
