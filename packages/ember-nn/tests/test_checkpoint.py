@@ -19,7 +19,7 @@ from ember_nn import CheckpointError
 from ember_nn import _checkpoint_store as store
 from ember_nn import _safetensors as st
 from ember_nn._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
-from ember_nn._optimizers import SGD, Adam
+from ember_nn.optim._optimizers import SGD, Adam
 from nn_support import loadable_backends
 
 SRC = Path(ember_nn.__file__).parent

@@ -11,8 +11,8 @@ import ember
 import numpy as np
 import pytest
 from ember_nn._core._errors import ConfigError
-from ember_nn._optimizers import SGD, Adam, deserialize
-from ember_nn._schedules import (
+from ember_nn.optim._optimizers import SGD, Adam, deserialize
+from ember_nn.optim._schedules import (
     Constant,
     CosineDecay,
     Schedule,
@@ -20,8 +20,8 @@ from ember_nn._schedules import (
     as_schedule,
     registered,
 )
-from ember_nn._schedules import deserialize as deserialize_schedule
-from ember_nn._schedules import serialize as serialize_schedule
+from ember_nn.optim._schedules import deserialize as deserialize_schedule
+from ember_nn.optim._schedules import serialize as serialize_schedule
 
 
 def test_constant() -> None:

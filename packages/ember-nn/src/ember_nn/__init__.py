@@ -14,7 +14,6 @@ from __future__ import annotations
 from . import init as init
 from ._callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TerminateOnNaN
 from ._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
-from ._clip import clip_by_global_norm, global_norm
 from ._core import (
     CheckpointError,
     ConfigError,
@@ -31,9 +30,7 @@ from ._core import (
 from ._data import ArrayData
 from ._datasets import Dataset, load_dataset
 from ._functional import value_and_grad
-from ._optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from ._safetensors import load_file, read_metadata, save_file
-from ._schedules import Constant, CosineDecay, Schedule, StepDecay
 from ._trainer import PRECISIONS, History, Trainer, fit
 from .layers import (
     ELU,
@@ -105,6 +102,19 @@ from .metrics import (
 )
 from .metrics import get as get_metric
 from .metrics import streaming as streaming_metric
+from .optim import (
+    SGD,
+    Adam,
+    AdamW,
+    Constant,
+    CosineDecay,
+    Optimizer,
+    RMSprop,
+    Schedule,
+    StepDecay,
+    clip_by_global_norm,
+    global_norm,
+)
 
 __all__ = [
     # modules and layers

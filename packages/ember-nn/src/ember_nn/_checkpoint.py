@@ -145,7 +145,7 @@ def _config_bytes(config: dict[str, Any]) -> bytes:
 
 
 def _optimizer_state(optimizer: Any, tensors: dict[str, ember.Tensor]) -> dict[str, Any]:
-    from . import _optimizers
+    from .optim import _optimizers
 
     described = _optimizers.serialize(optimizer)
     state = optimizer.state_dict()

@@ -164,7 +164,7 @@ def _model_part(tensors: Mapping[str, ember.Tensor]) -> dict[str, ember.Tensor]:
 
 
 def _optimizer(snap: store.Snapshot, opt: Mapping[str, Any]) -> Any:
-    from . import _optimizers
+    from .optim import _optimizers
 
     try:
         return _optimizers.deserialize({"class": opt["class"], "config": opt["config"]})

@@ -18,7 +18,6 @@ from typing import Any
 
 import ember
 
-from . import _optimizers, _schedules
 from ._callbacks import Callback, CSVLogger, EarlyStopping, TerminateOnNaN
 from ._checkpoint import save
 from ._core._errors import ConfigError, TrainingError
@@ -27,6 +26,7 @@ from ._core._random import seeded
 from ._datasets import Dataset, load_dataset
 from ._imports import import_user_code, loader_import
 from ._trainer import History, Trainer
+from .optim import _optimizers, _schedules
 
 __all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "read_config",
            "recorded_imports", "train_from_config"]

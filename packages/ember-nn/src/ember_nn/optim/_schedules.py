@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import ember
 
-from ._core._errors import ConfigError
+from .._core._errors import ConfigError
 
 __all__ = ["Constant", "CosineDecay", "Schedule", "StepDecay", "as_schedule", "deserialize",
            "registered", "serialize"]

@@ -10,7 +10,7 @@ The arithmetic is ember ops on the variables' own backend: no value is read back
 The scalars of the formulas are 0-d tensors in each variable's dtype, made once per
 configuration (``beta1``, ``1 - beta1`` ...) or once per update (bias corrections, the rate)
 for each (backend, device, dtype) group, never per variable. From their second update on,
-the small variables of a group are updated together as one flat tensor (``_optim_pack``),
+the small variables of a group are updated together as one flat tensor (``_pack``),
 which gives the same numbers with a fraction of the kernel calls.
 
 Hyperparameters are plain attributes and may be changed between updates, as torch allows for
@@ -25,19 +25,20 @@ from __future__ import annotations
 import abc
 import inspect
 import math
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import ember
 
+from .._core._errors import ConfigError, StateError
+from .._core._module import Module
+from ._checks import _rate, _real, _representable
 from ._clip import check_max_norm, clip_list
-from ._core._errors import ConfigError, StateError
-from ._core._module import Module
-from ._optim_pack import Entry, Key, Packs, flat, limits
-from ._schedules import Constant, Schedule, as_schedule
+from ._pack import Entry, Key, Packs, flat, limits
+from ._schedules import Constant, Schedule
 from ._schedules import deserialize as deserialize_schedule
 from ._schedules import serialize as serialize_schedule
+from ._state import checked_state
 
 __all__ = ["Optimizer", "registry"]
 
@@ -67,7 +68,7 @@ class Optimizer(abc.ABC):
     config_name: ClassVar[str]
     _names: ClassVar[tuple[str, ...]]  # constructor arguments besides learning_rate
     #: variables of at most this many elements are updated in packs (0: each on its own), in
-    #: packs of at most ``pack_max_total`` elements; None: by device (``_optim_pack.limits``)
+    #: packs of at most ``pack_max_total`` elements; None: by device (``_pack.limits``)
     pack_max_size: int | None = None
     pack_max_total: int | None = None
 
@@ -339,58 +340,9 @@ class Optimizer(abc.ABC):
         (this optimiser keeps its hyperparameters; rebuild one with ``from_config`` or
         ``deserialize`` to get the saved ones). Raises ``StateError`` naming the bad entries.
         """
-        where = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state, Mapping):
-            raise StateError(f"{where}: expected a mapping, got {type(state).__name__}")
-        missing = [k for k in ("step", "slots") if k not in state]
-        extra = sorted(str(k) for k in state if k not in ("config", "step", "slots"))
-        if missing or extra:
-            raise StateError(f"{where}: missing keys {missing}, unexpected keys {extra}; expected "
-                             f"'step', 'slots' and optionally 'config'")
-        step, slots = state["step"], state["slots"]
-        if not isinstance(step, numbers.Integral) or isinstance(step, bool) or int(step) < 0:
-            raise StateError(f"{where}: 'step' must be an integer >= 0, got {step!r:.40}")
-        if "config" in state and not isinstance(state["config"], Mapping):
-            raise StateError(f"{where}: 'config' must be a mapping, got "
-                             f"{type(state['config']).__name__}")
-        if not isinstance(slots, Mapping):
-            raise StateError(f"{where}: 'slots' must map variable paths to {{slot: tensor}}, "
-                             f"got {type(slots).__name__}")
-        expected = set(self._slot_names())
-        problems: list[str] = []
-        loaded: dict[str, dict[str, ember.Tensor]] = {}
-        for path, entry in slots.items():
-            if not isinstance(path, str) or not isinstance(entry, Mapping):
-                problems.append(f"{path!r}: expected a path and a mapping of slot tensors")
-                continue
-            names = set(entry)
-            if names != expected:
-                problems.append(f"{path!r}: missing slots {sorted(expected - names)}, unexpected "
-                                f"slots {sorted(map(str, names - expected))}")
-                continue
-            tensors = {}
-            for k, value in entry.items():
-                try:
-                    t = value if isinstance(value, ember.Tensor) else ember.asarray(value)
-                except ember.EmberError as e:
-                    problems.append(f"{path!r}.{k}: not convertible to a tensor ({e})")
-                    continue
-                if not t.dtype.is_floating:
-                    problems.append(f"{path!r}.{k}: dtype {t.dtype.name}, expected a float "
-                                    f"dtype")
-                tensors[k] = t
-            shapes = {k: t.shape for k, t in tensors.items()}
-            known = self._entries.get(path)
-            if known is not None and known.ref() is not None:
-                shapes_bad = {k: s for k, s in shapes.items() if s != known.shape}
-                if shapes_bad:
-                    problems.append(f"{path!r}: slot shapes {shapes_bad}, the variable has shape "
-                                    f"{known.shape}")
-            elif len(set(shapes.values())) > 1:
-                problems.append(f"{path!r}: slots of different shapes {shapes}")
-            loaded[path] = tensors
-        if problems:
-            raise StateError(f"{where}: " + "; ".join(problems))
+        known = {k: e.shape for k, e in self._entries.items() if e.ref() is not None}
+        loaded, step = checked_state(f"{type(self).__name__}.load_state_dict", state,
+                                     set(self._slot_names()), known)
         self._entries, self._packs, self._pending, self._step = {}, Packs(), loaded, int(step)
         return self
 
@@ -424,42 +376,6 @@ class Optimizer(abc.ABC):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _rate(owner: Optimizer, value: Any) -> Schedule:
-    where = f"{type(owner).__name__}: learning_rate"
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and not (
-            math.isfinite(value) and float(value) >= 0):
-        raise ConfigError(f"{where} must be a finite number >= 0, got {value!r}")
-    return as_schedule(value, where)
-
-
-def _real(owner: Optimizer, name: str, value: Any, *, hi: float | None = None,
-          hi_open: bool = True) -> float:
-    """``value`` as a float in [0, hi) (or [0, hi]); ConfigError naming it otherwise."""
-    where = f"{type(owner).__name__}: {name}"
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number, got {value!r:.60}")
-    value = float(value)
-    if value < 0 or (hi is not None and (value >= hi if hi_open else value > hi)):
-        rng = f"[0, {hi})" if hi_open else f"[0, {hi}]"
-        raise ConfigError(f"{where} must be in {rng if hi is not None else '[0, inf)'}, "
-                          f"got {value!r}")
-    return value
-
-
-def _representable(owner: Optimizer, values: Mapping[str, float], dtype: ember.DType) -> None:
-    """ConfigError for a nonzero constant that rounds to 0 in ``dtype``."""
-    info = ember.finfo(dtype)
-    half_subnormal = info.smallest_normal * info.eps / 2
-    zero = {k: v for k, v in values.items() if v != 0 and abs(v) <= half_subnormal}
-    if zero:
-        shown = ", ".join(f"{k} = {v!r}" for k, v in zero.items())
-        raise ConfigError(
-            f"{type(owner).__name__}: {shown} is 0 in {dtype.name} (its smallest positive value "
-            f"is {2 * half_subnormal:.3g}), so the update would not be the one configured (a "
-            f"zero eps gives 0/0 for a zero gradient); choose a larger value (eps=1e-4 is usual "
-            f"for float16) or keep the variables in float32")
-
-
 def _scalar(value: float, key: _Key) -> ember.Tensor:
     backend, device, dtype = key
     return ember.full((), value, dtype=dtype, device=device, backend=backend)

@@ -10,7 +10,7 @@ bfloat16 variables use torch's form, where ``eps * sqrt(bc2)`` would lose its pr
 A hyperparameter that is 0 in a variable's dtype (``eps=1e-8`` in float16) is refused with a
 ConfigError at that variable's first update, rather than giving 0/0 for a zero gradient.
 
-See ``_optim_base`` for what every optimiser shares (slots, schedules, clipping, state dicts).
+See ``_base`` for what every optimiser shares (slots, schedules, clipping, state dicts).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError
-from ._optim_base import Optimizer, _real, registry
+from .._core._errors import ConfigError
+from ._base import Optimizer, registry
+from ._checks import _real
 from ._schedules import Schedule
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "deserialize", "registered",
