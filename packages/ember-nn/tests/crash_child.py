@@ -26,7 +26,7 @@ import time
 
 import ember
 import ember_nn
-from ember_nn import _checkpoint_store as store
+from ember_nn.io import _checkpoint_store as store
 
 MODEL = ember_nn.Sequential(ember_nn.Dense(256, 256, key=0), ember_nn.BatchNorm(256))
 

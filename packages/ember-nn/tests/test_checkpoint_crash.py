@@ -23,8 +23,8 @@ import ember_nn
 import pytest
 from ckpt_support import newest, tree
 from ember_nn import CheckpointError
-from ember_nn import _checkpoint_store as store
-from ember_nn import _safetensors as st
+from ember_nn.io import _checkpoint_store as store
+from ember_nn.io import _safetensors as st
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork and SIGKILL "
                                 "(POSIX); the crash guarantees on Windows are not tested")

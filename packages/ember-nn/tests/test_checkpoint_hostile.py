@@ -18,7 +18,7 @@ import ember_nn
 import pytest
 from ckpt_support import config_of, newest, rewrite, rewrite_config
 from ember_nn import CheckpointError, ConfigError
-from ember_nn import _safetensors as st
+from ember_nn.io import _safetensors as st
 
 
 class Fragile(ember_nn.Module):

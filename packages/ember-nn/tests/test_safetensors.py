@@ -11,8 +11,8 @@ import ember
 import numpy as np
 import pytest
 from ember_nn import CheckpointError
-from ember_nn import _safetensors as st
-from ember_nn._safetensors import load_file, read_metadata, save_file
+from ember_nn.io import _safetensors as st
+from ember_nn.io import load_file, read_metadata, save_file
 from nn_support import loadable_backends
 
 NUMPY_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from . import init as init
 from ._callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TerminateOnNaN
-from ._checkpoint import Checkpoint, load, load_checkpoint, load_weights, save
 from ._core import (
     CheckpointError,
     ConfigError,
@@ -30,8 +29,17 @@ from ._core import (
 from ._data import ArrayData
 from ._datasets import Dataset, load_dataset
 from ._functional import value_and_grad
-from ._safetensors import load_file, read_metadata, save_file
 from ._trainer import PRECISIONS, History, Trainer, fit
+from .io import (
+    Checkpoint,
+    load,
+    load_checkpoint,
+    load_file,
+    load_weights,
+    read_metadata,
+    save,
+    save_file,
+)
 from .layers import (
     ELU,
     GELU,

@@ -123,7 +123,7 @@ class ModelCheckpoint(Callback, _Monitor):
             if not self.improved(v):
                 return
             self.best = v
-        from ._checkpoint import save
+        from .io._checkpoint import save
 
         target = Path(self.path.format(epoch=epoch + 1))
         save(trainer.model, target, optimizer=trainer.optimizer,

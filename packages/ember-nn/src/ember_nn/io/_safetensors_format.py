@@ -26,8 +26,8 @@ from typing import Any, BinaryIO
 
 import ember
 
+from .._core._errors import CheckpointError
 from . import _bounded_json
-from ._core._errors import CheckpointError
 
 __all__ = ["CODES", "FOREIGN", "MAX_HEADER", "Entry"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._core._errors import CheckpointError
+from .._core._errors import CheckpointError
 
 __all__ = ["depth", "loads"]
 

@@ -12,14 +12,15 @@ from typing import Any
 
 import ember
 
+from .._core._deferred import deferred_init
+from .._core._errors import CheckpointError, ConfigError, StateError
+from .._core._module import Module, castable
+from .._core._random import seeded
+from .._core._serialize import MAX_DEPTH, deserialize
+from ..optim import _optimizers
 from . import _bounded_json
 from . import _checkpoint_store as store
 from . import _safetensors as st
-from ._core._deferred import deferred_init
-from ._core._errors import CheckpointError, ConfigError, StateError
-from ._core._module import Module, castable
-from ._core._random import seeded
-from ._core._serialize import MAX_DEPTH, deserialize
 
 FORMAT = "ember-checkpoint"
 VERSION = 2
@@ -164,8 +165,6 @@ def _model_part(tensors: Mapping[str, ember.Tensor]) -> dict[str, ember.Tensor]:
 
 
 def _optimizer(snap: store.Snapshot, opt: Mapping[str, Any]) -> Any:
-    from .optim import _optimizers
-
     try:
         return _optimizers.deserialize({"class": opt["class"], "config": opt["config"]})
     except Exception as exc:  # ConfigError, or a class that refused the values otherwise

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 
 import ember
 
-from ._core._errors import CheckpointError
+from .._core._errors import CheckpointError
 from ._safetensors_format import CODES, FOREIGN, MAX_HEADER, Entry, _header, _open, _read_header
 
 __all__ = ["CODES", "FOREIGN", "MAX_HEADER", "Entry", "load_file", "read_metadata", "save_file"]

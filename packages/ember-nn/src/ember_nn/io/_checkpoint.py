@@ -31,6 +31,11 @@ from typing import Any
 
 import ember
 
+from .._core._errors import CheckpointError, ConfigError, StateError
+from .._core._module import Module
+from .._core._serialize import serialize
+from .._core._version import __version__
+from ..optim import _optimizers
 from . import _bounded_json
 from . import _checkpoint_store as store
 from . import _safetensors as st
@@ -52,10 +57,6 @@ from ._checkpoint_read import (
     _read_config,
     _verified,
 )
-from ._core._errors import CheckpointError, ConfigError, StateError
-from ._core._module import Module
-from ._core._serialize import serialize
-from ._core._version import __version__
 
 __all__ = ["Checkpoint", "load", "load_checkpoint", "load_weights", "read_extra", "save"]
 
@@ -145,8 +146,6 @@ def _config_bytes(config: dict[str, Any]) -> bytes:
 
 
 def _optimizer_state(optimizer: Any, tensors: dict[str, ember.Tensor]) -> dict[str, Any]:
-    from .optim import _optimizers
-
     described = _optimizers.serialize(optimizer)
     state = optimizer.state_dict()
     _check_json(described, "the optimizer's config")

@@ -61,8 +61,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .._core._errors import CheckpointError
 from . import _safetensors as st
-from ._core._errors import CheckpointError
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
