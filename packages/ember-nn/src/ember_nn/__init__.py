@@ -12,7 +12,6 @@ builds, trains and checkpoints on every backend.
 from __future__ import annotations
 
 from . import init as init
-from ._callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, TerminateOnNaN
 from ._core import (
     CheckpointError,
     ConfigError,
@@ -26,10 +25,7 @@ from ._core import (
     seeded,
     serialize,
 )
-from ._data import ArrayData
 from ._datasets import Dataset, load_dataset
-from ._functional import value_and_grad
-from ._trainer import PRECISIONS, History, Trainer, fit
 from .io import (
     Checkpoint,
     load,
@@ -122,6 +118,19 @@ from .optim import (
     StepDecay,
     clip_by_global_norm,
     global_norm,
+)
+from .training import (
+    PRECISIONS,
+    ArrayData,
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    ModelCheckpoint,
+    TerminateOnNaN,
+    Trainer,
+    fit,
+    value_and_grad,
 )
 
 __all__ = [

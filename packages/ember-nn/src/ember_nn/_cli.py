@@ -100,7 +100,7 @@ def _load(checkpoint: str, backend: str | None, imports: list[str]) -> Any:
 def _evaluate(args: argparse.Namespace) -> int:
     from ._datasets import load_dataset
     from ._run import import_code, read_config
-    from ._trainer import Trainer
+    from .training._trainer import Trainer
 
     name = args.backend or ember.get_backend()
     with ember.use_backend(name):

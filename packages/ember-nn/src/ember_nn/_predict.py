@@ -21,7 +21,7 @@ import ember
 from ._core._errors import ConfigError
 from ._core._module import Module
 from ._datasets import apply_scaling
-from ._trainer import Trainer
+from .training._trainer import Trainer
 
 __all__ = ["CLASSIFICATION", "predict_lines", "read_inputs"]
 

@@ -18,15 +18,12 @@ from typing import Any
 
 import ember
 
-from . import losses as _losses
-from . import metrics as _metrics
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .._core._errors import ConfigError
+from .._core._module import Module
 from ._callbacks import Callback
-from ._core._errors import ConfigError
-from ._core._module import Module
-from ._data import as_tensor, check_batch_size, split
-from ._functional import _triples
-from ._progress import ProgressBar
-from ._train_checks import (
+from ._checks import (
     aligned,
     check_epochs,
     check_flag,
@@ -34,6 +31,9 @@ from ._train_checks import (
     check_validation,
     warn_non_finite,
 )
+from ._data import as_tensor, check_batch_size, split
+from ._progress import ProgressBar
+from ._value_and_grad import _triples
 
 __all__ = ["PRECISIONS", "History", "Trainer", "fit"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError
+from .._core._errors import ConfigError
 from ._data import ArrayData, check_batch_size
 
 __all__ = ["aligned", "check_epochs", "check_flag", "check_steps", "check_validation",

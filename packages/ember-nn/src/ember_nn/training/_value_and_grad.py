@@ -8,7 +8,7 @@ from typing import Any
 
 import ember
 
-from ._core._module import Module
+from .._core._module import Module
 
 __all__ = ["value_and_grad"]
 

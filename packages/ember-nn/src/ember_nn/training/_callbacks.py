@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import ember
 
-from ._core._errors import ConfigError, TrainingError
-from ._train_checks import user_stacklevel
+from .._core._errors import ConfigError, TrainingError
+from ..io._checkpoint import save
+from ._checks import user_stacklevel
 
 if TYPE_CHECKING:
     from ._trainer import Trainer
@@ -123,8 +124,6 @@ class ModelCheckpoint(Callback, _Monitor):
             if not self.improved(v):
                 return
             self.best = v
-        from .io._checkpoint import save
-
         target = Path(self.path.format(epoch=epoch + 1))
         save(trainer.model, target, optimizer=trainer.optimizer,
              extra={"epoch": epoch + 1, "logs": dict(logs)})

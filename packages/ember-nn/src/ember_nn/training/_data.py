@@ -11,7 +11,7 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError
+from .._core._errors import ConfigError
 
 __all__ = ["ArrayData", "as_tensor", "check_batch_size", "split"]
 

@@ -1,0 +1,17 @@
+"""Training: ``value_and_grad(model, fn)``, the ``Trainer`` and ``fit``, callbacks, in-memory
+data batching and the progress bar."""
+
+from ._callbacks import Callback as Callback
+from ._callbacks import CSVLogger as CSVLogger
+from ._callbacks import EarlyStopping as EarlyStopping
+from ._callbacks import ModelCheckpoint as ModelCheckpoint
+from ._callbacks import TerminateOnNaN as TerminateOnNaN
+from ._data import ArrayData as ArrayData
+from ._trainer import PRECISIONS as PRECISIONS
+from ._trainer import History as History
+from ._trainer import Trainer as Trainer
+from ._trainer import fit as fit
+from ._value_and_grad import value_and_grad as value_and_grad
+
+__all__ = ["ArrayData", "CSVLogger", "Callback", "EarlyStopping", "History", "ModelCheckpoint",
+           "PRECISIONS", "TerminateOnNaN", "Trainer", "fit", "value_and_grad"]
