@@ -10,7 +10,7 @@ import ember_nn
 import numpy as np
 import pytest
 from ember._cli import main
-from ember_nn._run import read_config, train_from_config
+from ember_nn.pipelines._run import read_config, train_from_config
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "digits" / "digits.toml"
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from ember._cli import main
 from ember_nn._core._module import _REGISTRY
-from ember_nn._predict import predict_lines
+from ember_nn.pipelines._predict import predict_lines
 
 MODEL_CLASS = '''
 import ember

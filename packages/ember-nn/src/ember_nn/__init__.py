@@ -25,7 +25,6 @@ from ._core import (
     seeded,
     serialize,
 )
-from ._datasets import Dataset, load_dataset
 from .io import (
     Checkpoint,
     load,
@@ -119,6 +118,7 @@ from .optim import (
     clip_by_global_norm,
     global_norm,
 )
+from .pipelines import Dataset, load_dataset
 from .training import (
     PRECISIONS,
     ArrayData,

@@ -10,7 +10,7 @@ from typing import Any
 
 import ember
 
-from ._core._errors import CheckpointError, ConfigError
+from .._core._errors import CheckpointError, ConfigError
 
 __all__ = ["register"]
 
@@ -70,7 +70,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _saved_extra(checkpoint: str) -> dict[str, Any]:
     """The checkpoint's ``extra`` JSON, read without rebuilding the model."""
-    from .io._checkpoint import read_extra
+    from ..io._checkpoint import read_extra
 
     extra = read_extra(checkpoint)
     return extra if isinstance(extra, dict) else {}
@@ -79,8 +79,8 @@ def _saved_extra(checkpoint: str) -> dict[str, Any]:
 def _load(checkpoint: str, backend: str | None, imports: list[str]) -> Any:
     """The checkpoint, after importing ``imports``; a model class that is not registered gets
     an error saying which ``--import`` the run needed."""
+    from ..io._checkpoint import load_checkpoint
     from ._imports import import_user_code
-    from .io._checkpoint import load_checkpoint
 
     for spec in imports:
         import_user_code(spec)
@@ -98,9 +98,9 @@ def _load(checkpoint: str, backend: str | None, imports: list[str]) -> Any:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from ..training._trainer import Trainer
     from ._datasets import load_dataset
     from ._run import import_code, read_config
-    from .training._trainer import Trainer
 
     name = args.backend or ember.get_backend()
     with ember.use_backend(name):

@@ -18,15 +18,15 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError, TrainingError
-from ._core._module import Module, deserialize
-from ._core._random import seeded
+from .._core._errors import ConfigError, TrainingError
+from .._core._module import Module, deserialize
+from .._core._random import seeded
+from ..io._checkpoint import save
+from ..optim import _optimizers, _schedules
+from ..training._callbacks import Callback, CSVLogger, EarlyStopping, TerminateOnNaN
+from ..training._trainer import History, Trainer
 from ._datasets import Dataset, load_dataset
 from ._imports import import_user_code, loader_import
-from .io._checkpoint import save
-from .optim import _optimizers, _schedules
-from .training._callbacks import Callback, CSVLogger, EarlyStopping, TerminateOnNaN
-from .training._trainer import History, Trainer
 
 __all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "read_config",
            "recorded_imports", "train_from_config"]

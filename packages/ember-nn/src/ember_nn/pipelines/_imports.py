@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from ._core._errors import ConfigError
+from .._core._errors import ConfigError
 
 __all__ = ["import_user_code", "loader_import"]
 

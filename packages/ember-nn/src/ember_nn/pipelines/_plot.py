@@ -7,7 +7,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from ._core._errors import ConfigError
+from .._core._errors import ConfigError
 
 __all__ = ["plot_history"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError
+from .._core._errors import ConfigError
 
 __all__ = ["Dataset", "load_dataset"]
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import ember
 
-from ._core._errors import ConfigError
-from ._core._module import Module
+from .._core._errors import ConfigError
+from .._core._module import Module
+from ..training._trainer import Trainer
 from ._datasets import apply_scaling
-from .training._trainer import Trainer
 
 __all__ = ["CLASSIFICATION", "predict_lines", "read_inputs"]
 
