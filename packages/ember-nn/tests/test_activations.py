@@ -45,7 +45,9 @@ def test_functions_and_modules_match_numpy(backend: str, name: str) -> None:
 def test_gelu_tanh_approximation_and_parameters(backend: str) -> None:
     x = ember.asarray(X)
     approx = 0.5 * X * (1 + np.tanh(np.sqrt(2 / np.pi) * (X + 0.044715 * X ** 3)))
-    np.testing.assert_allclose(ember_nn.GELU(approximate=True)(x).numpy(), approx, rtol=1e-5,
+    np.testing.assert_allclose(ember_nn.GELU(approximate="tanh")(x).numpy(), approx, rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(ember_nn.gelu(x, approximate="tanh").numpy(), approx, rtol=1e-5,
                                atol=1e-6)
     np.testing.assert_allclose(ember_nn.LeakyReLU(0.2)(x).numpy(), np.where(X >= 0, X, 0.2 * X),
                                rtol=1e-6)
@@ -67,3 +69,36 @@ def test_names_resolve_and_unknown_names_fail() -> None:
     assert name_of(ember_nn.lecun_tanh) == "lecun_tanh" and name_of(lambda x: x) is None
     with pytest.raises(ember_nn.ConfigError, match="unknown activation 'relu6'"):
         get("relu6")
+
+
+def test_gelu_takes_none_or_tanh_as_torch_and_ember_nn_do(backend: str) -> None:
+    x = ember.asarray(X)
+    exact = 0.5 * X * (1 + _erf(X / np.sqrt(2)))
+    np.testing.assert_allclose(ember_nn.GELU()(x).numpy(), exact, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(ember_nn.GELU(approximate="none")(x).numpy(), exact, rtol=2e-5,
+                               atol=2e-6)
+    assert ember_nn.serialize(ember_nn.GELU(approximate="tanh")) == {
+        "class": "GELU", "config": {"approximate": "tanh"}}
+    for bad, hint in [(True, r"; pass approximate='tanh'"), (False, r"; pass approximate='none'"),
+                      ("exact", r"$"), (None, r"$")]:
+        with pytest.raises(ember_nn.ConfigError, match=r"GELU: approximate must be 'none' or "
+                                                       rf"'tanh', got {bad!r}{hint}"):
+            ember_nn.GELU(approximate=bad)  # type: ignore[arg-type]
+    with pytest.raises(ember.EmberError, match=r"approximate must be 'none' or 'tanh', got True"):
+        ember_nn.gelu(x, approximate=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ember_nn.gelu(x, True)  # type: ignore[misc]  # the old positional bool
+
+
+def test_gelu_configs_written_with_a_bool_still_load(backend: str) -> None:
+    """Configs (checkpoints) from before approximate took 'none'/'tanh' stored a bool."""
+    x = ember.asarray(X)
+    approx = 0.5 * X * (1 + np.tanh(np.sqrt(2 / np.pi) * (X + 0.044715 * X ** 3)))
+    exact = 0.5 * X * (1 + _erf(X / np.sqrt(2)))
+    for stored, mode, want in [(True, "tanh", approx), (False, "none", exact)]:
+        layer = ember_nn.deserialize({"class": "GELU", "config": {"approximate": stored}})
+        assert isinstance(layer, ember_nn.GELU) and layer.approximate == mode
+        np.testing.assert_allclose(layer(x).numpy(), want, rtol=2e-5, atol=2e-6)
+        assert layer.get_config() == {"approximate": mode}  # written back in the new form
+    with pytest.raises(ember_nn.ConfigError, match=r"approximate must be 'none' or 'tanh', got 1"):
+        ember_nn.deserialize({"class": "GELU", "config": {"approximate": 1}})

@@ -1,17 +1,22 @@
 """Activations: plain functions (the math) and thin Module shells over them.
 
-Layers take an activation as a function or a name (``"relu"``); ``get`` resolves names and
-``name_of`` gives the name a config stores, so only these named functions go into configs.
+Layers take an activation as a function or a name (``"relu"``); ``_core._activation_names``
+resolves names and gives the name a config stores, so only these named functions go into
+configs. Where ``ember.nn`` has the function (relu, gelu, silu, sigmoid, softplus, softmax)
+ember-nn's is that very function, so the two namespaces cannot disagree on its arguments;
+ember-nn adds the ones ember.nn lacks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ember
+from ember.nn import gelu, relu, sigmoid, silu, softmax, softplus
 
 from .._core._activation_names import register
+from .._core._errors import ConfigError
 from .._core._module import Module
 
 __all__ = ["ELU", "GELU", "Identity", "LeakyReLU", "LeCunTanh", "ReLU", "SiLU", "Sigmoid",
@@ -24,34 +29,9 @@ def identity(x: ember.Tensor) -> ember.Tensor:
     return x
 
 
-def relu(x: ember.Tensor) -> ember.Tensor:
-    """``max(x, 0)``."""
-    return ember.nn.relu(x)
-
-
-def gelu(x: ember.Tensor, approximate: bool = False) -> ember.Tensor:
-    """Gaussian error linear unit (exact, or the tanh approximation)."""
-    return ember.nn.gelu(x, approximate="tanh" if approximate else "none")
-
-
-def silu(x: ember.Tensor) -> ember.Tensor:
-    """``x * sigmoid(x)`` (swish)."""
-    return ember.nn.silu(x)
-
-
-def sigmoid(x: ember.Tensor) -> ember.Tensor:
-    """``1 / (1 + exp(-x))``."""
-    return ember.nn.sigmoid(x)
-
-
 def tanh(x: ember.Tensor) -> ember.Tensor:
     """Hyperbolic tangent."""
     return ember.tanh(x)
-
-
-def softplus(x: ember.Tensor) -> ember.Tensor:
-    """``log(1 + exp(x))``, computed stably."""
-    return ember.nn.softplus(x)
 
 
 def lecun_tanh(x: ember.Tensor) -> ember.Tensor:
@@ -68,11 +48,6 @@ def leaky_relu(x: ember.Tensor, negative_slope: float = 0.01) -> ember.Tensor:
 def elu(x: ember.Tensor, alpha: float = 1.0) -> ember.Tensor:
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
     return ember.where(x > 0, x, alpha * ember.expm1(ember.minimum(x, 0.0)))
-
-
-def softmax(x: ember.Tensor, axis: int = -1) -> ember.Tensor:
-    """Softmax over ``axis``."""
-    return ember.nn.softmax(x, axis=axis)
 
 
 for _name, _fn in {
@@ -118,13 +93,36 @@ class LeCunTanh(_Activation):
     fn = staticmethod(lecun_tanh)
 
 
+_GELU_MODES = ("none", "tanh")
+
+
 class GELU(Module):
-    def __init__(self, *, approximate: bool = False) -> None:
+    """``gelu`` as a module: exact (``approximate="none"``) or the tanh approximation
+    (``"tanh"``), the values of ``torch.nn.GELU`` and ``ember.nn.gelu``.
+
+    >>> ember_nn.GELU(approximate="tanh")
+    GELU(approximate='tanh')
+    """
+
+    def __init__(self, *, approximate: str = "none") -> None:
         super().__init__()
+        if not isinstance(approximate, str) or approximate not in _GELU_MODES:
+            hint = (f"; pass approximate={'tanh' if approximate else 'none'!r} (a bool was "
+                    f"ember-nn's old form)" if isinstance(approximate, bool) else "")
+            raise ConfigError(f"GELU: approximate must be 'none' or 'tanh', got "
+                              f"{approximate!r}{hint}")
         self.approximate = approximate
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Module:
+        """As ``Module.from_config``; configs written before ``approximate`` took 'none'/'tanh'
+        stored a bool, read here as True: 'tanh', False: 'none'."""
+        if isinstance(config, Mapping) and isinstance(config.get("approximate"), bool):
+            config = {**config, "approximate": "tanh" if config["approximate"] else "none"}
+        return super().from_config(config)
+
     def forward(self, x: ember.Tensor) -> ember.Tensor:
-        return gelu(x, self.approximate)
+        return gelu(x, approximate=self.approximate)
 
 
 class LeakyReLU(Module):

@@ -64,8 +64,8 @@ def resolve_init(module: Any, arg: str, spec: Any) -> init.Initializer:
     return fn
 
 
-def new_variable(layer: str, fn: init.Initializer, key: Any, shape: tuple[int, ...], dtype: ember.DType,
-             name: str, *, trainable: bool = True) -> ember.Variable:
+def new_variable(layer: str, fn: init.Initializer, key: Any, shape: tuple[int, ...],
+                 dtype: ember.DType, name: str, *, trainable: bool = True) -> ember.Variable:
     """``ember.Variable(fn(key, shape, dtype))``, checking what a custom initialiser returned;
     under ``_deferred.deferred_init()`` a placeholder instead (``fn`` is not called)."""
     if _deferred.deferring():
@@ -76,4 +76,6 @@ def new_variable(layer: str, fn: init.Initializer, key: Any, shape: tuple[int, .
     if value.shape != shape:
         raise ember.ShapeError(f"{layer}: the {name} initialiser returned shape {value.shape}, "
                                f"need {shape}")
-    return ember.Variable(value if value.dtype is dtype else ember.astype(value, dtype), trainable=trainable, name=name)
+    if value.dtype is not dtype:
+        value = ember.astype(value, dtype)
+    return ember.Variable(value, trainable=trainable, name=name)

@@ -1,5 +1,5 @@
-"""Config-driven runs: data sources (``Dataset``, ``load_dataset``), ``ember train``/``ember predict``
-and the other CLI commands, plots."""
+"""Config-driven runs: data sources (``Dataset``, ``load_dataset``), the CLI commands
+(``ember train``, ``ember predict`` ...) and plots."""
 
 from ._datasets import Dataset as Dataset
 from ._datasets import load_dataset as load_dataset
