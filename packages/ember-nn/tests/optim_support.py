@@ -7,7 +7,7 @@ from typing import Any
 
 import ember
 import numpy as np
-from ember_nn._core._module import Module
+from ember_nn import Module
 from ember_nn.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 
 CLASSES = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}

@@ -10,8 +10,7 @@ from typing import Any
 import ember
 import numpy as np
 import pytest
-from ember_nn._core._errors import ConfigError, StateError
-from ember_nn._core._module import Module
+from ember_nn import ConfigError, Module, StateError
 from ember_nn.optim._optimizers import SGD, Adam, RMSprop, deserialize
 from optim_support import P0, Quad, make, reference_run, run, tape_grads, values
 

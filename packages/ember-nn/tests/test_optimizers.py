@@ -9,7 +9,7 @@ from typing import Any
 import ember
 import numpy as np
 import pytest
-from ember_nn._core._errors import ConfigError, StateError
+from ember_nn import ConfigError, StateError
 from ember_nn.optim import clip_by_global_norm
 from ember_nn.optim._optimizers import SGD, Adam, AdamW, RMSprop, deserialize, serialize
 from optim_support import (

@@ -10,7 +10,7 @@ from typing import Any
 import ember
 import numpy as np
 import pytest
-from ember_nn._core._errors import ConfigError
+from ember_nn import ConfigError
 from ember_nn.optim._optimizers import SGD, Adam, deserialize
 from ember_nn.optim._schedules import (
     Constant,
