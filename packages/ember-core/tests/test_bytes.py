@@ -36,7 +36,7 @@ _BF16_BITS = (_BF16_VALUES.view(np.uint32) >> 16).astype("<u2")
 
 def _dtypes(backend: str) -> list[str]:
     b = ember.load_backend(backend)
-    allowed = b.capabilities.dtypes.get(b.default_device().split(":")[0])
+    allowed = b.capabilities.dtypes.get(b.devices.default().split(":")[0])
     return [d.name for d in b.to_native_dtype if allowed is None or d in allowed]
 
 

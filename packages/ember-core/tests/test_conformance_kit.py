@@ -26,7 +26,7 @@ from ember.hookspecs import hookimpl
 
 def _kernels():
     nb = ember.load_backend("numpy")
-    ks = {s.kernel_name: getattr(nb, s.kernel_name) for s in ember.CATALOGUE
+    ks = {s.kernel_name: getattr(nb.kernels, s.kernel_name) for s in ember.CATALOGUE
           if nb.status[s.name].status != COMPOSITE}
     return nb, ks
 
@@ -34,10 +34,8 @@ def _kernels():
 def _make(name, ks, unsupported=None):
     nb = ember.load_backend("numpy")
     return ember.Backend(
-        name=name, version="0", kernels=ks, native_types=nb.native_types,
-        dtypes=nb.to_native_dtype, capabilities=nb.capabilities, devices=nb.devices,
-        default_device=nb.default_device, device_of=nb.device_of, to_device=nb.native_device,
-        to_numpy=nb.to_numpy, unsupported=unsupported or {})
+        name=name, version="0", kernels=ks, arrays=nb.arrays, devices=nb.devices,
+        capabilities=nb.capabilities, unsupported=unsupported or {})
 
 
 def create_wrong():

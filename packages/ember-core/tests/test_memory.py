@@ -5,6 +5,7 @@ the test run with it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def _env() -> dict[str, str]:
 
 def test_creation_too_large_is_out_of_memory_error(backend: str) -> None:
     got = _run(backend, CREATION)
-    device = ember.load_backend(backend).default_device()
+    device = ember.load_backend(backend).devices.default()
     for name in CREATION:
         kind, msg = got[name]
         assert kind == "OutOfMemoryError", f"{name} on {backend!r}: {kind}: {msg}"
@@ -96,11 +97,11 @@ def test_out_of_memory_error_is_a_memory_error() -> None:
 
 
 def test_a_backend_memory_limit_is_enforced(backend: str) -> None:
-    """``Backend.memory_limit`` (the plugin hook) sets the limit: a smaller budget refuses a
-    small array, and the message states the limit."""
+    """``BackendHooks.memory_limit`` (the plugin hook) sets the limit: a smaller budget
+    refuses a small array, and the message states the limit."""
     b = ember.load_backend(backend)
-    saved = b.memory_limit
-    b.memory_limit = lambda device: 1000
+    saved = b.hooks
+    b.hooks = dataclasses.replace(b.hooks, memory_limit=lambda device: 1000)
     try:
         assert ember.zeros((10, 25)).shape == (10, 25)  # exactly 1000 bytes: fits
         with pytest.raises(ember.OutOfMemoryError, match=r"zeros: a float32 array of shape "
@@ -109,5 +110,5 @@ def test_a_backend_memory_limit_is_enforced(backend: str) -> None:
         with pytest.raises(ember.OutOfMemoryError, match=r"random\.normal: .* \(4, 100\)"):
             ember.random.normal(ember.random.key(1), (4, 100))
     finally:
-        b.memory_limit = saved
+        b.hooks = saved
     assert ember.zeros((10, 26)).shape == (10, 26)

@@ -109,6 +109,19 @@ def test_to_moves_between_backends(backend: str, target: str) -> None:
     assert z.dtype is ember.int16 and z.tolist() == [1, 2, 3]
 
 
+@pytest.mark.parametrize("target", BACKENDS)
+def test_to_moves_dtypes_numpy_lacks_by_dlpack(backend: str, target: str) -> None:
+    """Between two backends with bfloat16 (torch, MLX) a move goes by DLPack, not through
+    NumPy, which has no bfloat16."""
+    if target == backend or not all(
+            ember.bfloat16 in ember.load_backend(b).to_native_dtype for b in (backend, target)):
+        pytest.skip(f"needs two backends with bfloat16, got {backend!r} and {target!r}")
+    x = ember.tensor([1.0, 2.5, -3.0], dtype=ember.bfloat16)
+    y = x.to(target)
+    assert y.backend == target and y.dtype is ember.bfloat16
+    assert y.astype(ember.float32).tolist() == [1.0, 2.5, -3.0]
+
+
 def test_native_arrays_stay_on_their_backend() -> None:
     for name in BACKENDS:
         native = ember.ones((2,), backend=name).native

@@ -95,7 +95,7 @@ def test_saved_dtypes_come_back(backend: str, tmp_path: Path) -> None:
 
 def _dtypes(backend: str) -> set[ember.DType]:
     b = ember.load_backend(backend)
-    allowed = b.capabilities.dtypes.get(b.default_device().split(":")[0])
+    allowed = b.capabilities.dtypes.get(b.devices.default().split(":")[0])
     return {d for d in b.to_native_dtype if allowed is None or d in allowed}
 
 

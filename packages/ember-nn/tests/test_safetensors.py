@@ -37,7 +37,7 @@ def _reference(name: str) -> np.ndarray:
 
 def _supported(backend: str) -> set[str]:
     b = ember.load_backend(backend)
-    allowed = b.capabilities.dtypes.get(b.default_device().split(":")[0])
+    allowed = b.capabilities.dtypes.get(b.devices.default().split(":")[0])
     return {d.name for d in b.to_native_dtype if allowed is None or d in allowed}
 
 

@@ -46,37 +46,37 @@ V64 = np.array([3, 2**63 + 1, 2**63, 2**64 - 1, 9], dtype=np.uint64)
 def test_unsigned_binary(b, op, ref, dtype):  # type: ignore[no-untyped-def]
     x1, x2 = U64.astype(dtype), V64.astype(dtype)
     x2[x2 == 0] = 1
-    check(getattr(b, op)(t(x1), t(x2)), ref(x1, x2))
+    check(getattr(b.kernels, op)(t(x1), t(x2)), ref(x1, x2))
 
 
 def test_unsigned_right_shift_is_logical(b):  # type: ignore[no-untyped-def]
     s = np.array([0, 1, 63, 4, 2], dtype=np.uint64)
-    check(b.bitwise_right_shift(t(U64), t(s)), np.right_shift(U64, s))
+    check(b.kernels.bitwise_right_shift(t(U64), t(s)), np.right_shift(U64, s))
 
 
 @pytest.mark.parametrize("dtype", ["uint16", "uint32", "uint64"])
 def test_unsigned_reductions_and_sort(b, dtype):  # type: ignore[no-untyped-def]
     x = U64.astype(dtype)
-    check(b.max(t(x), None, False), np.max(x))
-    check(b.argmin(t(x), None, False), np.argmin(x))
-    check(b.sum(t(x), (0,), None, False), np.sum(x, dtype=dtype))
-    check(b.prod(t(x), None, None, False), np.prod(x, dtype=dtype))
-    check(b.sort(t(x), 0, False, True), np.sort(x))
-    check(b.clip(t(x), 5, 2**15), np.clip(x, 5, 2**15))
+    check(b.kernels.max(t(x), None, False), np.max(x))
+    check(b.kernels.argmin(t(x), None, False), np.argmin(x))
+    check(b.kernels.sum(t(x), (0,), None, False), np.sum(x, dtype=dtype))
+    check(b.kernels.prod(t(x), None, None, False), np.prod(x, dtype=dtype))
+    check(b.kernels.sort(t(x), 0, False, True), np.sort(x))
+    check(b.kernels.clip(t(x), 5, 2**15), np.clip(x, 5, 2**15))
 
 
 def test_scalar_first_operand(b):  # type: ignore[no-untyped-def]
     x = np.array([1.5, -2.0, 0.25], dtype=np.float32)
     for op, ref in [("subtract", np.subtract), ("divide", np.divide), ("atan2", np.arctan2),
                     ("copysign", np.copysign), ("remainder", np.remainder)]:
-        check(getattr(b, op)(2.0, t(x)), ref(np.float32(2.0), x))
+        check(getattr(b.kernels, op)(2.0, t(x)), ref(np.float32(2.0), x))
 
 
 def test_float_semantics(b):  # type: ignore[no-untyped-def]
     x = np.array([-0.0, np.nan, -3.0, 2.5, 0.5, -2.5], dtype=np.float64)
-    check(b.sign(t(x)), np.sign(x))
-    check(b.round(t(x)), np.round(x))
-    check(b.remainder(t(np.array([-0.0, -6.0, 6.0])), 3.0), np.remainder([-0.0, -6.0, 6.0], 3.0))
+    check(b.kernels.sign(t(x)), np.sign(x))
+    check(b.kernels.round(t(x)), np.round(x))
+    check(b.kernels.remainder(t(np.array([-0.0, -6.0, 6.0])), 3.0), np.remainder([-0.0, -6.0, 6.0], 3.0))
 
 
 def test_getitem_numpy_rules(b):  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ def test_getitem_numpy_rules(b):  # type: ignore[no-untyped-def]
     for key in [(0, slice(None), np.array([1, 1])), (slice(None, None, -2), Ellipsis),
                 (slice(5, None, -3), Ellipsis, slice(None, None, -1)), (x > 10,)]:
         tkey = tuple(t(k) if isinstance(k, np.ndarray) else k for k in key)
-        check(b.getitem(t(x), tkey), x[key])
+        check(b.kernels.getitem(t(x), tkey), x[key])
 
 
 @pytest.mark.parametrize("mode, ufunc", [("add", np.add), ("multiply", np.multiply),
@@ -95,12 +95,12 @@ def test_index_update_accumulates(b, mode, ufunc):  # type: ignore[no-untyped-de
     vals = np.array([[5.0, -1.0], [2.0, 3.0], [7.0, 0.5], [-4.0, 9.0]])
     expected = x.copy()
     ufunc.at(expected, idx, vals)
-    check(b.index_update(t(x), (t(idx),), t(vals), mode), expected)
+    check(b.kernels.index_update(t(x), (t(idx),), t(vals), mode), expected)
 
 
 def test_unique_all_first_indices_and_nans(b):  # type: ignore[no-untyped-def]
     x = np.array([3.0, np.nan, 1.0, 3.0, np.nan, 1.0, 2.0])
-    got = b.unique_all(t(x))
+    got = b.kernels.unique_all(t(x))
     for g, e in zip(got, np.unique_all(x)):
         np.testing.assert_array_equal(g.numpy(), e)
 
@@ -109,28 +109,28 @@ def test_searchsorted_with_nan(b):  # type: ignore[no-untyped-def]
     s = np.array([1.0, 2.0, np.inf, np.nan])
     v = np.array([np.nan, np.inf, 1.5])
     for side in ("left", "right"):
-        check(b.searchsorted(t(s), t(v), side, None), np.searchsorted(s, v, side=side))
+        check(b.kernels.searchsorted(t(s), t(v), side, None), np.searchsorted(s, v, side=side))
 
 
 def test_empty_axes_and_keepdims(b):  # type: ignore[no-untyped-def]
     x = np.arange(6, dtype=np.int8).reshape(2, 3)
-    check(b.sum(t(x), (), None, False), np.sum(x, axis=(), dtype=np.int8))
-    check(b.max(t(x), (), False), np.max(x, axis=()))
-    check(b.argmax(t(x), None, True), np.argmax(x, keepdims=True))
-    check(b.sum(t(x), None, None, False), np.sum(x, dtype=np.int8))
+    check(b.kernels.sum(t(x), (), None, False), np.sum(x, axis=(), dtype=np.int8))
+    check(b.kernels.max(t(x), (), False), np.max(x, axis=()))
+    check(b.kernels.argmax(t(x), None, True), np.argmax(x, keepdims=True))
+    check(b.kernels.sum(t(x), None, None, False), np.sum(x, dtype=np.int8))
 
 
 def test_solve_matrix_reading(b):  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
     a, rhs = rng.standard_normal((4, 4, 4)), rng.standard_normal((4, 4))
-    np.testing.assert_allclose(b.linalg_solve(t(a), t(rhs)).numpy(), np.linalg.solve(a, rhs))
+    np.testing.assert_allclose(b.kernels.linalg_solve(t(a), t(rhs)).numpy(), np.linalg.solve(a, rhs))
 
 
 def test_creation(b):  # type: ignore[no-untyped-def]
-    check(b.linspace(-2, 7, 5, torch.int32, None, False),
+    check(b.kernels.linspace(-2, 7, 5, torch.int32, None, False),
           np.linspace(-2, 7, 5, endpoint=False, dtype=np.int32))
-    check(b.arange(0.5, 3.3, 0.1, torch.float16, None), np.arange(0.5, 3.3, 0.1, dtype=np.float16))
-    check(b.eye(3, 5, 1, torch.uint32, None), np.eye(3, 5, 1, dtype=np.uint32))
+    check(b.kernels.arange(0.5, 3.3, 0.1, torch.float16, None), np.arange(0.5, 3.3, 0.1, dtype=np.float16))
+    check(b.kernels.eye(3, 5, 1, torch.uint32, None), np.eye(3, 5, 1, dtype=np.uint32))
 
 
 def test_conv_asymmetric_padding(b):  # type: ignore[no-untyped-def]
@@ -140,13 +140,13 @@ def test_conv_asymmetric_padding(b):  # type: ignore[no-untyped-def]
     xp = np.pad(x, ((0, 0), (2, 1), (0, 0)))
     expected = np.stack([xp[:, i:i + 2].reshape(1, -1) @ w.reshape(3, -1).T
                          for i in range(0, xp.shape[1] - 1, 2)], axis=1)
-    got = b.nn_conv(t(x), t(w), (2,), ((2, 1),), (1,), 1)
+    got = b.kernels.nn_conv(t(x), t(w), (2,), ((2, 1),), (1,), 1)
     np.testing.assert_allclose(got.numpy(), expected)
 
 
 def test_bfloat16_to_numpy_is_explained(b):  # type: ignore[no-untyped-def]
     with pytest.raises(ember.UnsupportedError, match="float32"):
-        b.to_numpy(torch.ones(2, dtype=torch.bfloat16))
+        b.arrays.to_numpy(torch.ones(2, dtype=torch.bfloat16))
 
 
 @pytest.mark.parametrize("num", [1, 4, 7, 1000, 40_001])

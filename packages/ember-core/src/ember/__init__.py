@@ -14,7 +14,16 @@ explicit-key random numbers. ``ember info`` on the command line lists the backen
 from __future__ import annotations
 
 from . import _dtypes, autodiff, fft, linalg, nn, ops, random
-from ._backend import Backend, Capabilities, get_backend, set_backend, use_backend
+from ._backend import (
+    Backend,
+    BackendHooks,
+    Capabilities,
+    NativeArrays,
+    NativeDevices,
+    get_backend,
+    set_backend,
+    use_backend,
+)
 from ._catalogue import CATALOGUE, OpSpec
 from ._compile import compile
 from ._dtypes import (
@@ -89,9 +98,9 @@ __all__ = [
     "ArgumentError", "GradientTape", "TapeError", "Variable", "autodiff", "grad", "jvp",
     "stop_gradient", "use_tape_engine", "value_and_grad", "vjp", "vmap", "compile",
     "__array_api_version__", "__array_namespace_info__",
-    "CATALOGUE", "Backend", "BackendError", "BackendInfo", "BackendMismatchError",
+    "CATALOGUE", "Backend", "BackendError", "BackendHooks", "BackendInfo", "BackendMismatchError",
     "BackendNotFoundError", "Capabilities", "CopyError", "DType", "DTypeError", "EmberError",
-    "LinAlgError", "OpSpec", "OutOfBoundsError", "OutOfMemoryError", "ShapeError", "Tensor",
+    "LinAlgError", "NativeArrays", "NativeDevices", "OpSpec", "OutOfBoundsError", "OutOfMemoryError", "ShapeError", "Tensor",
     "UnsupportedError", "backends", "bfloat16", "bool",
     "can_cast", "complex64", "complex128", "e", "fft", "finfo", "float16", "float32", "float64",
     "get_backend", "iinfo", "inf", "int8", "int16", "int32", "int64", "isdtype", "linalg",

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
+import difflib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _dtypes as dt
+from ._backend_facts import BackendHooks, Capabilities, NativeArrays, NativeDevices
 from ._bytes import generic_from_bytes, generic_to_bytes
 from ._catalogue import BY_NAME as SPECS
 from ._catalogue import CATALOGUE
 from ._errors import BackendError, UnsupportedError
+from ._kernels import Kernels
 from ._memory import creation_params, guard_creation
 
-__all__ = ["Backend", "Capabilities", "OpStatus"]
+__all__ = ["Backend", "BackendHooks", "Capabilities", "NativeArrays", "NativeDevices", "OpStatus"]
 
 #: Statuses an op can have on a backend (shown in ``docs/ops.md`` and ``ember info``).
 NATIVE = "native"  # the backend's own kernel
@@ -27,6 +29,8 @@ COMPOSITE = "composite"  # ember-core's implementation from primitives
 HOST = "host"  # the backend's kernel, computed through a host (NumPy) round trip
 UNSUPPORTED = "unsupported"
 
+KernelSource = ModuleType | Mapping[str, Callable[..., Any]] | Sequence[ModuleType]
+
 
 @dataclass(frozen=True)
 class OpStatus:
@@ -34,140 +38,94 @@ class OpStatus:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What a backend can do, declared by the backend (never probed per call).
-
-    ``dtypes`` maps a device type (``"cpu"``, ``"cuda"``, ``"gpu"``) to the dtypes arrays on it
-    may have; ``notes`` explains the gaps in words for error messages and ``ember info``. The
-    last three are the Array API's ``capabilities()`` (``ember.__array_namespace_info__``):
-    ``max_dimensions`` None means the backend states no limit.
-    """
-
-    dtypes: Mapping[str, frozenset[dt.DType]]
-    notes: Mapping[str, str] = field(default_factory=dict)
-    lazy: bool = False  # results are computed on demand (MLX); ember synchronises where needed
-    boolean_indexing: bool = True
-    data_dependent_shapes: bool = True
-    max_dimensions: int | None = None
-
-
 class Backend:
-    """A loaded backend: kernels by name plus the few facts ember-core needs about its arrays.
+    """A loaded backend: its typed kernel table plus what ember-core needs to know about its
+    library. A plugin builds one in its factory (``docs/writing-a-backend.md``):
 
-    A plugin builds one with its kernel module; see ``docs/writing-a-backend.md``. Every
-    primitive in the catalogue must have a kernel or an entry in ``unsupported`` (with the
-    reason), otherwise loading fails and names what is missing.
+    >>> import numpy as np
+    >>> from ember_numpy import kernels
+    >>> dtypes = {ember.float32: np.dtype("float32"), ember.int64: np.dtype("int64"),
+    ...           ember.bool: np.dtype("bool")}
+    >>> b = ember.Backend(
+    ...     name="mini", version="0.1",
+    ...     kernels=kernels.MODULES,
+    ...     arrays=ember.NativeArrays(types=(np.ndarray,), dtypes=dtypes, to_numpy=np.asarray),
+    ...     devices=ember.NativeDevices(names=lambda: ["cpu"], default=lambda: "cpu",
+    ...                                 of=lambda x: "cpu", to_native=lambda name: None),
+    ...     capabilities=ember.Capabilities(dtypes={"cpu": frozenset(dtypes)}),
+    ... )
+    >>> b.kernels.add(np.ones(2), np.ones(2)).tolist()
+    [2.0, 2.0]
+
+    Arguments:
+        name, version: the backend's name (as registered) and its library's version.
+        kernels: a module, a mapping of kernel name to function, or a sequence of topic
+            modules; a module's ``__all__`` names its kernels (a module without ``__all__``
+            gives the attributes named like kernels). A kernel's name is the op's catalogue name
+            with dots as underscores (``add``, ``linalg_solve``, ``nn_softmax``).
+        arrays, devices, capabilities: the library's arrays, devices and what it can do.
+        unsupported: op name -> reason, for primitives the backend does not implement.
+        host: op name -> note, for ops computed through a host round trip.
+        hooks: the optional extras (:class:`BackendHooks`).
+
+    Every primitive of the catalogue needs a kernel or an ``unsupported`` entry, and every
+    kernel name given must be one of the catalogue's; loading fails otherwise, naming them.
     """
+
+    name: str
+    version: str
+    #: the backend itself; on its recording twin (see ``recording``) the backend it copies
+    root: Backend
+    #: one field per kernel (``b.kernels.add``); composites hold the fused override or None
+    kernels: Kernels
+    #: op name -> how this backend computes it (native, fused, composite, host, unsupported)
+    status: dict[str, OpStatus]
+    arrays: NativeArrays
+    devices: NativeDevices
+    capabilities: Capabilities
+    #: the optional extras. All but ``basic_index`` (read into ``kernels`` when the backend is
+    #: built) are read when used, so a user may replace them, e.g. a smaller memory budget:
+    #: ``b.hooks = dataclasses.replace(b.hooks, memory_limit=lambda device: 8 << 30)``
+    hooks: BackendHooks
+    to_native_dtype: dict[dt.DType, Any]
+    from_native_dtype: dict[Any, dt.DType]
 
     def __init__(
         self,
         *,
         name: str,
         version: str,
-        kernels: ModuleType | Mapping[str, Callable[..., Any]] | Sequence[ModuleType],
-        native_types: tuple[type, ...],
-        dtypes: Mapping[dt.DType, Any],
+        kernels: KernelSource,
+        arrays: NativeArrays,
+        devices: NativeDevices,
         capabilities: Capabilities,
-        devices: Callable[[], list[str]],
-        default_device: Callable[[], str],
-        device_of: Callable[[Any], str],
-        to_device: Callable[[str], Any],
-        to_numpy: Callable[[Any], Any],
         unsupported: Mapping[str, str] | None = None,
         host: Mapping[str, str] | None = None,
-        native_module: str = "",
-        basic_index: Callable[[Any, tuple[Any, ...]], Any] | None = None,
-        tape_engine: Callable[[], Any] | None = None,
-        to_bytes: Callable[[Any], bytes] | None = None,
-        from_bytes: Callable[[Any, str, tuple[int, ...], Any], Any] | None = None,
-        compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
-        memory_limit: Callable[[Any], int | None] | None = None,
+        hooks: BackendHooks | None = None,
     ) -> None:
+        hooks = BackendHooks() if hooks is None else hooks
+        groups = (("arrays", arrays, NativeArrays), ("devices", devices, NativeDevices),
+                  ("capabilities", capabilities, Capabilities), ("hooks", hooks, BackendHooks))
+        for arg, value, kind in groups:
+            if not isinstance(value, kind):
+                raise BackendError(f"backend {name!r}: {arg} must be an ember.{kind.__name__}, "
+                                   f"got {type(value).__name__}")
         self.name = name
-        #: the backend itself; on its recording twin (see ``recording``) the backend it copies
-        self.root: Backend = self
-        #: builds this backend's own gradient engine (torch.autograd, MLX's vjp); None: generic
-        self.tape_engine = tape_engine
-        #: ``compiler(fn) -> fn`` for a pure function of native arrays (``ember.compile``);
-        #: None: the backend has no compiler and functions run as they are
-        self.compiler = compiler
-        #: ``memory_limit(device) -> bytes | None``: the most bytes one array can take on a
-        #: native device (None: the default device); creation kernels are checked against it
-        #: before they allocate (``ember._memory``). None: no limit is known
-        self.memory_limit = memory_limit
-        self._recording: Backend | None = None
         self.version = version
-        self.native_types = native_types
-        self.native_module = native_module
-        self.to_native_dtype: dict[dt.DType, Any] = dict(dtypes)
-        self.from_native_dtype: dict[Any, dt.DType] = {v: k for k, v in dtypes.items()}
-        self.capabilities = capabilities
+        self.root = self
+        self._recording: Backend | None = None
+        self.arrays = arrays
         self.devices = devices
-        self.default_device = default_device
-        self.device_of = device_of
-        self._to_device = to_device
-        self.to_numpy = to_numpy
-        #: ``to_bytes(native) -> bytes``: C-order little-endian bytes (``Tensor.tobytes``);
-        #: ``from_bytes(data, dtype_name, shape, device) -> native`` with an ember dtype name
-        #: and a native device or None (``ember.frombuffer``). Optional: the generic ones in
-        #: ``ember._bytes`` go through ``to_numpy`` and the ``asarray`` kernel.
-        self.to_bytes: Callable[[Any], bytes] = (
-            to_bytes if to_bytes is not None else functools.partial(generic_to_bytes, self)
-        )
-        self.from_bytes: Callable[[Any, str, tuple[int, ...], Any], Any] = (
-            from_bytes if from_bytes is not None else functools.partial(generic_from_bytes, self)
-        )
-        self.status: dict[str, OpStatus] = {}
-        self.fused: dict[str, Callable[..., Any]] = {}
-        unsupported = dict(unsupported or {})
-        host = dict(host or {})
-        if isinstance(kernels, (list, tuple)):
-            kernels = _merge_modules(name, kernels)
-        get = kernels.get if isinstance(kernels, Mapping) else lambda n: getattr(kernels, n, None)
-        missing = []
-        for spec in CATALOGUE:
-            kname = spec.kernel_name
-            fn = get(kname)
-            if fn is not None:
-                params = creation_params(kname, spec.kernel)
-                if params is not None:  # checked against memory_limit before allocating
-                    fn = guard_creation(self, kname, params, fn)
-                setattr(self, kname, fn)
-                if not spec.primitive:
-                    self.fused[spec.name] = fn
-                    self.status[spec.name] = OpStatus(FUSED)
-                elif spec.name in host:
-                    self.status[spec.name] = OpStatus(HOST, host[spec.name])
-                else:
-                    self.status[spec.name] = OpStatus(NATIVE)
-            elif spec.name in unsupported:
-                self.status[spec.name] = OpStatus(UNSUPPORTED, unsupported[spec.name])
-                setattr(self, kname, _raiser(name, spec.name, unsupported[spec.name]))
-            elif spec.primitive:
-                missing.append(spec.name)
-            else:
-                self.status[spec.name] = OpStatus(COMPOSITE)
-        unknown = sorted(set(unsupported) - set(SPECS))
-        if missing or unknown:
-            parts = []
-            if missing:
-                parts.append("no kernel and no 'unsupported' entry for: " + ", ".join(missing))
-            if unknown:
-                parts.append("'unsupported' names ops not in the catalogue: " + ", ".join(unknown))
-            raise BackendError(f"backend {name!r} is incomplete: " + "; ".join(parts))
-        # x[key] for keys of ints (in bounds) and slices without a step, which ember-core has
-        # already checked: typically operator.getitem, skipping the general getitem kernel
-        self.basic_index: Callable[[Any, tuple[Any, ...]], Any] = (
-            basic_index if basic_index is not None else self.getitem
-        )
-
-    if TYPE_CHECKING:
-        # kernels are set per catalogue entry in __init__ (``b.add``, ``b.linalg_solve``)
-        def __getattr__(self, name: str) -> Callable[..., Any]: ...
+        self.capabilities = capabilities
+        self.hooks = hooks
+        self.to_native_dtype = dict(arrays.dtypes)
+        self.from_native_dtype = {v: k for k, v in arrays.dtypes.items()}
+        self.kernels, self.status = _kernel_table(self, _named(name, kernels),
+                                                  dict(unsupported or {}), dict(host or {}))
 
     def __repr__(self) -> str:
-        return f"<ember backend {self.name} {self.version}{' (recording)' if self.root is not self else ''}>"
+        twin = " (recording)" if self.root is not self else ""
+        return f"<ember backend {self.name} {self.version}{twin}>"
 
     @property
     def recording(self) -> Backend:
@@ -184,10 +142,10 @@ class Backend:
     def device_name(self, native: Any) -> str:
         """The ember name of a native device (None: the default device)."""
         if native is None:
-            return self.default_device()
-        for name in self.devices():
+            return self.devices.default()
+        for name in self.devices.names():
             try:
-                if self._to_device(name) == native:
+                if self.devices.to_native(name) == native:
                     return name
             except Exception:
                 continue
@@ -197,11 +155,25 @@ class Backend:
         """The native device for ``device`` ("cpu", "cuda:0", "gpu"), checked to exist here: an
         :class:`UnsupportedError` worded the same on every backend otherwise."""
         try:
-            return self._to_device(device)
+            return self.devices.to_native(device)
         except Exception as exc:
             raise UnsupportedError(
                 f"backend {self.name!r} has no device {device!r}; its devices: "
-                f"{', '.join(self.devices())}") from exc
+                f"{', '.join(self.devices.names())}") from exc
+
+    def to_bytes(self, native: Any) -> bytes:
+        """``native``'s values as C-order little-endian bytes (``hooks.to_bytes`` or the generic
+        way through ``arrays.to_numpy``)."""
+        hook = self.hooks.to_bytes
+        return hook(native) if hook is not None else generic_to_bytes(self, native)
+
+    def from_bytes(self, data: Any, dtype_name: str, shape: tuple[int, ...], device: Any) -> Any:
+        """A native array from little-endian bytes (``hooks.from_bytes`` or the generic way
+        through the ``asarray`` kernel)."""
+        hook = self.hooks.from_bytes
+        if hook is not None:
+            return hook(data, dtype_name, shape, device)
+        return generic_from_bytes(self, data, dtype_name, shape, device)
 
     def supports(self, op: str) -> bool:
         return self.status[op].status != UNSUPPORTED
@@ -209,7 +181,7 @@ class Backend:
     def native_dtype(self, dtype: dt.DType, device: str | None = None) -> Any:
         """The native dtype for ``dtype`` on ``device``, or a clear :class:`UnsupportedError`."""
         native = self.to_native_dtype.get(dtype)
-        dev = device or self.default_device()
+        dev = device or self.devices.default()
         allowed = self.capabilities.dtypes.get(dev.split(":")[0])
         if native is None or (allowed is not None and dtype not in allowed):
             where = f" on device {dev!r}" if native is not None else ""
@@ -230,16 +202,83 @@ class Backend:
             ) from None
 
 
-def _merge_modules(backend: str, modules: Sequence[ModuleType]) -> dict[str, Callable[..., Any]]:
-    """Kernels from several topic modules: each module's ``__all__`` names its kernels."""
-    table: dict[str, Callable[..., Any]] = {}
-    for module in modules:
-        for kname in module.__all__:
-            fn = getattr(module, kname)
-            if table.get(kname, fn) is not fn:
-                raise BackendError(f"backend {backend!r}: kernel {kname!r} is defined in two modules")
-            table[kname] = fn
+# ---------------------------------------------------------------------------------------------
+# building the kernel table
+
+#: every kernel name of the catalogue (ops declared with a kernel signature)
+KERNEL_NAMES = frozenset(s.kernel_name for s in CATALOGUE if s.kernel != "-")
+
+
+def _named(backend: str, kernels: KernelSource) -> dict[str, Callable[..., Any]]:
+    """The kernels given to ``Backend`` as one mapping, each name checked against the catalogue
+    (a misspelt kernel is an error at load, not an op silently left to the composite)."""
+    if isinstance(kernels, Mapping):
+        table = dict(kernels)
+    elif isinstance(kernels, ModuleType) and not hasattr(kernels, "__all__"):
+        table = {k: getattr(kernels, k) for k in KERNEL_NAMES if hasattr(kernels, k)}
+    else:
+        table = {}
+        for module in [kernels] if isinstance(kernels, ModuleType) else kernels:
+            for kname in module.__all__:
+                fn = getattr(module, kname)
+                if table.get(kname, fn) is not fn:
+                    raise BackendError(
+                        f"backend {backend!r}: kernel {kname!r} is defined in two modules")
+                table[kname] = fn
+    unknown = sorted(set(table) - KERNEL_NAMES - {"basic_index"})
+    if unknown:
+        hints = [f"{k!r}" + "".join(f" (did you mean {m!r}?)"
+                                    for m in difflib.get_close_matches(k, KERNEL_NAMES, 1))
+                 for k in unknown]
+        raise BackendError(
+            f"backend {backend!r}: {', '.join(hints)} not a kernel of the op catalogue; a "
+            f"kernel is named like its op with dots as underscores (docs/ops.md), and a "
+            f"kernel module's __all__ names its kernels only")
+    if "basic_index" in table:
+        raise BackendError(f"backend {backend!r}: basic_index is a hook, not a kernel: pass it "
+                           f"as Backend(hooks=ember.BackendHooks(basic_index=...))")
     return table
+
+
+def _kernel_table(b: Backend, given: dict[str, Callable[..., Any]], unsupported: dict[str, str],
+                  host: dict[str, str]) -> tuple[Kernels, dict[str, OpStatus]]:
+    """The backend's :class:`Kernels` and the status of every op, or a :class:`BackendError`
+    naming each primitive with neither a kernel nor an ``unsupported`` entry."""
+    fields: dict[str, Callable[..., Any] | None] = {}
+    status: dict[str, OpStatus] = {}
+    missing = []
+    for spec in CATALOGUE:
+        kname = spec.kernel_name
+        fn = given.get(kname)
+        if fn is not None:
+            params = creation_params(kname, spec.kernel)
+            if params is not None:  # checked against hooks.memory_limit before allocating
+                fn = guard_creation(b, kname, params, fn)
+            if not spec.primitive:
+                status[spec.name] = OpStatus(FUSED)
+            elif spec.name in host:
+                status[spec.name] = OpStatus(HOST, host[spec.name])
+            else:
+                status[spec.name] = OpStatus(NATIVE)
+        elif spec.name in unsupported:
+            status[spec.name] = OpStatus(UNSUPPORTED, unsupported[spec.name])
+            fn = _raiser(b.name, spec.name, unsupported[spec.name])
+        elif spec.primitive:
+            missing.append(spec.name)
+        else:
+            status[spec.name] = OpStatus(COMPOSITE)
+        fields[kname] = fn
+    unknown = sorted(set(unsupported) - set(SPECS))
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append("no kernel and no 'unsupported' entry for: " + ", ".join(missing))
+        if unknown:
+            parts.append("'unsupported' names ops not in the catalogue: " + ", ".join(unknown))
+        raise BackendError(f"backend {b.name!r} is incomplete: " + "; ".join(parts))
+    getitem = fields["getitem"]
+    fields["basic_index"] = b.hooks.basic_index or getitem
+    return Kernels._make(fields.get(k) for k in Kernels._fields), status
 
 
 def _raiser(backend: str, op: str, reason: str) -> Callable[..., Any]:

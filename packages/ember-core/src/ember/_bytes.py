@@ -2,9 +2,9 @@
 
 The byte layout is the one safetensors and NumPy's ``tobytes`` use: C order, little-endian,
 ``dtype.itemsize`` bytes an element; bool is one byte (0 or 1); complex is (real, imag) pairs;
-bfloat16 is the upper half of the float32 bit pattern. A backend may pass its own fast hooks
-to :class:`ember.Backend` (``to_bytes=``, ``from_bytes=``); these generic ones are used
-otherwise: ``to_bytes`` through the backend's ``to_numpy``, ``from_bytes`` through Python's
+bfloat16 is the upper half of the float32 bit pattern. A backend may give its own fast hooks
+(``ember.BackendHooks(to_bytes=..., from_bytes=...)``); these generic ones are used otherwise:
+``to_bytes`` through the backend's ``arrays.to_numpy``, ``from_bytes`` through Python's
 ``array`` module and the backend's ``asarray`` kernel (no NumPy needed).
 """
 
@@ -41,19 +41,19 @@ def _little(host: Any) -> bytes:
 
 
 def generic_to_bytes(b: Backend, native: Any) -> bytes:
-    """``native``'s values as raw little-endian bytes, through ``b.to_numpy``.
+    """``native``'s values as raw little-endian bytes, through ``b.arrays.to_numpy``.
 
     bfloat16 (which NumPy lacks) is widened to float32 by the backend (exact) and the upper
     two bytes of each float32 are kept.
     """
     if b.dtype_of(native) is dt.bfloat16:
-        wide = b.astype(native, b.to_native_dtype[dt.float32], True)
-        raw = _little(b.to_numpy(wide))
+        wide = b.kernels.astype(native, b.to_native_dtype[dt.float32], True)
+        raw = _little(b.arrays.to_numpy(wide))
         out = bytearray(len(raw) // 2)
         out[0::2] = raw[2::4]
         out[1::2] = raw[3::4]
         return bytes(out)
-    return _little(b.to_numpy(native))
+    return _little(b.arrays.to_numpy(native))
 
 
 def _values(data: memoryview, d: dt.DType) -> list[Any]:
@@ -89,8 +89,8 @@ def generic_from_bytes(
     """
     d = dt.BY_NAME[dtype_name]
     values = _values(memoryview(data).cast("B"), d)
-    flat = b.asarray(values, b.to_native_dtype[d], device, None)
+    flat = b.kernels.asarray(values, b.to_native_dtype[d], device, None)
     shape = tuple(shape)
     if shape == (math.prod(shape),):
         return flat
-    return b.reshape(flat, shape, None)
+    return b.kernels.reshape(flat, shape, None)

@@ -43,7 +43,7 @@ def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         b = leaves[spots[0]]._b
         root = b.root
-        compiler = root.compiler
+        compiler = root.hooks.compiler
         if compiler is None or any(leaves[i]._b is not root for i in spots):
             return fn(*args, **kwargs)  # nothing to compile with, or a tape is recording
         key = (root.name, _frozen(tree),

@@ -75,7 +75,7 @@ def native_of(b: Backend, x: Any, op: str, dtype: dt.DType | None = None) -> Any
             )
         n = x._n
         if dtype is not None and b.dtype_of(n) is not dtype:
-            n = b.astype(n, b.native_dtype(dtype), False)
+            n = b.kernels.astype(n, b.native_dtype(dtype), False)
         return n
     from .ops._creation import asarray
 
@@ -91,7 +91,7 @@ def rebase(b: Backend, x: Tensor) -> Tensor:
 def cast_native(b: Backend, n: Any, dtype: dt.DType) -> Any:
     if b.dtype_of(n) is dtype:
         return n
-    return b.astype(n, b.native_dtype(dtype), False)
+    return b.kernels.astype(n, b.native_dtype(dtype), False)
 
 
 def check_scalar_fits(op: str, value: Any, dtype: dt.DType) -> None:
@@ -136,7 +136,7 @@ def promote_binary(
         if sk in "iu":
             check_scalar_fits(op, s, target)
             if s > _INT64_MAX:  # only uint64 holds it, and MLX reads Python ints as int64
-                s = b.asarray(s, b.native_dtype(target), None, None)
+                s = b.kernels.asarray(s, b.native_dtype(target), None, None)
         n = cast_native(b, t._n, target)
         return (b, s, n, target) if s1 else (b, n, s, target)
     d1, d2 = x1.dtype, x2.dtype
@@ -173,7 +173,7 @@ def _check_kinds(op: str, kinds: str, *dtypes: dt.DType) -> None:
 
 def _scalar_tensor(b: Backend, s: Any) -> Tensor:
     d = dt.scalar_dtype(s)
-    return Tensor(b.asarray(s, b.native_dtype(d), None, None), b)
+    return Tensor(b.kernels.asarray(s, b.native_dtype(d), None, None), b)
 
 
 def norm_axis(op: str, axis: int, ndim: int) -> int:

@@ -75,15 +75,15 @@ class ArrayNamespaceInfo:
 
     def default_device(self) -> str:
         """The device new tensors go to."""
-        return self._b.default_device()
+        return self._b.devices.default()
 
     def devices(self) -> list[str]:
         """The devices tensors can be on (``"cpu"``, ``"cuda:0"``, ``"gpu"``…)."""
-        return list(self._b.devices())
+        return list(self._b.devices.names())
 
     def _device(self, device: Any) -> str:
         if device is None:
-            return self._b.default_device()
+            return self._b.devices.default()
         devices = self.devices()
         name = str(device)
         if name not in devices and name.split(":")[0] not in {d.split(":")[0] for d in devices}:

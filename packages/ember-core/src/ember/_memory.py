@@ -1,8 +1,8 @@
 """Results too large for memory: ``ember.OutOfMemoryError`` on every backend, before allocating.
 
-A backend may give ``Backend(memory_limit=...)``: ``memory_limit(device)`` is the most bytes one
-array can take on ``device`` (its native device object, or None for the default device), or
-None when it cannot tell. ember-core then checks every creation kernel (``zeros``, ``full``,
+A backend may give ``BackendHooks(memory_limit=...)``: ``memory_limit(device)`` is the most
+bytes one array can take on ``device`` (its native device object, or None for the default
+device), or None when it cannot tell. ember-core then checks every creation kernel (``zeros``, ``full``,
 ``eye``, ``arange``, ``linspace``, ``*_like``, random draws, ``fft.*freq``) *before* calling
 it, and turns an allocator's own failure (NumPy's MemoryError, torch's "can't allocate
 memory" and CUDA out-of-memory) into the same error. A lazy backend can check every kernel's
@@ -150,8 +150,8 @@ def _count(name: str, params: list[str], args: tuple[Any, ...]) -> int | None:
 
 def guard_creation(b: Backend, name: str, params: list[str], fn: Callable[..., Any]
                    ) -> Callable[..., Any]:
-    """The creation kernel ``fn`` checked against ``b.memory_limit`` before it allocates, its
-    allocator's failure reported as OutOfMemoryError."""
+    """The creation kernel ``fn`` checked against ``b.hooks.memory_limit`` before it allocates,
+    its allocator's failure reported as OutOfMemoryError."""
     pd = params.index("dtype") if "dtype" in params else -1
     pdev = params.index("device") if "device" in params else -1
     op = name.replace("random_", "random.").replace("fft_", "fft.")
@@ -173,7 +173,7 @@ def guard_creation(b: Backend, name: str, params: list[str], fn: Callable[..., A
         return count * size, shape, d if d is not None else native, device
 
     def kernel(*args: Any) -> Any:
-        limit_of = b.memory_limit  # read per call: it may be replaced (a smaller budget)
+        limit_of = b.hooks.memory_limit  # read per call: it may be replaced (a smaller budget)
         if limit_of is not None:
             nbytes, shape, d, device = facts(args)
             limit = limit_of(device)

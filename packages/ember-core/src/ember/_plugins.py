@@ -198,8 +198,8 @@ def _live_info(b: Backend) -> dict[str, Any]:
 
     return {
         "loads": True,
-        "devices": list(b.devices()),
-        "default_device": b.default_device(),
+        "devices": list(b.devices.names()),
+        "default_device": b.devices.default(),
         "error": "",
         "ops": sum(1 for s in b.status.values() if s.status != UNSUPPORTED),
     }

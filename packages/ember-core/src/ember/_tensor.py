@@ -117,7 +117,7 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return self._b.device_of(self._n)
+        return self._b.devices.of(self._n)
 
     def __len__(self) -> int:
         shape = self._n.shape
@@ -133,7 +133,7 @@ class Tensor:
     # -- conversion ------------------------------------------------------------------------
     def numpy(self) -> Any:
         """A NumPy array with this tensor's values (a copy unless the backend shares memory)."""
-        return self._b.to_numpy(self._n)
+        return self._b.arrays.to_numpy(self._n)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         import numpy as np

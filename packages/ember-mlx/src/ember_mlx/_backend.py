@@ -270,8 +270,9 @@ def create_backend() -> ember.Backend:
         name="mlx",
         version=mx.__version__,
         kernels=kernel_table(),
-        native_types=(mx.array,),
-        dtypes=DTYPES,
+        arrays=ember.NativeArrays(types=(mx.array,), dtypes=DTYPES, to_numpy=_to_numpy),
+        devices=ember.NativeDevices(names=_devices, default=_default_device, of=_device_of,
+                                    to_native=_to_device),
         capabilities=ember.Capabilities(
             dtypes={"cpu": all_dtypes, "gpu": all_dtypes - {ember.float64}},
             notes={
@@ -280,19 +281,15 @@ def create_backend() -> ember.Backend:
             },
             lazy=True,
         ),
-        devices=_devices,
-        default_device=_default_device,
-        device_of=_device_of,
-        to_device=_to_device,
-        to_numpy=_to_numpy,
         unsupported=UNSUPPORTED,
         host=HOST,
-        native_module="mlx.core",
-        # plain x[key] for checked basic keys (on a GPU machine, float64 on the CPU stream)
-        basic_index=_basic_index_gpu if _gpu_available() else operator.getitem,
-        tape_engine=MLXEngine,
-        to_bytes=_to_bytes,
-        from_bytes=_from_bytes,
-        compiler=_compiler,
-        memory_limit=_memory_limit,
+        hooks=ember.BackendHooks(
+            # plain x[key] for checked basic keys (on a GPU machine, float64 on the CPU stream)
+            basic_index=_basic_index_gpu if _gpu_available() else operator.getitem,
+            to_bytes=_to_bytes,
+            from_bytes=_from_bytes,
+            memory_limit=_memory_limit,
+            compiler=_compiler,
+            tape_engine=MLXEngine,
+        ),
     )

@@ -60,7 +60,7 @@ def chosen_engine(explicit: str | None) -> str:
 
 
 def engine_for(root: Backend, choice: str) -> Engine:
-    engine: Engine = (root.tape_engine() if choice == "auto" and root.tape_engine is not None
+    engine: Engine = (root.hooks.tape_engine() if choice == "auto" and root.hooks.tape_engine is not None
                       else GenericEngine())
     engine.root = root
     return engine
@@ -214,7 +214,7 @@ def backward(records: list[Record], seeds: dict[int, Tensor], wanted: set[int]) 
                 f"and a source; compute its input under ember.stop_gradient if no gradient "
                 f"should flow through it")
         b = rec.root.recording if higher else rec.root
-        nt = rec.root.native_types
+        nt = rec.root.arrays.types
         args = _wrap_args(rec.args, nt, b)
         ins = rec.ins
         if rec.info.many:

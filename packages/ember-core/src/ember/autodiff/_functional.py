@@ -165,7 +165,7 @@ def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callabl
     def mapped(*args: Any) -> Any:
         axes = _in_axes(in_axes, len(args))
         _leaves, root = _mapped_leaves(args, axes)
-        native = getattr(root.tape_engine, "vmap", None) if root.tape_engine else None
+        native = getattr(root.hooks.tape_engine, "vmap", None) if root.hooks.tape_engine else None
         if native is not None:
             try:
                 return native(fn, args, axes, out_axes, root)
@@ -284,4 +284,4 @@ def native_vmap(library_vmap: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _wrap(n: Any, root: Any) -> Any:
-    return Tensor(n, root) if isinstance(n, root.native_types) else n
+    return Tensor(n, root) if isinstance(n, root.arrays.types) else n

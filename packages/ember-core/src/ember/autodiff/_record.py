@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._catalogue import CATALOGUE
+from .._kernels import Kernels
 
 if TYPE_CHECKING:
     from .._backend import Backend
@@ -169,7 +170,10 @@ def _wrap(info: KernelInfo, fn: Callable[..., Any], root: Backend,
 
 
 def make_recording(root: Backend) -> Backend:
-    """The recording twin of ``root`` (built once per backend; see ``Backend.recording``)."""
+    """The recording twin of ``root`` (built once per backend; see ``Backend.recording``): a
+    copy whose kernel table holds each kernel wrapped to report its calls. A fused kernel
+    ember has no VJP rule for is left out (None), so the composite runs and is recorded,
+    unless the backend's own engine differentiates it."""
     from .rules import RULES
 
     if not KERNELS:
@@ -178,18 +182,13 @@ def make_recording(root: Backend) -> Backend:
     twin.root = root
     # native dtypes of floating-point and complex arrays: only those outputs are tracked
     inexact = frozenset(n for d, n in root.to_native_dtype.items() if d.is_inexact)
-    native_engine = root.tape_engine is not None
-    fused = {}
-    for spec in CATALOGUE:
-        kname = spec.kernel_name
-        fn = root.__dict__.get(kname)
+    native_engine = root.hooks.tape_engine is not None
+    composite = {s.kernel_name for s in CATALOGUE if not s.primitive}
+    wrapped: dict[str, Callable[..., Any]] = {}
+    for kname, fn in zip(Kernels._fields, root.kernels, strict=True):
         if fn is None:
             continue
-        wrapped = _wrap(KERNELS[kname], fn, root, inexact)
-        setattr(twin, kname, wrapped)
-        if spec.name in root.fused and (native_engine or kname in RULES):
-            # a fused kernel ember has no VJP rule for is left out: the composite runs instead
-            fused[spec.name] = wrapped
-    twin.fused = fused
-    twin.basic_index = _wrap(KERNELS["basic_index"], root.basic_index, root, inexact)
+        if kname not in composite or native_engine or kname in RULES:
+            wrapped[kname] = _wrap(KERNELS[kname], fn, root, inexact)
+    twin.kernels = Kernels._make(wrapped.get(k) for k in Kernels._fields)
     return twin

@@ -26,10 +26,10 @@ def alias(b: Any, n: Any) -> Any:
     """A new native array object with n's values (a view where the library has one): the
     identity of native objects is what tapes track, so a Variable never shares its array."""
     root = b.root
-    f = root.fused.get("stop_gradient")
+    f = root.kernels.stop_gradient
     if f is not None:
         return f(n)
-    return root.asarray(n, None, None, True)
+    return root.kernels.asarray(n, None, None, True)
 
 
 def stop_gradient(x: Any, /) -> Tensor:
@@ -167,7 +167,7 @@ class Variable(Tensor):
                 raise DTypeError(
                     f"Variable.{op}: cannot store {t.dtype} values in a {d} variable without "
                     f"loss; cast with ember.astype first")
-            return root.astype(t._n, root.native_dtype(d), False)
+            return root.kernels.astype(t._n, root.native_dtype(d), False)
         return alias(root, t._n)
 
     def assign(self, value: Any) -> Variable:

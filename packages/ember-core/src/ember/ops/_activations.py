@@ -30,15 +30,10 @@ def _float(x: Any) -> Tensor:
     return T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
 
 
-def fused(x: Tensor, name: str) -> Any:
-    """The backend's fused kernel for a composite op, or None."""
-    return x._b.fused.get(name)
-
-
 def relu(x: Any, /) -> Tensor:
     """max(x, 0)."""
     x = x if type(x) is T else asarray(x)
-    f = fused(x, "nn.relu")
+    f = x._b.kernels.nn_relu
     if f is not None:
         return T(f(x._n), x._b)
     return ew.maximum(x, False if x.dtype is dt.bool else 0)
@@ -47,7 +42,7 @@ def relu(x: Any, /) -> Tensor:
 def sigmoid(x: Any, /) -> Tensor:
     """Logistic sigmoid 1 / (1 + exp(-x)), computed without overflow."""
     x = _float(x)
-    f = fused(x, "nn.sigmoid")
+    f = x._b.kernels.nn_sigmoid
     if f is not None:
         return T(f(x._n), x._b)
     from ._searching import where
@@ -61,7 +56,7 @@ def sigmoid(x: Any, /) -> Tensor:
 def silu(x: Any, /) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
     x = _float(x)
-    f = fused(x, "nn.silu")
+    f = x._b.kernels.nn_silu
     if f is not None:
         return T(f(x._n), x._b)
     return ew.multiply(x, sigmoid(x))
@@ -76,7 +71,7 @@ def gelu(x: Any, /, *, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise EmberError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     x = _float(x)
-    f = fused(x, "nn.gelu")
+    f = x._b.kernels.nn_gelu
     if f is not None:
         return T(f(x._n, approximate), x._b)
     if approximate == "tanh":
@@ -88,7 +83,7 @@ def gelu(x: Any, /, *, approximate: str = "none") -> Tensor:
 def softplus(x: Any, /) -> Tensor:
     """log(1 + exp(x)), stable for large |x|."""
     x = _float(x)
-    f = fused(x, "nn.softplus")
+    f = x._b.kernels.nn_softplus
     if f is not None:
         return T(f(x._n), x._b)
     from ._searching import where
@@ -109,14 +104,16 @@ def _along_axis(name: str, x: Any, axis: int) -> tuple[Tensor, int, Tensor | Non
     the backend's fused kernel when it has one (its fast path skips every other check)."""
     if (type(x) is T or type(x) is V) and type(axis) is int:
         b, d = x._b, x._d or x.dtype
-        f = b.fused.get(name)
+        k = b.kernels
+        f = k.nn_softmax if name == "nn.softmax" else k.nn_log_softmax
         nd = x._n.ndim
         if f is not None and d.kind in "fc" and -nd <= axis < nd:
             ax = axis + nd if axis < 0 else axis
             return x, ax, T(f(x._n, ax), b, d)
     x = _float(x)
     ax = norm_axis(name.removeprefix("nn."), axis, x.ndim)
-    f = fused(x, name)
+    k = x._b.kernels
+    f = k.nn_softmax if name == "nn.softmax" else k.nn_log_softmax
     return x, ax, (None if f is None else T(f(x._n, ax), x._b))
 
 
@@ -146,7 +143,7 @@ def logsumexp(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over axes, computed stably (an all -inf slice gives -inf)."""
     x = _float(x)
     axes = norm_axes("logsumexp", axis, x.ndim)
-    f = fused(x, "nn.logsumexp")
+    f = x._b.kernels.nn_logsumexp
     if f is not None:
         return T(f(x._n, axes, keepdims), x._b)
     if x.size == 0:  # log(0) = -inf over empty slices
@@ -166,7 +163,7 @@ def one_hot(indices: Any, /, num_classes: int, *, dtype: Any = None) -> Tensor:
     if not x.dtype.is_integer:
         raise DTypeError(f"one_hot: indices must be integers, got {x.dtype}")
     d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
-    f = fused(x, "nn.one_hot")
+    f = x._b.kernels.nn_one_hot
     if f is not None:
         return T(f(x._n, num_classes, x._b.native_dtype(d)), x._b)
     classes = arange(num_classes, dtype=x.dtype, backend=x._b, device=x.device)

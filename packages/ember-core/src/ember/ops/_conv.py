@@ -84,7 +84,7 @@ def _conv(op: str, nd: int, x: Any, weight: Any, bias: Any, stride: Any, padding
                 f"{kernel} (dilation {dil}): use a smaller kernel, pad the input "
                 f"(padding='same') or give a larger input")
     try:
-        out = T(b.nn_conv(xn, wn, s, pads, dil, groups), b)
+        out = T(b.kernels.nn_conv(xn, wn, s, pads, dil, groups), b)
     except Exception as exc:
         raise fail(op, (xt, wt), exc) from exc
     if bias is not None:
@@ -133,7 +133,7 @@ def max_pool(x: Any, window: Any, stride: Any = None, padding: Any = 0) -> Tenso
     """Max over sliding windows of the spatial axes of x (N, *spatial, C); stride defaults to window."""
     x, w, s, pads = _pool("max_pool", x, window, stride, padding)
     try:
-        return T(x._b.nn_max_pool(x._n, w, s, pads), x._b)
+        return T(x._b.kernels.nn_max_pool(x._n, w, s, pads), x._b)
     except Exception as exc:
         raise fail("max_pool", (x,), exc) from exc
 
@@ -145,6 +145,6 @@ def avg_pool(x: Any, window: Any, stride: Any = None, padding: Any = 0, *,
     if not x.dtype.is_inexact:
         x = T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
     try:
-        return T(x._b.nn_avg_pool(x._n, w, s, pads, count_include_pad), x._b)
+        return T(x._b.kernels.nn_avg_pool(x._n, w, s, pads, count_include_pad), x._b)
     except Exception as exc:
         raise fail("avg_pool", (x,), exc) from exc

@@ -76,7 +76,7 @@ def _device(b: Backend, device: str | None) -> Any:
         raise
     except Exception as exc:
         raise EmberError(
-            f"backend {b.name!r} has no device {device!r}; its devices: {', '.join(b.devices())}"
+            f"backend {b.name!r} has no device {device!r}; its devices: {', '.join(b.devices.names())}"
         ) from exc
 
 
@@ -134,7 +134,7 @@ def asarray(
         if d is not None and x.dtype is not d:
             return astype(x, d, copy=True)
         if copy:
-            return Tensor(x._b.asarray(x._n, None, None, True), x._b)
+            return Tensor(x._b.kernels.asarray(x._n, None, None, True), x._b)
         return x
     if backend is None:
         owner = _owner(obj)
@@ -159,7 +159,7 @@ def asarray(
             d = _DEFAULT_OF_KIND[kind]
     native_dtype = None if d is None else b.native_dtype(d, device)
     try:
-        n = b.asarray(obj, native_dtype, dev, copy)
+        n = b.kernels.asarray(obj, native_dtype, dev, copy)
     except (OverflowError, TypeError, ValueError, RuntimeError) as exc:
         raise EmberError(
             f"cannot convert {type(obj).__name__} to a tensor on backend {b.name!r}"
@@ -230,7 +230,7 @@ def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: str | None = 
         return x
     native = b.native_dtype(d, x.device)
     try:
-        return Tensor(b.astype(x._n, native, copy), b, d)
+        return Tensor(b.kernels.astype(x._n, native, copy), b, d)
     except Exception as exc:
         raise fail("astype", (x,), exc) from exc
 
@@ -276,8 +276,8 @@ def _creation(op: str, shape: Any, dtype: Any, device: str | None, backend: Any,
     s = _shape(op, shape)
     try:
         if fill is None:
-            return Tensor(b.empty(s, native, dev), b, d)
-        return Tensor(b.full(s, fill, native, dev), b, d)
+            return Tensor(b.kernels.empty(s, native, dev), b, d)
+        return Tensor(b.kernels.full(s, fill, native, dev), b, d)
     except OutOfMemoryError as exc:  # name the op called (zeros), not its kernel (full)
         raise renamed(exc, op) from exc.__cause__
 
@@ -347,9 +347,9 @@ def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
         d = dt.DEFAULT_INT if all(isinstance(v, int) for v in (start, stop, step)) else dt.DEFAULT_FLOAT
     native = b.native_dtype(d, device)
     if math.ceil((stop - start) / step) <= 0:  # an empty range (some libraries raise instead)
-        return Tensor(b.empty((0,), native, dev), b, d)
+        return Tensor(b.kernels.empty((0,), native, dev), b, d)
     try:
-        return Tensor(b.arange(start, stop, step, native, dev), b, d)
+        return Tensor(b.kernels.arange(start, stop, step, native, dev), b, d)
     except Exception as exc:
         raise fail("arange", (), exc) from exc
 
@@ -362,7 +362,7 @@ def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: s
     b, d, dev = _target(dtype, device, backend)
     if d is None:
         d = dt.DEFAULT_COMPLEX if isinstance(start, complex) or isinstance(stop, complex) else dt.DEFAULT_FLOAT
-    return Tensor(b.linspace(start, stop, num, b.native_dtype(d, device), dev, endpoint), b)
+    return Tensor(b.kernels.linspace(start, stop, num, b.native_dtype(d, device), dev, endpoint), b)
 
 
 def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
@@ -374,7 +374,7 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = N
     if n_rows < 0 or n_cols < 0:
         raise ShapeError(f"eye: n_rows and n_cols must be non-negative, got {n_rows}, {n_cols}")
     k = builtins.max(-n_rows, builtins.min(int(k), n_cols))  # beyond the matrix: all zeros
-    return Tensor(b.eye(n_rows, n_cols, k, b.native_dtype(d, device), dev), b, d)
+    return Tensor(b.kernels.eye(n_rows, n_cols, k, b.native_dtype(d, device), dev), b, d)
 
 
 def from_dlpack(x: Any, /, *, device: str | None = None, copy: bool | None = None,
@@ -402,7 +402,7 @@ def from_dlpack(x: Any, /, *, device: str | None = None, copy: bool | None = Non
         )
     dev = _device(b, device)
     try:
-        n = b.from_dlpack(src, copy)
+        n = b.kernels.from_dlpack(src, copy)
     except (BufferError, ValueError) as exc:
         if copy is False:
             raise CopyError(
@@ -414,10 +414,10 @@ def from_dlpack(x: Any, /, *, device: str | None = None, copy: bool | None = Non
         raise EmberError(f"from_dlpack on backend {b.name!r} failed: {exc}") from exc
     if device is not None:
         try:
-            n = b.asarray(n, None, dev, False if copy is False else None)
+            n = b.kernels.asarray(n, None, dev, False if copy is False else None)
         except ValueError as exc:  # copy=False and the array is on another device
             raise CopyError(
-                f"from_dlpack(copy=False): moving the array from {b.device_of(n)!r} to "
+                f"from_dlpack(copy=False): moving the array from {b.devices.of(n)!r} to "
                 f"{device!r} needs a copy; pass copy=None to allow one"
             ) from exc
     return Tensor(n, b)
@@ -427,7 +427,7 @@ def _tri(op: str, x: Tensor, k: int) -> Tensor:
     x = asarray(x)
     if x.ndim < 2:
         raise ShapeError(f"{op} needs a tensor of rank >= 2, got shape {x.shape}")
-    return Tensor(getattr(x._b, op)(x._n, k), x._b)
+    return Tensor(getattr(x._b.kernels, op)(x._n, k), x._b)
 
 
 def tril(x: Tensor, /, *, k: int = 0) -> Tensor:
@@ -472,23 +472,23 @@ def move(x: Tensor, backend: str | None, device: str | None) -> Tensor:
         target = x._b  # a tensor a tape tracks stays on the recording twin
         if device is None or device == x.device:
             return x
-        return Tensor(target.asarray(x._n, None, _device(target, device), None), target)
+        return Tensor(target.kernels.asarray(x._n, None, _device(target, device), None), target)
     dev = _device(target, device)
     target.native_dtype(x.dtype, device)  # fails clearly if the target lacks the dtype
     n = None
     if dev is None:
         try:
-            n = target.from_dlpack(x._n)
+            n = target.kernels.from_dlpack(x._n, None)
         except Exception:
             n = None
     if n is None:
         try:
-            host = x._b.to_numpy(x._n)
+            host = x._b.arrays.to_numpy(x._n)
         except Exception as exc:
             raise EmberError(
                 f"cannot move a {x.dtype} tensor from {x._b.name!r} to {target.name!r}: {exc}"
             ) from exc
-        n = target.asarray(host, target.native_dtype(x.dtype, device), dev, None)
+        n = target.kernels.asarray(host, target.native_dtype(x.dtype, device), dev, None)
     elif dev is not None:
-        n = target.asarray(n, None, dev, None)
+        n = target.kernels.asarray(n, None, dev, None)
     return Tensor(n, target)

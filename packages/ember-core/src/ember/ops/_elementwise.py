@@ -12,6 +12,7 @@ from .. import _dtypes as dt
 from .._catalogue import BY_NAME
 from .._dispatch import backend_of, cast_native, fail, native_of, promote_binary, rebase
 from .._errors import DTypeError
+from .._kernels import Kernels
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
 from ._complex_special import FIXES
@@ -116,59 +117,6 @@ _BOOL = frozenset([dt.bool])
 _COMPLEX = frozenset(d for d in dt.ALL_DTYPES if d.kind == "c")
 _REAL_OF = {dt.complex64: dt.float32, dt.complex128: dt.float64}
 
-# Fast paths are generated from these templates so that the kernel lookup is a constant
-# attribute load (``b.add``) rather than getattr(b, name): dispatch cost is benchmarked.
-_UNARY = """
-def {name}(x, /):
-    tx = type(x)
-    if tx is T or tx is V:
-        d = x._d or x.dtype  # the cached dtype; filled from the native array if missing
-        if d in OK:
-            b = x._b
-            try:
-                return T(b.{name}(x._n), b, {result})
-            except Exception as exc:
-                raise fail("{name}", (x,), exc) from exc
-    return slow(x)
-"""
-
-_BINARY = """
-def {name}(x1, x2, /):
-    t1 = type(x1)
-    t2 = type(x2)
-    if t1 is T or t1 is V:
-        d = x1._d or x1.dtype  # the cached dtype; filled from the native array if missing
-        if t2 is T or t2 is V:
-            if d is (x2._d or x2.dtype) and d in OK:
-                b = x1._b
-                if x2._b is not b:
-                    if x2._b.root is not b.root:
-                        return slow(x1, x2)
-                    if b is b.root:  # one operand is tracked by a tape: its recording twin
-                        b = x2._b
-                try:
-                    return T(b.{name}(x1._n, x2._n), b, {result})
-                except Exception as exc:
-                    raise fail("{name}", (x1, x2), exc) from exc
-        elif (t2 is float or t2 is int) and d in INEXACT and d in OK:
-            b = x1._b
-            return T(b.{name}(x1._n, x2), b, {result})
-    elif (t2 is T or t2 is V) and (t1 is float or t1 is int):
-        d = x2._d or x2.dtype
-        if d in INEXACT and d in OK:
-            b = x2._b
-            return T(b.{name}(x1, x2._n), b, {result})
-    return slow(x1, x2)
-"""
-
-
-def _generate(template: str, name: str, ok: frozenset, result: str, slow: Callable[..., Any]) -> Callable[..., Any]:
-    ns: dict[str, Any] = {"T": T, "V": V, "OK": ok, "INEXACT": _INEXACT, "BOOL": dt.bool, "fail": fail,
-                          "slow": slow, "REAL_OF": _REAL_OF}
-    exec(template.format(name=name, result=result), ns)
-    return ns[name]
-
-
 def _result(kind: str, d: dt.DType) -> dt.DType:
     if kind == "bool":
         return dt.bool
@@ -177,7 +125,68 @@ def _result(kind: str, d: dt.DType) -> dt.DType:
     return d
 
 
-_RESULT_EXPR = {"same": "d", "bool": "BOOL", "real": "REAL_OF.get(d, d)"}
+# The fast paths below run on every element-wise call, so they are written for speed: the
+# kernel is found by its position in the backend's kernel table (``b.kernels[i]``, a tuple
+# item; ``i`` is looked up once, here, so a misspelt name fails at import), and the result dtype
+# is the operand's (``same``) or read from a table built once per op.
+
+
+def _unary_fast(name: str, ok: frozenset[dt.DType], result: str,
+                slow: Callable[[Any], Tensor]) -> Callable[[Any], Tensor]:
+    i = Kernels._fields.index(name)
+    same = result == "same"
+    out_of = {d: _result(result, d) for d in ok}
+
+    def op(x: Any, /) -> Tensor:
+        tx = type(x)
+        if tx is T or tx is V:
+            d = x._d or x.dtype  # the cached dtype; filled from the native array if missing
+            if d in ok:
+                b = x._b
+                try:
+                    return T(b.kernels[i](x._n), b, d if same else out_of[d])
+                except Exception as exc:
+                    raise fail(name, (x,), exc) from exc
+        return slow(x)
+
+    return op
+
+
+def _binary_fast(name: str, ok: frozenset[dt.DType], result: str,
+                 slow: Callable[[Any, Any], Tensor]) -> Callable[[Any, Any], Tensor]:
+    i = Kernels._fields.index(name)
+    same = result == "same"
+    out_of = {d: _result(result, d) for d in ok}
+    scalar_ok = ok & _INEXACT  # a Python float or int beside a floating-point tensor
+
+    def op(x1: Any, x2: Any, /) -> Tensor:
+        t1 = type(x1)
+        t2 = type(x2)
+        if t1 is T or t1 is V:
+            d = x1._d or x1.dtype  # the cached dtype; filled from the native array if missing
+            if t2 is T or t2 is V:
+                if d is (x2._d or x2.dtype) and d in ok:
+                    b = x1._b
+                    if x2._b is not b:
+                        if x2._b.root is not b.root:
+                            return slow(x1, x2)
+                        if b is b.root:  # one operand is tracked by a tape: its recording twin
+                            b = x2._b
+                    try:
+                        return T(b.kernels[i](x1._n, x2._n), b, d if same else out_of[d])
+                    except Exception as exc:
+                        raise fail(name, (x1, x2), exc) from exc
+            elif (t2 is float or t2 is int) and d in scalar_ok:
+                b = x1._b
+                return T(b.kernels[i](x1._n, x2), b, d if same else out_of[d])
+        elif (t2 is T or t2 is V) and (t1 is float or t1 is int):
+            d = x2._d or x2.dtype
+            if d in scalar_ok:
+                b = x2._b
+                return T(b.kernels[i](x1, x2._n), b, d if same else out_of[d])
+        return slow(x1, x2)
+
+    return op
 
 
 def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = False,
@@ -198,12 +207,12 @@ def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = 
         if d not in ok:
             raise DTypeError(f"{name} takes {kinds_msg} tensors, got {d}; cast with ember.astype")
         try:
-            out = T(getattr(b, name)(x._n), b, _result(result, d))
+            out = T(getattr(b.kernels, name)(x._n), b, _result(result, d))
         except Exception as exc:
             raise fail(name, (x,), exc) from exc
         return fix(x, out) if fix is not None and d in _COMPLEX else out
 
-    op = _generate(_UNARY, name, fast_ok, _RESULT_EXPR[result], slow)
+    op = _unary_fast(name, fast_ok, result, slow)
     return _finish(op, name, "(x, /)")
 
 
@@ -223,11 +232,11 @@ def _binary(name: str, ok: frozenset, result: str = "same", *, inexact: bool = F
                     f"or use ember.logical_*"
                 )
         try:
-            return T(getattr(b, name)(n1, n2), b, _result(result, target))
+            return T(getattr(b.kernels, name)(n1, n2), b, _result(result, target))
         except Exception as exc:
             raise fail(name, (_as_tensor(name, x1), _as_tensor(name, x2)), exc) from exc
 
-    op = _generate(_BINARY, name, ok, _RESULT_EXPR[result], slow)
+    op = _binary_fast(name, ok, result, slow)
     return _finish(op, name, "(x1, x2, /)")
 
 
@@ -335,7 +344,7 @@ def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
     if lo is None and hi is None:
         return x
     try:
-        return T(b.clip(x._n, lo, hi), b)
+        return T(b.kernels.clip(x._n, lo, hi), b)
     except Exception as exc:
         raise fail("clip", (x,), exc) from exc
 

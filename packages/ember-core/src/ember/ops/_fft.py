@@ -52,7 +52,7 @@ def _one(op: str, real_in: bool, x: Any, n: int | None, axis: int, norm: str) ->
     if n is not None and n < 1:
         raise ShapeError(f"fft.{op}: n must be >= 1, got {n}")
     try:
-        return T(getattr(x._b, "fft_" + op)(x._n, n, axis, norm), x._b)
+        return T(getattr(x._b.kernels, "fft_" + op)(x._n, n, axis, norm), x._b)
     except Exception as exc:
         raise fail(f"fft.{op}", (x,), exc) from exc
 
@@ -72,7 +72,7 @@ def _many(op: str, real_in: bool, x: Any, s: Any, axes: Any, norm: str) -> Tenso
     if s is not None and axes is not None and len(s) != len(axes):
         raise ShapeError(f"fft.{op}: s {s} and axes {axes} differ in length")
     try:
-        return T(getattr(x._b, "fft_" + op)(x._n, s, axes, norm), x._b)
+        return T(getattr(x._b.kernels, "fft_" + op)(x._n, s, axes, norm), x._b)
     except Exception as exc:
         raise fail(f"fft.{op}", (x,), exc) from exc
 

@@ -110,7 +110,7 @@ def getitem(x: Any, key: Any) -> Tensor:
         shape = n.shape
         tk = type(key)
         if shape and ((tk is slice and key.step is None) or (tk is int and -shape[0] <= key < shape[0])):
-            return T(b.basic_index(n, (key,)), b, x._d)
+            return T(b.kernels.basic_index(n, (key,)), b, x._d)
         if tk is tuple and len(key) <= len(shape):
             for i, item in enumerate(key):
                 ti = type(item)
@@ -120,12 +120,12 @@ def getitem(x: Any, key: Any) -> Tensor:
                 elif ti is not slice or item.step is not None:
                     break
             else:
-                return T(b.basic_index(n, key), b, x._d)
+                return T(b.kernels.basic_index(n, key), b, x._d)
     else:
         x = asarray(x)
     k = normalise_key(x, key)
     try:
-        return T(x._b.getitem(x._n, k), x._b, x._d)
+        return T(x._b.kernels.getitem(x._n, k), x._b, x._d)
     except Exception as exc:
         raise fail("getitem", (x,), exc) from exc
 
@@ -152,7 +152,7 @@ def index_update(x: Any, key: Any, values: Any, *, mode: str = "set") -> Tensor:
     if not dt.can_cast(v.dtype, x.dtype) and not (v.dtype.kind in "iu" and x.dtype.kind in "iu"):
         raise DTypeError(f"index_update: cannot store {v.dtype} values into a {x.dtype} tensor without loss; cast first")
     try:
-        return T(x._b.index_update(x._n, k, native_of(x._b, v, "index_update", x.dtype), mode), x._b)
+        return T(x._b.kernels.index_update(x._n, k, native_of(x._b, v, "index_update", x.dtype), mode), x._b)
     except Exception as exc:  # not element-wise: a failure is not explained by broadcasting
         raise fail("index_update", (x, v), exc, elementwise=False) from exc
 
@@ -169,7 +169,7 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Tensor:
     if not idx.dtype.is_integer:
         raise DTypeError(f"take: indices must be integers, got {idx.dtype}")
     try:
-        return T(x._b.take(x._n, native_of(x._b, idx, "take"), axis), x._b)
+        return T(x._b.kernels.take(x._n, native_of(x._b, idx, "take"), axis), x._b)
     except Exception as exc:
         raise fail("take", (x, idx), exc, elementwise=False) from exc
 

@@ -42,7 +42,7 @@ def matmul(x1: Any, x2: Any, /) -> Tensor:
             if x2._b is not b and b is b.root:  # one operand is tracked by a tape: its twin
                 b = x2._b
             try:
-                return T(b.matmul(x1._n, x2._n), b, d)
+                return T(b.kernels.matmul(x1._n, x2._n), b, d)
             except Exception as exc:
                 raise _matmul_error(x1, x2, exc) from exc
     b, n1, n2, d = promote_binary("matmul", x1, x2)
@@ -50,7 +50,7 @@ def matmul(x1: Any, x2: Any, /) -> Tensor:
         raise DTypeError("matmul takes numeric tensors, got bool; cast with ember.astype")
     a, c = T(n1, b), T(n2, b)
     try:
-        return T(b.matmul(n1, n2), b)
+        return T(b.kernels.matmul(n1, n2), b)
     except Exception as exc:
         raise _matmul_error(a, c, exc) from exc
 
@@ -75,7 +75,7 @@ def matrix_transpose(x: Any, /) -> Tensor:
     if x.ndim < 2:
         raise ShapeError(f"matrix_transpose needs rank >= 2, got shape {x.shape}")
     perm = (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2)
-    return T(x._b.permute_dims(x._n, perm), x._b)
+    return T(x._b.kernels.permute_dims(x._n, perm), x._b)
 
 
 def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Tensor:
@@ -94,7 +94,7 @@ def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Tensor:
               tuple(norm_axis("tensordot", i, c.ndim) for i in q))
     if len(ax[0]) != len(ax[1]) or any(a.shape[i] != c.shape[j] for i, j in zip(*ax, strict=False)):
         raise ShapeError(f"tensordot: axes {ax} of shapes {a.shape} and {c.shape} do not match")
-    return T(b.tensordot(n1, n2, ax), b)
+    return T(b.kernels.tensordot(n1, n2, ax), b)
 
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
@@ -147,7 +147,7 @@ def _float(op: str, x: Any, *, square: bool = False, min_rank: int = 2) -> Tenso
 
 def _call(op: str, x: Tensor, *args: Any) -> Any:
     try:
-        return getattr(x._b, "linalg_" + op)(x._n, *args)
+        return getattr(x._b.kernels, "linalg_" + op)(x._n, *args)
     except Exception as exc:
         raise fail(f"linalg.{op}", (x,), exc) from exc
 
@@ -265,7 +265,7 @@ def _rtol(op: str, x: Tensor, rtol: Any) -> Any:
                          f"{batch} of x {x.shape} (one tolerance per matrix)")
     real = {dt.complex64: dt.float32, dt.complex128: dt.float64}.get(x.dtype, x.dtype)
     n = cast_native(b, n, real)
-    return n if t.shape == batch else b.broadcast_to(n, batch)
+    return n if t.shape == batch else b.kernels.broadcast_to(n, batch)
 
 
 def matrix_power(x: Any, n: int, /) -> Tensor:
@@ -332,7 +332,7 @@ def solve(x1: Any, x2: Any, /) -> Tensor:
     if k != a.shape[-1]:
         raise ShapeError(f"linalg.solve: x1 {a.shape} and x2 {c.shape} do not align")
     try:
-        return T(b.linalg_solve(n1, n2), b)
+        return T(b.kernels.linalg_solve(n1, n2), b)
     except Exception as exc:
         raise fail("linalg.solve", (a, c), exc) from exc
 
@@ -353,7 +353,7 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
     if a.shape != c.shape:
         a, c = broadcast_arrays(a, c)  # kernels see equal shapes; axis is of the broadcast rank
     try:
-        return T(b.linalg_cross(a._n, c._n, ax), b)
+        return T(b.kernels.linalg_cross(a._n, c._n, ax), b)
     except Exception as exc:
         raise fail("linalg.cross", (a, c), exc) from exc
 
@@ -363,7 +363,7 @@ def diagonal(x: Any, /, *, offset: int = 0) -> Tensor:
     x = _t(x)
     if x.ndim < 2:
         raise ShapeError(f"linalg.diagonal needs rank >= 2, got shape {x.shape}")
-    return T(x._b.linalg_diagonal(x._n, offset), x._b)
+    return T(x._b.kernels.linalg_diagonal(x._n, offset), x._b)
 
 
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
@@ -373,7 +373,7 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
     x = _t(x)
     if x.ndim < 2:
         raise ShapeError(f"linalg.trace needs rank >= 2, got shape {x.shape}")
-    return T(x._b.linalg_trace(x._n, offset, _acc_native(x, dtype)), x._b)
+    return T(x._b.kernels.linalg_trace(x._n, offset, _acc_native(x, dtype)), x._b)
 
 
 def outer(x1: Any, x2: Any, /) -> Tensor:
@@ -384,4 +384,4 @@ def outer(x1: Any, x2: Any, /) -> Tensor:
     a, c = T(n1, b), T(n2, b)
     if a.ndim != 1 or c.ndim != 1:
         raise ShapeError(f"linalg.outer takes 1-d tensors, got {a.shape} and {c.shape}")
-    return multiply(T(b.reshape(n1, (a.shape[0], 1), None), b), c)
+    return multiply(T(b.kernels.reshape(n1, (a.shape[0], 1), None), b), c)

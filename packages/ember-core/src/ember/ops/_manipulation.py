@@ -30,7 +30,7 @@ def reshape(x: Any, /, shape: Any, *, copy: bool | None = None) -> Tensor:
     if (type(x) is T or type(x) is V) and type(shape) is tuple and copy is None:
         b = x._b
         try:
-            return T(b.reshape(x._n, shape, None), b, x._d)
+            return T(b.kernels.reshape(x._n, shape, None), b, x._d)
         except Exception:
             pass
     x = _t(x)
@@ -45,7 +45,7 @@ def reshape(x: Any, /, shape: Any, *, copy: bool | None = None) -> Tensor:
             f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) into {shape}"
         )
     try:
-        return T(x._b.reshape(x._n, shape, copy), x._b)
+        return T(x._b.kernels.reshape(x._n, shape, copy), x._b)
     except Exception as exc:
         raise fail("reshape", (x,), exc) from exc
 
@@ -58,7 +58,7 @@ def broadcast_to(x: Any, /, shape: Any) -> Tensor:
         a != 1 and a != s for a, s in zip(x.shape[::-1], shape[::-1], strict=False)
     ):
         raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
-    return T(x._b.broadcast_to(x._n, shape), x._b)
+    return T(x._b.kernels.broadcast_to(x._n, shape), x._b)
 
 
 def broadcast_arrays(*arrays: Any) -> list[Tensor]:
@@ -91,7 +91,7 @@ def concat(arrays: Sequence[Any], /, *, axis: int | None = 0) -> Tensor:
                 ns.append(a._n)
             else:
                 try:
-                    return T(b.concat(ns, axis), b, d)
+                    return T(b.kernels.concat(ns, axis), b, d)
                 except Exception:
                     pass  # the checked path below explains the problem
     b, ns, _ = _same("concat", arrays)
@@ -108,7 +108,7 @@ def concat(arrays: Sequence[Any], /, *, axis: int | None = 0) -> Tensor:
                 raise ShapeError(
                     f"concat along axis {axis}: shapes {[t.shape for t in ts]} differ off that axis"
                 )
-    return T(b.concat(ns, axis), b)
+    return T(b.kernels.concat(ns, axis), b)
 
 
 def stack(arrays: Sequence[Any], /, *, axis: int = 0) -> Tensor:
@@ -118,7 +118,7 @@ def stack(arrays: Sequence[Any], /, *, axis: int = 0) -> Tensor:
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need one shape, got {sorted(shapes)}")
     axis = norm_axis("stack", axis, len(ns[0].shape) + 1)
-    return T(b.stack(ns, axis), b)
+    return T(b.kernels.stack(ns, axis), b)
 
 
 def expand_dims(x: Any, /, axis: int = 0) -> Tensor:
@@ -131,7 +131,7 @@ def expand_dims(x: Any, /, axis: int = 0) -> Tensor:
             f"(valid: {-nd - 1}..{nd})"
         )
     axis = norm_axis("expand_dims", axis, nd + 1)
-    return T(x._b.expand_dims(x._n, axis), x._b)
+    return T(x._b.kernels.expand_dims(x._n, axis), x._b)
 
 
 def squeeze(x: Any, /, axis: int | tuple[int, ...]) -> Tensor:
@@ -141,13 +141,13 @@ def squeeze(x: Any, /, axis: int | tuple[int, ...]) -> Tensor:
     bad = [a for a in axes if x.shape[a] != 1]
     if bad:
         raise ShapeError(f"squeeze: axes {bad} of shape {x.shape} are not of length 1")
-    return T(x._b.squeeze(x._n, axes), x._b)
+    return T(x._b.kernels.squeeze(x._n, axes), x._b)
 
 
 def flip(x: Any, /, *, axis: int | tuple[int, ...] | None = None) -> Tensor:
     """Reverse the order of elements along axes (all axes when None)."""
     x = _t(x)
-    return T(x._b.flip(x._n, norm_axes("flip", axis, x.ndim)), x._b)
+    return T(x._b.kernels.flip(x._n, norm_axes("flip", axis, x.ndim)), x._b)
 
 
 def permute_dims(x: Any, /, axes: tuple[int, ...]) -> Tensor:
@@ -157,7 +157,7 @@ def permute_dims(x: Any, /, axes: tuple[int, ...]) -> Tensor:
     perm = tuple(norm_axis("permute_dims", a, nd) for a in axes)
     if sorted(perm) != list(range(nd)):
         raise ShapeError(f"permute_dims: {tuple(axes)} is not a permutation of the {nd} axes of {x.shape}")
-    return T(x._b.permute_dims(x._n, perm), x._b)
+    return T(x._b.kernels.permute_dims(x._n, perm), x._b)
 
 
 def moveaxis(x: Any, source: int | tuple[int, ...], destination: int | tuple[int, ...], /) -> Tensor:
@@ -192,7 +192,7 @@ def repeat(x: Any, repeats: Any, /, *, axis: int | None = None) -> Tensor:
         if not rt.dtype.is_integer or rt.ndim != 1 or rt.shape[0] not in (1, n):
             raise ShapeError(f"repeat: repeats must be an int or a 1-d integer tensor of length {n}")
         r = cast_native(b, rt._n, dt.int64)
-    return T(b.repeat(x._n, r, axis), b)
+    return T(b.kernels.repeat(x._n, r, axis), b)
 
 
 def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...] | None = None) -> Tensor:
@@ -201,7 +201,7 @@ def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...]
     if axis is None:
         if not isinstance(shift, int):
             raise ShapeError("roll: with axis=None, shift must be one int")
-        return T(x._b.roll(x._n, shift, None), x._b)
+        return T(x._b.kernels.roll(x._n, shift, None), x._b)
     shifts = (shift,) if isinstance(shift, int) else tuple(shift)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     if len(shifts) == 1 and len(axes) > 1:
@@ -209,7 +209,7 @@ def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...]
     if len(shifts) != len(axes):
         raise ShapeError(f"roll: shift {shift} and axis {axis} differ in length")
     axes = tuple(norm_axis("roll", a, x.ndim) for a in axes)
-    return T(x._b.roll(x._n, shifts, axes), x._b)
+    return T(x._b.kernels.roll(x._n, shifts, axes), x._b)
 
 
 def tile(x: Any, repetitions: tuple[int, ...], /) -> Tensor:
@@ -218,7 +218,7 @@ def tile(x: Any, repetitions: tuple[int, ...], /) -> Tensor:
     reps = tuple(int(r) for r in repetitions)
     if any(r < 0 for r in reps):
         raise ShapeError(f"tile: repetitions must be non-negative, got {reps}")
-    return T(x._b.tile(x._n, reps), x._b)
+    return T(x._b.kernels.tile(x._n, reps), x._b)
 
 
 def unstack(x: Any, /, *, axis: int = 0) -> tuple[Tensor, ...]:
@@ -227,7 +227,7 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Tensor, ...]:
     axis = norm_axis("unstack", axis, x.ndim)
     lead = (slice(None),) * axis
     b = x._b
-    return tuple(T(b.getitem(x._n, (*lead, i)), b) for i in range(x.shape[axis]))
+    return tuple(T(b.kernels.getitem(x._n, (*lead, i)), b) for i in range(x.shape[axis]))
 
 
 

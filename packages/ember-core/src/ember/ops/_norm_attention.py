@@ -11,7 +11,7 @@ from .._dispatch import backend_of, native_of, norm_axes, rebase
 from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
 from . import _elementwise as ew
-from ._activations import _float, fused, log_softmax, one_hot
+from ._activations import _float, log_softmax, one_hot
 from ._creation import arange, asarray, astype
 from ._manipulation import expand_dims, moveaxis
 from ._reductions import mean, var
@@ -44,7 +44,7 @@ def layer_norm(x: Any, weight: Any = None, bias: Any = None, *, axis: Any = -1, 
         raise ShapeError(f"layer_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
     w = _affine("layer_norm", x, weight, axes, "weight")
     b = _affine("layer_norm", x, bias, axes, "bias")
-    f = fused(x, "nn.layer_norm")
+    f = x._b.kernels.nn_layer_norm
     if f is not None:
         return T(f(x._n, None if w is None else w._n, None if b is None else b._n, axes, eps), x._b)
     mu = mean(x, axis=axes, keepdims=True)
@@ -64,7 +64,7 @@ def rms_norm(x: Any, weight: Any = None, *, axis: Any = -1, eps: float = 1e-6) -
     if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):
         raise ShapeError(f"rms_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
     w = _affine("rms_norm", x, weight, axes, "weight")
-    f = fused(x, "nn.rms_norm")
+    f = x._b.kernels.nn_rms_norm
     if f is not None:
         return T(f(x._n, None if w is None else w._n, axes, eps), x._b)
     y = ew.divide(x, ew.sqrt(ew.add(mean(ew.square(x), axis=axes, keepdims=True), eps)))
@@ -111,7 +111,7 @@ def scaled_dot_product_attention(
         raise EmberError(f"attention: window must be a positive int, got {window}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     m = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b, device=q.device))
-    f = fused(q, "nn.scaled_dot_product_attention")
+    f = q._b.kernels.nn_scaled_dot_product_attention
     if f is not None:
         return T(f(q._n, k._n, v._n, None if m is None else m._n, is_causal, scale, window), q._b)
     from ._activations import softmax

@@ -49,14 +49,14 @@ def _sum_like(op: str, x: Any, axis: Any, dtype: Any, keepdims: bool) -> Tensor:
         d = x._d or x.dtype
         if d.kind in "fc":
             try:
-                return T(getattr(b, op)(x._n, None, None, keepdims), b, d)
+                return T(getattr(b.kernels, op)(x._n, None, None, keepdims), b, d)
             except Exception as exc:
                 raise fail(op, (x,), exc) from exc
     x = _t(x)
     b = x._b
     axes = norm_axes(op, axis, x.ndim)
     try:
-        return T(getattr(b, op)(x._n, axes, _acc_native(x, dtype), keepdims), b)
+        return T(getattr(b.kernels, op)(x._n, axes, _acc_native(x, dtype), keepdims), b)
     except Exception as exc:
         raise fail(op, (x,), exc) from exc
 
@@ -86,7 +86,7 @@ def _minmax(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
     if x.dtype.is_complex:
         raise DTypeError(f"{op} is not defined for complex tensors (got {x.dtype})")
     try:
-        return T(getattr(x._b, op)(x._n, axes, keepdims), x._b)
+        return T(getattr(x._b.kernels, op)(x._n, axes, keepdims), x._b)
     except Exception as exc:
         raise fail(op, (x,), exc) from exc
 
@@ -113,15 +113,15 @@ def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
         b = x._b
         d = x._d or x.dtype
         if d.kind in "fc":
-            return T(b.mean(x._n, None, keepdims), b, d)
+            return T(b.kernels.mean(x._n, None, keepdims), b, d)
     x = _float_input("mean", _t(x))
-    return T(x._b.mean(x._n, norm_axes("mean", axis, x.ndim), keepdims), x._b)
+    return T(x._b.kernels.mean(x._n, norm_axes("mean", axis, x.ndim), keepdims), x._b)
 
 
 def var(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
     """Variance over axes with Bessel-style ``correction`` (0: population, 1: sample)."""
     x = _float_input("var", _t(x))
-    return T(x._b.var(x._n, norm_axes("var", axis, x.ndim), correction, keepdims), x._b)
+    return T(x._b.kernels.var(x._n, norm_axes("var", axis, x.ndim), correction, keepdims), x._b)
 
 
 def std(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
@@ -136,7 +136,7 @@ def std(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool 
 def _logical(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
     x = _t(x)
     n = cast_native(x._b, x._n, dt.bool)
-    return T(getattr(x._b, op)(n, norm_axes(op, axis, x.ndim), keepdims), x._b)
+    return T(getattr(x._b.kernels, op)(n, norm_axes(op, axis, x.ndim), keepdims), x._b)
 
 
 def all(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -166,7 +166,7 @@ def _cumulative(op: str, x: Any, axis: int | None, dtype: Any, include_initial: 
         axis = 0
     axis = norm_axis(op, axis, x.ndim)
     try:
-        return T(getattr(x._b, op)(x._n, axis, _acc_native(x, dtype), include_initial), x._b)
+        return T(getattr(x._b.kernels, op)(x._n, axis, _acc_native(x, dtype), include_initial), x._b)
     except Exception as exc:
         raise fail(op, (x,), exc) from exc
 
@@ -197,7 +197,7 @@ def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: 
         x = concat([asarray(p, backend=x._b, device=x.device) for p in parts], axis=axis)
     lead = (slice(None),) * axis
     for _ in range(n):
-        hi = T(x._b.getitem(x._n, (*lead, slice(1, None))), x._b)
-        lo = T(x._b.getitem(x._n, (*lead, slice(None, -1))), x._b)
+        hi = T(x._b.kernels.getitem(x._n, (*lead, slice(1, None))), x._b)
+        lo = T(x._b.kernels.getitem(x._n, (*lead, slice(None, -1))), x._b)
         x = not_equal(hi, lo) if x.dtype is dt.bool else subtract(hi, lo)
     return x

@@ -35,7 +35,7 @@ def _arg(op: str, x: Any, axis: int | None, keepdims: bool) -> Tensor:
     if empty:
         raise ShapeError(f"{op}: attempt to get {op} of an empty sequence (shape {x.shape}, axis {axis})")
     try:
-        return T(getattr(x._b, op)(x._n, axis, keepdims), x._b)
+        return T(getattr(x._b.kernels, op)(x._n, axis, keepdims), x._b)
     except Exception as exc:
         raise fail(op, (x,), exc) from exc
 
@@ -55,7 +55,7 @@ def nonzero(x: Any, /) -> tuple[Tensor, ...]:
     x = _t(x)
     if x.ndim == 0:
         raise ShapeError("nonzero: 0-d tensors are not supported (Array API); reshape to (1,) first")
-    return tuple(T(n, x._b) for n in x._b.nonzero(x._n))
+    return tuple(T(n, x._b) for n in x._b.kernels.nonzero(x._n))
 
 
 def where(condition: Any, x1: Any, x2: Any, /) -> Tensor:
@@ -66,14 +66,14 @@ def where(condition: Any, x1: Any, x2: Any, /) -> Tensor:
         if (x1._b is b and x2._b is b and (condition._d or condition.dtype) is _BOOL
                 and d is (x2._d or x2.dtype)):
             try:
-                return T(b.where(condition._n, x1._n, x2._n), b, d)
+                return T(b.kernels.where(condition._n, x1._n, x2._n), b, d)
             except Exception as exc:
                 raise fail("where", (condition, x1, x2), exc) from exc
     b = backend_of("where", condition, x1, x2)
     c = native_of(b, condition, "where", dt.bool)
     b, n1, n2, _ = promote_binary("where", x1, x2)
     try:
-        return T(b.where(c, n1, n2), b)
+        return T(b.kernels.where(c, n1, n2), b)
     except Exception as exc:
         raise fail("where", (T(c, b), _t(x1) if not isinstance(x1, (int, float, complex)) else x1,
                              _t(x2) if not isinstance(x2, (int, float, complex)) else x2), exc) from exc
@@ -88,7 +88,7 @@ def searchsorted(x1: Any, x2: Any, /, *, side: str = "left", sorter: Any = None)
         raise ShapeError(f"searchsorted: x1 must be 1-d, got shape {x1.shape}")
     b, n1, n2, _ = promote_binary("searchsorted", x1, x2)
     s = None if sorter is None else native_of(b, sorter, "searchsorted", dt.int64)
-    return T(b.searchsorted(n1, n2, side, s), b)
+    return T(b.kernels.searchsorted(n1, n2, side, s), b)
 
 
 def _sort(op: str, x: Any, axis: int, descending: bool, stable: bool) -> Tensor:
@@ -97,7 +97,7 @@ def _sort(op: str, x: Any, axis: int, descending: bool, stable: bool) -> Tensor:
         raise ShapeError(f"{op}: 0-d tensors have no axis to sort")
     axis = norm_axis(op, axis, x.ndim)
     try:
-        return T(getattr(x._b, op)(x._n, axis, descending, stable), x._b)
+        return T(getattr(x._b.kernels, op)(x._n, axis, descending, stable), x._b)
     except Exception as exc:
         raise fail(op, (x,), exc) from exc
 
@@ -132,7 +132,7 @@ class UniqueInverseResult(NamedTuple):
 def unique_all(x: Any, /) -> UniqueAllResult:
     """Sorted unique values of x with first indices, inverse indices (x's shape) and counts."""
     x = _t(x)
-    v, i, inv, c = x._b.unique_all(x._n)
+    v, i, inv, c = x._b.kernels.unique_all(x._n)
     return UniqueAllResult(T(v, x._b), T(i, x._b), T(inv, x._b), T(c, x._b))
 
 

@@ -27,11 +27,11 @@ def shape_of(shape: Any) -> tuple[int, ...]:
 def target(backend: Any, device: str | None, dtype: dt.DType, op: str = "",
            shape: tuple[int, ...] | None = None) -> Backend:
     """The backend a draw runs on; checks that ``dtype`` exists on ``device`` there and, given
-    the draw's ``op`` and ``shape``, that the result fits the backend's ``memory_limit``."""
+    the draw's ``op`` and ``shape``, that the result fits the backend's memory limit."""
     b = (current_backend() if backend is None else load_backend(backend)).root
     native = None if device is None else b.native_device(device)
     b.native_dtype(dtype, device)
-    limit_of = getattr(b, "memory_limit", None)
+    limit_of = b.hooks.memory_limit
     if shape is not None and limit_of is not None:
         limit = limit_of(native)
         nbytes = math.prod(shape) * dtype.itemsize

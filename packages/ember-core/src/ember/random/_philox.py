@@ -82,7 +82,7 @@ _CONSTS: dict[tuple[str, str], _Consts] = {}
 
 
 def _consts(b: Backend, device: str | None) -> _Consts:
-    where = (b.name, device or b.default_device())
+    where = (b.name, device or b.devices.default())
     c = _CONSTS.get(where)
     if c is None:
         c = _CONSTS[where] = _Consts(b, device)
@@ -182,7 +182,7 @@ def words(value: int, n: int, b: Backend, device: str | None) -> Tensor:
     [0, 2**32), on backend ``b`` and ``device`` (the backend's ``random_bits`` if it has one)."""
     from ..ops._creation import astype
 
-    fast = b.fused.get("random.bits")
+    fast = b.kernels.random_bits
     if fast is None:
         return composite_words(value, n, b, device)
     t = Tensor(fast(value, n, None if device is None else b.native_device(device)), b)
@@ -196,7 +196,7 @@ def composite_words(value: int, n: int, b: Backend, device: str | None) -> Tenso
 
     blocks = -(-n // 4)
     schedule = _Schedule((value & MASK32, value >> 32), b, device, ROUNDS)
-    cpu = (device or b.default_device()).split(":")[0] == "cpu"
+    cpu = (device or b.devices.default()).split(":")[0] == "cpu"
     step = CPU_CHUNK if cpu else max(blocks, 1)
     parts = []
     for start in range(0, max(blocks, 1), step):

@@ -181,7 +181,7 @@ def _ref_astype(x: Any, targets: Any) -> Any:
     for name in CONTEXT.get("backends", ()):
         b = E.load_backend(name)
         targets = [t for t in targets if t in b.to_native_dtype
-                   and t in b.capabilities.dtypes.get(b.default_device().split(":")[0], {t})]
+                   and t in b.capabilities.dtypes.get(b.devices.default().split(":")[0], {t})]
     return _astype_all(x, [t for t in targets if t is not E.bfloat16])
 
 

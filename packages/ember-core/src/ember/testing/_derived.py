@@ -14,11 +14,9 @@ def derived_backend(base: str, name: str, *, fused: bool = True) -> ember.Backen
     ember-core's own implementation (the official backends fuse several of them).
     """
     b = ember.load_backend(base)
-    kernels = {s.kernel_name: getattr(b, s.kernel_name) for s in CATALOGUE
-               if s.primitive or (fused and s.name in b.fused)}
-    return ember.Backend(
-        name=name, version=b.version, kernels=kernels, native_types=b.native_types,
-        dtypes=b.to_native_dtype, capabilities=b.capabilities, devices=b.devices,
-        default_device=b.default_device, device_of=b.device_of, to_device=b.native_device,
-        to_numpy=b.to_numpy,
-    )
+    table = b.kernels._asdict()
+    kernels = {s.kernel_name: table[s.kernel_name] for s in CATALOGUE
+               if s.kernel != "-" and table[s.kernel_name] is not None
+               and (s.primitive or fused)}
+    return ember.Backend(name=name, version=b.version, kernels=kernels, arrays=b.arrays,
+                         devices=b.devices, capabilities=b.capabilities)

@@ -136,7 +136,7 @@ def _conv_kernel(x: Any, w: Any, stride: tuple[int, ...], padding: Any,
                  dilation: tuple[int, ...], groups: int) -> ember.Tensor:
     """The nn_conv kernel itself (any number of spatial axes; no public 3-d op exists)."""
     b = backend_of("nn.conv", x, w)  # the recording twin when a tape tracks either
-    return ember.Tensor(b.nn_conv(x._n, w._n, stride, padding, dilation, groups), b)
+    return ember.Tensor(b.kernels.nn_conv(x._n, w._n, stride, padding, dilation, groups), b)
 
 
 @grad_case("nn.conv", "3-d kernel")

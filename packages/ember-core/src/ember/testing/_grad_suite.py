@@ -104,7 +104,7 @@ class GradientChecks:
     def test_engine_matches_generic(self, grad_case: GradCase) -> None:
         """The backend's own engine gives the generic engine's gradients (float32 and float64)."""
         b = self._grad_gate(grad_case, ember.float32)
-        if b.tape_engine is None:
+        if b.hooks.tape_engine is None:
             pytest.skip(f"backend {self.backend!r} has no gradient engine of its own")
         pairs = ((ember.float32, ember.complex64), (ember.float64, ember.complex128))
         dtypes = [d for d, c in pairs if _has(b, d) and (not grad_case.complex or _has(b, c))]
@@ -131,7 +131,7 @@ class GradientChecks:
         """Nested tapes give the second derivative (finite differences of the first), on the
         generic engine and on the backend's own."""
         b = self._grad_gate(second_case, ember.float64)
-        engines = ["generic"] + (["auto"] if b.tape_engine is not None else [])
+        engines = ["generic"] + (["auto"] if b.hooks.tape_engine is not None else [])
 
         def body(call: Any, seed: int) -> None:
             rng = np.random.default_rng(seed)

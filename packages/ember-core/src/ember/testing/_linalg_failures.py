@@ -157,7 +157,7 @@ class LinalgFailures:
         """LinAlgError with the reference's message, naming the op, problem and matrices."""
         b = self._gate(failure.op)  # type: ignore[attr-defined]
         d = as_dtype(failure.dtype)
-        allowed = b.capabilities.dtypes.get(b.default_device().split(":")[0])
+        allowed = b.capabilities.dtypes.get(b.devices.default().split(":")[0])
         if d not in b.to_native_dtype or (allowed is not None and d not in allowed):
             pytest.skip(f"backend {self.backend!r} has no {failure.dtype} on its default device")
         got = failure.raised(self.backend)

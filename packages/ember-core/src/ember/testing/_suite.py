@@ -61,7 +61,7 @@ def covered_ops() -> set[str]:
 
 
 def _dtypes_of(b: Backend) -> frozenset[Any]:
-    dev = b.default_device().split(":")[0]
+    dev = b.devices.default().split(":")[0]
     allowed = b.capabilities.dtypes.get(dev)
     have = frozenset(b.to_native_dtype)
     return have if allowed is None else have & frozenset(allowed)

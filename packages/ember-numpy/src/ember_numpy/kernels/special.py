@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["erf", "erfc_positive", "erfinv"]
+__all__ = ["erf", "erfinv"]
 
 # erf(x) / x as a Chebyshev series in s = 2 x**2 - 1, for |x| <= 1
 _ERF_SMALL = (

@@ -26,7 +26,7 @@ from ember.random._philox_numpy import philox_words
 
 from ._util import Tensor
 
-__all__ = ["random_bits", "torch_words"]
+__all__ = ["random_bits"]
 
 
 def _mulhilo(a: Tensor, i: int) -> tuple[Tensor, Tensor]:

@@ -27,7 +27,7 @@ def _conv(x: Tensor, w: Tensor, stride: tuple[int, ...], padding: Pairs,
           dilation: tuple[int, ...], groups: int) -> Tensor:
     """The nn_conv kernel on tensors (on the recording twin when either is tracked)."""
     b = backend_of("conv", x, w)
-    return Tensor(b.nn_conv(native_of(b, x, "conv"), native_of(b, w, "conv"), tuple(stride),
+    return Tensor(b.kernels.nn_conv(native_of(b, x, "conv"), native_of(b, w, "conv"), tuple(stride),
                             tuple(padding), tuple(dilation), groups), b)
 
 

@@ -14,12 +14,12 @@ from . import is_complex, unbroadcast, vjp
 
 def _get(x: Tensor, key: tuple[Any, ...]) -> Tensor:
     b = x._b
-    return Tensor(b.getitem(x._n, key), b)
+    return Tensor(b.kernels.getitem(x._n, key), b)
 
 
 def _update(x: Tensor, key: tuple[Any, ...], values: Tensor, mode: str) -> Tensor:
     b = x._b
-    return Tensor(b.index_update(x._n, key, values._n, mode), b)
+    return Tensor(b.kernels.index_update(x._n, key, values._n, mode), b)
 
 
 def _has_array(key: tuple[Any, ...]) -> bool:
