@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import ember
@@ -67,8 +68,12 @@ def _strict_json(line: str) -> dict:
 
 
 def _forget(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """What a fresh `ember` process has: no class of that name registered."""
+    """What a fresh `ember` process has: no class of that name registered, and none of the
+    test's own modules imported (another parameter's `make`/`models`, from another directory,
+    would otherwise be found in sys.modules and define nothing)."""
     monkeypatch.delitem(_REGISTRY, name)
+    for module in ("make", "models"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
 
 
 def _train(tmp: Path, backend: str, *, in_loader: bool, capsys: pytest.CaptureFixture[str]) -> Path:
