@@ -88,6 +88,13 @@ class Tensor:
         """The backend's own array (a NumPy ndarray, torch.Tensor or mlx.core.array)."""
         return self._n
 
+    def _set_native(self, native: Any) -> None:
+        """Internal, for gradient tapes: hold ``native``, another array of the same values,
+        from now on (a watched source's tracked array, or a target's values as an engine
+        recomputed them). The one place outside a tensor's own methods that swaps its array;
+        ``Variable`` extends it to keep its registry of arrays current."""
+        self._n = native
+
     @property
     def backend(self) -> str:
         """Name of the backend this tensor lives on."""

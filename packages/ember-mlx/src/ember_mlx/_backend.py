@@ -14,7 +14,7 @@ from ember._compile import checked
 from ember._memory import creation_params, host_memory, out_of_memory
 
 from . import kernels
-from ._tape import MLXEngine
+from ._gradient_engine import MLXEngine
 
 __all__ = ["create_backend"]
 

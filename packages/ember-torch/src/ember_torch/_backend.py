@@ -13,7 +13,7 @@ from ember._compile import checked
 from ember._memory import host_memory
 
 from . import kernels
-from ._tape import TorchEngine
+from ._gradient_engine import TorchEngine
 
 __all__ = ["create_backend"]
 

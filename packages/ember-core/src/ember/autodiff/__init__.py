@@ -2,13 +2,15 @@
 functional forms (``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``vmap``).
 
 See ``docs/gradient-tape.md`` for the API, the differences from TensorFlow, PyTorch and MLX,
-and how the three engines (generic, torch.autograd, MLX) work.
+how the three engines (generic, torch.autograd, MLX) work, and the protocol a backend's own
+engine implements (``Engine``, ``GradientRequest``, ``Gradients``, ``Target``).
 """
 
-from ._engine import Engine, GenericEngine, use_tape_engine
+from ._engine import Engine, GenericEngine, GradientRequest, Gradients, Target, use_tape_engine
 from ._functional import grad, jvp, value_and_grad, vjp, vmap
 from ._tape import GradientTape
 from ._variables import Variable, stop_gradient
 
-__all__ = ["Engine", "GenericEngine", "GradientTape", "Variable", "grad", "jvp", "stop_gradient",
-           "use_tape_engine", "value_and_grad", "vjp", "vmap"]
+__all__ = ["Engine", "GenericEngine", "GradientRequest", "GradientTape", "Gradients", "Target",
+           "Variable", "grad", "jvp", "stop_gradient", "use_tape_engine", "value_and_grad", "vjp",
+           "vmap"]

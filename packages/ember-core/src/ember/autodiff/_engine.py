@@ -1,11 +1,21 @@
-"""Gradient engines: how a tape turns what it recorded into gradients.
+"""Gradient engines: the protocol between a tape and the engine that computes its gradients.
 
-The *generic* engine (here) keeps every recorded kernel call and runs the catalogue's VJP rules
-backwards over them; the rules are ember ops, so it works on every backend, and when another
-tape records while it runs, that tape records the backward pass (higher derivatives). A backend
-may bring its own engine (``Backend(tape_engine=...)``): ember-torch uses torch.autograd,
-ember-mlx replays the recording under ``mx.vjp``. :func:`use_tape_engine` forces the generic
-one (the conformance kit checks every engine against it).
+A tape creates one engine per backend it records on (the backend's ``tape_engine`` factory, or
+:class:`GenericEngine`) and talks to it only through :class:`Engine`'s methods. What the tape
+tells an engine, it tells by value: the arrays a watched tensor or variable holds
+(``source``), whether it is recording (``resume``, ``paused``, ``release``) and, to compute
+gradients, a :class:`GradientRequest` (the targets with their seeds, the source slots, and a
+snapshot of what the tape tracked and recorded). What an engine gives back is a
+:class:`Gradients`. An engine never holds or changes the tape, nor a tensor: the tape swaps a
+source's array for the one ``source`` returns (and back when it stops recording), and puts an
+engine's recomputed target values (``Gradients.recomputed``) in the targets' place.
+
+The *generic* engine (here) runs the catalogue's VJP rules backwards over the recorded kernel
+calls; the rules are ember ops, so it works on every backend, and when another tape records
+while it runs, that tape records the backward pass (higher derivatives). ember-torch's engine
+uses torch.autograd, ember-mlx's replays the recording under ``mx.vjp``.
+:func:`use_tape_engine` forces the generic one (the conformance kit checks every engine
+against it). ``docs/gradient-tape.md`` ("Gradient engines") describes the protocol.
 """
 
 from __future__ import annotations
@@ -14,8 +24,9 @@ import abc
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from .._errors import ArgumentError, EmberError
 from .._tensor import Tensor
@@ -23,9 +34,9 @@ from ._record import RECORDING, KernelInfo
 
 if TYPE_CHECKING:
     from .._backend import Backend
-    from ._tape import GradientTape
 
-__all__ = ["Engine", "GenericEngine", "Record", "backward", "engine_for", "use_tape_engine"]
+__all__ = ["Engine", "GenericEngine", "GradientRequest", "Gradients", "Record", "Target",
+           "backward", "engine_for", "use_tape_engine"]
 
 ENGINES = ("auto", "generic")
 _choice: contextvars.ContextVar[str | None] = contextvars.ContextVar("ember_tape_engine",
@@ -67,8 +78,9 @@ def engine_for(root: Backend, choice: str) -> Engine:
 
 
 class Record:
-    """One recorded kernel call: its arguments, and the tape slots of its tracked inputs
-    (aligned with ``info.arrays``, -1 where untracked) and of its outputs."""
+    """One recorded kernel call: the kernel, its arguments and output(s), the tape slots of its
+    tracked inputs (aligned with ``info.arrays``, -1 where untracked; for a list argument, one
+    per element) and of its outputs (an int, or a tuple for a kernel returning several)."""
 
     __slots__ = ("args", "fn", "info", "ins", "out", "outs", "root")
 
@@ -78,56 +90,94 @@ class Record:
         self.out, self.outs, self.root = out, outs, root
 
 
-class Engine(abc.ABC):
-    """The interface of a gradient engine (one instance per tape and backend)."""
+class Target(NamedTuple):
+    """One tensor to differentiate: its tape slot, its seed cotangent (same shape; a leading
+    batch axis for ``batched_gradient``) and the tensor itself."""
 
-    name = "engine"
-    #: whether the tape keeps a Record of each call (the generic engine's input)
-    records = True
-    #: the backend this engine computes for (set when a tape creates it)
+    slot: int
+    seed: Tensor
+    tensor: Tensor
+
+
+@dataclass(frozen=True, slots=True)
+class GradientRequest:
+    """What a tape tells its engine when it wants gradients: d(sum of the targets)/d(source)
+    for each source. Slots index ``values``; ``records`` and ``values`` are snapshots."""
+
+    targets: tuple[Target, ...]  # on the engine's backend; several may share a slot
+    sources: tuple[tuple[int, ...], ...]  # per source, its slots (a variable read twice: two)
+    records: tuple[Record, ...]  # the calls recorded, in order (none if the engine keeps none)
+    values: tuple[Any, ...]  # slot -> the native array the tape tracks there
+    persistent: bool  # the tape may ask again (keep what another request needs)
+
+
+@dataclass(frozen=True, slots=True)
+class Gradients:
+    """What an engine returns: one gradient (or None: unconnected) per source of the request,
+    in order, and optionally, per target slot, the engine's own array of that target's values
+    (MLX: the replay's output); the tape puts it in the target tensor's place, so that using
+    the target later shares the engine's computation instead of repeating it."""
+
+    grads: list[Tensor | None]
+    recomputed: dict[int, Any] = field(default_factory=dict)
+
+
+class Engine(abc.ABC):
+    """A gradient engine: one instance per tape and backend, made by the backend's
+    ``tape_engine`` factory (no arguments); the tape sets ``root`` before using it.
+
+    A subclass writes ``gradient``; the other methods are hooks with the generic engine's
+    defaults (records kept, sources tracked as they are, nothing to do on pause or release).
+    """
+
+    #: a short name ("generic", "torch", "mlx")
+    name: ClassVar[str] = "engine"
+    #: whether the tape keeps a :class:`Record` of each call on tracked arrays (the engine's
+    #: input); False for an engine whose library records the computation itself (torch)
+    records: ClassVar[bool] = True
+    #: optional: the library's vmap, ``vmap(fn, args, axes, out_axes, root)`` (see
+    #: ``ember.autodiff._functional.native_vmap``); ``ember.vmap`` loops without one
+    vmap: ClassVar[Callable[..., Any] | None] = None
+    #: the backend this engine computes for (set by the tape when it creates the engine)
     root: Backend
 
-    def source(self, tape: GradientTape, native: Any) -> Any:
-        """``native`` becomes a source of the tape (watched, or a variable read); returns the
-        array to track in its place (torch: a leaf that requires grad)."""
+    def source(self, native: Any) -> Any:
+        """``native`` becomes a source of the tape (a watched tensor's array, or a trainable
+        variable's as it is read): the array the tape tracks in its place. Return it unchanged,
+        or another array of the same values (torch: a leaf that requires grad); the tape then
+        puts that one in the tensor and gives the original back when it stops recording."""
         return native
 
-    # optional hooks (no-ops unless an engine needs them)
-    def swapped(self, tape: GradientTape, tensor: Tensor, original: Any, native: Any) -> None:  # noqa: B027
-        """``source`` gave ``native`` for ``tensor`` in place of ``original`` (undo it in
-        ``release``)."""
-
-    def resume(self, tape: GradientTape) -> None:  # noqa: B027
+    def resume(self) -> None:
         """The tape records again (entered again after an exit)."""
-
-    def adopt(self, tape: GradientTape, tensor: Tensor) -> int | None:
-        """For an engine that keeps no records: a slot for ``tensor`` if the tape computed it
-        while recording (the library's own graph says so), else None."""
         return None
 
-    def paused(self, tape: GradientTape) -> contextlib.AbstractContextManager[Any]:
+    def paused(self) -> contextlib.AbstractContextManager[Any]:
         """Entered while the tape's ``stop_recording()`` block runs."""
         return contextlib.nullcontext()
 
-    def release(self, tape: GradientTape) -> None:  # noqa: B027
-        """The tape stops recording for good (exit, reset): undo what ``source`` changed."""
+    def release(self) -> None:
+        """The tape stops recording (exit, reset, or a non-persistent tape's gradient)."""
+        return None
+
+    def computed(self, native: Any) -> bool:
+        """For an engine that keeps no records: whether the tape computed ``native`` while it
+        recorded (the library's own graph can tell); the tape then tracks it as a target."""
+        return False
 
     def ones(self, target: Tensor) -> Tensor:
         """The default seed of ``target``: ones of its shape and dtype, as a constant."""
         from ..ops._creation import ones_like
 
-        return ones_like(Tensor(target._n, target._b.root, target._d))
+        return ones_like(Tensor(target.native, target._b.root, target._d))
 
     @abc.abstractmethod
-    def gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
-                 sources: list[list[int]]) -> list[Tensor | None]:
-        """Gradients of the sum of the targets (tape slot, seed cotangent, target tensor) with
-        respect to each source (the tape slots of one source; a variable read twice has two)."""
+    def gradient(self, request: GradientRequest) -> Gradients:
+        """The gradients the request asks for (see :class:`GradientRequest`)."""
 
-    def batched_gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
-                         sources: list[list[int]]) -> list[Tensor | None] | None:
+    def batched_gradient(self, request: GradientRequest) -> Gradients | None:
         """Like ``gradient`` with a leading batch axis on every seed (one VJP per row); None
-        when the engine has no batched form (jacobians then loop)."""
+        when the engine has no batched form (jacobians then loop over rows)."""
         return None
 
 
@@ -136,18 +186,17 @@ class GenericEngine(Engine):
 
     name = "generic"
 
-    def gradient(self, tape: GradientTape, targets: list[tuple[int, Tensor, Tensor]],
-                 sources: list[list[int]]) -> list[Tensor | None]:
+    def gradient(self, request: GradientRequest) -> Gradients:
         from .._dispatch import backend_of
         from ..ops._elementwise import add
 
-        wanted = {s for slots in sources for s in slots}
+        wanted = {s for slots in request.sources for s in slots}
         seeds: dict[int, Tensor] = {}
-        for slot, g, _ in targets:
+        for slot, g, _ in request.targets:
             seeds[slot] = add(seeds[slot], g) if slot in seeds else g
-        cots = backward(tape._records, seeds, wanted)
+        cots = backward(request.records, seeds, wanted)
         out: list[Tensor | None] = []
-        for slots in sources:
+        for slots in request.sources:
             parts = [cots[s] for s in slots if s in cots]
             if not parts:
                 out.append(None)
@@ -157,7 +206,7 @@ class GenericEngine(Engine):
                 backend_of("gradient", total, p)
                 total = add(total, p)
             out.append(total)
-        return out
+        return Gradients(out)
 
 
 def _wrap_args(args: tuple[Any, ...], native_types: tuple[type, ...], b: Backend) -> list[Any]:
@@ -172,7 +221,8 @@ def _wrap_args(args: tuple[Any, ...], native_types: tuple[type, ...], b: Backend
     return out
 
 
-def backward(records: list[Record], seeds: dict[int, Tensor], wanted: set[int]) -> dict[int, Tensor]:
+def backward(records: tuple[Record, ...], seeds: dict[int, Tensor],
+             wanted: set[int]) -> dict[int, Tensor]:
     """Run VJP rules from the seeded slots back to the ``wanted`` ones; returns cotangents
     by slot (those reached, including the wanted slots)."""
     from ..ops._creation import zeros_like

@@ -7,8 +7,9 @@ may read) onto the twin; results of ops on twin tensors are twin tensors, so tra
 along the computation by itself. Ops on untracked tensors never reach the twin: recording
 costs nothing where nothing is recorded, and the dispatch fast path is unchanged.
 
-Tapes identify arrays by the identity of the native object (``id``); a tape keeps every array
-it tracks alive, so ids stay unique while it may use them.
+Which arguments a kernel's twin checks comes from the catalogue (the parameters it marks as
+arrays) or, for a kernel with a VJP rule, the rule's differentiable arguments (``KERNELS``).
+What a tape tracks and the twin's kernels themselves are in ``_tracker.py``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from .._kernels import Kernels
 
 if TYPE_CHECKING:
     from .._backend import Backend
-    from ._tape import GradientTape
+    from ._tracker import Tracker
 
 __all__ = ["KERNELS", "RECORDING", "KernelInfo", "make_recording"]
 
-#: The tapes recording in this context (thread, task), innermost last.
-RECORDING: contextvars.ContextVar[tuple[GradientTape, ...]] = contextvars.ContextVar(
+#: The trackers of the tapes recording in this context (thread, task), innermost last.
+RECORDING: contextvars.ContextVar[tuple[Tracker, ...]] = contextvars.ContextVar(
     "ember_recording", default=())
 
 
@@ -62,111 +63,12 @@ def _infos() -> dict[str, KernelInfo]:
 KERNELS: dict[str, KernelInfo] = {}
 
 
-def _general(info: KernelInfo, fn: Callable[..., Any], root: Backend,
-             inexact: frozenset[Any]) -> Callable[..., Any]:
-    """The recording path for any number of tapes and arguments (variables read, lists)."""
-
-    def call(tapes: tuple[GradientTape, ...], args: tuple[Any, ...]) -> Any:
-        hits = None
-        for tape in tapes:
-            found = tape._scan(info, args)
-            if found is not None:
-                slots, args = found
-                if hits is None:
-                    hits = [(tape, slots)]
-                else:
-                    hits.append((tape, slots))
-        out = fn(*args)
-        if hits is not None:
-            for tape, slots in hits:
-                tape._add(root, inexact, info, fn, args, slots, out)
-        return out
-
-    return call
-
-
-# One tape recording and one or two array arguments (nearly every call): the scan and the
-# bookkeeping inlined, generated per kernel with its own parameters (no *args packing), like the
-# dispatch fast paths (benchmarked).
-_FAST = """
-def kernel({params}):
-    tapes = get()
-    if not tapes:
-        return fn({params})
-    if len(tapes) != 1:
-        return general(tapes, ({params},))
-    tape = tapes[0]
-    if tape._keeps.get(root) is False:  # torch.autograd records; only variable reads matter
-        if tape._auto and {unseen}:
-            return general(tapes, ({params},))
-        return fn({params})
-    ids = tape._ids
-{scan}
-    args = ({params},)
-    out = fn({params})
-    if MULTI or tape._keeps.get(root) is None:
-        tape._add(root, inexact, info, fn, args, {ins}, out)
-    elif out.dtype in inexact and id(out) not in ids:
-        values = tape._values
-        s = len(values)
-        values.append(out)
-        ids[id(out)] = s
-        tape._records.append(Record(info, fn, args, {ins}, out, s, root))
-    return out
-"""
-_SCAN1 = """
-    s0 = ids.get(id(a{p0}), -1)
-    if s0 < 0:
-        if tape._auto and id(a{p0}) in VARS:
-            return general(tapes, ({params},))
-        return fn({params})
-"""
-_SCAN2 = """
-    s0 = ids.get(id(a{p0}), -1)
-    s1 = ids.get(id(a{p1}), -1)
-    if s0 < 0 or s1 < 0:
-        if tape._auto and ((s0 < 0 and id(a{p0}) in VARS) or (s1 < 0 and id(a{p1}) in VARS)):
-            return general(tapes, ({params},))
-        if s0 < 0 and s1 < 0:
-            return fn({params})
-"""
-# kernels that return a tuple of arrays
-_MULTI = frozenset({"linalg_eigh", "linalg_qr", "linalg_svd", "linalg_slogdet", "unique_all",
-                    "nonzero"})
-
-
 def _wrap(info: KernelInfo, fn: Callable[..., Any], root: Backend,
           inexact: frozenset[Any]) -> Callable[..., Any]:
-    from ._engine import Record
-    from ._variables import _by_native
+    """``fn`` as the recording twin runs it (see ``_tracker.recording_kernel``)."""
+    from ._tracker import recording_kernel
 
-    general = _general(info, fn, root, inexact)
-    n = len(info.arrays)
-    if info.many or n not in (1, 2):
-        get = RECORDING.get
-
-        def kernel(*args: Any) -> Any:
-            tapes = get()
-            if not tapes:
-                return fn(*args)
-            return general(tapes, args)
-    else:
-        p0, p1 = info.arrays[0], info.arrays[-1]
-        params = ", ".join(f"a{i}" for i in range(info.nargs))
-        # a variable this tape has not watched yet (its array is not among the tape's ids)
-        unseen = "(id(a{p}) in VARS and id(a{p}) not in tape._ids)"
-        light = unseen.format(p=p0) if n == 1 else \
-            f"({unseen.format(p=p0)} or {unseen.format(p=p1)})"
-        scan = (_SCAN1 if n == 1 else _SCAN2).format(p0=p0, p1=p1, params=params)
-        ns: dict[str, Any] = {"get": RECORDING.get, "fn": fn, "general": general, "root": root,
-                              "inexact": inexact, "info": info, "Record": Record,
-                              "VARS": _by_native, "MULTI": info.name in _MULTI}
-        exec(_FAST.format(params=params, unseen=light, scan=scan,
-                          ins="(s0,)" if n == 1 else "(s0, s1)"), ns)
-        kernel = ns["kernel"]
-    kernel.__name__ = kernel.__qualname__ = f"recording_{info.name}"
-    kernel.__wrapped__ = fn  # type: ignore[attr-defined]
-    return kernel
+    return recording_kernel(info, fn, root, inexact)
 
 
 def make_recording(root: Backend) -> Backend:

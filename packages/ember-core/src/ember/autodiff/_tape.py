@@ -1,4 +1,10 @@
-"""``ember.GradientTape``: TensorFlow's GradientTape, on every backend."""
+"""``ember.GradientTape``: TensorFlow's GradientTape, on every backend.
+
+The tape is the front end: what it watches, when it records, and turning ``gradient`` calls
+into requests to its engines (one per backend, through the protocol in ``_engine.py``). What
+it tracks and records lives in its :class:`~._tracker.Tracker`; nothing outside this module
+reads or writes a tape's fields.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ArgumentError, ShapeError, TapeError
 from .._tensor import Tensor
-from ._engine import Engine, Record, chosen_engine, engine_for
-from ._record import RECORDING, KernelInfo
+from ._engine import Engine, Gradients, Target, chosen_engine, engine_for
+from ._record import RECORDING
+from ._tracker import Tracker
 from ._tree import flatten, unflatten
-from ._variables import Variable, _by_native, reading_variables, variable_of
+from ._variables import Variable, reading_variables, variable_of
 
 if TYPE_CHECKING:
     from .._backend import Backend
@@ -48,7 +55,7 @@ class GradientTape:
         self._persistent = bool(persistent)
         self._auto = bool(watch_accessed_variables)
         self._choice = chosen_engine(engine)
-        self._recording = False
+        self._is_recording = False
         self._entered = False
         self._used = False
         self._reading: reading_variables | None = None
@@ -57,19 +64,16 @@ class GradientTape:
         self._clear()
 
     def _clear(self) -> None:
-        self._ids: dict[int, int] = {}  # id(native) -> slot
-        self._values: list[Any] = []  # slot -> native (kept alive: ids stay unique)
-        self._aliases: list[Any] = []  # arrays an engine gave a slot's place (kept alive too)
-        self._records: list[Record] = []
+        self._tracker = Tracker(self._auto, self._read, self._engine_keeps)
         self._watched: dict[int, tuple[Tensor, int]] = {}  # id(tensor) -> (tensor, slot)
         self._var_slots: dict[int, tuple[Variable, list[int]]] = {}  # id(variable) -> reads
         self._engines: dict[Backend, Engine] = {}
-        self._keeps: dict[Backend, bool] = {}  # whether the engine of a backend keeps records
+        self._swaps: list[tuple[Tensor, Any, Any]] = []  # (tensor, its array, the tracked one)
         self._pinned: list[Variable] = []
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
-        if self._recording:
+        if self._is_recording:
             raise TapeError("this GradientTape is already recording; a tape cannot be entered "
                             "while it is active (use a new tape, or nest a second one)")
         self._push()
@@ -77,28 +81,27 @@ class GradientTape:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._recording:  # gradient() inside the block may have ended it already
+        if self._is_recording:  # gradient() inside the block may have ended it already
             self._pop()
 
     def _push(self) -> None:
-        self._recording = True
-        RECORDING.set((*RECORDING.get(), self))
+        self._is_recording = True
+        RECORDING.set((*RECORDING.get(), self._tracker))
         for engine in self._engines.values():  # entered again: recording resumes
-            engine.resume(self)
+            engine.resume()
         if self._auto and self._reading is None:
             self._reading = reading_variables()
             self._reading.__enter__()
 
     def _pop(self) -> None:
-        if not self._recording:
+        if not self._is_recording:
             raise TapeError("this GradientTape is not recording")
-        self._recording = False
-        RECORDING.set(tuple(t for t in RECORDING.get() if t is not self))
+        self._is_recording = False
+        RECORDING.set(tuple(t for t in RECORDING.get() if t is not self._tracker))
         if self._reading is not None:
             self._reading.__exit__()
             self._reading = None
-        for engine in self._engines.values():
-            engine.release(self)
+        self._release_engines()
         for v in self._pinned:
             v._pins -= 1
             if v._pins == 0 and not _reading_now() and v._b is not v._b.root:
@@ -108,23 +111,23 @@ class GradientTape:
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
         """Inside the block, this tape records nothing (ops on its tensors are constants to it)."""
-        if not self._recording:
+        if not self._is_recording:
             raise TapeError("stop_recording() needs a tape that is recording (inside its `with`)")
         stack = RECORDING.get()
-        RECORDING.set(tuple(t for t in stack if t is not self))
-        self._recording = False
+        RECORDING.set(tuple(t for t in stack if t is not self._tracker))
+        self._is_recording = False
         try:
             with contextlib.ExitStack() as pauses:
                 for engine in self._engines.values():
-                    pauses.enter_context(engine.paused(self))
+                    pauses.enter_context(engine.paused())
                 yield
         finally:
-            self._recording = True
-            RECORDING.set((*RECORDING.get(), self))
+            self._is_recording = True
+            RECORDING.set((*RECORDING.get(), self._tracker))
 
     def reset(self) -> None:
         """Forget everything recorded so far and keep recording (like a fresh tape)."""
-        if not self._recording:
+        if not self._is_recording:
             raise TapeError("reset() needs a tape that is recording (inside its `with`)")
         self._pop()
         self._clear()
@@ -158,42 +161,39 @@ class GradientTape:
         engine = self._engines.get(root)
         if engine is None:
             engine = self._engines[root] = engine_for(root, self._choice)
-            self._keeps[root] = engine.records
+            self._tracker.keeps(root, engine.records)
         return engine
 
-    def _slot(self, native: Any) -> int:
-        s = len(self._values)
-        self._values.append(native)
-        self._ids[id(native)] = s
-        return s
+    def _engine_keeps(self, root: Backend) -> bool:
+        """Whether the engine for ``root`` keeps records (the tracker asks, once a backend)."""
+        return self._engine(root).records
+
+    def _source(self, t: Tensor) -> int:
+        """The slot of a new source: the array the engine tracks in place of t's (swapped in
+        until the tape stops recording)."""
+        original = t._n
+        native = self._engine(t._b.root).source(original)
+        if native is not original:
+            t._set_native(native)
+            self._swaps.append((t, original, native))
+        return self._tracker.slot(native)
 
     def _watch_tensor(self, t: Tensor) -> None:
         if id(t) in self._watched:
             return
         root = t._b.root
-        s = self._ids.get(id(t._n))
+        s = self._tracker.find(t._n)
         if s is None:
-            original = t._n
-            native = self._engine(root).source(self, original)
-            if native is not original:
-                t._n = native
-                self._engine(root).swapped(self, t, original, native)
-            s = self._slot(native)
+            s = self._source(t)
         self._watched[id(t)] = (t, s)
         if t._b is root:
             t._b = root.recording
 
     def _watch_variable(self, v: Variable, *, pin: bool) -> int:
         root = v._b.root
-        s = self._ids.get(id(v._n))
+        s = self._tracker.find(v._n)
         if s is None:
-            engine = self._engines.get(root) or self._engine(root)
-            original = v._n
-            native = engine.source(self, original)
-            if native is not original:
-                v._set_native(native)
-                engine.swapped(self, v, original, native)
-            s = self._slot(native)
+            s = self._source(v)
         entry = self._var_slots.get(id(v))
         if entry is None:
             self._var_slots[id(v)] = (v, [s])
@@ -213,92 +213,13 @@ class GradientTape:
         """The variables this tape watches (explicitly or because they were read), in order."""
         return tuple(self._variables)
 
-    # -- called by the recording twin (see _record.py) ----------------------------------------
-    def _scan(self, info: KernelInfo, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]] | None:
-        """Slots of the tracked arrays among ``args`` (None if there is none). A trainable
-        variable read here is watched first (its array may be swapped, hence new args)."""
-        ids = self._ids
-        hit = False
-        if info.many:
-            items = list(args[0])
-            slots = []
-            swaps: dict[int, Any] = {}
-            for i, a in enumerate(items):
-                if id(a) in swaps:
-                    a = items[i] = swaps[id(a)]
-                s = ids.get(id(a), -1)
-                if s < 0 and self._auto:
-                    s, items[i] = self._read(a)
-                    if items[i] is not a:
-                        swaps[id(a)] = items[i]
-                hit = hit or s >= 0
-                slots.append(s)
-            if not hit:
-                return None
-            if any(x is not y for x, y in zip(items, args[0])):
-                args = (items, *args[1:])
-            return (tuple(slots),), args
-        auto = self._auto
-        arrays = info.arrays
-        if len(arrays) == 1:  # the common case, kept short: dispatch cost is benchmarked
-            a = args[arrays[0]]
-            s = ids.get(id(a), -1)
-            if s < 0:
-                if not (auto and id(a) in _by_native):
-                    return None
-                s, new = self._read(a)
-                if s < 0:
-                    return None
-                if new is not a:
-                    args = tuple(new if x is a else x for x in args)
-            return (s,), args
-        slots = []
-        for p in arrays:
-            a = args[p]
-            s = ids.get(id(a), -1)
-            if s < 0 and auto and id(a) in _by_native:
-                s, new = self._read(a)
-                if new is not a:  # swapped (torch: a leaf that requires grad), everywhere
-                    args = tuple(new if x is a else x for x in args)
-            if s >= 0:
-                hit = True
-            slots.append(s)
-        return (tuple(slots), args) if hit else None
-
     def _read(self, a: Any) -> tuple[int, Any]:
-        """A trainable variable's array read by a kernel: watch it (slot, its array now)."""
+        """The tracker's callback for an array a kernel reads that may be a trainable
+        variable's: watch it (slot, its array now; -1 and ``a`` for any other array)."""
         v = variable_of(a)
         if v is None or not v._trainable:
             return -1, a
         return self._watch_variable(v, pin=False), v._n
-
-    def _keeps_for(self, root: Backend) -> bool:
-        keeps = self._keeps[root] = self._engine(root).records
-        return keeps
-
-    def _add(self, root: Backend, inexact: frozenset[Any], info: KernelInfo, fn: Any,
-             args: tuple[Any, ...], ins: Any, out: Any) -> None:
-        ids = self._ids
-        values = self._values
-        keeps = self._keeps.get(root)
-        if keeps is None:
-            keeps = self._keeps_for(root)
-        if not keeps:  # the engine's own library records (torch.autograd): nothing to track
-            return
-        if isinstance(out, tuple):
-            outs: Any = tuple(self._slot(o) if o.dtype in inexact and id(o) not in ids else -1
-                              for o in out)
-            if max(outs, default=-1) < 0:
-                return
-        else:
-            if out.dtype not in inexact or id(out) in ids:
-                return
-            outs = len(values)
-            values.append(out)
-            ids[id(out)] = outs
-        if info.many:
-            ins = ins[0]
-        self._records.append(Record(info, fn, args, ins, out, outs, root))
 
     # -- gradients -----------------------------------------------------------------------------
     def _source_slots(self, src: Any) -> list[int]:
@@ -313,7 +234,7 @@ class GradientTape:
         w = self._watched.get(id(src))
         if w is not None:
             return [w[1]]
-        s = self._ids.get(id(src._n))
+        s = self._tracker.find(src._n)
         if s is None:
             s = self._adopt(src)
         return [] if s is None else [s]
@@ -325,7 +246,7 @@ class GradientTape:
         engine may have given its array's place to another one while recording (torch: a leaf
         that requires grad) and given the original back since, so the target can be the source
         itself (TensorFlow: a source that is a target contributes its seed)."""
-        s = self._ids.get(id(t._n))
+        s = self._tracker.find(t._n)
         if s is not None:
             return s
         if isinstance(t, Variable):
@@ -340,10 +261,10 @@ class GradientTape:
     def _adopt(self, t: Tensor) -> int | None:
         """The slot of ``t`` if this tape computed it though it does not track it itself (an
         engine whose library records, like torch.autograd, can tell); else None."""
-        root = t._b.root
-        if self._keeps.get(root) is not False:
+        engine = self._engines.get(t._b.root)
+        if engine is None or engine.records or not engine.computed(t._n):
             return None
-        return self._engines[root].adopt(self, t)
+        return self._tracker.slot(t._n)
 
     def _check_use(self, what: str) -> None:
         if self._used and not self._persistent:
@@ -368,12 +289,13 @@ class GradientTape:
             raise ArgumentError("gradient: sources is None; pass the tensors or variables to "
                                 "differentiate with respect to")
         zero = _unconnected(unconnected_gradients)
-        if self._recording and not self._persistent:
+        if self._is_recording and not self._persistent:
             self._pop()  # TensorFlow: computing gradients ends a non-persistent tape
         src_leaves, tree = flatten(sources)
         slots = [self._source_slots(s) for s in src_leaves]
         targets = self._seeds(target, output_gradients)
         grads = self._compute(targets, slots)
+        assert grads is not None  # only a batched request can go unanswered
         self._used = True
         out = []
         for s, g in zip(src_leaves, grads):
@@ -384,7 +306,7 @@ class GradientTape:
             self._release()
         return unflatten(tree, out)
 
-    def _seeds(self, target: Any, output_gradients: Any) -> list[tuple[int, Tensor, Tensor]]:
+    def _seeds(self, target: Any, output_gradients: Any) -> list[Target]:
         from ..ops._creation import asarray, astype
 
         t_leaves, _ = flatten(target)
@@ -414,31 +336,60 @@ class GradientTape:
                                      f"target of shape {t.shape}; they must match")
                 if g.dtype is not t.dtype:
                     g = astype(g, t.dtype)
-            out.append((s, g, t))
+            out.append(Target(s, g, t))
         return out
 
-    def _compute(self, targets: list[tuple[int, Tensor, Tensor]], slots: list[list[int]],
-                 *, batched: bool = False) -> list[Any]:
-        grads: list[Any] = [None] * len(slots)
-        by_root: dict[Backend, list[tuple[int, Tensor, Tensor]]] = {}
-        for s, g, t in targets:
-            by_root.setdefault(t._b.root, []).append((s, g, t))
+    def _compute(self, targets: list[Target], sources: list[list[int]], *,
+                 batched: bool = False) -> list[Any] | None:
+        """Per source, the sum of its gradients from every backend's engine (None where it is
+        unconnected); None if ``batched`` and an engine has no batched form."""
+        grads: list[Any] = [None] * len(sources)
+        by_root: dict[Backend, list[Target]] = {}
+        for t in targets:
+            by_root.setdefault(t.tensor._b.root, []).append(t)
+        slots = tuple(tuple(s) for s in sources)
         for root, tg in by_root.items():
             engine = self._engine(root)
-            if batched:
-                res = engine.batched_gradient(self, tg, slots)
-                if res is None:
-                    return [NotImplemented]
-            else:
-                res = engine.gradient(self, tg, slots)
-            for i, r in enumerate(res):
+            request = self._tracker.request(tuple(tg), slots, self._persistent)
+            res = engine.batched_gradient(request) if batched else engine.gradient(request)
+            if res is None:
+                return None
+            self._take(engine, tg, res)
+            for i, r in enumerate(res.grads):
                 if r is not None:
                     grads[i] = r if grads[i] is None else grads[i] + r
         return grads
 
-    def _release(self) -> None:
+    def _take(self, engine: Engine, targets: list[Target], res: Gradients) -> None:
+        """What an engine's answer asks of the tapes: recomputed targets take the place of
+        theirs (plain tensors: a variable keeps its array), and the gradients of an engine
+        that keeps no records are tracked by the tapes recording now (higher derivatives)."""
+        if res.recomputed:
+            for slot, _, t in targets:
+                new = res.recomputed.get(slot)
+                if new is None or type(t) is not Tensor or t._n is new:
+                    continue
+                t._set_native(new)
+                self._tracker.alias(new, slot)
+        recording = RECORDING.get()
+        if recording and not engine.records:
+            for g in res.grads:
+                if g is not None:
+                    for tracker in recording:
+                        tracker.track(g._n)
+
+    def _release_engines(self) -> None:
+        """Tell the engines the tape stopped recording; give watched tensors their arrays
+        back (those an engine's ``source`` swapped, unless reassigned since)."""
         for engine in self._engines.values():
-            engine.release(self)
+            engine.release()
+        for t, original, native in self._swaps:
+            if t._n is native:
+                t._set_native(original)
+        self._swaps = []
+
+    def _release(self) -> None:
+        self._release_engines()
         self._clear()
 
     def jacobian(self, target: Any, sources: Any, unconnected_gradients: str = "none",
@@ -446,21 +397,63 @@ class GradientTape:
         """d(target)/d(source) of shape target.shape + source.shape, for each source."""
         from ._jacobian import jacobian
 
-        return jacobian(self, target, sources, unconnected_gradients)
+        zero = _unconnected(unconnected_gradients)
+        self._begin("jacobian", target)
+        out = jacobian(target, sources, zero, self._vjps)
+        self._finish()
+        return out
 
     def batch_jacobian(self, target: Any, source: Any, unconnected_gradients: str = "none",
                        parallel_iterations: int | None = None,
                        experimental_use_pfor: bool = True) -> Any:
         """Per-example jacobians: target [b, y...] and source [b, x...] give [b, y..., x...];
         target[i] must depend on source[i] only."""
-        from ._jacobian import batch_jacobian
+        from ._jacobian import batch_jacobian, check_batch_jacobian
 
-        return batch_jacobian(self, target, source, unconnected_gradients)
+        zero = _unconnected(unconnected_gradients)
+        check_batch_jacobian(target, source)
+        self._begin("batch_jacobian", target)
+        out = batch_jacobian(target, source, zero, self._vjps)
+        self._finish()
+        return out
+
+    def _begin(self, what: str, target: Any) -> None:
+        self._check_use(what)
+        if target is None:
+            raise ArgumentError(f"{what}: target is None; pass the tensor to differentiate")
+        if not isinstance(target, Tensor):
+            raise ArgumentError(f"{what}: target must be one tensor, got {type(target).__name__}")
+        if self._is_recording and not self._persistent:
+            self._pop()
+
+    def _finish(self) -> None:
+        self._used = True
+        if not self._persistent:
+            self._release()
+
+    def _vjps(self, target: Tensor, seeds: Tensor, sources: list[Any]) -> list[Any]:
+        """For seeds of shape (m, *target.shape): per source, its m VJPs stacked (or None)."""
+        from ._jacobian import stack_rows
+
+        slots = [self._source_slots(x) for x in sources]
+        s = self._target_slot(target)
+        if s is None or not target.dtype.is_inexact:
+            return [None] * len(slots)
+        res = self._compute([Target(s, seeds, target)], slots, batched=True)
+        if res is not None:
+            return res
+        rows = []
+        for i in range(seeds.shape[0]):
+            row = self._compute([Target(s, seeds[i], target)], slots)
+            assert row is not None
+            rows.append(row)
+        return stack_rows(rows, len(slots))
 
     def __repr__(self) -> str:
-        state = "recording" if self._recording else ("used" if self._used else "idle")
+        state = "recording" if self._is_recording else ("used" if self._used else "idle")
+        arrays, calls = self._tracker.sizes()
         return (f"<ember.GradientTape {state}, persistent={self._persistent}, "
-                f"{len(self._values)} tracked arrays, {len(self._records)} recorded calls>")
+                f"{arrays} tracked arrays, {calls} recorded calls>")
 
 
 def _unconnected(value: Any) -> bool:

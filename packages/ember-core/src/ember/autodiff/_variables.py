@@ -140,12 +140,12 @@ class Variable(Tensor):
         return Tensor(self._n, self._b, self._d)
 
     # -- replacing the value -------------------------------------------------------------------
-    def _set_native(self, n: Any) -> None:
+    def _set_native(self, native: Any) -> None:
         cell, ref = self._cell
         if _by_native.get(cell[0]) is ref:
             del _by_native[cell[0]]
-        self._n = n
-        cell[0] = id(n)
+        self._n = native
+        cell[0] = id(native)
         _by_native[cell[0]] = ref
 
     def _native_for(self, op: str, value: Any) -> Any:

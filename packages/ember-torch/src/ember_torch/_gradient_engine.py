@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 from ember import EmberError, Tensor
-from ember.autodiff import Engine
+from ember.autodiff import Engine, GradientRequest, Gradients
 from ember.autodiff._functional import native_vmap
 from ember.autodiff._record import RECORDING
 
@@ -37,80 +37,61 @@ class TorchEngine(Engine):
     vmap = staticmethod(native_vmap(lambda f, axes: torch.func.vmap(f, in_dims=axes)))
 
     def __init__(self) -> None:
-        self._swaps: list[tuple[Tensor, Any, Any]] = []
         # autograd nodes the tape's recording windows created: sequence numbers [start, end)
         self._windows: list[list[Any]] = [[_sequence_nr(), None]]
 
-    def resume(self, tape: Any) -> None:
+    def resume(self) -> None:
         self._windows.append([_sequence_nr(), None])
 
-    def adopt(self, tape: Any, tensor: Tensor) -> int | None:
-        """The tape tracks no results itself (torch records them): a tensor counts as computed
+    def computed(self, native: Any) -> bool:
+        """The tape tracks no results itself (torch records them): an array counts as computed
         by the tape if its autograd node was made while the tape recorded."""
-        n = tensor._n
-        node = getattr(n, "grad_fn", None)
+        node = getattr(native, "grad_fn", None)
         if node is None:
-            return None
+            return False
         seq = node._sequence_nr()
-        for start, end in self._windows:
-            if start <= seq and (end is None or seq < end):
-                return tape._slot(n)
-        return None
+        return any(start <= seq and (end is None or seq < end) for start, end in self._windows)
 
-    def source(self, tape: Any, native: Any) -> Any:
+    def source(self, native: Any) -> Any:
         if native.requires_grad or not (native.is_floating_point() or native.is_complex()):
             return native
         return native.detach().requires_grad_(True)
 
     def ones(self, target: Tensor) -> Tensor:
-        return Tensor(torch.ones_like(target._n), self.root)
+        return Tensor(torch.ones_like(target.native), self.root)
 
-    def swapped(self, tape: Any, tensor: Tensor, original: Any, native: Any) -> None:
-        self._swaps.append((tensor, original, native))
-
-    def release(self, tape: Any) -> None:
+    def release(self) -> None:
         if self._windows[-1][1] is None:
             self._windows[-1][1] = _sequence_nr()
-        for tensor, original, leaf in self._swaps:
-            if tensor._n is leaf:  # not reassigned meanwhile: give back the plain array
-                setter = getattr(tensor, "_set_native", None)
-                if setter is not None:
-                    setter(original)
-                else:
-                    tensor._n = original
-        self._swaps = []
 
-    def paused(self, tape: Any) -> contextlib.AbstractContextManager[Any]:
+    def paused(self) -> contextlib.AbstractContextManager[Any]:
         # ops under stop_recording() are constants to this tape; with no other tape recording,
         # torch must not record them either
         return torch.no_grad() if not RECORDING.get() else contextlib.nullcontext()
 
-    def _grad(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]], sources: list[list[int]],
-              batched: bool) -> list[Tensor | None] | None:
+    def _grad(self, request: GradientRequest, batched: bool) -> Gradients | None:
+        values = request.values
         outs, seeds = [], []
-        for slot, g, t in targets:
-            y = tape._values[slot]
-            if y is None:  # tracked by id only (see GradientTape._add): the target's array
-                y = t._n
+        for slot, g, _ in request.targets:
+            y = values[slot]
             if y.requires_grad:
                 outs.append(y)
-                seeds.append(g._n)
+                seeds.append(g.native)
         inputs, owner = [], []
-        for i, slots in enumerate(sources):
+        for i, slots in enumerate(request.sources):
             for s in slots:
-                x = tape._values[s]
-                if x is not None and x.requires_grad:
+                x = values[s]
+                if x.requires_grad:
                     inputs.append(x)
                     owner.append(i)
-        result: list[Tensor | None] = [None] * len(sources)
+        result: list[Tensor | None] = [None] * len(request.sources)
         if not outs or not inputs:
-            return result
-        recording = RECORDING.get()
-        higher = bool(recording)
+            return Gradients(result)
+        higher = bool(RECORDING.get())
         try:
             grads = torch.autograd.grad(
                 outs, inputs, grad_outputs=seeds, allow_unused=True, create_graph=higher,
-                retain_graph=tape._persistent or higher or batched, is_grads_batched=batched)
+                retain_graph=request.persistent or higher or batched, is_grads_batched=batched)
         except (RuntimeError, NotImplementedError) as exc:
             if batched:
                 return None  # some op has no batched backward: jacobian loops instead
@@ -118,28 +99,24 @@ class TorchEngine(Engine):
                 f"torch.autograd cannot differentiate this recording: {exc} (an op with no "
                 f"derivative lies between the target and a source; compute its input under "
                 f"ember.stop_gradient if no gradient should flow through it)") from exc
-        natives: list[Any] = [None] * len(sources)
+        natives: list[Any] = [None] * len(result)
         for i, gr in zip(owner, grads):
             if gr is not None:
                 if gr._is_zerotensor():  # torch's symbolic zeros cannot leave torch (to NumPy)
                     gr = torch.zeros(gr.shape, dtype=gr.dtype, device=gr.device)
                 natives[i] = gr if natives[i] is None else natives[i] + gr
+        # with create_graph the gradients are functions of tracked arrays: on the twin (the
+        # tapes recording now track them: see GradientTape, engines that keep no records)
         b = self.root.recording if higher else self.root
         for i, n in enumerate(natives):
-            if n is None:
-                continue
-            if higher:  # the gradient is a function of tracked arrays: the recording tapes track it
-                for t in recording:
-                    t._slot(n)
-            result[i] = Tensor(n, b)
-        return result
+            if n is not None:
+                result[i] = Tensor(n, b)
+        return Gradients(result)
 
-    def gradient(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]],
-                 sources: list[list[int]]) -> list[Tensor | None]:
-        out = self._grad(tape, targets, sources, batched=False)
+    def gradient(self, request: GradientRequest) -> Gradients:
+        out = self._grad(request, batched=False)
         assert out is not None
         return out
 
-    def batched_gradient(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]],
-                         sources: list[list[int]]) -> list[Tensor | None] | None:
-        return self._grad(tape, targets, sources, batched=True)
+    def batched_gradient(self, request: GradientRequest) -> Gradients | None:
+        return self._grad(request, batched=True)

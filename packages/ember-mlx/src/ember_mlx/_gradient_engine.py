@@ -10,8 +10,9 @@ call made on tracked arrays (the generic engine's records) and, at ``gradient`` 
   other array passed in as an argument, under ``mx.vjp``; the function is compiled
   (``mx.compile``) once its structure has been seen twice, and kept in a cache keyed by that
   structure, so a training loop pays for compilation once;
-* **synchronise** (AsyncGraphManager): the target tensors are rebound to the replay's outputs
-  (so evaluating the loss does not run the forward pass a second time) and the results are
+* **synchronise** (AsyncGraphManager): the replay's outputs are returned as the targets'
+  recomputed values (``Gradients.recomputed``: the tape puts them in the targets' place, so
+  evaluating the loss does not run the forward pass a second time) and the results are
   scheduled with ``mx.async_eval``.
 
 Calls that go through the host (NumPy) in ember-mlx cannot be traced by MLX; a recording with
@@ -27,7 +28,7 @@ from typing import Any
 
 import mlx.core as mx
 from ember import Tensor
-from ember.autodiff import Engine, GenericEngine
+from ember.autodiff import Engine, GenericEngine, GradientRequest, Gradients
 from ember.autodiff._functional import native_vmap
 from ember.autodiff._record import RECORDING
 
@@ -165,9 +166,9 @@ def _outs(rec: Any) -> tuple[int, ...]:
     return (rec.outs,) if type(rec.outs) is int else rec.outs
 
 
-def _plan(tape: Any, root: Any, targets: list[int], src_slots: list[int]) -> _Plan:
+def _plan(request: GradientRequest, root: Any, targets: list[int], src_slots: list[int]) -> _Plan:
     records = [(r, (r.outs,) if type(r.outs) is int else r.outs)
-               for r in tape._records if r.root is root]
+               for r in request.records if r.root is root]
     needed = set(targets)  # backward reach from the targets
     keep = []
     for rec, outs in reversed(records):
@@ -280,7 +281,7 @@ def _plan(tape: Any, root: Any, targets: list[int], src_slots: list[int]) -> _Pl
             p.connected.add(p.source_input[t])
             p.outputs.append(("i", p.source_input[t]))
         else:
-            p.outputs.append(const(tape._values[t]))
+            p.outputs.append(const(request.values[t]))
     p.key = (tuple(key_steps), len(p.inputs), len(p.consts), tuple(p.outputs))
     return p
 
@@ -329,48 +330,48 @@ class MLXEngine(Engine):
     vmap = staticmethod(native_vmap(lambda f, axes: mx.vmap(f, in_axes=axes)))
 
     def ones(self, target: Tensor) -> Tensor:
-        return Tensor(mx.ones_like(target._n), self.root)
+        return Tensor(mx.ones_like(target.native), self.root)
 
-    def _prepare(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]],
-                 sources: list[list[int]]) -> tuple[_Plan, list[int], list[Any], list[Any]] | None:
+    def _prepare(self, request: GradientRequest) -> tuple[_Plan, list[int], list[Any], list[Any]] | None:
         merged: dict[int, Any] = {}
-        for slot, g, _ in targets:
-            merged[slot] = merged[slot] + g._n if slot in merged else g._n
+        for slot, g, _ in request.targets:
+            merged[slot] = merged[slot] + g.native if slot in merged else g.native
         t_slots = list(merged)
-        p = _plan(tape, self.root, t_slots, [s for slots in sources for s in slots])
+        p = _plan(request, self.root, t_slots, [s for slots in request.sources for s in slots])
         if p.host == "data":
             return None
-        values = tape._values
+        values = request.values
         inputs = [values[s] if i < p.n_leaf else mx.zeros_like(values[s])
                   for i, s in enumerate(p.inputs)]
         return p, t_slots, inputs, [merged[s] for s in t_slots]
 
-    def gradient(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]],
-                 sources: list[list[int]]) -> list[Tensor | None]:
+    def gradient(self, request: GradientRequest) -> Gradients:
         if RECORDING.get():  # another tape records: the backward pass must be ember ops
-            return GenericEngine().gradient(tape, targets, sources)
-        prepared = self._prepare(tape, targets, sources)
+            return GenericEngine().gradient(request)
+        prepared = self._prepare(request)
         if prepared is None:
-            return GenericEngine().gradient(tape, targets, sources)
+            return GenericEngine().gradient(request)
         p, t_slots, inputs, seeds = prepared
         if not p.connected:
-            return [None] * len(sources)
+            return Gradients([None] * len(request.sources))
         fn = self._function(p)
         if fn is None:  # MLX cannot differentiate some call of this structure
-            return GenericEngine().gradient(tape, targets, sources)
+            return GenericEngine().gradient(request)
         try:
             outs, grads = fn(inputs, p.consts, seeds)
         except Exception:
             # MLX lacks a VJP for one of the calls (e.g. scatter with multiply): remember it
             # for this structure and let the generic engine's rules do it
             self._failed(p)
-            return GenericEngine().gradient(tape, targets, sources)
-        self._rebind(tape, targets, t_slots, outs, p)
+            return GenericEngine().gradient(request)
         # start computing while Python goes on; inside an MLX transformation (mx.vmap of a
         # gradient) that is not allowed, and the results stay lazy
         with contextlib.suppress(ValueError):
             mx.async_eval(*grads, *outs)
-        return self._collect(p, sources, grads)
+        # the targets' values as the replay computed them (the same numbers): evaluating a
+        # target then shares the gradient's graph instead of running the forward pass again
+        recomputed = {s: o for s, o, sp in zip(t_slots, outs, p.outputs) if sp[0] == "v"}
+        return Gradients(self._collect(p, request.sources, grads), recomputed)
 
     def _function(self, p: _Plan) -> Any:
         """The vjp of the replay: compiled once this structure has been seen before (a
@@ -399,20 +400,8 @@ class MLXEngine(Engine):
         with contextlib.suppress(TypeError):
             _compiled[p.key] = [0, _FAILED]
 
-    def _rebind(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]], t_slots: list[int],
-                outs: list[Any], p: _Plan) -> None:
-        """Point each computed target at the replay's value of it (the same numbers), so that
-        evaluating it shares the gradient's graph instead of running the forward pass again."""
-        by_slot = {s: o for s, o, sp in zip(t_slots, outs, p.outputs) if sp[0] == "v"}
-        for slot, _, t in targets:
-            new = by_slot.get(slot)
-            if new is None or type(t) is not Tensor or t._n is new:
-                continue
-            t._n = new
-            tape._ids[id(new)] = slot
-            tape._aliases.append(new)
-
-    def _collect(self, p: _Plan, sources: list[list[int]], grads: list[Any]) -> list[Tensor | None]:
+    def _collect(self, p: _Plan, sources: tuple[tuple[int, ...], ...],
+                 grads: list[Any]) -> list[Tensor | None]:
         out: list[Tensor | None] = []
         for slots in sources:
             total = None
@@ -423,16 +412,15 @@ class MLXEngine(Engine):
             out.append(None if total is None else Tensor(total, self.root))
         return out
 
-    def batched_gradient(self, tape: Any, targets: list[tuple[int, Tensor, Tensor]],
-                         sources: list[list[int]]) -> list[Tensor | None] | None:
+    def batched_gradient(self, request: GradientRequest) -> Gradients | None:
         if RECORDING.get():
             return None
-        prepared = self._prepare(tape, targets, sources)
+        prepared = self._prepare(request)
         if prepared is None:
             return None
         p, _, inputs, seeds = prepared
         if not p.connected:
-            return [None] * len(sources)
+            return Gradients([None] * len(request.sources))
         replay = _replay_fn(p)
         consts = p.consts
 
@@ -443,7 +431,7 @@ class MLXEngine(Engine):
             grads = mx.vmap(one)(*seeds)
         except Exception:
             return None
-        return self._collect(p, sources, list(grads))
+        return Gradients(self._collect(p, request.sources, list(grads)))
 
 
 class _Compiled:
