@@ -231,6 +231,15 @@ def _update_mul_repeated(data: Any) -> GradCall:
     return GradCall(lambda t, u: t.at[on(t, idx)].multiply(u), (x, v))
 
 
+@grad_case("index_update", "multiply subnormal")
+def _update_mul_subnormal(data: Any) -> GradCall:
+    """x a subnormal (float32's smallest): torch's own derivative, (grad * result) / x,
+    underflowed to a zero gradient."""
+    x = np.full((1,), 1.4e-45)
+    v = S.arr(data, F64, (3,), 0.5, 2)
+    return GradCall(lambda t, u: t.at[on(t, np.zeros(3, np.int64))].multiply(u), (x, v))
+
+
 @grad_case("index_update", "min max")
 def _update_minmax(data: Any) -> GradCall:
     shape = S.shape(data, 1, 2, 1, 3)

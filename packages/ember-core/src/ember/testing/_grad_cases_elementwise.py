@@ -100,6 +100,15 @@ binary("pow", {"lo": 0.5, "hi": 2}, {"lo": -2, "hi": 2})
 binary("atan2", _NZ, _NZ)  # x1 = 0 with x2 < 0 is the branch cut
 binary("hypot", _NZ, _NZ)
 binary("copysign", _NZ, _NZ)
+
+
+@grad_case("hypot", "ties")
+def _hypot_ties(data: Any) -> GradCall:
+    """|x1| == |x2|: an implementation through maximum/minimum loses the gradient at the tie
+    (MLX's own engine gave 0 for hypot(1, 1))."""
+    x = _x(data, -3, 3, nonzero=True)
+    flip = np.where(S.arr(data, F64, x.shape, 0, 1, grid=1.0) > 0, -1.0, 1.0)
+    return GradCall(E.hypot, (x, x * flip))
 binary("logaddexp", _ANY, _ANY)
 
 

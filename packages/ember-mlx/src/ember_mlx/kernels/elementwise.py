@@ -204,7 +204,9 @@ def hypot(x1, x2):
         if isinstance(x2, mx.array)
         else scalar_array(builtins.abs(x2), work)
     )
-    big, small = mx.maximum(a, b), mx.minimum(a, b)
+    # a where, not maximum/minimum: at a tie |x1| == |x2| MLX's vjp of the pair gave 0
+    first = a >= b
+    big, small = mx.where(first, a, b), mx.where(first, b, a)
     safe = mx.where(big == 0, mx.array(1, dtype=work), big)
     r = big * mx.sqrt(1 + mx.square(small / safe))
     r = mx.where(mx.isinf(a) | mx.isinf(b), mx.array(float("inf"), dtype=work), r)

@@ -123,9 +123,12 @@ def index_update(x: Tensor, key: tuple[Any, ...], values: Any, mode: str) -> Ten
     dt = x.dtype
     if not isinstance(values, Tensor):
         values = torch.tensor(values, dtype=dt, device=x.device)
-    if (mode == "multiply" and dt.is_complex and torch.is_grad_enabled()
+    if (mode == "multiply" and torch.is_grad_enabled()
             and (x.requires_grad or values.requires_grad)):
-        return _complex_multiply(x, key, values, mode)  # torch's derivative lacks a conj
+        # ember's rule, not torch's derivative: torch's lacks a conj for complex, and computes
+        # (grad * result) / x, which underflows to 0 for subnormal x (float32 x=1.4e-45, grad
+        # 0.27: gradient 0 instead of 0.27)
+        return _ruled_multiply(x, key, values, mode)
     if dt in UNSIGNED_BITS:  # compute on the bit view (set) or the wider type (arithmetic)
         if mode == "set":
             return unbits(index_update(bits(x), key, bits(values), mode), dt)
@@ -154,7 +157,7 @@ def index_update(x: Tensor, key: tuple[Any, ...], values: Any, mode: str) -> Ten
     return out
 
 
-def _complex_multiply(x: Tensor, key: tuple[Any, ...], values: Tensor, mode: str) -> Tensor:
+def _ruled_multiply(x: Tensor, key: tuple[Any, ...], values: Tensor, mode: str) -> Tensor:
     from .._ruled import ruled
 
     global _RULED_UPDATE
