@@ -210,8 +210,8 @@ unique_values | C | (x: array) | Sorted unique values.
 argsort | P | (x: array, axis, descending, stable) | Indices that sort x along axis (int64).
 sort | P | (x: array, axis, descending, stable) | Sorted copy along axis.
 ## statistical
-cumulative_prod | P | (x: array, axis, dtype, include_initial) | Cumulative product along axis.
-cumulative_sum | P | (x: array, axis, dtype, include_initial) | Cumulative sum along axis.
+cumulative_prod | P | (x: array, axis, dtype) | Cumulative product along axis.
+cumulative_sum | P | (x: array, axis, dtype) | Cumulative sum along axis.
 max | P | (x: array, axis, keepdims) | Maximum over axes.
 mean | P | (x: array, axis, keepdims) | Arithmetic mean over axes.
 min | P | (x: array, axis, keepdims) | Minimum over axes.
@@ -254,7 +254,7 @@ nn.conv | P | (x: array, weight: array, stride, padding, dilation, groups) | N-d
 nn.conv1d | C | (x: array, weight: array, bias: array, stride, padding, dilation, groups) | 1-d convolution; padding int, 'valid', 'same' or 'causal'.
 nn.conv2d | C | (x: array, weight: array, bias: array, stride, padding, dilation, groups) | 2-d convolution; padding int, pair, 'valid' or 'same'.
 nn.max_pool | P | (x: array, window, stride, padding) | N-d max pooling, channels-last; padding pairs are filled with -inf.
-nn.avg_pool | P | (x: array, window, stride, padding, count_include_pad) | N-d average pooling, channels-last.
+nn.avg_pool | P | (x: array, window, stride, padding, divisor: array) | N-d average pooling, channels-last.
 nn.layer_norm | C | (x: array, weight: array, bias: array, axis, eps) | Layer normalisation over the trailing axes.
 nn.rms_norm | C | (x: array, weight: array, axis, eps) | Root-mean-square normalisation.
 nn.dropout | C | (x: array, rate, key) | Zero elements with probability rate, scale the rest by 1/(1-rate).

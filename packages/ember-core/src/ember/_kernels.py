@@ -53,8 +53,8 @@ class Kernels(NamedTuple):
     cos: Callable[[Any], Any]  # x
     cosh: Callable[[Any], Any]  # x
     count_nonzero: Callable[[Any, Any, Any], Any] | None  # x, axis, keepdims
-    cumulative_prod: Callable[[Any, Any, Any, Any], Any]  # x, axis, dtype, include_initial
-    cumulative_sum: Callable[[Any, Any, Any, Any], Any]  # x, axis, dtype, include_initial
+    cumulative_prod: Callable[[Any, Any, Any], Any]  # x, axis, dtype
+    cumulative_sum: Callable[[Any, Any, Any], Any]  # x, axis, dtype
     diff: Callable[[Any, Any, Any, Any, Any], Any] | None  # x, axis, n, prepend, append
     divide: Callable[[Any, Any], Any]  # x1, x2
     empty: Callable[[Any, Any, Any], Any]  # shape, dtype, device
@@ -142,7 +142,7 @@ class Kernels(NamedTuple):
     multiply: Callable[[Any, Any], Any]  # x1, x2
     negative: Callable[[Any], Any]  # x
     nn_associative_scan: Callable[[Any, Any, Any, Any], Any] | None  # fn, x, axis, reverse
-    nn_avg_pool: Callable[[Any, Any, Any, Any, Any], Any]
+    nn_avg_pool: Callable[[Any, Any, Any, Any, Any], Any]  # x, window, stride, padding, divisor
     nn_conv: Callable[[Any, Any, Any, Any, Any, Any], Any]
     nn_conv1d: Callable[[Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_conv2d: Callable[[Any, Any, Any, Any, Any, Any, Any], Any] | None

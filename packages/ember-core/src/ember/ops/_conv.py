@@ -12,11 +12,13 @@ from .. import _dtypes as dt
 from .._dispatch import cast_native, fail, promote_binary
 from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
+from ._constants import constant
 from ._creation import asarray
 
 __all__ = ["avg_pool", "conv1d", "conv2d", "max_pool"]
 
 T = Tensor
+Pairs = tuple[tuple[int, int], ...]
 
 
 def _tuple(op: str, name: str, v: Any, nd: int) -> tuple[int, ...]:
@@ -144,7 +146,45 @@ def avg_pool(x: Any, window: Any, stride: Any = None, padding: Any = 0, *,
     x, w, s, pads = _pool("avg_pool", x, window, stride, padding)
     if not x.dtype.is_inexact:
         x = T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+    div = None if count_include_pad else pool_divisor(x, w, s, pads)
     try:
-        return T(x._b.kernels.nn_avg_pool(x._n, w, s, pads, count_include_pad), x._b)
+        return T(x._b.kernels.nn_avg_pool(x._n, w, s, pads, None if div is None else div._n), x._b)
     except Exception as exc:
         raise fail("avg_pool", (x,), exc) from exc
+
+
+def _inside(size: int, k: int, s: int, lo: int, hi: int) -> tuple[int, ...]:
+    """Per output position along one axis, how many window elements lie inside the input."""
+    return tuple(min(o * s - lo + k, size) - max(o * s - lo, 0)
+                 for o in range((lo + size + hi - k) // s + 1))
+
+
+def pool_divisor(x: Tensor, window: tuple[int, ...], stride: tuple[int, ...],
+                 padding: Pairs) -> Tensor | None:
+    """What avg_pool divides each window's sum by when padding does not count: None where
+    every window lies inside x (the window size), else a ``(1, *out_spatial, 1)`` tensor of x's
+    dtype holding, per output position, the number of window elements inside x. Computed here
+    once (and cached per shape) for every backend's kernel and for the VJP rule."""
+    if not any(lo or hi for lo, hi in padding):
+        return None
+    args = (x._b.root, x.device, x.dtype, tuple(x.shape[1:-1]), window, stride, padding)
+    return constant(("avg_pool divisor", *args), lambda: _divisor(*args))
+
+
+def _divisor(b: Any, device: str, dtype: Any, spatial: tuple[int, ...], window: tuple[int, ...],
+             stride: tuple[int, ...], padding: Pairs) -> Tensor | None:
+    from . import _elementwise as ew
+    from ._manipulation import reshape
+
+    counts = [_inside(n, k, s, lo, hi)
+              for n, k, s, (lo, hi) in zip(spatial, window, stride, padding, strict=True)]
+    if all(c == k for cs, k in zip(counts, window) for c in cs):
+        return None  # the padding lies beyond every window
+    nd = len(counts)
+    axes = [reshape(asarray(list(cs), dtype=dtype, device=device, backend=b),
+                    tuple(len(cs) if j == i + 1 else 1 for j in range(nd + 2)))
+            for i, cs in enumerate(counts)]
+    out = axes[0]
+    for a in axes[1:]:
+        out = ew.multiply(out, a)
+    return out

@@ -12,6 +12,7 @@ from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
 from . import _elementwise as ew
 from ._activations import _float, log_softmax, one_hot
+from ._constants import constant
 from ._creation import arange, asarray, astype
 from ._manipulation import expand_dims, moveaxis
 from ._reductions import mean, var
@@ -110,33 +111,83 @@ def scaled_dot_product_attention(
     if window is not None and window < 1:
         raise EmberError(f"attention: window must be a positive int, got {window}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    m = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b, device=q.device))
+    user = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b, device=q.device))
+    if user is not None and user.dtype is not dt.bool and user.dtype is not q.dtype:
+        user = astype(user, q.dtype)  # an additive mask is added in the queries' dtype
+    m, causal = attention_mask(q, k, user, is_causal, window)
     f = q._b.kernels.nn_scaled_dot_product_attention
-    if f is not None:
-        return T(f(q._n, k._n, v._n, None if m is None else m._n, is_causal, scale, window), q._b)
+    if f is not None and 0 not in q.shape and 0 not in k.shape and 0 not in v.shape and (
+            m is None or 0 not in m.shape):  # (nothing to attend: the composite's zeros)
+        out = T(f(q._n, k._n, v._n, None if m is None else m._n, causal, scale), q._b)
+        if m is None or (user is None and (not is_causal or q.shape[-2] <= k.shape[-2])):
+            return out  # every query sees a key
+        from ._reductions import any as _any
+
+        # a query that sees no key gets NaN (native kernels give 0 or an average of v there)
+        seen = _any(m if m.dtype is dt.bool else ew.greater(m, -math.inf), axis=-1, keepdims=True)
+        b, dev, d = q._b.root, q.device, out.dtype
+        nan = constant(("nan", b, dev, d), lambda: asarray(math.nan, dtype=d, device=dev, backend=b))
+        return where(seen, out, nan)  # (a NaN tensor of out's dtype: where's fast path)
     from ._activations import softmax
     from ._linalg import matmul
 
-    return matmul(softmax(attention_scores(q, k, m, is_causal, scale, window), axis=-1), v)
+    return matmul(softmax(attention_scores(q, k, m, causal, scale), axis=-1), v)
 
 
-def attention_scores(q: Tensor, k: Tensor, mask: Tensor | None, is_causal: bool, scale: float,
-                     window: int | None) -> Tensor:
-    """The masked, scaled scores ``q @ k^T * scale`` (+ an additive mask; -inf where a boolean
-    mask, the causal rule or the window hides a key) whose softmax weighs v in attention.
-    Shared by the composite and its VJP rule (which recomputes them)."""
-    from ._linalg import matmul, matrix_transpose
+def _band(q: Tensor, L: int, S: int, is_causal: bool, window: int | None) -> Tensor:
+    """Bool (L, S): query i (at position i + S - L, aligned at the end of the keys) sees key j
+    when j <= i + S - L (causal) and j > i + S - L - window (sliding window). Cached per shape
+    up to 4 MiB (a training loop asks for the same one every step)."""
+    b, dev = q._b.root, q.device
 
-    scores = ew.multiply(matmul(q, matrix_transpose(k)), scale)
-    L, S = q.shape[-2], k.shape[-2]
-    if is_causal or window is not None:
-        i = expand_dims(arange(L, backend=q._b, device=q.device), axis=-1)
-        j = arange(S, backend=q._b, device=q.device)
+    def build() -> Tensor:
+        i = expand_dims(arange(L, backend=b, device=dev), axis=-1)
+        j = arange(S, backend=b, device=dev)
         pos = ew.add(i, S - L)
         allowed = ew.less_equal(j, pos) if is_causal else ew.equal(j, j)
         if window is not None:
             allowed = ew.logical_and(allowed, ew.greater(j, ew.subtract(pos, window)))
-        scores = where(allowed, scores, -math.inf)
+        return allowed
+
+    if L * S > 1 << 22:
+        return build()
+    return constant(("attention band", b, dev, L, S, is_causal, window), build)
+
+
+def attention_mask(q: Tensor, k: Tensor, mask: Tensor | None, is_causal: bool,
+                   window: int | None) -> tuple[Tensor | None, bool]:
+    """The finished ``(mask, is_causal)`` that attention kernels get: the user's mask (boolean,
+    True attends, or additive) combined with the causal rule and the window, all computed here
+    once. ``is_causal`` comes back True only where the mask is None and L == S (query i sees
+    keys j <= i, which torch's ``is_causal`` and MLX's ``"causal"`` compute natively); a rule
+    that hides nothing (causal with L <= 1, a window of at least S) is dropped."""
+    L, S = q.shape[-2], k.shape[-2]
+    causal = is_causal and L > 1
+    if window is not None and window >= S:
+        window = None  # every key is among the window most recent ones
+    if not causal and window is None:
+        return mask, False
+    if mask is None and window is None and L == S:
+        return None, True
+    band = _band(q, L, S, causal, window)
+    if mask is None:
+        return band, False
+    if mask.dtype is dt.bool:
+        return ew.logical_and(mask, band), False
+    return where(band, mask, -math.inf), False
+
+
+def attention_scores(q: Tensor, k: Tensor, mask: Tensor | None, is_causal: bool,
+                     scale: float) -> Tensor:
+    """The masked, scaled scores ``q @ k^T * scale`` (+ an additive mask; -inf where a boolean
+    mask or the causal rule hides a key) whose softmax weighs v in attention. ``mask`` and
+    ``is_causal`` are finished (``attention_mask``). Shared by the composite and the VJP rule
+    of the fused kernel (which recomputes them)."""
+    from ._linalg import matmul, matrix_transpose
+
+    scores = ew.multiply(matmul(q, matrix_transpose(k)), scale)
+    if is_causal:
+        mask = _band(q, q.shape[-2], k.shape[-2], True, None)
     if mask is not None:
         if mask.dtype is dt.bool:
             scores = where(mask, scores, -math.inf)

@@ -4,6 +4,7 @@ cumulative sums and products, count_nonzero, diff."""
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 from .. import _dtypes as dt
@@ -11,6 +12,7 @@ from .._dispatch import cast_native, fail, norm_axes, norm_axis
 from .._errors import DTypeError, ShapeError
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
+from ._constants import constant
 from ._creation import asarray
 
 __all__ = [
@@ -158,7 +160,8 @@ def count_nonzero(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Ten
     return sum(not_equal(x, False if x.dtype is dt.bool else 0), axis=axes, keepdims=keepdims)
 
 
-def _cumulative(op: str, x: Any, axis: int | None, dtype: Any, include_initial: bool) -> Tensor:
+def _cumulative(op: str, x: Any, axis: int | None, dtype: Any, include_initial: bool,
+                initial: int) -> Tensor:
     x = _t(x)
     if axis is None:
         if x.ndim != 1:
@@ -166,21 +169,34 @@ def _cumulative(op: str, x: Any, axis: int | None, dtype: Any, include_initial: 
         axis = 0
     axis = norm_axis(op, axis, x.ndim)
     try:
-        return T(getattr(x._b.kernels, op)(x._n, axis, _acc_native(x, dtype), include_initial), x._b)
+        out = T(getattr(x._b.kernels, op)(x._n, axis, _acc_native(x, dtype)), x._b)
     except Exception as exc:
         raise fail(op, (x,), exc) from exc
+    if not include_initial:
+        return out
+    # the kernels scan; the initial value (the empty sum or product) is prepended here, once,
+    # cached for small shapes (ember.full's checks cost more than a 4x4 scan)
+    b, dev, d = out._b.root, out.device, out.dtype
+    shape = (*x.shape[:axis], 1, *x.shape[axis + 1:])
+
+    def build() -> Any:
+        return b.kernels.full(shape, initial, b.native_dtype(d, dev), b.native_device(dev))
+
+    small = math.prod(shape) <= 1 << 16
+    first = constant(("cumulative initial", b, dev, d, shape, initial), build) if small else build()
+    return T(out._b.kernels.concat([first, out._n], axis), out._b, d)
 
 
 def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None,
                    include_initial: bool = False) -> Tensor:
     """Running sum along axis; include_initial prepends a zero."""
-    return _cumulative("cumulative_sum", x, axis, dtype, include_initial)
+    return _cumulative("cumulative_sum", x, axis, dtype, include_initial, 0)
 
 
 def cumulative_prod(x: Any, /, *, axis: int | None = None, dtype: Any = None,
                     include_initial: bool = False) -> Tensor:
     """Running product along axis; include_initial prepends a one."""
-    return _cumulative("cumulative_prod", x, axis, dtype, include_initial)
+    return _cumulative("cumulative_prod", x, axis, dtype, include_initial, 1)
 
 
 def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None) -> Tensor:

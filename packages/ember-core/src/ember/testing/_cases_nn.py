@@ -153,6 +153,50 @@ def _sdpa(data: Any, d: Any) -> Any:
                 window=data.draw(st.sampled_from([None, None, 2])))
 
 
+@case("nn.scaled_dot_product_attention", "queries-that-see-no-key", NN, tol=20)
+def _sdpa_no_key(data: Any, d: Any) -> Any:
+    """Every combination of mask kind and shape, causal rule (also L > S, aligned at the end)
+    and window, with whole rows hidden: those queries see no key and give NaN."""
+    batch = S.shape(data, 0, 2, 1, 2)
+    L, Sk, D, Dv = (data.draw(st.integers(1, 5)) for _ in range(4))
+    q = S.arr(data, d, (*batch, L, D), -2, 2)
+    k = S.arr(data, d, (*batch, Sk, D), -2, 2)
+    v = S.arr(data, d, (*batch, Sk, Dv), -2, 2)
+    kind = data.draw(st.sampled_from(["none", "bool", "additive"]))
+    shape = data.draw(st.sampled_from([(L, Sk), (1, Sk), (*batch, L, Sk), (*batch[:1], 1, L, Sk)]))
+    mask: Any = None
+    if kind != "none":
+        mask = S.arr(data, E.bool, shape) if kind == "bool" else S.arr(data, d, shape, -3, 0)
+        row = data.draw(st.integers(0, shape[-2] - 1))
+        mask[..., row, :] = False if kind == "bool" else -np.inf  # this query sees no key
+    return call(q, k, v, mask=mask, is_causal=data.draw(st.booleans()),
+                window=data.draw(st.sampled_from([None, 1, 2, 6])))
+
+
+@case("nn.scaled_dot_product_attention", "additive-mask-of-another-dtype", (E.float16, E.float32))
+def _sdpa_mask_dtype(data: Any, d: Any) -> Any:
+    """An additive mask is added in the queries' dtype, whatever its own (float64, int32):
+    the result has q's dtype on every backend (NumPy's composite promoted it to float64)."""
+    L, Sk = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    q, k, v = (S.arr(data, d, (2, n, 3), -2, 2) for n in (L, Sk, Sk))
+    md = data.draw(st.sampled_from([E.float64, E.int32]))
+    return call(q, k, v, mask=S.arr(data, md, (L, Sk), -3, 0),
+                is_causal=data.draw(st.booleans()) and Sk >= L)
+
+
+@case("nn.scaled_dot_product_attention", "empty", NN, examples=20)
+def _sdpa_empty(data: Any, d: Any) -> Any:
+    """No queries, no keys or an empty batch: no key to attend gives zeros (an empty sum), with
+    a mask too (torch's fused kernel gave NaN for S = 0 with a mask)."""
+    batch = data.draw(st.sampled_from([(), (2,), (0,)]))
+    L, Sk = data.draw(st.sampled_from([(0, 3), (3, 0), (0, 0), (2, 3)] if batch == (0,) else
+                                      [(0, 3), (3, 0), (0, 0)]))
+    q, k, v = (S.arr(data, d, (*batch, n, 2)) for n in (L, Sk, Sk))
+    kind = data.draw(st.sampled_from(["none", "bool", "additive"]))
+    mask = None if kind == "none" else S.arr(data, E.bool if kind == "bool" else d, (L, Sk))
+    return call(q, k, v, mask=mask, is_causal=data.draw(st.booleans()))
+
+
 @case("nn.cross_entropy", "targets", NN, tol=10)
 def _cross_entropy(data: Any, d: Any) -> Any:
     batch = S.shape(data, 1, 2, 1, 4)

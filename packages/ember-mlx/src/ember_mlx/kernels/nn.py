@@ -97,16 +97,13 @@ def nn_max_pool(x, window, stride, padding):
     return mx.max(w, axis=tuple(range(1 + d, 1 + 2 * d)))
 
 
-def nn_avg_pool(x, window, stride, padding, count_include_pad):
+def nn_avg_pool(x, window, stride, padding, divisor):
+    """Each window's sum (padding counts as 0) over divisor: the window size where it is None,
+    else ember-core's counts of non-padding elements."""
     d = len(window)
     axes = tuple(range(1 + d, 1 + 2 * d))
     w = _windows(_pad(x, padding, 0), window, stride)
-    if count_include_pad or not any(lo or hi for lo, hi in padding):
-        return mx.mean(w, axis=axes)
-    total = mx.sum(w, axis=axes)
-    ones = mx.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
-    count = mx.sum(_windows(_pad(ones, padding, 0), window, stride), axis=axes)
-    return total / count
+    return mx.mean(w, axis=axes) if divisor is None else mx.sum(w, axis=axes) / divisor
 
 
 # --- fused overrides of composites ---------------------------------------------------------------
@@ -189,71 +186,32 @@ def nn_rms_norm(x, weight, axis, eps):
     return y * weight if weight is not None else y
 
 
-def _band_mask(lq, lk, is_causal, window):
-    """Bool (lq, lk) as ember-core defines it: with pos = i + (lk - lq) (queries aligned at the
-    end of the keys, as for a KV cache), query i sees key j when j <= pos (causal) and
-    j > pos - window (sliding window)."""
-    pos = mx.arange(lq)[:, None] + (lk - lq)
-    j = mx.arange(lk)[None, :]
-    keep = (j <= pos) if is_causal else mx.ones((lq, lk), dtype=mx.bool_)
-    if window is not None:
-        keep = keep & (j > pos - window)
-    return keep
-
-
-def nn_scaled_dot_product_attention(q, k, v, mask, is_causal, scale, window):
-    """mx.fast.scaled_dot_product_attention with ember's semantics: boolean (True attends) or
-    additive mask, end-aligned causal mask and sliding window, and NaN for a query that sees
-    no key (as in PyTorch; MLX's kernel would average v instead)."""
+def nn_scaled_dot_product_attention(q, k, v, mask, is_causal, scale):
+    """mx.fast.scaled_dot_product_attention on ember-core's finished mask (causal rule and
+    window already in it, an additive one in q's dtype; is_causal only with no mask and
+    L == S). It takes (B, H, L, D) arrays of one batch shape: batch axes are broadcast and
+    flattened into H."""
     lq, d = q.shape[-2], q.shape[-1]
     lk, dv = k.shape[-2], v.shape[-1]
-    if scale is None:
-        scale = 1.0 / math.sqrt(d)
-    fused_mask = mask
-    if is_causal and window is None and mask is None and lq <= lk:
-        fused_mask = "causal"  # MLX's causal mask is end-aligned too
-    elif is_causal or window is not None:
-        band = _band_mask(lq, lk, is_causal, window)
-        if mask is None:
-            fused_mask = band
-        elif mask.dtype == mx.bool_:
-            fused_mask = mask & band
-        else:
-            fused_mask = mx.where(band, mask, mx.array(-math.inf, dtype=mask.dtype))
     batch = mx.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    if lk == 0 or lq == 0 or 0 in batch:  # nothing to attend: matmul of empty softmax
-        if isinstance(fused_mask, mx.array) and fused_mask.ndim > 2:
-            batch = mx.broadcast_shapes(batch, fused_mask.shape[:-2])
-        return mx.zeros(batch + (lq, dv), dtype=q.dtype)
-    visible = None
-    if isinstance(fused_mask, mx.array):
-        if fused_mask.ndim > 2:
-            batch = mx.broadcast_shapes(batch, fused_mask.shape[:-2])
-        if fused_mask.dtype != mx.bool_ and fused_mask.dtype != q.dtype:
-            fused_mask = fused_mask.astype(q.dtype)
-        seen = fused_mask if fused_mask.dtype == mx.bool_ else fused_mask > -math.inf
-        visible = mx.any(seen, axis=-1, keepdims=True)
+    m4 = "causal" if is_causal else mask
+    if mask is not None and mask.ndim > 2:
+        batch = mx.broadcast_shapes(batch, mask.shape[:-2])
+        m4 = mx.broadcast_to(mask, batch + mask.shape[-2:]).reshape(1, -1, *mask.shape[-2:])
     q4 = mx.broadcast_to(q, batch + q.shape[-2:]).reshape(1, -1, lq, d)
     k4 = mx.broadcast_to(k, batch + k.shape[-2:]).reshape(1, -1, lk, d)
     v4 = mx.broadcast_to(v, batch + v.shape[-2:]).reshape(1, -1, lk, dv)
-    m4 = fused_mask
-    if isinstance(fused_mask, mx.array) and fused_mask.ndim > 2:
-        m4 = mx.broadcast_to(fused_mask, batch + fused_mask.shape[-2:])
-        m4 = m4.reshape(1, -1, *fused_mask.shape[-2:])
     if q.dtype == F64:  # the fused kernel loses float64 precision
         out = _sdpa_plain(q4, k4, v4, scale, m4)
     else:
         out = mx.fast.scaled_dot_product_attention(q4, k4, v4, scale=scale, mask=m4)
-    out = out.reshape(batch + (lq, dv))
-    if visible is not None:
-        out = mx.where(visible, out, mx.array(math.nan, dtype=out.dtype))
-    return out
+    return out.reshape(batch + (lq, dv))
 
 
 def _sdpa_plain(q, k, v, scale, mask):
     s = mx.matmul(q, mx.swapaxes(k, -1, -2)) * scale
-    if isinstance(mask, str):
-        mask = _band_mask(q.shape[-2], k.shape[-2], True, None)
+    if isinstance(mask, str):  # "causal" with L == S: the lower triangle
+        mask = mx.tril(mx.ones(s.shape[-2:], dtype=mx.bool_))
     if mask is not None:
         if mask.dtype == mx.bool_:
             s = mx.where(mask, s, mx.array(-math.inf, dtype=s.dtype))

@@ -124,27 +124,18 @@ def any(x, axis, keepdims):
     return mx.any(x, axis=axis, keepdims=keepdims)
 
 
-def _cumulative(fn, x, axis, dtype, include_initial, initial):
+def _cumulative(fn, x, axis, dtype):
     x = _cast_acc(x, dtype)
-    if x.ndim == 0:
-        x = x.reshape(1)
-        axis = 0
     out = fn(x, axis=axis) if x.size else x
-    if out.dtype != x.dtype:
-        out = out.astype(x.dtype)
-    if include_initial:
-        shape = list(x.shape)
-        shape[axis] = 1
-        out = mx.concatenate([mx.full(shape, initial, dtype=x.dtype), out], axis=axis)
-    return out
+    return out.astype(x.dtype) if out.dtype != x.dtype else out
 
 
-def cumulative_sum(x, axis, dtype, include_initial):
-    return _cumulative(mx.cumsum, x, axis, dtype, include_initial, 0)
+def cumulative_sum(x, axis, dtype):
+    return _cumulative(mx.cumsum, x, axis, dtype)
 
 
-def cumulative_prod(x, axis, dtype, include_initial):
-    return _cumulative(mx.cumprod, x, axis, dtype, include_initial, 1)
+def cumulative_prod(x, axis, dtype):
+    return _cumulative(mx.cumprod, x, axis, dtype)
 
 
 def _flip(x, axis):

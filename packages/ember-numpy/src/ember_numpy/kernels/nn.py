@@ -111,39 +111,17 @@ def nn_max_pool(
     return np.max(win, axis=tuple(range(1 + nd, 1 + 2 * nd)))
 
 
-def _valid_counts(size: int, k: int, s: int, lo: int, hi: int, n_out: int) -> np.ndarray:
-    """Per output position, how many window elements fall inside the unpadded input."""
-    start = np.arange(n_out) * s - lo
-    return np.minimum(start + k, size) - np.maximum(start, 0)
-
-
 def nn_avg_pool(
-    x: Any,
-    window: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: Pairs,
-    count_include_pad: bool,
+    x: Any, window: tuple[int, ...], stride: tuple[int, ...], padding: Pairs, divisor: Any
 ) -> np.ndarray:
-    """Mean over each window (float16 accumulates in float32).
-
-    ``count_include_pad=True`` divides by the window size, else by the number of window
-    elements inside the unpadded input.
-    """
+    """Each window's sum (padding counts as 0; float16 accumulates in float32) over
+    ``divisor``: the window size where it is None, else ember-core's counts of non-padding
+    elements, shaped ``(1, *out_spatial, 1)``."""
     x = np.asarray(x)
     dtype = x.dtype
     acc = np.float32 if dtype == np.float16 else dtype
     win = _windows(_pad(x, padding, 0), window, stride, (1,) * len(window))
     nd = len(window)
     total = np.sum(win, axis=tuple(range(1 + nd, 1 + 2 * nd)), dtype=acc)
-    if count_include_pad:
-        out = total / np.asarray(int(np.prod(window)), dtype=acc)
-    else:
-        out_shape = total.shape[1:-1]
-        count = np.ones((), dtype=acc)
-        for i, (size, k, s, (lo, hi), n_out) in enumerate(
-            zip(x.shape[1:-1], window, stride, padding, out_shape)
-        ):
-            c = _valid_counts(size, k, s, lo, hi, n_out).astype(acc)
-            count = np.multiply.outer(count, c) if i else c
-        out = total / count[..., np.newaxis]
-    return out.astype(dtype, copy=False)
+    d = np.asarray(int(np.prod(window)), dtype=acc) if divisor is None else divisor
+    return (total / d).astype(dtype, copy=False)

@@ -80,30 +80,16 @@ def var(x: Any, axis: tuple[int, ...] | None, correction: float, keepdims: bool)
     return np.var(x, axis=axis, ddof=correction, keepdims=keepdims)
 
 
-def _cumulative(
-    ufunc: np.ufunc, x: Any, axis: int, dtype: Any, include_initial: bool, identity: int
-) -> np.ndarray:
+def cumulative_sum(x: Any, axis: int, dtype: Any) -> np.ndarray:
+    """Running sum along ``axis`` (ember-core prepends include_initial's 0)."""
     x = np.asarray(x)
-    dtype = _acc_dtype(x, dtype)
-    if x.ndim == 0:
-        x = x.reshape(1)
-        axis = 0
-    out = ufunc.accumulate(x, axis=axis, dtype=dtype)
-    if include_initial:
-        shape = list(out.shape)
-        shape[axis] = 1
-        out = np.concatenate([np.full(shape, identity, dtype=out.dtype), out], axis=axis)
-    return out
+    return np.add.accumulate(x, axis=axis, dtype=_acc_dtype(x, dtype))
 
 
-def cumulative_sum(x: Any, axis: int, dtype: Any, include_initial: bool) -> np.ndarray:
-    """Running sum along ``axis``; ``include_initial`` prepends a 0."""
-    return _cumulative(np.add, x, axis, dtype, include_initial, 0)
-
-
-def cumulative_prod(x: Any, axis: int, dtype: Any, include_initial: bool) -> np.ndarray:
-    """Running product along ``axis``; ``include_initial`` prepends a 1."""
-    return _cumulative(np.multiply, x, axis, dtype, include_initial, 1)
+def cumulative_prod(x: Any, axis: int, dtype: Any) -> np.ndarray:
+    """Running product along ``axis`` (ember-core prepends include_initial's 1)."""
+    x = np.asarray(x)
+    return np.multiply.accumulate(x, axis=axis, dtype=_acc_dtype(x, dtype))
 
 
 # -- utility ---------------------------------------------------------------------------------

@@ -57,14 +57,12 @@ def nn_max_pool(
 
 def nn_avg_pool(
     x: Tensor, window: tuple[int, ...], stride: tuple[int, ...], padding: Pairs,
-    count_include_pad: bool,
+    divisor: Tensor | None,
 ) -> Tensor:
     pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[x.ndim - 3]
-    xc = _to_first(x)
-    out = pool(_pad(xc, padding), window, stride)
-    if not count_include_pad and any(p for pair in padding for p in pair):
-        ones = torch.ones((1, 1, *xc.shape[2:]), dtype=x.dtype, device=x.device)
-        out = out / pool(_pad(ones, padding), window, stride)  # fraction of real elements
+    out = pool(_pad(_to_first(x), padding), window, stride)  # the sum over the window size K
+    if divisor is not None:  # ember-core's counts of non-padding elements
+        out = out / (_to_first(divisor) / math.prod(window))  # sum / K / (count / K)
     return _to_last(out)
 
 
@@ -138,37 +136,8 @@ def nn_layer_norm(
 
 
 def nn_scaled_dot_product_attention(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool,
-    scale: float | None, window: int | None,
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool, scale: float,
 ) -> Tensor:
-    if mask is not None and mask.dtype is not torch.bool and mask.dtype != q.dtype:
-        mask = mask.to(q.dtype)  # torch wants an additive mask of the query dtype
-    L, S = q.shape[-2], k.shape[-2]
-    if window is None and (mask is None or not is_causal) and (L == S or not is_causal):
-        out = F.scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, scale=scale)
-        return out if mask is None else _nan_where_no_key(out, mask)
-    # causal/window constraints as one boolean mask, aligned at the end as in ember-core's
-    # composite (query i sits at position i + S - L: it attends key j when j <= i + S - L for
-    # causal, and j > i + S - L - window for a window), combined with the user's mask
-    i = torch.arange(L, device=q.device)[:, None] + (S - L)
-    j = torch.arange(S, device=q.device)[None, :]
-    allowed = torch.ones((L, S), dtype=torch.bool, device=q.device)
-    if is_causal:
-        allowed = j <= i
-    if window is not None:
-        allowed = allowed & (j > i - window)
-    if mask is None:
-        combined = allowed
-    elif mask.dtype is torch.bool:
-        combined = mask & allowed
-    else:
-        combined = torch.where(allowed, mask, -math.inf)
-    out = F.scaled_dot_product_attention(q, k, v, combined, 0.0, False, scale=scale)
-    return _nan_where_no_key(out, combined)
-
-
-def _nan_where_no_key(out: Tensor, mask: Tensor) -> Tensor:
-    """A query that may attend no key gets NaN (ember's rule, as softmax over -inf gives);
-    torch's fused kernels return 0 for such rows."""
-    seen = mask.any(-1) if mask.dtype is torch.bool else torch.isfinite(mask).any(-1)
-    return torch.where(seen.unsqueeze(-1), out, torch.full((), math.nan, dtype=out.dtype, device=out.device))
+    """torch's fused attention on ember-core's finished mask (causal rule and window already in
+    it; is_causal only with no mask and L == S, where torch's top-left alignment is ember's)."""
+    return F.scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, scale=scale)

@@ -105,28 +105,17 @@ def any(x: Tensor, axis: Axes, keepdims: bool) -> Tensor:
     return _logical(torch.any, x, axis, keepdims)
 
 
-def _initial(out: Tensor, axis: int, value: int) -> Tensor:
-    shape = list(out.shape)
-    shape[axis] = 1
-    return torch.cat([torch.full(shape, value, dtype=out.dtype, device=out.device), out], axis)
-
-
-def _cumulative(
-    fn: Any, identity: int, x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool
-) -> Tensor:
+def _cumulative(fn: Any, x: Tensor, axis: int, dtype: torch.dtype | None) -> Tensor:
     dtype = dtype or _acc(x)
-    if x.ndim == 0:
-        x, axis = x.reshape(1), 0
     if dtype in UNSIGNED_WIDE:
         w = widen(x.to(dtype))
-        return narrow(_cumulative(fn, identity, w, axis, w.dtype, include_initial), dtype)
-    out = fn(x, axis, dtype=dtype)
-    return _initial(out, axis, identity) if include_initial else out
+        return narrow(fn(w, axis, dtype=w.dtype), dtype)
+    return fn(x, axis, dtype=dtype)
 
 
-def cumulative_sum(x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool) -> Tensor:
-    return _cumulative(torch.cumsum, 0, x, axis, dtype, include_initial)
+def cumulative_sum(x: Tensor, axis: int, dtype: torch.dtype | None) -> Tensor:
+    return _cumulative(torch.cumsum, x, axis, dtype)
 
 
-def cumulative_prod(x: Tensor, axis: int, dtype: torch.dtype | None, include_initial: bool) -> Tensor:
-    return _cumulative(torch.cumprod, 1, x, axis, dtype, include_initial)
+def cumulative_prod(x: Tensor, axis: int, dtype: torch.dtype | None) -> Tensor:
+    return _cumulative(torch.cumprod, x, axis, dtype)

@@ -14,7 +14,7 @@ from typing import Any
 from ..._dispatch import backend_of, native_of
 from ..._tensor import Tensor
 from ...ops import _elementwise as ew
-from ...ops._creation import asarray, full, zeros
+from ...ops._creation import full, zeros
 from ...ops._indexing import index_update
 from ...ops._manipulation import flip, permute_dims, reshape
 from ...ops._searching import where
@@ -157,27 +157,11 @@ def _max_pool(needs: Any, g: Any, out: Any, x: Any, window: Any, stride: Any,
     return (_scatter(pieces, x, g, window, stride, padding),)
 
 
-def _valid_counts(size: int, k: int, s: int, lo: int, o: int) -> list[int]:
-    """Per output position, how many window elements lie inside the unpadded input."""
-    return [min(i * s - lo + k, size) - max(i * s - lo, 0) for i in range(o)]
-
-
 @vjp("nn_avg_pool")
 def _avg_pool(needs: Any, g: Any, out: Any, x: Any, window: Any, stride: Any, padding: Any,
-              count_include_pad: bool) -> tuple[Any]:
-    """y[o] = sum_t xp[o s + t] / c[o] (c the window size, or with count_include_pad=False
-    the number of window elements inside x): dx[i] = sum_{o, t : o s + t = i} g[o] / c[o]."""
-    outs = g.shape[1:-1]
-    if count_include_pad or not any(lo or hi for lo, hi in padding):
-        gd = ew.divide(g, float(math.prod(window)))
-    else:
-        nd = len(window)
-        gd = g
-        for i, (size, k, s, (lo, _), o) in enumerate(zip(x.shape[1:-1], window, stride, padding, outs)):
-            shape = [1] * (nd + 2)
-            shape[i + 1] = o
-            c = asarray(_valid_counts(size, k, s, lo, o), dtype=g.dtype, device=g.device,
-                        backend=g._b.root)
-            gd = ew.divide(gd, reshape(c, tuple(shape)))
+              divisor: Any) -> tuple[Any]:
+    """y[o] = sum_t xp[o s + t] / c[o] (c the divisor ember-core passed the kernel: the window
+    size where it is None): dx[i] = sum_{o, t : o s + t = i} g[o] / c[o]."""
+    gd = ew.divide(g, float(math.prod(window)) if divisor is None else divisor)
     pieces = [gd] * math.prod(window)
     return (_scatter(pieces, x, g, window, stride, padding),)

@@ -148,17 +148,15 @@ def _rms_norm(needs: Any, g: Any, out: Any, x: Any, weight: Any, axis: Any,
 # -- attention ---------------------------------------------------------------------------------
 @vjp("nn_scaled_dot_product_attention", diff=(0, 1, 2, 3))
 def _attention(needs: Any, g: Any, out: Any, q: Any, k: Any, v: Any, mask: Any, is_causal: bool,
-               scale: Any, window: Any) -> tuple[Any, Any, Any, Any]:
+               scale: float) -> tuple[Any, Any, Any, Any]:
     """o = p v with p = softmax(s), s = q k^T scale + mask (-inf where a key is hidden):
     dv = p^T g; with dp = g v^T, ds = p (dp - sum(dp p)) over the keys (zero where hidden),
     dq = ds k scale, dk = ds^T q scale, and an additive mask gets ds (summed over the axes it
     broadcasts along). A boolean mask gets no cotangent. Batch axes that q, k or v broadcast
-    along are summed out."""
-    if scale is None:
-        scale = 1.0 / math.sqrt(q.shape[-1])
+    along are summed out. The mask is the finished one the kernel got (ember-core combined the
+    user's mask with the causal rule and the window, and cast an additive one to q's dtype)."""
     float_mask = mask is not None and mask.dtype is not dt.bool
-    m = _cast(mask, q) if float_mask else mask  # fused kernels add the mask in q's dtype
-    p = softmax(attention_scores(q, k, m, is_causal, float(scale), window), axis=-1)
+    p = softmax(attention_scores(q, k, mask, is_causal, scale), axis=-1)
     gq = gk = gv = gm = None
     if needs[2]:
         gv = _cast(unbroadcast(matmul(matrix_transpose(p), g), v), v)

@@ -86,28 +86,20 @@ def _prod_rule(needs: Any, g: Any, out: Any, x: Any, axis: Any, dtype: Any, keep
     return (astype(gx, x.dtype) if gx.dtype is not x.dtype else gx,)
 
 
-def _drop_initial(g: Any, axis: int, include_initial: bool) -> Any:
-    if not include_initial:
-        return g
-    return g[(slice(None),) * axis + (slice(1, None),)]
-
-
 @vjp("cumulative_sum")
-def _cumsum_rule(needs: Any, g: Any, out: Any, x: Any, axis: int, dtype: Any,
-                 include_initial: bool) -> tuple[Any]:
-    g = _drop_initial(g, axis, include_initial)
+def _cumsum_rule(needs: Any, g: Any, out: Any, x: Any, axis: int, dtype: Any) -> tuple[Any]:
+    """A reverse running sum of g (ember-core prepends include_initial's zero outside the
+    kernel, so the tape differentiates that concat itself)."""
     gx = flip(cumulative_sum(flip(g, axis=axis), axis=axis), axis=axis)
     return (astype(gx, x.dtype) if gx.dtype is not x.dtype else gx,)
 
 
 @vjp("cumulative_prod")
-def _cumprod_rule(needs: Any, g: Any, out: Any, x: Any, axis: int, dtype: Any,
-                  include_initial: bool) -> tuple[Any]:
+def _cumprod_rule(needs: Any, g: Any, out: Any, x: Any, axis: int, dtype: Any) -> tuple[Any]:
     """out_j = prod_{k<=j} x_k, so dL/dx_i = P_{i-1} * S_i with P the exclusive product and
     S_i = sum_{j>=i} g_j prod_{i<k<=j} x_k, i.e. S_i = g_i + x_{i+1} S_{i+1}: a linear
     recurrence solved by a reverse associative scan (exact with zeros, no division). Complex
     x: the same with conj(x) (the cotangent of a holomorphic map is g * conj(f'))."""
-    g = _drop_initial(g, axis, include_initial)
     n = x.shape[axis]
     if n == 0:
         return (x * 0,)
