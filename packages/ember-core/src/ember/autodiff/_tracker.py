@@ -13,9 +13,12 @@ The kernels are closures with the tracker's lookups inlined, since recording cos
 benchmarked (``benchmarks/tape.py``): one factory for one array argument to check and one for
 two (nearly every call), each in two forms: with the kernel's own parameters for the
 element-wise signatures ``(x)`` and ``(x1, x2)`` (88 kernels, the hottest), and with ``*args``
-for the others (packing the arguments costs ~55 ns a call on CPython 3.11). Any other number
-of array arguments, lists of arrays and several tapes recording at once take
-:func:`_general`.
+for the others. Measured in one process against the exec-generated kernels they replaced
+(4x4 float32, CPython 3.11): the same cost within 0.02 us a call on NumPy and MLX; on torch's
+path (torch.autograd records, the kernel only looks for variable reads) the ``*args`` forms
+cost 0.02-0.08 us more (packing the arguments), and ``benchmarks/tape.py`` shows no change.
+Any other number of array arguments, lists of arrays and several tapes recording at once
+take :func:`_general`.
 """
 
 from __future__ import annotations
