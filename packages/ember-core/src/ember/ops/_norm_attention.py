@@ -101,25 +101,27 @@ def scaled_dot_product_attention(
     """
     on = backend_of("scaled_dot_product_attention", q, k, v, mask)
     q, k, v = (rebase(on, _float(t)) for t in (q, k, v))
-    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
-        raise ShapeError(f"attention needs (..., L, D) tensors, got {q.shape}, {k.shape}, {v.shape}")
-    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+    qs, ks, vs = q.shape, k.shape, v.shape
+    if len(qs) < 2 or len(ks) < 2 or len(vs) < 2:
+        raise ShapeError(f"attention needs (..., L, D) tensors, got {qs}, {ks}, {vs}")
+    if qs[-1] != ks[-1] or ks[-2] != vs[-2]:
         raise ShapeError(
-            f"attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit: need q[..., D] == k[..., D] "
+            f"attention: q {qs}, k {ks}, v {vs} do not fit: need q[..., D] == k[..., D] "
             f"and k[..., S, :] == v[..., S, :]"
         )
     if window is not None and window < 1:
         raise EmberError(f"attention: window must be a positive int, got {window}")
-    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scale = 1.0 / math.sqrt(qs[-1]) if scale is None else float(scale)
     user = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b, device=q.device))
     if user is not None and user.dtype is not dt.bool and user.dtype is not q.dtype:
         user = astype(user, q.dtype)  # an additive mask is added in the queries' dtype
-    m, causal = attention_mask(q, k, user, is_causal, window)
+    L, S = qs[-2], ks[-2]
+    m, causal = attention_mask(q, L, S, user, is_causal, window)
     f = q._b.kernels.nn_scaled_dot_product_attention
-    if f is not None and 0 not in q.shape and 0 not in k.shape and 0 not in v.shape and (
+    if f is not None and 0 not in qs and 0 not in ks and 0 not in vs and (
             m is None or 0 not in m.shape):  # (nothing to attend: the composite's zeros)
         out = T(f(q._n, k._n, v._n, None if m is None else m._n, causal, scale), q._b)
-        if m is None or (user is None and (not is_causal or q.shape[-2] <= k.shape[-2])):
+        if m is None or (user is None and (not is_causal or L <= S)):
             return out  # every query sees a key
         from ._reductions import any as _any
 
@@ -154,14 +156,14 @@ def _band(q: Tensor, L: int, S: int, is_causal: bool, window: int | None) -> Ten
     return constant(("attention band", b, dev, L, S, is_causal, window), build)
 
 
-def attention_mask(q: Tensor, k: Tensor, mask: Tensor | None, is_causal: bool,
+def attention_mask(q: Tensor, L: int, S: int, mask: Tensor | None, is_causal: bool,
                    window: int | None) -> tuple[Tensor | None, bool]:
     """The finished ``(mask, is_causal)`` that attention kernels get: the user's mask (boolean,
     True attends, or additive) combined with the causal rule and the window, all computed here
     once. ``is_causal`` comes back True only where the mask is None and L == S (query i sees
     keys j <= i, which torch's ``is_causal`` and MLX's ``"causal"`` compute natively); a rule
-    that hides nothing (causal with L <= 1, a window of at least S) is dropped."""
-    L, S = q.shape[-2], k.shape[-2]
+    that hides nothing (causal with L <= 1, a window of at least S) is dropped. ``q`` (L
+    queries, S keys) gives the backend and device of the band."""
     causal = is_causal and L > 1
     if window is not None and window >= S:
         window = None  # every key is among the window most recent ones
