@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p_info.add_argument("--json", action="store_true", help="machine-readable output")
     p_ops = sub.add_parser("ops", help="the op catalogue with each backend's status")
     p_ops.add_argument("--markdown", action="store_true", help="print docs/ops.md")
+    p_ops.add_argument("--where", metavar="NAME", help="where op NAME lives: its catalogue entry, "
+                       "function, VJP rule and each backend's kernel (file:line)")
     commands = _plugin_commands(sub)
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in _NN_COMMANDS and argv[0] not in commands:
@@ -141,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "info":
             print(info(args.json))
         elif args.command == "ops":
-            if args.markdown:
+            if args.where:
+                from ._where import where
+
+                print(where(args.where))
+            elif args.markdown:
                 sys.stdout.write(ops_markdown())
             else:
                 for s in CATALOGUE:
