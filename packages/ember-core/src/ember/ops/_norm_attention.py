@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import _dtypes as dt
-from .._dispatch import backend_of, native_of, norm_axes, rebase
+from .._dispatch import backend_of, broadcast_shapes, fail, native_of, norm_axes, rebase
 from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
 from . import _elementwise as ew
@@ -115,6 +115,17 @@ def scaled_dot_product_attention(
     user = None if mask is None else (mask if isinstance(mask, Tensor) else asarray(mask, backend=q._b, device=q.device))
     if user is not None and user.dtype is not dt.bool and user.dtype is not q.dtype:
         user = astype(user, q.dtype)  # an additive mask is added in the queries' dtype
+    try:
+        return _attend(q, k, v, qs, ks, vs, user, is_causal, window, scale)
+    except Exception as exc:
+        raise _explain(exc, q, k, v, user) from exc
+
+
+def _attend(q: Tensor, k: Tensor, v: Tensor, qs: tuple[int, ...], ks: tuple[int, ...],
+            vs: tuple[int, ...], user: Tensor | None, is_causal: bool, window: int | None,
+            scale: float) -> Tensor:
+    """Attention on checked inputs: the fused kernel on the finished mask where the backend has
+    one (NaN written where a query sees no key), else the composite."""
     L, S = qs[-2], ks[-2]
     m, causal = attention_mask(q, L, S, user, is_causal, window)
     f = q._b.kernels.nn_scaled_dot_product_attention
@@ -134,6 +145,20 @@ def scaled_dot_product_attention(
     from ._linalg import matmul
 
     return matmul(softmax(attention_scores(q, k, m, causal, scale), axis=-1), v)
+
+
+def _explain(exc: Exception, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> EmberError:
+    """The error of a failed attention: batch axes of q, k, v (or a mask) that do not
+    broadcast, named as such on every backend (torch's fused kernel raised its own)."""
+    qs, ks, vs = q.shape, k.shape, v.shape
+    op, args = "scaled_dot_product_attention", (q, k, v) if mask is None else (q, k, v, mask)
+    try:
+        batch = broadcast_shapes(op, qs[:-2], ks[:-2], vs[:-2], args=args)
+        if mask is not None:
+            broadcast_shapes(op, (*batch, qs[-2], ks[-2]), mask.shape, args=args)
+    except ShapeError as err:
+        return err
+    return fail(op, args, exc, elementwise=False)
 
 
 def _band(q: Tensor, L: int, S: int, is_causal: bool, window: int | None) -> Tensor:

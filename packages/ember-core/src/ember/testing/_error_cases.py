@@ -185,3 +185,13 @@ err("nn.conv2d", "dilated-kernel-larger-than-padded-input")(
                              dilation=4))
 err("nn.conv1d", "kernel-larger-than-input")(
     lambda T, U: E.nn.conv1d(T(np.ones((1, 3, 1), np.float32)), T(np.ones((1, 5, 1), np.float32))))
+
+# attention: batch axes (or a mask) that do not broadcast: ShapeError naming the op everywhere
+# (torch's fused kernel raised its own RuntimeError)
+_Q = np.ones((2, 3, 4), np.float32)
+err("nn.scaled_dot_product_attention", "batch-axes-do-not-broadcast")(
+    lambda T, U: E.nn.scaled_dot_product_attention(T(_Q), T(np.ones((3, 5, 4), np.float32)),
+                                                   T(np.ones((3, 5, 2), np.float32))))
+err("nn.scaled_dot_product_attention", "mask-does-not-broadcast")(
+    lambda T, U: E.nn.scaled_dot_product_attention(T(_Q), T(_Q), T(_Q),
+                                                   mask=T(np.ones((2, 2), bool))))
