@@ -1,21 +1,35 @@
-"""The torch kernels, one module per topic. Each module's ``__all__`` names its kernels (the
-op's catalogue name with dots as underscores); ``MODULES`` is what the backend is built from."""
+"""The torch kernels, one module per topic (the op's catalogue group). Each module's ``__all__``
+names its kernels (the op's catalogue name with dots as underscores); ``MODULES`` is what the
+backend is built from. Underscore modules hold helpers shared by several topics."""
 
 from __future__ import annotations
 
 from . import (
+    activations,
+    attention,
+    autodiff,
+    convolution,
     creation,
+    dtypes,
     elementwise,
     fft,
     indexing,
     linalg,
     manipulation,
-    nn,
+    normalization,
+    pooling,
     random,
-    reductions,
     searching,
+    sets,
+    sorting,
+    statistical,
+    utility,
 )
 
-MODULES = (creation, elementwise, fft, indexing, linalg, manipulation, nn, random, reductions, searching,)
+MODULES = (
+    activations, attention, autodiff, convolution, creation, dtypes, elementwise, fft, indexing,
+    linalg, manipulation, normalization, pooling, random, searching, sets, sorting, statistical,
+    utility,
+)
 
 __all__ = ["MODULES"]

@@ -1,4 +1,4 @@
-"""Creation kernels and dtype casts."""
+"""Creation kernels."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ import torch
 from ._util import UNSIGNED_BITS, Tensor, bits, unbits
 
 __all__ = [
-    "arange", "asarray", "astype", "empty", "eye", "from_dlpack", "full", "linspace", "tril",
-    "triu",
-    "stop_gradient",
+    "arange", "asarray", "empty", "eye", "from_dlpack", "full", "linspace", "tril", "triu",
 ]
 
 
@@ -60,10 +58,6 @@ def asarray(obj: Any, dtype: torch.dtype | None, device: Any, copy: bool | None)
     return out
 
 
-def astype(x: Tensor, dtype: torch.dtype, copy: bool) -> Tensor:
-    return x.to(dtype, copy=bool(copy))
-
-
 def empty(shape: tuple[int, ...], dtype: torch.dtype, device: Any) -> Tensor:
     return torch.empty(shape, dtype=dtype, device=device)
 
@@ -107,8 +101,3 @@ def tril(x: Tensor, k: int) -> Tensor:
 
 def triu(x: Tensor, k: int) -> Tensor:
     return unbits(torch.triu(bits(x), k), x.dtype)
-
-
-def stop_gradient(x: Tensor) -> Tensor:
-    """A new tensor object sharing x's storage, cut from torch's autograd graph."""
-    return x.detach()

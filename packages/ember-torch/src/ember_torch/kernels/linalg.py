@@ -20,7 +20,7 @@ from ember._linalg_errors import NONFINITE, NOT_CONVERGED, NOT_PD, SINGULAR, lin
 
 from ._int_matmul import contract, exact_int_matmul, int_matrix_power, integral
 from ._util import UNSIGNED_WIDE, Tensor, narrow, widen
-from .reductions import sum
+from .statistical import sum
 
 __all__ = [
     "linalg_cholesky", "linalg_cross", "linalg_det", "linalg_diagonal", "linalg_eigh",

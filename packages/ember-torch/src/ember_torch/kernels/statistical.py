@@ -1,4 +1,4 @@
-"""Reductions and scans: sum, prod, max, min, mean, var, all, any, cumulative_*."""
+"""Statistical kernels: sum, prod, max, min, mean, var and the cumulative sums and products."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import torch
 
 from ._util import UNSIGNED_WIDE, Tensor, narrow, widen
 
-__all__ = [
-    "all", "any", "cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "sum",
-    "var",
-]
+__all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "sum", "var"]
 
 Axes = tuple[int, ...] | None
 
@@ -88,21 +85,6 @@ def var(x: Tensor, axis: Axes, correction: float, keepdims: bool) -> Tensor:
     if axis == ():  # variance of single elements
         return torch.var(x.unsqueeze(-1), dim=-1, correction=correction)
     return torch.var(x, dim=axis, correction=correction, keepdim=keepdims)
-
-
-def _logical(fn: Any, x: Tensor, axis: Axes, keepdims: bool) -> Tensor:
-    if axis == ():
-        return x.to(torch.bool, copy=True)
-    out = fn(x, dim=axis, keepdim=keepdims)
-    return out if out.dtype is torch.bool else out.to(torch.bool)  # uint8 input gives uint8
-
-
-def all(x: Tensor, axis: Axes, keepdims: bool) -> Tensor:
-    return _logical(torch.all, x, axis, keepdims)
-
-
-def any(x: Tensor, axis: Axes, keepdims: bool) -> Tensor:
-    return _logical(torch.any, x, axis, keepdims)
 
 
 def _cumulative(fn: Any, x: Tensor, axis: int, dtype: torch.dtype | None) -> Tensor:
