@@ -1,22 +1,32 @@
-"""The numpy kernels, one module per topic. Each module's ``__all__`` names its kernels (the
-op's catalogue name with dots as underscores); ``MODULES`` is what the backend is built from."""
+"""The numpy kernels, one module per topic (the op's catalogue group). Each module's ``__all__``
+names its kernels (the op's catalogue name with dots as underscores); ``MODULES`` is what the
+backend is built from. Underscore modules hold helpers shared by several topics."""
 
 from __future__ import annotations
 
 from . import (
     activations,
+    autodiff,
+    convolution,
     creation,
+    dtypes,
     elementwise,
     fft,
     indexing,
     linalg,
     manipulation,
-    nn,
+    pooling,
     random,
-    reductions,
-    special,
+    searching,
+    sets,
+    sorting,
+    statistical,
+    utility,
 )
 
-MODULES = (activations, creation, elementwise, fft, indexing, linalg, manipulation, nn, random, reductions, special,)
+MODULES = (
+    activations, autodiff, convolution, creation, dtypes, elementwise, fft, indexing, linalg,
+    manipulation, pooling, random, searching, sets, sorting, statistical, utility,
+)  # fmt: skip
 
 __all__ = ["MODULES"]

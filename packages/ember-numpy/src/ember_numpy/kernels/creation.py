@@ -1,4 +1,4 @@
-"""Creation and dtype-conversion kernels. Devices are always ``None`` (the one CPU device)."""
+"""Creation kernels. Devices are always ``None`` (the one CPU device)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "arange", "asarray", "astype", "empty", "eye", "from_dlpack", "full", "linspace", "tril",
-    "triu",
-    "stop_gradient",
+    "arange", "asarray", "empty", "eye", "from_dlpack", "full", "linspace", "tril", "triu",
 ]  # fmt: skip
 
 _PY_DATA = (list, tuple, bool, int, float, complex, range)
@@ -64,22 +62,6 @@ def _import_foreign(obj: Any) -> Any:
     return obj
 
 
-def astype(x: Any, dtype: np.dtype, copy: bool) -> Any:
-    """Cast; ``copy=False`` returns ``x`` itself when the dtype already matches.
-
-    Casts from complex to real keep the real part; float -> integer casts of NaN/inf/out of
-    range values are undefined (as in the Array API) and do not warn.
-    """
-    if x.dtype == dtype:
-        return np.array(x, copy=True) if copy else x
-    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
-        x = np.real(x)
-    if x.dtype.kind in "fc" and np.dtype(dtype).kind in "iub":
-        with np.errstate(invalid="ignore"):
-            return np.asarray(x).astype(dtype)
-    return np.asarray(x).astype(dtype)
-
-
 def empty(shape: tuple[int, ...], dtype: np.dtype, device: Any) -> np.ndarray:
     """Zeros (as cheap as uninitialised memory, and deterministic)."""
     return np.zeros(shape, dtype=dtype)
@@ -110,8 +92,3 @@ def tril(x: Any, k: int) -> np.ndarray:
 
 def triu(x: Any, k: int) -> np.ndarray:
     return np.triu(x, k)
-
-
-def stop_gradient(x: Any) -> np.ndarray:
-    """A new array object viewing x's data (tapes track array identity)."""
-    return x.view() if type(x) is np.ndarray else np.array(x)
