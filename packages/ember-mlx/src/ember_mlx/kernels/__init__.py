@@ -1,10 +1,35 @@
-"""The mlx kernels, one module per topic. Each module's ``__all__`` names its kernels (the
-op's catalogue name with dots as underscores); ``MODULES`` is what the backend is built from."""
+"""The mlx kernels, one module per topic (the op's catalogue group). Each module's ``__all__``
+names its kernels (the op's catalogue name with dots as underscores); ``MODULES`` is what the
+backend is built from. Underscore modules hold helpers shared by several topics."""
 
 from __future__ import annotations
 
-from . import creation, elementwise, fft, indexing, linalg, manipulation, nn, random, reductions
+from . import (
+    activations,
+    attention,
+    autodiff,
+    convolution,
+    creation,
+    dtypes,
+    elementwise,
+    fft,
+    indexing,
+    linalg,
+    manipulation,
+    normalization,
+    pooling,
+    random,
+    searching,
+    sets,
+    sorting,
+    statistical,
+    utility,
+)
 
-MODULES = (creation, elementwise, fft, indexing, linalg, manipulation, nn, random, reductions,)
+MODULES = (
+    activations, attention, autodiff, convolution, creation, dtypes, elementwise, fft, indexing,
+    linalg, manipulation, normalization, pooling, random, searching, sets, sorting, statistical,
+    utility,
+)  # fmt: skip
 
 __all__ = ["MODULES"]

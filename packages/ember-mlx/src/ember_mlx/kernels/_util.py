@@ -123,3 +123,17 @@ def safe_reduce(fn: Any, x: mx.array, axis: Any = None, keepdims: bool = False, 
         if shape
         else mx.array(identity or 0, dtype=x.dtype)
     )
+
+
+def reduced_shape(shape, axis, keepdims):
+    axes = range(len(shape)) if axis is None else axis
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def empty_reduce(x, axis, keepdims, value):
+    """Reductions of empty arrays are built directly: MLX's CPU reduce of an empty input
+    has been seen to stall for seconds."""
+    out = mx.full(reduced_shape(x.shape, axis, keepdims), value, dtype=x.dtype)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)  # mx.full drops complex

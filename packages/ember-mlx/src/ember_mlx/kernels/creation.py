@@ -1,4 +1,4 @@
-"""Creation kernels and ``astype``."""
+"""Creation kernels."""
 
 from __future__ import annotations
 
@@ -10,19 +10,7 @@ import numpy as np
 
 from ._util import MX_TO_NP, from_numpy, is_inexact
 
-__all__ = [
-    "arange",
-    "asarray",
-    "astype",
-    "empty",
-    "eye",
-    "from_dlpack",
-    "full",
-    "linspace",
-    "tril",
-    "triu",
-    "stop_gradient",
-]
+__all__ = ["arange", "asarray", "empty", "eye", "from_dlpack", "full", "linspace", "tril", "triu"]
 
 
 def arange(start, stop, step, dtype, device):
@@ -85,12 +73,6 @@ def from_dlpack(x, copy):
     return _dlpack(x, None)
 
 
-def astype(x, dtype, copy):
-    if x.dtype == dtype:
-        return mx.array(x) if copy else x
-    return x.astype(dtype)
-
-
 def empty(shape, dtype, device):
     return mx.zeros(shape, dtype=dtype, stream=device)
 
@@ -147,8 +129,3 @@ def _tri_mask(x: mx.array, k: int, *, lower: bool) -> mx.array:
     if not lower:
         keep = mx.logical_not(mx.tri(n, m, k - 1, dtype=mx.bool_))
     return mx.where(keep, x, mx.zeros((), dtype=x.dtype))
-
-
-def stop_gradient(x):
-    """A new array node with x's values that MLX's transforms treat as a constant."""
-    return mx.stop_gradient(x)

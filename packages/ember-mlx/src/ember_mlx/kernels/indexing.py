@@ -1,30 +1,18 @@
-"""Indexing, searching and set kernels (data-dependent shapes go through the host)."""
+"""Indexing kernels (boolean masks go through the host: the result shape depends on their
+values)."""
 
 from __future__ import annotations
 
 import mlx.core as mx
 import numpy as np
 
-from ._util import INT64, as_int64, from_numpy, to_host
+from ._util import from_numpy, to_host
 
-__all__ = [
-    "argmax",
-    "argmin",
-    "getitem",
-    "index_update",
-    "nonzero",
-    "searchsorted",
-    "take",
-    "unique_all",
-    "where",
-]
+__all__ = ["getitem", "index_update", "take"]
 
 
 def take(x, indices, axis):
     return mx.take(x, indices, axis=axis)
-
-
-where = mx.where
 
 
 def _has_bool(key) -> bool:
@@ -88,45 +76,3 @@ def index_update(x, key, values, mode):
     if mode == "max":
         return at.maximum(values)
     raise ValueError(f"unknown index_update mode {mode!r}")
-
-
-def _arg(fn, x, axis, keepdims):
-    if x.dtype == mx.complex64:
-        raise TypeError("argmax/argmin of complex input is not defined")
-    if axis is None:
-        r = fn(x.reshape(-1), axis=0)
-        if keepdims:
-            r = r.reshape((1,) * x.ndim)
-        return as_int64(r)
-    return as_int64(fn(x, axis=axis, keepdims=keepdims))
-
-
-def argmax(x, axis, keepdims):
-    return _arg(mx.argmax, x, axis, keepdims)  # MLX returns the first NaN, like NumPy
-
-
-def argmin(x, axis, keepdims):
-    return _arg(mx.argmin, x, axis, keepdims)
-
-
-def nonzero(x):
-    if x.ndim == 0:
-        raise ValueError("nonzero of a 0-d array is not defined; use atleast_1d / reshape first")
-    return tuple(mx.array(i.astype(np.int64)) for i in np.nonzero(to_host(x)))
-
-
-def searchsorted(x1, x2, side, sorter):
-    if sorter is not None:
-        x1 = mx.take(x1, sorter)
-    return as_int64(mx.searchsorted(x1, x2, side=side))
-
-
-def unique_all(x):
-    h = to_host(x)
-    values, indices, inverse, counts = np.unique_all(h)
-    return (
-        from_numpy(values).astype(x.dtype),
-        mx.array(indices.astype(np.int64), dtype=INT64),
-        mx.array(inverse.astype(np.int64).reshape(x.shape), dtype=INT64),
-        mx.array(counts.astype(np.int64), dtype=INT64),
-    )

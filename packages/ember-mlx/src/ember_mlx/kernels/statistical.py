@@ -1,4 +1,5 @@
-"""Reductions, cumulative ops and sorting."""
+"""Statistical kernels: reductions and cumulative sums/products (empty input answered directly:
+MLX's CPU reduce of an empty array can stall)."""
 
 from __future__ import annotations
 
@@ -6,46 +7,19 @@ import math
 
 import mlx.core as mx
 
-from ._util import as_int64, is_inexact
+from ._util import empty_reduce, is_inexact, reduced_shape
 
-__all__ = [
-    "all",
-    "any",
-    "argsort",
-    "cumulative_prod",
-    "cumulative_sum",
-    "max",
-    "mean",
-    "min",
-    "prod",
-    "sort",
-    "sum",
-    "var",
-]
+__all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "sum", "var"]
 
 
 def _cast_acc(x, dtype):
     return x if dtype is None or x.dtype == dtype else x.astype(dtype)
 
 
-def _reduced_shape(shape, axis, keepdims):
-    axes = range(len(shape)) if axis is None else axis
-    if keepdims:
-        return tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
-
-
-def _empty_reduce(x, axis, keepdims, value):
-    """Reductions of empty arrays are built directly: MLX's CPU reduce of an empty input
-    has been seen to stall for seconds."""
-    out = mx.full(_reduced_shape(x.shape, axis, keepdims), value, dtype=x.dtype)
-    return out if out.dtype == x.dtype else out.astype(x.dtype)  # mx.full drops complex
-
-
 def sum(x, axis, dtype, keepdims):
     x = _cast_acc(x, dtype)
     if x.size == 0:
-        return _empty_reduce(x, axis, keepdims, 0)
+        return empty_reduce(x, axis, keepdims, 0)
     out = mx.sum(x, axis=axis, keepdims=keepdims)
     return out if out.dtype == x.dtype else out.astype(x.dtype)  # MLX widens small ints
 
@@ -53,13 +27,13 @@ def sum(x, axis, dtype, keepdims):
 def prod(x, axis, dtype, keepdims):
     x = _cast_acc(x, dtype)
     if x.size == 0:
-        return _empty_reduce(x, axis, keepdims, 1)
+        return empty_reduce(x, axis, keepdims, 1)
     out = mx.prod(x, axis=axis, keepdims=keepdims)
     return out if out.dtype == x.dtype else out.astype(x.dtype)
 
 
 def _no_identity(x, axis, keepdims, name):
-    shape = _reduced_shape(x.shape, axis, keepdims)
+    shape = reduced_shape(x.shape, axis, keepdims)
     if 0 not in shape:
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
     return mx.zeros(shape, dtype=x.dtype)
@@ -79,14 +53,14 @@ def min(x, axis, keepdims):
 
 def mean(x, axis, keepdims):
     if x.size == 0:
-        return _empty_reduce(x, axis, keepdims, math.nan)
+        return empty_reduce(x, axis, keepdims, math.nan)
     out = mx.mean(x, axis=axis, keepdims=keepdims)
     return out if out.dtype == x.dtype or not is_inexact(x.dtype) else out.astype(x.dtype)
 
 
 def var(x, axis, correction, keepdims):
     if x.size == 0:
-        return _empty_reduce(x, axis, keepdims, math.nan).astype(_real(x.dtype))
+        return empty_reduce(x, axis, keepdims, math.nan).astype(_real(x.dtype))
     if x.dtype == mx.complex64:
         m = mx.mean(x, axis=axis, keepdims=True)
         d = x - m
@@ -112,18 +86,6 @@ def _count(shape, axis):
     return n
 
 
-def all(x, axis, keepdims):
-    if x.size == 0:
-        return mx.full(_reduced_shape(x.shape, axis, keepdims), True)
-    return mx.all(x, axis=axis, keepdims=keepdims)
-
-
-def any(x, axis, keepdims):
-    if x.size == 0:
-        return mx.full(_reduced_shape(x.shape, axis, keepdims), False)
-    return mx.any(x, axis=axis, keepdims=keepdims)
-
-
 def _cumulative(fn, x, axis, dtype):
     x = _cast_acc(x, dtype)
     out = fn(x, axis=axis) if x.size else x
@@ -136,28 +98,3 @@ def cumulative_sum(x, axis, dtype):
 
 def cumulative_prod(x, axis, dtype):
     return _cumulative(mx.cumprod, x, axis, dtype)
-
-
-def _flip(x, axis):
-    idx = [slice(None)] * x.ndim
-    idx[axis] = slice(None, None, -1)
-    return x[tuple(idx)]
-
-
-def argsort(x, axis, descending, stable):
-    if x.ndim == 0:
-        return mx.zeros((), dtype=mx.int64)
-    if not descending:
-        return as_int64(mx.argsort(x, axis=axis))
-    # stable descending: argsort the reversed array ascending, reverse, and map the indices
-    # back; equal elements then keep their original order (first occurrence first).
-    n = x.shape[axis]
-    r = mx.argsort(_flip(x, axis), axis=axis)
-    return as_int64((n - 1) - _flip(r, axis).astype(mx.int64))
-
-
-def sort(x, axis, descending, stable):
-    if x.ndim == 0:
-        return x
-    s = mx.sort(x, axis=axis)
-    return _flip(s, axis) if descending else s

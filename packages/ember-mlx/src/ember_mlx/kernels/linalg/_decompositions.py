@@ -1,8 +1,5 @@
-"""Linear algebra kernels. MLX's factorisations run only on the CPU stream (``stream=CPU``).
-
-The factorising kernels are checked (``_linalg_checks.checked``): ill-posed input raises
-``ember.LinAlgError`` when the op runs, as on every backend, at the cost of one evaluation.
-"""
+"""Inverses, solves, factorisations and what is computed from them (rank, pseudo-inverse,
+matrix powers). MLX's factorisations run only on the CPU stream (``stream=CPU``)."""
 
 from __future__ import annotations
 
@@ -14,110 +11,10 @@ import numpy as np
 from ember._linalg_errors import NOT_CONVERGED, NOT_PD, SINGULAR
 from ember._squaring import power_by_squaring
 
-from ._linalg_checks import checked, evaluate, failed_cholesky, singular
-from ._util import CPU, from_numpy, is_complex, is_inexact, safe_reduce, to_host
-
-__all__ = [
-    "linalg_cholesky",
-    "linalg_cross",
-    "linalg_det",
-    "linalg_diagonal",
-    "linalg_eigh",
-    "linalg_eigvalsh",
-    "linalg_inv",
-    "linalg_matrix_norm",
-    "linalg_matrix_power",
-    "linalg_matrix_rank",
-    "linalg_pinv",
-    "linalg_qr",
-    "linalg_slogdet",
-    "linalg_solve",
-    "linalg_svd",
-    "linalg_svdvals",
-    "linalg_trace",
-    "linalg_vector_norm",
-    "matmul",
-    "tensordot",
-]
-
-
-def matmul(x1, x2):
-    if is_inexact(x1.dtype):
-        return mx.matmul(x1, x2)
-    return _int_matmul(x1, x2)  # MLX's matmul is floating-point only
-
-
-def _int_matmul(x1, x2):
-    """Exact integer matmul (NumPy's wrap-around included) as a broadcast multiply-sum."""
-    v1, v2 = x1.ndim == 1, x2.ndim == 1
-    a = x1[None, :] if v1 else x1
-    b = x2[:, None] if v2 else x2
-    if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: shapes {x1.shape} and {x2.shape} do not align")
-    prod = mx.multiply(a[..., :, :, None], b[..., None, :, :])
-    out = (
-        _sum(prod, axis=-2)
-        if prod.size
-        else mx.zeros(
-            mx.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
-            dtype=x1.dtype,
-        )
-    )
-    out = out.astype(x1.dtype) if out.dtype != x1.dtype else out
-    if v1:
-        out = out[..., 0, :]
-    if v2:
-        out = out[..., 0]
-    return out
-
-
-_EPS = {
-    mx.float16: 2.0**-10,
-    mx.bfloat16: 2.0**-7,
-    mx.float32: 2.0**-23,
-    mx.float64: 2.0**-52,
-    mx.complex64: 2.0**-23,
-}
-
-
-def tensordot(x1, x2, axes):
-    if not is_inexact(x1.dtype):
-        a1, a2 = list(axes[0]), list(axes[1])
-        free1 = [i for i in range(x1.ndim) if i not in a1]
-        free2 = [i for i in range(x2.ndim) if i not in a2]
-        k = math.prod(x1.shape[i] for i in a1)
-        m = math.prod(x1.shape[i] for i in free1)  # not -1: MLX cannot infer it for empty arrays
-        n = math.prod(x2.shape[i] for i in free2)
-        p = mx.transpose(x1, free1 + a1).reshape(m, k)
-        q = mx.transpose(x2, a2 + free2).reshape(k, n)
-        shape = tuple(x1.shape[i] for i in free1) + tuple(x2.shape[i] for i in free2)
-        return _int_matmul(p, q).reshape(shape)
-    return mx.tensordot(x1, x2, axes=(list(axes[0]), list(axes[1])))
-
-
-def _sum(x, axis=None, keepdims=False):
-    return safe_reduce(mx.sum, x, axis, keepdims, 0)
-
-
-def _max(x, axis=None, keepdims=False):
-    return safe_reduce(mx.max, x, axis, keepdims, None)
-
-
-def _min(x, axis=None, keepdims=False):
-    return safe_reduce(mx.min, x, axis, keepdims, None)
-
-
-def _max0(x, axis, keepdims=False):
-    """The maximum of non-negative values (norms, singular values) over one axis: 0 over an
-    empty axis, as NumPy's norms give."""
-    if x.shape[axis] == 0:
-        shape = list(x.shape)
-        if keepdims:
-            shape[axis] = 1
-        else:
-            del shape[axis]
-        return mx.zeros(shape, dtype=x.dtype)
-    return _max(x, axis=axis, keepdims=keepdims)
+from .._linalg_checks import checked, evaluate, failed_cholesky, singular
+from .._util import CPU, from_numpy, is_complex, to_host
+from ._products import matmul
+from ._reduce import max0, safe_sum
 
 
 def _batch(a, b):
@@ -210,10 +107,6 @@ def linalg_cholesky(x, upper):
     return checked("linalg.cholesky", x, out, NOT_PD, failed=failed_cholesky(out))
 
 
-def linalg_cross(x1, x2, axis):
-    return mx.linalg.cross(x1, x2, axis=axis)
-
-
 def linalg_det(x):
     # complex: MLX's LU is real-only; float64: MLX's det comes back with float32 precision
     if x.dtype == mx.float64:
@@ -239,10 +132,6 @@ def linalg_slogdet(x):
 def _nan_sign(sign, logabs):
     """NaN entries: the sign is NaN too (LAPACK leaves it 1 or 0), as on every backend."""
     return mx.where(mx.isnan(logabs), logabs.astype(sign.dtype), sign), logabs
-
-
-def linalg_diagonal(x, offset):
-    return mx.diagonal(x, offset=offset, axis1=-2, axis2=-1)
 
 
 def linalg_eigh(x):
@@ -316,12 +205,17 @@ def linalg_matrix_power(x, n):
     return power_by_squaring(x, n, matmul)
 
 
+_EPS = {
+    mx.float16: 2.0**-10,
+    mx.bfloat16: 2.0**-7,
+    mx.float32: 2.0**-23,
+    mx.float64: 2.0**-52,
+    mx.complex64: 2.0**-23,
+}
+
+
 def _default_rtol(x):
     return max(x.shape[-2], x.shape[-1]) * _EPS[x.dtype]
-
-
-def _real_dtype(dt):
-    return mx.float32 if dt == mx.complex64 else dt
 
 
 def _cutoff(x, s, rtol):
@@ -330,14 +224,14 @@ def _cutoff(x, s, rtol):
     tol = _default_rtol(x) if rtol is None else rtol
     if isinstance(tol, mx.array):
         tol = tol[..., None]
-    return _max0(s, axis=-1, keepdims=True) * tol
+    return max0(s, axis=-1, keepdims=True) * tol
 
 
 def linalg_matrix_rank(x, rtol):
     if x.size == 0:  # no singular values (or no matrices): rank 0
         return mx.zeros(x.shape[:-2], dtype=mx.int64)
     s = linalg_svdvals(x, "linalg.matrix_rank")
-    return _sum(s > _cutoff(x, s, rtol), axis=-1).astype(mx.int64)
+    return safe_sum(s > _cutoff(x, s, rtol), axis=-1).astype(mx.int64)
 
 
 def linalg_pinv(x, rtol):
@@ -353,55 +247,3 @@ def linalg_pinv(x, rtol):
     cutoff = _cutoff(x, s, rtol)
     sinv = mx.where(s > cutoff, 1 / mx.where(s > cutoff, s, 1), mx.zeros((), dtype=s.dtype))
     return mx.matmul(mx.swapaxes(vh, -1, -2) * sinv[..., None, :], mx.swapaxes(u, -1, -2))
-
-
-def linalg_trace(x, offset, dtype):
-    d = mx.diagonal(x, offset=offset, axis1=-2, axis2=-1)
-    if dtype is not None and d.dtype != dtype:
-        d = d.astype(dtype)
-    out = _sum(d, axis=-1)
-    return out if out.dtype == d.dtype else out.astype(d.dtype)
-
-
-def linalg_matrix_norm(x, keepdims, ord):
-    a = mx.abs(x) if is_complex(x.dtype) else x
-    if ord == "fro":
-        out = mx.sqrt(_sum(mx.square(mx.abs(a)), axis=(-2, -1)))
-    elif ord == "nuc":
-        out = _sum(linalg_svdvals(x, "linalg.matrix_norm"), axis=-1)
-    elif ord in (2, -2):  # the minima of empty axes are refused by ember-core
-        s = linalg_svdvals(x, "linalg.matrix_norm")
-        out = _max0(s, axis=-1) if ord == 2 else _min(s, axis=-1)
-    elif ord in (1, -1):
-        col = _sum(mx.abs(a), axis=-2)
-        out = _max0(col, axis=-1) if ord == 1 else _min(col, axis=-1)
-    elif ord in (math.inf, -math.inf):
-        row = _sum(mx.abs(a), axis=-1)
-        out = _max0(row, axis=-1) if ord == math.inf else _min(row, axis=-1)
-    else:
-        raise ValueError(f"unsupported matrix norm order {ord!r}")
-    if keepdims:
-        out = out[..., None, None]
-    return out
-
-
-def linalg_vector_norm(x, axis, keepdims, ord):
-    a = mx.abs(x)
-    if axis is None:
-        axes = tuple(range(x.ndim))
-    else:
-        axes = tuple(axis)
-    if ord == math.inf:  # over nothing: 0 (inf for -inf), as NumPy's norms
-        return safe_reduce(mx.max, a, axes, keepdims, 0)
-    if ord == -math.inf:
-        return safe_reduce(mx.min, a, axes, keepdims, math.inf)
-    if ord == 0:
-        return _sum(a != 0, axis=axes, keepdims=keepdims).astype(a.dtype)
-    if ord == 1:
-        return _sum(a, axis=axes, keepdims=keepdims)
-    if ord == 2:
-        if a.dtype in (mx.float16, mx.bfloat16):
-            a32 = a.astype(mx.float32)
-            return mx.sqrt(_sum(mx.square(a32), axis=axes, keepdims=keepdims)).astype(a.dtype)
-        return mx.sqrt(_sum(mx.square(a), axis=axes, keepdims=keepdims))
-    return mx.power(_sum(mx.power(a, ord), axis=axes, keepdims=keepdims), 1.0 / ord)

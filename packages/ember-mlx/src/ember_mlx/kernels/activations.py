@@ -1,0 +1,53 @@
+"""Activation kernels: fused overrides of ember-core's composites (float64 through ``_f64``,
+which MLX's own functions lose precision on)."""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+
+from . import _f64
+from ._util import empty_reduce
+
+__all__ = ["nn_log_softmax", "nn_logsumexp", "nn_relu", "nn_sigmoid", "nn_silu", "nn_softmax"]
+
+F64 = mx.float64
+
+
+def nn_relu(x):
+    return x if x.dtype == mx.bool_ else mx.maximum(x, 0)
+
+
+def nn_sigmoid(x):
+    return _f64.sigmoid(x) if x.dtype == F64 else mx.sigmoid(x)
+
+
+def nn_silu(x):
+    return x * nn_sigmoid(x)
+
+
+def nn_softmax(x, axis):
+    if x.size == 0:
+        return x
+    if x.dtype == F64:
+        return _f64.softmax(x, axis)
+    return mx.softmax(x, axis=axis, precise=True)
+
+
+def nn_log_softmax(x, axis):
+    if x.size == 0:
+        return x
+    if x.dtype == F64:
+        return _f64.log_softmax(x, axis)
+    return x - mx.logsumexp(x, axis=axis, keepdims=True)
+
+
+def nn_logsumexp(x, axis, keepdims):
+    if x.ndim == 0:
+        return x
+    if x.size == 0:
+        return empty_reduce(x, axis, keepdims, -math.inf)
+    if x.dtype == F64:
+        return _f64.logsumexp(x, axis, keepdims)
+    return mx.logsumexp(x, axis=axis, keepdims=keepdims)
