@@ -17,7 +17,7 @@ np = pytest.importorskip("numpy")
 pytest.importorskip("ember_numpy")
 
 import ember  # noqa: E402
-from ember.random._philox import philox4x32_scalar  # noqa: E402
+from ember.ops._random._philox import philox4x32_scalar  # noqa: E402
 
 FAKE = '''
 import ember

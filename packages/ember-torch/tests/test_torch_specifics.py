@@ -153,7 +153,7 @@ def test_bfloat16_to_numpy_is_explained(b):  # type: ignore[no-untyped-def]
 def test_torch_words_match_the_cpu_path(num: int) -> None:
     """The torch-ops Philox (what CUDA runs; it relies on int64 products wrapping modulo
     2**64) gives the CPU path's words bit for bit, so CI checks it without a GPU."""
-    from ember.random._philox import philox4x32_scalar
+    from ember.ops._random._philox import philox4x32_scalar
     from ember_torch.kernels.random import random_bits, torch_words
 
     key = 0x0123456789ABCDEF

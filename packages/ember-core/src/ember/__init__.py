@@ -30,19 +30,15 @@ from ._dtypes import (
     DType,
     bfloat16,
     bool,
-    can_cast,
     complex64,
     complex128,
-    finfo,
     float16,
     float32,
     float64,
-    iinfo,
     int8,
     int16,
     int32,
     int64,
-    isdtype,
     uint8,
     uint16,
     uint32,
@@ -78,12 +74,16 @@ from .autodiff import (
     vmap,
 )
 from .ops._creation import *  # noqa: F403 - the op functions, one module per topic
+from .ops._dtypes import *  # noqa: F403
 from .ops._elementwise import *  # noqa: F403
-from .ops._indexing import index_update, take
+from .ops._indexing import getitem, index_update, take
 from .ops._linalg import matmul, matrix_transpose, tensordot, vecdot
 from .ops._manipulation import *  # noqa: F403
-from .ops._reductions import *  # noqa: F403
 from .ops._searching import *  # noqa: F403
+from .ops._sets import *  # noqa: F403
+from .ops._sorting import *  # noqa: F403
+from .ops._statistical import *  # noqa: F403
+from .ops._utility import *  # noqa: F403
 
 __version__ = "0.1.0"
 __array_api_version__ = "2023.12"
@@ -102,15 +102,19 @@ __all__ = [
     "BackendNotFoundError", "Capabilities", "CopyError", "DType", "DTypeError", "EmberError",
     "LinAlgError", "NativeArrays", "NativeDevices", "OpSpec", "OutOfBoundsError", "OutOfMemoryError", "ShapeError", "Tensor",
     "UnsupportedError", "backends", "bfloat16", "bool",
-    "can_cast", "complex64", "complex128", "e", "fft", "finfo", "float16", "float32", "float64",
-    "get_backend", "iinfo", "inf", "int8", "int16", "int32", "int64", "isdtype", "linalg",
+    "complex64", "complex128", "e", "fft", "float16", "float32", "float64",
+    "get_backend", "inf", "int8", "int16", "int32", "int64", "linalg",
     "load_backend", "nan", "newaxis", "nn", "pi", "random", "set_backend", "uint8", "uint16",
     "uint32", "uint64", "use_backend",
-    "index_update", "matmul", "matrix_transpose", "take", "tensordot", "vecdot",
+    "getitem", "index_update", "matmul", "matrix_transpose", "take", "tensordot", "vecdot",
 ]
 __all__ += ops._creation.__all__
+__all__ += ops._dtypes.__all__
 __all__ += ops._elementwise.__all__
 __all__ += ops._manipulation.__all__
-__all__ += ops._reductions.__all__
 __all__ += ops._searching.__all__
+__all__ += ops._sets.__all__
+__all__ += ops._sorting.__all__
+__all__ += ops._statistical.__all__
+__all__ += ops._utility.__all__
 del _dtypes

@@ -1,6 +1,12 @@
 """The op catalogue: every op ember has, declared once.
 
-Each entry names the op, its group, the *kernel* signature a backend implements, and a summary.
+Each entry names the op, its topic, the *kernel* signature a backend implements, and a summary.
+The topic (the ``## topic`` line an entry sits under, ``OpSpec.group``) is one identifier used
+unchanged at every layer of the code: the public function is in ``ember/ops/_<topic>.py``, the
+VJP rule in ``ember/autodiff/rules/<topic>.py`` and each in-tree backend's kernel in
+``kernels/<topic>.py`` (a package of that name once a module outgrows ~400 lines). The map is
+in ``docs/architecture.md``; ``ember ops --where NAME`` prints it for one op.
+
 ``P`` marks a primitive (a backend must supply a kernel or declare it unsupported, with a reason);
 ``C`` marks a composite written once in ember-core from primitives (a backend may override it
 with a fused kernel of the same name, which must still pass the conformance kit).
@@ -30,7 +36,7 @@ __all__ = ["CATALOGUE", "GROUPS", "OpSpec", "composites", "kernel_name", "primit
 @dataclass(frozen=True, slots=True)
 class OpSpec:
     name: str  # public name, e.g. "add", "linalg.solve", "random.uniform", "nn.softmax"
-    group: str
+    group: str  # the topic: names the op's module at every layer (docs/architecture.md)
     primitive: bool
     kernel: str  # kernel signature without the array marks, e.g. "(x1, x2)"
     summary: str
@@ -52,8 +58,8 @@ def kernel_name(public_name: str) -> str:
     return public_name.replace(".", "_")
 
 
-# name | P/C | kernel signature (array parameters marked) | summary   (grouped under "## group"
-# lines)
+# name | P/C | kernel signature (array parameters marked) | summary   (grouped under "## topic"
+# lines; a topic is a module name: lower case, no spaces)
 _TABLE = """
 ## creation
 arange | P | (start, stop, step, dtype, device) | Evenly spaced values in [start, stop).
@@ -72,14 +78,14 @@ tril | P | (x: array, k) | Lower triangle of the last two axes.
 triu | P | (x: array, k) | Upper triangle of the last two axes.
 zeros | C | (shape, dtype, device) | Array of zeros.
 zeros_like | C | (x: array, dtype, device) | zeros() with x's shape.
-## data types
+## dtypes
 astype | P | (x: array, dtype, copy) | Cast to dtype.
 can_cast | C | - | Whether a dtype casts to another under the promotion rules.
 finfo | C | - | Limits of a floating-point dtype.
 iinfo | C | - | Limits of an integer dtype.
 isdtype | C | - | Whether a dtype is of a kind.
 result_type | C | - | The dtype arrays and dtypes promote to.
-## element-wise
+## elementwise
 abs | P | (x: array) | Absolute value (modulus for complex).
 acos | P | (x: array) | Inverse cosine.
 acosh | P | (x: array) | Inverse hyperbolic cosine.
@@ -151,7 +157,7 @@ trunc | P | (x: array) | Round towards zero (integers unchanged).
 take | P | (x: array, indices: array, axis) | Elements of x along axis at integer indices (indices is 1-d).
 getitem | P | (x: array, key) | x[key] for ints, slices, Ellipsis, None, integer arrays and boolean masks (key is normalised: arrays native).
 index_update | P | (x: array, key, values: array, mode) | Copy of x with x[key] combined with values; mode in set/add/multiply/min/max; duplicate indices accumulate for add/multiply/min/max.
-## linear algebra
+## linalg
 matmul | P | (x1: array, x2: array) | Matrix product with batch broadcasting.
 matrix_transpose | C | (x: array) | Swap the last two axes.
 tensordot | P | (x1: array, x2: array, axes) | Tensor contraction; axes is a pair of equal-length tuples of non-negative ints.
@@ -201,7 +207,7 @@ count_nonzero | C | (x: array, axis, keepdims) | Number of non-zero elements.
 nonzero | P | (x: array) | Tuple of int64 index arrays of non-zero elements.
 searchsorted | P | (x1: array, x2: array, side, sorter: array) | Insertion indices into sorted 1-d x1 (int64).
 where | P | (condition: array, x1: array, x2: array) | Elements of x1 where condition else x2.
-## set
+## sets
 unique_all | P | (x: array) | (values, indices, inverse_indices, counts) of the flattened input, values sorted.
 unique_counts | C | (x: array) | (values, counts).
 unique_inverse | C | (x: array) | (values, inverse_indices), inverse shaped like x.
@@ -240,7 +246,7 @@ fft.fftfreq | C | (n, d, dtype, device) | Sample frequencies of fft.
 fft.rfftfreq | C | (n, d, dtype, device) | Sample frequencies of rfft.
 fft.fftshift | C | (x: array, axes) | Move the zero frequency to the centre.
 fft.ifftshift | C | (x: array, axes) | Inverse of fftshift.
-## nn
+## activations
 nn.relu | C | (x: array) | max(x, 0).
 nn.gelu | C | (x: array, approximate) | Gaussian error linear unit ('none' exact, 'tanh' approximation).
 nn.silu | C | (x: array) | x * sigmoid(x).
@@ -250,16 +256,21 @@ nn.softmax | C | (x: array, axis) | Softmax along axis.
 nn.log_softmax | C | (x: array, axis) | Log of softmax, stable.
 nn.logsumexp | C | (x: array, axis, keepdims) | log(sum(exp(x))) over axes, stable.
 nn.one_hot | C | (indices: array, num_classes, dtype) | One-hot encoding along a new last axis.
+## convolution
 nn.conv | P | (x: array, weight: array, stride, padding, dilation, groups) | N-d convolution, channels-last x (N, *spatial, C_in), weight (C_out, *kernel, C_in/groups), padding a tuple of (low, high) pairs.
 nn.conv1d | C | (x: array, weight: array, bias: array, stride, padding, dilation, groups) | 1-d convolution; padding int, 'valid', 'same' or 'causal'.
 nn.conv2d | C | (x: array, weight: array, bias: array, stride, padding, dilation, groups) | 2-d convolution; padding int, pair, 'valid' or 'same'.
+## pooling
 nn.max_pool | P | (x: array, window, stride, padding) | N-d max pooling, channels-last; padding pairs are filled with -inf.
 nn.avg_pool | P | (x: array, window, stride, padding, divisor: array) | N-d average pooling, channels-last.
+## normalization
 nn.layer_norm | C | (x: array, weight: array, bias: array, axis, eps) | Layer normalisation over the trailing axes.
 nn.rms_norm | C | (x: array, weight: array, axis, eps) | Root-mean-square normalisation.
-nn.dropout | C | (x: array, rate, key) | Zero elements with probability rate, scale the rest by 1/(1-rate).
+## attention
 nn.scaled_dot_product_attention | C | (q: array, k: array, v: array, mask: array, is_causal, scale) | Attention over (..., L, D) queries; boolean or additive mask, causal, sliding window.
+## losses
 nn.cross_entropy | C | (logits: array, targets: array, axis, ignore_index, label_smoothing, reduction) | Cross-entropy from logits and integer targets or class probabilities.
+## scan
 nn.associative_scan | C | (fn, x: array, axis, reverse) | Inclusive scan with any associative binary function, log depth.
 ## random
 random.bits | C | (key, num, device) | The first num 32-bit words of the Philox4x32-10 stream of a 64-bit key (1-d uint32 or int64); a backend kernel must give the same words.
@@ -270,6 +281,7 @@ random.truncated_normal | C | (key, lower, upper, shape, dtype) | Normal samples
 random.bernoulli | C | (key, p: array, shape) | Booleans true with probability p.
 random.categorical | C | (key, logits: array, axis, shape) | Class indices drawn from logits (Gumbel-max).
 random.permutation | C | (key, x: array) | A random permutation of range(x) or of x along axis 0.
+nn.dropout | C | (x: array, rate, key) | Zero elements with probability rate, scale the rest by 1/(1-rate).
 """
 
 

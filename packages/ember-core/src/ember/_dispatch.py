@@ -96,10 +96,10 @@ def cast_native(b: Backend, n: Any, dtype: dt.DType) -> Any:
 
 def check_scalar_fits(op: str, value: Any, dtype: dt.DType) -> None:
     if dtype.kind in "iu" and type(value) is int:
-        info = dt.iinfo(dtype)
-        if not info.min <= value <= info.max:
+        lo, hi = dt.int_range(dtype)
+        if not lo <= value <= hi:
             raise DTypeError(
-                f"{op}: Python int {value} does not fit {dtype} (range {info.min}..{info.max}); "
+                f"{op}: Python int {value} does not fit {dtype} (range {lo}..{hi}); "
                 f"cast the tensor first, e.g. ember.astype(x, ember.int64)"
             )
 

@@ -13,8 +13,6 @@ explicitly so that every backend gives the same answer:
 from __future__ import annotations
 
 import functools
-import sys
-from dataclasses import dataclass
 from typing import Any
 
 from ._errors import DTypeError
@@ -23,19 +21,15 @@ __all__ = [
     "DType",
     "bfloat16",
     "bool",
-    "can_cast",
     "complex64",
     "complex128",
-    "finfo",
     "float16",
     "float32",
     "float64",
-    "iinfo",
     "int8",
     "int16",
     "int32",
     "int64",
-    "isdtype",
     "promote_types",
     "uint8",
     "uint16",
@@ -190,61 +184,21 @@ def result_dtype(*dtypes: DType) -> DType:
     return out
 
 
-def can_cast(from_: DType, to: DType, /) -> _builtin_bool:
-    """Whether ``from_`` casts to ``to`` under the promotion rules without loss of kind."""
-    from_, to = as_dtype(from_), as_dtype(to)
+def int_range(d: DType) -> tuple[int, int]:
+    """(min, max) of an integer dtype (the machinery behind ``ember.iinfo``)."""
+    if d.kind == "u":
+        return 0, 2**d.bits - 1
+    return -(2 ** (d.bits - 1)), 2 ** (d.bits - 1) - 1
+
+
+def promotes_to(from_: DType, to: DType) -> _builtin_bool:
+    """Whether ``from_`` promotes to ``to`` (the rule behind ``ember.can_cast``)."""
     if from_ is to:
         return True
     try:
         return promote_types(from_, to) is to
     except DTypeError:
         return False
-
-
-@dataclass(frozen=True)
-class finfo_object:
-    bits: int
-    eps: float
-    max: float
-    min: float
-    smallest_normal: float
-    dtype: DType
-
-
-@dataclass(frozen=True)
-class iinfo_object:
-    bits: int
-    max: int
-    min: int
-    dtype: DType
-
-
-_FINFO = {
-    float16: (16, 2.0**-10, 65504.0, 2.0**-14),
-    bfloat16: (16, 2.0**-7, 3.3895313892515355e38, 2.0**-126),
-    float32: (32, 2.0**-23, 3.4028234663852886e38, 2.0**-126),
-    float64: (64, sys.float_info.epsilon, sys.float_info.max, sys.float_info.min),
-}
-
-
-def finfo(type: Any, /) -> finfo_object:
-    """Machine limits of a floating-point dtype (``ember.finfo(ember.float32).eps``)."""
-    d = _dtype_arg(type)
-    real = {complex64: float32, complex128: float64}.get(d, d)
-    if real not in _FINFO:
-        raise DTypeError(f"finfo takes a floating-point dtype, got {d}; use ember.iinfo for integers")
-    bits, eps, mx, tiny = _FINFO[real]
-    return finfo_object(bits, eps, mx, -mx, tiny, real)
-
-
-def iinfo(type: Any, /) -> iinfo_object:
-    """Limits of an integer dtype (``ember.iinfo(ember.int8).max == 127``)."""
-    d = _dtype_arg(type)
-    if d.kind == "i":
-        return iinfo_object(d.bits, 2 ** (d.bits - 1) - 1, -(2 ** (d.bits - 1)), d)
-    if d.kind == "u":
-        return iinfo_object(d.bits, 2**d.bits - 1, 0, d)
-    raise DTypeError(f"iinfo takes an integer dtype, got {d}; use ember.finfo for floating point")
 
 
 _KINDS = {
@@ -258,20 +212,13 @@ _KINDS = {
 }
 
 
-def isdtype(dtype: DType, kind: Any) -> _builtin_bool:
-    """Array API ``isdtype``: ``kind`` is a dtype, a kind name, or a tuple of those."""
-    dtype = as_dtype(dtype)
+def is_kind(dtype: DType, kind: Any) -> _builtin_bool:
+    """Array API ``isdtype`` on a DType: ``kind`` is a dtype, a kind name, or a tuple of those."""
     if isinstance(kind, tuple):
-        return any(isdtype(dtype, k) for k in kind)
+        return any(is_kind(dtype, k) for k in kind)
     if isinstance(kind, str) and kind in _KINDS:
         return dtype.kind in _KINDS[kind]
     return dtype is as_dtype(kind)
-
-
-def _dtype_arg(obj: Any) -> DType:
-    from ._tensor import Tensor
-
-    return obj.dtype if isinstance(obj, Tensor) else as_dtype(obj)
 
 
 def scalar_dtype(value: Any) -> DType:

@@ -116,7 +116,7 @@ class ArrayNamespaceInfo:
         for d in STANDARD_DTYPES:
             if d not in self._b.to_native_dtype or (allowed is not None and d not in allowed):
                 continue
-            if kinds and not dt.isdtype(d, kinds):
+            if kinds and not dt.is_kind(d, kinds):
                 continue
             out[d.name] = d
         return out

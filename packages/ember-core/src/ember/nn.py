@@ -15,19 +15,17 @@ from .ops._activations import (
     softmax,
     softplus,
 )
-from .ops._conv import avg_pool, conv1d, conv2d, max_pool
-from .ops._norm_attention import (
-    cross_entropy,
-    dropout,
-    layer_norm,
-    rms_norm,
-    scaled_dot_product_attention,
-)
-from .ops._reductions import cumulative_prod, cumulative_sum
+from .ops._attention import scaled_dot_product_attention
+from .ops._convolution import conv, conv1d, conv2d
+from .ops._losses import cross_entropy
+from .ops._normalization import layer_norm, rms_norm
+from .ops._pooling import avg_pool, max_pool
+from .ops._random import dropout
 from .ops._scan import associative_scan
+from .ops._statistical import cumulative_prod, cumulative_sum
 
 __all__ = [
-    "associative_scan", "avg_pool", "conv1d", "conv2d", "cross_entropy", "cumulative_prod",
+    "associative_scan", "avg_pool", "conv", "conv1d", "conv2d", "cross_entropy", "cumulative_prod",
     "cumulative_sum", "dropout", "gelu", "layer_norm", "log_softmax", "logsumexp", "max_pool",
     "one_hot", "relu", "rms_norm", "scaled_dot_product_attention", "sigmoid", "silu", "softmax",
     "softplus",

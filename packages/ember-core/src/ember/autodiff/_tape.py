@@ -307,7 +307,8 @@ class GradientTape:
         return unflatten(tree, out)
 
     def _seeds(self, target: Any, output_gradients: Any) -> list[Target]:
-        from ..ops._creation import asarray, astype
+        from ..ops._creation import asarray
+        from ..ops._dtypes import astype
 
         t_leaves, _ = flatten(target)
         for t in t_leaves:

@@ -12,8 +12,7 @@ from .. import _dtypes as dt
 from .._errors import BackendMismatchError, DTypeError, ShapeError
 from .._tensor import Tensor
 
-__all__ = ["Variable", "alias", "live_variables", "reading_variables", "stop_gradient",
-           "variable_of"]
+__all__ = ["Variable", "alias", "live_variables", "reading_variables", "variable_of"]
 
 # id(native array) -> weak reference to the Variable holding it (so a tape can tell, from a
 # kernel's arguments, that a variable is being read)
@@ -30,22 +29,6 @@ def alias(b: Any, n: Any) -> Any:
     if f is not None:
         return f(n)
     return root.kernels.asarray(n, None, None, True)
-
-
-def stop_gradient(x: Any, /) -> Tensor:
-    """x's values as a tensor no gradient flows through (tapes treat it as a constant).
-
-    >>> x = ember.Variable([1.0, 2.0])
-    >>> with ember.GradientTape() as tape:
-    ...     y = ember.sum(x * ember.stop_gradient(x))
-    >>> tape.gradient(y, x).tolist()
-    [1.0, 2.0]
-    """
-    from ..ops._creation import asarray
-
-    t = x if isinstance(x, Tensor) else asarray(x)
-    root = t._b.root
-    return Tensor(alias(root, t._n), root, t._d)
 
 
 def variable_of(native: Any) -> Variable | None:
@@ -104,7 +87,8 @@ class Variable(Tensor):
 
     def __init__(self, value: Any, trainable: bool = True, name: str | None = None, *,
                  dtype: Any = None, backend: Any = None) -> None:
-        from ..ops._creation import asarray, astype
+        from ..ops._creation import asarray
+        from ..ops._dtypes import astype
 
         t = asarray(value, dtype=dtype, backend=backend)
         if dtype is not None and t.dtype is not dt.as_dtype(dtype):
@@ -163,7 +147,7 @@ class Variable(Tensor):
                 f"({self._name or 'unnamed'}); a variable keeps its shape")
         d = self.dtype
         if t.dtype is not d:
-            if not (dt.can_cast(t.dtype, d) or (t.dtype.kind == d.kind == "f")):
+            if not (dt.promotes_to(t.dtype, d) or (t.dtype.kind == d.kind == "f")):
                 raise DTypeError(
                     f"Variable.{op}: cannot store {t.dtype} values in a {d} variable without "
                     f"loss; cast with ember.astype first")
@@ -177,10 +161,14 @@ class Variable(Tensor):
 
     def assign_add(self, delta: Any) -> Variable:
         """``self.assign(self + delta)``, not recorded by tapes."""
+        from ..ops._autodiff import stop_gradient
+
         return self.assign(self._plain() + stop_gradient(delta))
 
     def assign_sub(self, delta: Any) -> Variable:
         """``self.assign(self - delta)``, not recorded by tapes."""
+        from ..ops._autodiff import stop_gradient
+
         return self.assign(self._plain() - stop_gradient(delta))
 
     def _plain(self) -> Tensor:

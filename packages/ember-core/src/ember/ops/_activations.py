@@ -14,8 +14,8 @@ from ..autodiff._variables import Variable as V
 from . import _elementwise as ew
 from ._creation import arange, asarray
 from ._manipulation import expand_dims
-from ._reductions import max as _max
-from ._reductions import sum as _sum
+from ._statistical import max as _max
+from ._statistical import sum as _sum
 
 __all__ = ["gelu", "log_softmax", "logsumexp", "one_hot", "relu", "sigmoid", "silu", "softmax",
            "softplus"]
@@ -167,6 +167,6 @@ def one_hot(indices: Any, /, num_classes: int, *, dtype: Any = None) -> Tensor:
     if f is not None:
         return T(f(x._n, num_classes, x._b.native_dtype(d)), x._b)
     classes = arange(num_classes, dtype=x.dtype, backend=x._b, device=x.device)
-    from ._creation import astype
+    from ._dtypes import astype
 
     return astype(ew.equal(expand_dims(x, axis=-1), classes), d)

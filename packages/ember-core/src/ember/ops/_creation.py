@@ -1,4 +1,5 @@
-"""Creation ops, ``ember.tensor``/``asarray``, ``astype`` and moving tensors between backends."""
+"""Creation functions, ``ember.tensor``/``asarray``/``frombuffer`` and moving tensors between
+backends."""
 
 from __future__ import annotations
 
@@ -21,15 +22,14 @@ from .._errors import (
 from .._memory import renamed
 from .._plugins import _registrations, load_backend, plugin_manager
 from .._tensor import Tensor
+from ._dtypes import _KIND_OF, _RANK, astype, result_type
 
 __all__ = [
-    "arange", "asarray", "astype", "empty", "empty_like", "eye", "from_dlpack", "frombuffer",
-    "full", "full_like", "linspace", "meshgrid", "ones", "ones_like", "result_type", "tensor",
-    "tril", "triu", "zeros", "zeros_like",
+    "arange", "asarray", "empty", "empty_like", "eye", "from_dlpack", "frombuffer", "full",
+    "full_like", "linspace", "meshgrid", "ones", "ones_like", "tensor", "tril", "triu", "zeros",
+    "zeros_like",
 ]
 
-_KIND_OF = {builtins.bool: "b", int: "i", float: "f", complex: "c"}
-_RANK = {"b": 0, "i": 1, "f": 2, "c": 3}
 _DEFAULT_OF_KIND = {"b": dt.bool, "i": dt.DEFAULT_INT, "f": dt.DEFAULT_FLOAT, "c": dt.DEFAULT_COMPLEX}
 
 
@@ -217,44 +217,6 @@ def frombuffer(data: bytes | bytearray | memoryview, dtype: Any, shape: Any, *,
     except Exception as exc:
         raise EmberError(f"frombuffer on backend {b.name!r} failed for {d} {s}: {exc}") from exc
     return Tensor(n, b, d)
-
-
-def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: str | None = None) -> Tensor:
-    """Cast x to dtype (a copy unless copy=False and the dtype already matches)."""
-    x = asarray(x)
-    d = dt.as_dtype(dtype)
-    b = x._b
-    if device is not None:
-        x = x.to(device=device)
-    if x.dtype is d and not copy:
-        return x
-    native = b.native_dtype(d, x.device)
-    try:
-        return Tensor(b.kernels.astype(x._n, native, copy), b, d)
-    except Exception as exc:
-        raise fail("astype", (x,), exc) from exc
-
-
-def result_type(*arrays_and_dtypes: Any) -> dt.DType:
-    """The dtype that the given tensors, dtypes and Python scalars promote to."""
-    if not arrays_and_dtypes:
-        raise DTypeError("result_type needs at least one tensor or dtype")
-    dtypes = []
-    scalars = []
-    for a in arrays_and_dtypes:
-        if isinstance(a, Tensor):
-            dtypes.append(a.dtype)
-        elif type(a) in _KIND_OF:
-            scalars.append(a)
-        else:
-            dtypes.append(dt.as_dtype(a))
-    if not dtypes:
-        return dt.result_dtype(*(dt.scalar_dtype(s) for s in scalars))
-    out = dt.result_dtype(*dtypes)
-    for s in scalars:
-        if _RANK[_KIND_OF[type(s)]] > _RANK[out.kind.replace("u", "i")]:
-            out = dt.promote_types(out, dt.scalar_dtype(s))
-    return out
 
 
 def _shape(op: str, shape: Any) -> tuple[int, ...]:

@@ -95,7 +95,7 @@ T = Tensor
 def _finish(fn: Callable[..., Any], name: str, sig: str) -> Callable[..., Any]:
     spec = BY_NAME[name]
     fn.__name__ = fn.__qualname__ = name
-    fn.__module__ = "ember"
+    fn.__module__ = __name__
     fn.__doc__ = f"{spec.summary}\n\nSignature: ``ember.{name}{sig}`` (Python Array API 2023.12)."
     return fn
 
@@ -338,8 +338,8 @@ def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:
             # result) and, for uint64, a tensor of x's dtype
             if not d.is_integer:
                 return float(v)
-            info = dt.iinfo(d)
-            v = builtins.max(info.min, builtins.min(v, info.max))
+            lo, hi = dt.int_range(d)
+            v = builtins.max(lo, builtins.min(v, hi))
             return v if v < 2**63 else native_of(b, v, "clip", d)
         return native_of(b, v, "clip", d)
 

@@ -149,7 +149,7 @@ def index_update(x: Any, key: Any, values: Any, *, mode: str = "set") -> Tensor:
         v = asarray(values, dtype=d, backend=x._b, device=x.device)
     else:
         v = values if isinstance(values, Tensor) else asarray(values, backend=x._b, device=x.device)
-    if not dt.can_cast(v.dtype, x.dtype) and not (v.dtype.kind in "iu" and x.dtype.kind in "iu"):
+    if not dt.promotes_to(v.dtype, x.dtype) and not (v.dtype.kind in "iu" and x.dtype.kind in "iu"):
         raise DTypeError(f"index_update: cannot store {v.dtype} values into a {x.dtype} tensor without loss; cast first")
     try:
         return T(x._b.kernels.index_update(x._n, k, native_of(x._b, v, "index_update", x.dtype), mode), x._b)

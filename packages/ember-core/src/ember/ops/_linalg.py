@@ -100,7 +100,7 @@ def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Tensor:
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Tensor:
     """Dot product of vectors along axis (x1 conjugated), broadcasting the other axes."""
     from ._elementwise import conj, multiply
-    from ._reductions import sum as _sum
+    from ._statistical import sum as _sum
 
     b, n1, n2, d = promote_binary("vecdot", x1, x2)
     a, c = T(n1, b), T(n2, b)
@@ -368,7 +368,7 @@ def diagonal(x: Any, /, *, offset: int = 0) -> Tensor:
 
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
     """Sum of the diagonal of the last two axes (accumulation dtypes as for sum)."""
-    from ._reductions import _acc_native
+    from ._statistical import _acc_native
 
     x = _t(x)
     if x.ndim < 2:

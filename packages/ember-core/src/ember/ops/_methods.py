@@ -6,7 +6,7 @@ from typing import Any
 
 from .._tensor import Tensor
 from . import _elementwise as ew
-from ._creation import astype
+from ._dtypes import astype
 from ._indexing import _At, getitem, index_update
 from ._linalg import matmul, matrix_transpose
 from ._manipulation import reshape

@@ -1,22 +1,19 @@
-"""Searching, sorting and set ops: argmax, argmin, nonzero, searchsorted, where, sort,
-argsort and the unique_* family."""
+"""Searching functions: argmax, argmin, count_nonzero, nonzero, searchsorted, where."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import _dtypes as dt
-from .._dispatch import backend_of, fail, native_of, norm_axis, promote_binary
+from .._dispatch import backend_of, fail, native_of, norm_axes, norm_axis, promote_binary
 from .._errors import EmberError, ShapeError
 from .._tensor import Tensor
 from ._creation import asarray
+from ._statistical import sum as _sum
 
 _BOOL = dt.bool
 
-__all__ = [
-    "argmax", "argmin", "argsort", "nonzero", "searchsorted", "sort", "unique_all",
-    "unique_counts", "unique_inverse", "unique_values", "where",
-]
+__all__ = ["argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "where"]
 
 T = Tensor
 
@@ -48,6 +45,15 @@ def argmax(x: Any, /, *, axis: int | None = None, keepdims: bool = False) -> Ten
 def argmin(x: Any, /, *, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index (int64) of the first minimum along axis (of the flattened tensor when None)."""
     return _arg("argmin", x, axis, keepdims)
+
+
+def count_nonzero(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Number of non-zero elements along axes (int64)."""
+    from ._elementwise import not_equal
+
+    x = _t(x)
+    axes = norm_axes("count_nonzero", axis, x.ndim)
+    return _sum(not_equal(x, False if x.dtype is dt.bool else 0), axis=axes, keepdims=keepdims)
 
 
 def nonzero(x: Any, /) -> tuple[Tensor, ...]:
@@ -89,68 +95,3 @@ def searchsorted(x1: Any, x2: Any, /, *, side: str = "left", sorter: Any = None)
     b, n1, n2, _ = promote_binary("searchsorted", x1, x2)
     s = None if sorter is None else native_of(b, sorter, "searchsorted", dt.int64)
     return T(b.kernels.searchsorted(n1, n2, side, s), b)
-
-
-def _sort(op: str, x: Any, axis: int, descending: bool, stable: bool) -> Tensor:
-    x = _t(x)
-    if x.ndim == 0:
-        raise ShapeError(f"{op}: 0-d tensors have no axis to sort")
-    axis = norm_axis(op, axis, x.ndim)
-    try:
-        return T(getattr(x._b.kernels, op)(x._n, axis, descending, stable), x._b)
-    except Exception as exc:
-        raise fail(op, (x,), exc) from exc
-
-
-def sort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = True) -> Tensor:
-    """A sorted copy of x along axis (NaNs last)."""
-    return _sort("sort", x, axis, descending, stable)
-
-
-def argsort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = True) -> Tensor:
-    """Indices (int64) that sort x along axis; stable sorts keep equal elements in order."""
-    return _sort("argsort", x, axis, descending, stable)
-
-
-class UniqueAllResult(NamedTuple):
-    values: Tensor
-    indices: Tensor
-    inverse_indices: Tensor
-    counts: Tensor
-
-
-class UniqueCountsResult(NamedTuple):
-    values: Tensor
-    counts: Tensor
-
-
-class UniqueInverseResult(NamedTuple):
-    values: Tensor
-    inverse_indices: Tensor
-
-
-def unique_all(x: Any, /) -> UniqueAllResult:
-    """Sorted unique values of x with first indices, inverse indices (x's shape) and counts."""
-    x = _t(x)
-    v, i, inv, c = x._b.kernels.unique_all(x._n)
-    return UniqueAllResult(T(v, x._b), T(i, x._b), T(inv, x._b), T(c, x._b))
-
-
-def unique_counts(x: Any, /) -> UniqueCountsResult:
-    """Sorted unique values of x and how often each occurs."""
-    r = unique_all(x)
-    return UniqueCountsResult(r.values, r.counts)
-
-
-def unique_inverse(x: Any, /) -> UniqueInverseResult:
-    """Sorted unique values of x and, for each element of x, the index of its value."""
-    r = unique_all(x)
-    return UniqueInverseResult(r.values, r.inverse_indices)
-
-
-def unique_values(x: Any, /) -> Tensor:
-    """Sorted unique values of x."""
-    return unique_all(x).values
-
-
-

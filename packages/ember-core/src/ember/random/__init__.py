@@ -2,7 +2,7 @@
 
 A :class:`Key` is a 64-bit value; :func:`split` and :func:`fold_in` derive new keys with the
 SplitMix64 mixer (in Python). Numbers come from one generator, Philox4x32-10, written once in
-ember ops on integer tensors (``ember.random._philox``), so NumPy, PyTorch, MLX and any
+ember ops on integer tensors (``ember/ops/_random/_philox.py``), so NumPy, PyTorch, MLX and any
 plugin backend compute the same stream, on every device, run after run:
 
 - **bit-identical on every backend:** :func:`bits`, :func:`uniform`, :func:`randint`,
@@ -29,10 +29,20 @@ draws use :func:`split`.
 
 from __future__ import annotations
 
-from ._bits import bits
-from ._discrete import bernoulli, categorical, permutation, randint
-from ._floats import normal, truncated_normal, uniform
-from ._keys import Key, fold_in, key, split
+from ..ops._random import (
+    Key,
+    bernoulli,
+    bits,
+    categorical,
+    fold_in,
+    key,
+    normal,
+    permutation,
+    randint,
+    split,
+    truncated_normal,
+    uniform,
+)
 
 __all__ = ["Key", "bernoulli", "bits", "categorical", "fold_in", "key", "normal", "permutation",
            "randint", "split", "truncated_normal", "uniform"]

@@ -137,7 +137,7 @@ def rc(op: str, variant: str, draw: Callable[..., Any], **kw: Any) -> None:
 
 def _composite(k: Any, n: int, backend: str) -> Any:
     """The words of ember-core's generator in ember ops, past any ``random_bits`` kernel."""
-    from ember.random._philox import composite_words
+    from ember.ops._random._philox import composite_words
 
     return composite_words(k.value, n, E.load_backend(backend), None)
 

@@ -73,7 +73,7 @@ KNOWN: dict[str, tuple[Any, ...]] = {
 
 def kat_draw(k: Any, backend: str, dtype: Any) -> ember.Tensor:
     """The Random123 vectors through ember's Philox in ember ops on ``backend``: (3, 4) words."""
-    from ember.random._philox import philox4x32
+    from ember.ops._random._philox import philox4x32
 
     b = ember.load_backend(backend)
     rows = []
@@ -93,7 +93,7 @@ def kat_vector_check(a: np.ndarray) -> None:
 def stream_check(a: np.ndarray) -> None:
     """Words of key 0's stream against Philox on Python ints: block j of the key's value
     encrypts the counter (j mod 2**32, j >> 32, 0, 0) into words 4j .. 4j+3."""
-    from ember.random._philox import philox4x32_scalar
+    from ember.ops._random._philox import philox4x32_scalar
 
     value = ember.random.key(0).value
     k = (value & 0xFFFFFFFF, value >> 32)

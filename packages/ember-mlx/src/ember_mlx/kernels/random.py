@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import mlx.core as mx
 from ember._compile import checked
-from ember.random._philox import M0, M1, MASK32, ROUNDS, philox_rounds, round_keys
+from ember.ops._random._philox import M0, M1, MASK32, ROUNDS, philox_rounds, round_keys
 
 __all__ = ["random_bits"]
 

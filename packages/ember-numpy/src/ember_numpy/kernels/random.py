@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from ember.random._philox_numpy import philox_words
+from ember.ops._random._philox_numpy import philox_words
 
 __all__ = ["random_bits"]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from ember.random._philox import M0, M1, MASK32, ROUNDS, philox_rounds, round_keys
-from ember.random._philox_numpy import philox_words
+from ember.ops._random._philox import M0, M1, MASK32, ROUNDS, philox_rounds, round_keys
+from ember.ops._random._philox_numpy import philox_words
 
 from ._util import Tensor
 

@@ -1,4 +1,5 @@
-"""The VJP rules of the catalogue's ops, written once in ember ops (one module per topic).
+"""The VJP rules of the catalogue's ops, written once in ember ops: one module per topic
+(``<topic>.py``, the topic being the op's catalogue group; ``linalg/`` is a package).
 
 A rule belongs to a *kernel* (``add``, ``linalg_solve``, ``nn_softmax``): the generic engine
 calls it with the arguments the kernel was called with (native arrays wrapped as tensors),
@@ -25,7 +26,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 
-__all__ = ["RULES", "Rule", "expand_to", "mulc", "unbroadcast", "vjp"]
+__all__ = ["RULES", "Rule", "back_to", "expand_to", "mulc", "unbroadcast", "vjp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ def vjp(*kernels: str, diff: tuple[int, ...] = (0,), many: bool = False) -> Call
 def unbroadcast(g: Tensor, like: Any) -> Tensor | None:
     """Sum ``g`` down to the shape of ``like`` (undoing broadcasting); None for a scalar."""
     from ...ops._manipulation import reshape
-    from ...ops._reductions import sum as _sum
+    from ...ops._statistical import sum as _sum
 
     if not isinstance(like, Tensor):
         return None
@@ -99,6 +100,18 @@ def mulc(g: Tensor, d: Any) -> Tensor:
     return multiply(g, d)
 
 
+def back_to(g: Tensor, x: Tensor) -> Tensor:
+    """g as the cotangent of x's dtype (the real part when x is real and g complex)."""
+    from ...ops._dtypes import astype
+    from ...ops._elementwise import real
+
+    if g.dtype is x.dtype:
+        return g
+    if g.dtype.is_complex and not x.dtype.is_complex:
+        g = real(g)
+    return astype(g, x.dtype)
+
+
 def zeros(x: Tensor) -> Tensor:
     from ...ops._creation import zeros_like
 
@@ -107,16 +120,21 @@ def zeros(x: Tensor) -> Tensor:
 
 def _load() -> None:
     from . import (  # noqa: F401 - each module registers its rules
-        conv,
-        decompositions,
+        activations,
+        attention,
+        convolution,
+        creation,
+        dtypes,
         elementwise,
         fft,
         indexing,
         linalg,
-        linalg_ops,
         manipulation,
-        nn,
-        reductions,
+        normalization,
+        pooling,
+        searching,
+        sorting,
+        statistical,
     )
 
 

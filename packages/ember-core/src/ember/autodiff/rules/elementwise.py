@@ -1,4 +1,4 @@
-"""VJP rules of the element-wise kernels (and astype, asarray, clip, where, tril/triu)."""
+"""VJP rules of the element-wise kernels."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from ..._tensor import Tensor
 from ...ops import _elementwise as ew
-from ...ops._creation import asarray, astype, tril, triu
+from ...ops._creation import asarray
+from ...ops._dtypes import astype
 from ...ops._searching import where
 from . import is_complex, mulc, unbroadcast, vjp, zeros
 
@@ -230,42 +231,3 @@ def _clip(needs: Any, g: Any, out: Any, x: Any, lo: Any, hi: Any) -> tuple[Any, 
     glo = unbroadcast(where(ew.less(x, lo), g, 0.0), lo) if needs[1] else None
     ghi = unbroadcast(where(ew.greater(x, hi), g, 0.0), hi) if needs[2] else None
     return (gx, glo, ghi)
-
-
-@vjp("where", diff=(1, 2))
-def _where(needs: Any, g: Any, out: Any, c: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
-    return (unbroadcast(where(c, g, 0.0), x1) if needs[0] else None,
-            unbroadcast(where(c, 0.0, g), x2) if needs[1] else None)
-
-
-# -- dtype and copies ------------------------------------------------------------------------
-def _back_to(g: Any, x: Any) -> Any:
-    """g as the cotangent of x's dtype (the real part when x is real and g complex)."""
-    if g.dtype is x.dtype:
-        return g
-    if g.dtype.is_complex and not x.dtype.is_complex:
-        g = ew.real(g)
-    return astype(g, x.dtype)
-
-
-@vjp("astype")
-def _astype(needs: Any, g: Any, out: Any, x: Any, dtype: Any, copy: Any) -> tuple[Any]:
-    return (_back_to(g, x),)
-
-
-@vjp("asarray")
-def _asarray(needs: Any, g: Any, out: Any, obj: Any, dtype: Any, device: Any, copy: Any) -> tuple[Any]:
-    g = _back_to(g, obj)
-    if device is not None and g.device != obj.device:
-        g = g.to(device=obj.device)
-    return (g,)
-
-
-@vjp("tril")
-def _tril(needs: Any, g: Any, out: Any, x: Any, k: int) -> tuple[Any]:
-    return (tril(g, k=k),)
-
-
-@vjp("triu")
-def _triu(needs: Any, g: Any, out: Any, x: Any, k: int) -> tuple[Any]:
-    return (triu(g, k=k),)

@@ -29,7 +29,8 @@ from typing import Any
 from ..._errors import EmberError
 from ..._tensor import Tensor
 from ...ops import _fft as F
-from ...ops._creation import asarray, astype, zeros
+from ...ops._creation import asarray, zeros
+from ...ops._dtypes import astype
 from ...ops._elementwise import multiply, real
 from ...ops._manipulation import concat, reshape
 from . import vjp

@@ -1,4 +1,4 @@
-"""VJP rules of indexing: getitem (and basic indexing), take, index_update, sort."""
+"""VJP rules of indexing: getitem (and basic indexing), take, index_update."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 from ..._tensor import Tensor
 from ...ops import _elementwise as ew
-from ...ops._creation import arange, zeros_like
+from ...ops._creation import zeros_like
 from ...ops._manipulation import reshape
-from ...ops._searching import argsort, where
+from ...ops._searching import where
 from . import is_complex, unbroadcast, vjp
 
 
@@ -72,24 +72,3 @@ def _index_update(needs: Any, g: Any, out: Any, x: Any, key: tuple[Any, ...], va
         if needs[1]:
             gv = where(ew.equal(values, _get(out, key)), picked, 0.0)
     return (gx, unbroadcast(gv, values) if gv is not None else None)
-
-
-def _take_along(x: Tensor, idx: Tensor, axis: int) -> Tensor:
-    """x[..., idx, ...] with idx of x's shape indexing along axis (NumPy's take_along_axis)."""
-    key: list[Any] = []
-    nd = x.ndim
-    for a in range(nd):
-        if a == axis:
-            key.append(idx)
-        else:
-            shape = [1] * nd
-            shape[a] = x.shape[a]
-            key.append(reshape(arange(x.shape[a], backend=x._b, device=x.device), tuple(shape)))
-    return x[tuple(key)]
-
-
-@vjp("sort")
-def _sort(needs: Any, g: Any, out: Any, x: Any, axis: int, descending: bool, stable: bool) -> tuple[Any]:
-    order = argsort(x, axis=axis, descending=descending, stable=True)
-    inverse = argsort(order, axis=axis, stable=True)
-    return (_take_along(g, inverse, axis),)

@@ -8,7 +8,7 @@ from typing import Any
 from ...ops._creation import arange, zeros
 from ...ops._indexing import index_update
 from ...ops._manipulation import flip, permute_dims, repeat, reshape, roll, squeeze
-from ...ops._reductions import sum as _sum
+from ...ops._statistical import sum as _sum
 from . import unbroadcast, vjp
 
 

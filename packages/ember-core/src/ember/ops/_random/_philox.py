@@ -31,9 +31,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .. import _dtypes as dt
-from .._backend import Backend
-from .._tensor import Tensor
+from ... import _dtypes as dt
+from ..._backend import Backend
+from ..._tensor import Tensor
 
 __all__ = ["M0", "M1", "MASK32", "ROUNDS", "composite_words", "philox4x32", "philox4x32_scalar",
            "philox_rounds", "round_keys", "words"]
@@ -69,7 +69,7 @@ class _Consts:
     __slots__ = ("m0", "m1", "m16", "s16")
 
     def __init__(self, b: Backend, device: str | None) -> None:
-        from ..ops._creation import asarray
+        from .._creation import asarray
 
         c = asarray([M0 & 0xFFFF, M0 >> 16, M1 & 0xFFFF, M1 >> 16, 0xFFFF, 16], dtype=dt.int64,
                     device=device, backend=b)
@@ -153,7 +153,7 @@ class _Schedule:
     __slots__ = ("c", "keys")
 
     def __init__(self, k: tuple[int, int], b: Backend, device: str | None, rounds: int) -> None:
-        from ..ops._creation import asarray
+        from .._creation import asarray
 
         self.c = _consts(b, device)
         keys = round_keys(*k, rounds)
@@ -180,7 +180,7 @@ CPU_CHUNK = 1 << 15
 def words(value: int, n: int, b: Backend, device: str | None) -> Tensor:
     """The first n words of key ``value``'s stream: a 1-d int64 tensor of values in
     [0, 2**32), on backend ``b`` and ``device`` (the backend's ``random_bits`` if it has one)."""
-    from ..ops._creation import astype
+    from .._dtypes import astype
 
     fast = b.kernels.random_bits
     if fast is None:
@@ -191,8 +191,8 @@ def words(value: int, n: int, b: Backend, device: str | None) -> Tensor:
 
 def composite_words(value: int, n: int, b: Backend, device: str | None) -> Tensor:
     """:func:`words` computed by the composite, whatever kernel the backend has."""
-    from ..ops._creation import arange
-    from ..ops._manipulation import concat, reshape, stack
+    from .._creation import arange
+    from .._manipulation import concat, reshape, stack
 
     blocks = -(-n // 4)
     schedule = _Schedule((value & MASK32, value >> 32), b, device, ROUNDS)
@@ -211,7 +211,7 @@ def composite_words(value: int, n: int, b: Backend, device: str | None) -> Tenso
 
 def _tensor(w: Word, like: Tensor) -> Tensor:
     if isinstance(w, int):  # only for fewer rounds than Philox has
-        from ..ops._creation import full_like
+        from .._creation import full_like
 
         return full_like(like, w)
     return w

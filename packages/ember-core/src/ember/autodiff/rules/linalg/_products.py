@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...ops import _elementwise as ew
-from ...ops._linalg import matmul, matrix_transpose
-from ...ops._manipulation import permute_dims, reshape
-from . import unbroadcast, vjp
+from ....ops import _elementwise as ew
+from ....ops._linalg import matmul, matrix_transpose
+from ....ops._manipulation import permute_dims, reshape
+from .. import unbroadcast, vjp
 
 
 def _h(x: Any) -> Any:

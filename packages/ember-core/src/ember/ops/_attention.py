@@ -1,5 +1,5 @@
-"""layer_norm, rms_norm, dropout, scaled_dot_product_attention and cross_entropy, written
-once from primitives (backends may fuse them)."""
+"""scaled_dot_product_attention, written once from primitives (backends may fuse it), and the
+finished mask and scores its kernels and its VJP rule share."""
 
 from __future__ import annotations
 
@@ -7,85 +7,20 @@ import math
 from typing import Any
 
 from .. import _dtypes as dt
-from .._dispatch import backend_of, broadcast_shapes, fail, native_of, norm_axes, rebase
-from .._errors import DTypeError, EmberError, ShapeError
+from .._dispatch import backend_of, broadcast_shapes, fail, rebase
+from .._errors import EmberError, ShapeError
 from .._tensor import Tensor
 from . import _elementwise as ew
-from ._activations import _float, log_softmax, one_hot
+from ._activations import _float
 from ._constants import constant
-from ._creation import arange, asarray, astype
-from ._manipulation import expand_dims, moveaxis
-from ._reductions import mean, var
-from ._reductions import sum as _sum
+from ._creation import arange, asarray
+from ._dtypes import astype
+from ._manipulation import expand_dims
 from ._searching import where
 
-__all__ = ["cross_entropy", "dropout", "layer_norm", "rms_norm", "scaled_dot_product_attention"]
+__all__ = ["scaled_dot_product_attention"]
 
 T = Tensor
-
-
-def _affine(op: str, x: Tensor, p: Any, axes: tuple[int, ...], what: str) -> Tensor | None:
-    if p is None:
-        return None
-    t = p if isinstance(p, Tensor) else asarray(p, backend=x._b, device=x.device)
-    want = tuple(x.shape[a] for a in axes)
-    if t.shape != want:
-        raise ShapeError(f"{op}: {what} must have shape {want} (the normalised axes of {x.shape}), got {t.shape}")
-    return T(native_of(x._b, t, op, x.dtype), x._b)
-
-
-def layer_norm(x: Any, weight: Any = None, bias: Any = None, *, axis: Any = -1, eps: float = 1e-5) -> Tensor:
-    """(x - mean) / sqrt(var + eps) over the trailing axes, then * weight + bias.
-
-    >>> y = ember.nn.layer_norm(ember.tensor([[1.0, 2.0, 3.0]]))
-    """
-    x = rebase(backend_of("layer_norm", x, weight, bias), _float(x))
-    axes = norm_axes("layer_norm", axis, x.ndim) or ()
-    if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):
-        raise ShapeError(f"layer_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
-    w = _affine("layer_norm", x, weight, axes, "weight")
-    b = _affine("layer_norm", x, bias, axes, "bias")
-    f = x._b.kernels.nn_layer_norm
-    if f is not None:
-        return T(f(x._n, None if w is None else w._n, None if b is None else b._n, axes, eps), x._b)
-    mu = mean(x, axis=axes, keepdims=True)
-    xc = ew.subtract(x, mu)
-    y = ew.multiply(xc, ew.divide(1.0, ew.sqrt(ew.add(var(x, axis=axes, keepdims=True), eps))))
-    if w is not None:
-        y = ew.multiply(y, w)
-    if b is not None:
-        y = ew.add(y, b)
-    return y
-
-
-def rms_norm(x: Any, weight: Any = None, *, axis: Any = -1, eps: float = 1e-6) -> Tensor:
-    """x / sqrt(mean(x**2) + eps) over the trailing axes, then * weight."""
-    x = rebase(backend_of("rms_norm", x, weight), _float(x))
-    axes = norm_axes("rms_norm", axis, x.ndim) or ()
-    if tuple(axes) != tuple(range(x.ndim - len(axes), x.ndim)):
-        raise ShapeError(f"rms_norm normalises trailing axes; got axis={axis} for shape {x.shape}")
-    w = _affine("rms_norm", x, weight, axes, "weight")
-    f = x._b.kernels.nn_rms_norm
-    if f is not None:
-        return T(f(x._n, None if w is None else w._n, axes, eps), x._b)
-    y = ew.divide(x, ew.sqrt(ew.add(mean(ew.square(x), axis=axes, keepdims=True), eps)))
-    return y if w is None else ew.multiply(y, w)
-
-
-def dropout(x: Any, rate: float, key: Any) -> Tensor:
-    """Zero each element with probability rate (using key) and scale the rest by 1/(1-rate)."""
-    from .. import random
-
-    x = x if isinstance(x, Tensor) else asarray(x)
-    if not 0.0 <= rate <= 1.0:
-        raise EmberError(f"dropout: rate must be in [0, 1], got {rate}")
-    if rate == 0.0:
-        return x
-    if rate == 1.0:
-        return ew.multiply(x, 0)
-    # drop where uniform(key, x.shape, float32) < rate, compared exactly: the same mask everywhere
-    drop = random.bernoulli(key, rate, x.shape, backend=x._b, device=x.device)
-    return where(drop, ew.multiply(x, 0), ew.divide(x, 1.0 - rate))
 
 
 def scaled_dot_product_attention(
@@ -134,7 +69,7 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, qs: tuple[int, ...], ks: tuple[int,
         out = T(f(q._n, k._n, v._n, None if m is None else m._n, causal, scale), q._b)
         if m is None or (user is None and (not is_causal or L <= S)):
             return out  # every query sees a key
-        from ._reductions import any as _any
+        from ._utility import any as _any
 
         # a query that sees no key gets NaN (native kernels give 0 or an average of v there)
         seen = _any(m if m.dtype is dt.bool else ew.greater(m, -math.inf), axis=-1, keepdims=True)
@@ -221,55 +156,3 @@ def attention_scores(q: Tensor, k: Tensor, mask: Tensor | None, is_causal: bool,
         else:
             scores = ew.add(scores, mask)
     return scores
-
-
-def cross_entropy(
-    logits: Any, targets: Any, *, axis: int = -1, ignore_index: int | None = None,
-    label_smoothing: float = 0.0, reduction: str = "mean",
-) -> Tensor:
-    """Cross-entropy between logits and integer class targets (or class probabilities).
-
-    Integer targets have logits' shape without ``axis``; probability targets have logits' shape.
-    ``ignore_index`` drops those targets (the mean is over the rest); ``label_smoothing`` mixes
-    the target distribution with the uniform one. ``reduction`` is 'mean', 'sum' or 'none'.
-    """
-    if reduction not in ("mean", "sum", "none"):
-        raise EmberError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise EmberError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    x = rebase(backend_of("cross_entropy", logits, targets), _float(logits))
-    if x.ndim == 0:
-        raise ShapeError("cross_entropy: logits need a class axis")
-    x = moveaxis(x, axis, -1)
-    c = x.shape[-1]
-    t = targets if isinstance(targets, Tensor) else asarray(targets, backend=x._b, device=x.device)
-    logp = log_softmax(x, axis=-1)
-    valid = None
-    if t.dtype.is_integer:
-        if t.shape != x.shape[:-1]:
-            raise ShapeError(
-                f"cross_entropy: integer targets must have shape {x.shape[:-1]} (logits {tuple(logits.shape)} "
-                f"without the class axis), got {t.shape}"
-            )
-        if ignore_index is not None:
-            valid = ew.not_equal(t, ignore_index)
-            t = where(valid, t, 0)
-        probs = one_hot(t, c, dtype=x.dtype)
-    elif t.dtype.is_floating:
-        probs = moveaxis(T(native_of(x._b, t, "cross_entropy", x.dtype), x._b), axis, -1)
-        if probs.shape != x.shape:
-            raise ShapeError(f"cross_entropy: probability targets must have the logits' shape, got {t.shape}")
-    else:
-        raise DTypeError(f"cross_entropy: targets must be integer classes or float probabilities, got {t.dtype}")
-    if label_smoothing:
-        probs = ew.add(ew.multiply(probs, 1.0 - label_smoothing), label_smoothing / c)
-    loss = ew.negative(_sum(ew.multiply(probs, logp), axis=-1))
-    if valid is not None:
-        loss = where(valid, loss, 0.0)
-    if reduction == "none":
-        return loss
-    total = _sum(loss)
-    if reduction == "sum":
-        return total
-    count = _sum(valid) if valid is not None else loss.size
-    return ew.divide(total, astype(count, x.dtype) if isinstance(count, Tensor) else float(count))

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._errors import UnsupportedError
-from ..._tensor import Tensor
-from ...ops import _elementwise as ew
-from ...ops._creation import astype, tril, triu
-from ...ops._linalg import diagonal, eigh, matmul, solve, svd
-from ...ops._manipulation import concat, expand_dims
-from ...ops._searching import where
-from . import is_complex, vjp
-from .linalg import _h
-from .linalg_ops import diag_embed, eye_like
+from ...._errors import UnsupportedError
+from ...._tensor import Tensor
+from ....ops import _elementwise as ew
+from ....ops._creation import tril, triu
+from ....ops._dtypes import astype
+from ....ops._linalg import diagonal, eigh, matmul, solve, svd
+from ....ops._manipulation import concat, expand_dims
+from ....ops._searching import where
+from .. import is_complex, vjp
+from ._functions import diag_embed, eye_like
+from ._products import _h
 
 
 def _off_diagonal_inverse(d: Tensor) -> Tensor:

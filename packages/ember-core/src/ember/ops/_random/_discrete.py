@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import _dtypes as dt
-from .._backend import Backend
-from .._errors import DTypeError, EmberError, ShapeError
-from .._tensor import Tensor
+from ... import _dtypes as dt
+from ..._backend import Backend
+from ..._errors import DTypeError, EmberError, ShapeError
+from ..._tensor import Tensor
 from ._bits import open_unit, planes, shape_of, target, unit, unit_bits24
 from ._keys import Key
 
@@ -59,16 +59,16 @@ def randint(k: Key | int, shape: Any, low: int, high: int, dtype: Any = None, *,
     >>> ember.random.randint(ember.random.key(0), (5,), 0, 10).tolist()
     [3, 8, 7, 6, 9]
     """
-    from ..ops._creation import astype
-    from ..ops._manipulation import reshape
+    from .._dtypes import astype
+    from .._manipulation import reshape
 
     d = dt.DEFAULT_INT if dtype is None else dt.as_dtype(dtype)
     if not d.is_integer:
         raise DTypeError(f"randint: dtype must be an integer dtype, got {d}")
     if high <= low:
         raise EmberError(f"randint: need low < high, got [{low}, {high})")
-    info = dt.iinfo(d)
-    if low < info.min or high - 1 > info.max:
+    lo, hi = dt.int_range(d)
+    if low < lo or high - 1 > hi:
         raise DTypeError(f"randint: [{low}, {high}) does not fit {d}")
     low, high = int(low), int(high)
     s = shape_of(shape)
@@ -108,13 +108,13 @@ def bernoulli(k: Key | int, p: Any = 0.5, shape: Any = None, *, device: str | No
     s = shape_of(() if shape is None else shape)
     b = target(backend, device, dt.bool, "bernoulli", s)
     (w,) = planes(k, 1, math.prod(s), b, device)
-    from ..ops._manipulation import reshape
+    from .._manipulation import reshape
 
     return reshape(unit_bits24(w) < math.ceil(float(p) * 2**24), s)
 
 
 def _unit32(k: Key | int, shape: Any, device: str | None, backend: Any) -> Tensor:
-    from ..ops._manipulation import reshape
+    from .._manipulation import reshape
 
     s = shape_of(shape)
     b = target(backend, device, dt.float32)
@@ -130,10 +130,10 @@ def categorical(k: Key | int, logits: Any, *, axis: int = -1, shape: Any = None)
     agree except where two perturbed logits lie within a few units in the last place of each
     other (their ``log`` may differ by one unit).
     """
-    from ..ops import _elementwise as ew
-    from ..ops._creation import asarray
-    from ..ops._manipulation import moveaxis, reshape
-    from ..ops._searching import argmax
+    from .. import _elementwise as ew
+    from .._creation import asarray
+    from .._manipulation import moveaxis, reshape
+    from .._searching import argmax
 
     lg = asarray(logits)
     if lg.ndim == 0:
@@ -154,8 +154,8 @@ def permutation(k: Key | int, x: Any, *, axis: int = 0) -> Tensor:
     The order sorts 63-bit random integers (two words per element) with a stable sort, so ties
     (probability below n**2 / 2**64) keep index order: the same permutation on every backend.
     """
-    from ..ops._creation import asarray
-    from ..ops._indexing import take
+    from .._creation import asarray
+    from .._indexing import take
 
     if isinstance(x, int) and not isinstance(x, bool):
         if x < 0:
@@ -168,7 +168,7 @@ def permutation(k: Key | int, x: Any, *, axis: int = 0) -> Tensor:
 
 
 def _order(k: Key | int, n: int, b: Backend, device: str | None) -> Tensor:
-    from ..ops._searching import argsort
+    from .._sorting import argsort
 
     hi, lo = planes(k, 2, n, b, device)
     return argsort(((hi >> 1) << 32) | lo, stable=True)

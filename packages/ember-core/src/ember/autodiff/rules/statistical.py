@@ -6,11 +6,12 @@ import math
 from typing import Any
 
 from ...ops import _elementwise as ew
-from ...ops._creation import astype, ones_like
+from ...ops._creation import ones_like
+from ...ops._dtypes import astype
 from ...ops._manipulation import concat, flip, moveaxis, reshape
-from ...ops._reductions import cumulative_prod, cumulative_sum, mean
-from ...ops._reductions import sum as _sum
 from ...ops._scan import associative_scan
+from ...ops._statistical import cumulative_prod, cumulative_sum, mean
+from ...ops._statistical import sum as _sum
 from . import expand_to, vjp
 
 

@@ -1,5 +1,5 @@
-"""Statistical and utility reductions: sum, prod, max, min, mean, var, std, all, any,
-cumulative sums and products, count_nonzero, diff."""
+"""Statistical functions: sum, prod, max, min, mean, var, std and the cumulative sums and
+products."""
 
 from __future__ import annotations
 
@@ -15,10 +15,7 @@ from ..autodiff._variables import Variable as V
 from ._constants import constant
 from ._creation import asarray
 
-__all__ = [
-    "all", "any", "count_nonzero", "cumulative_prod", "cumulative_sum", "diff", "max", "mean",
-    "min", "prod", "std", "sum", "var",
-]
+__all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "std", "sum", "var"]
 
 T = Tensor
 
@@ -135,31 +132,6 @@ def std(x: Any, /, *, axis: Any = None, correction: float = 0.0, keepdims: bool 
     return sqrt(var(x, axis=axes, correction=correction, keepdims=keepdims))
 
 
-def _logical(op: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
-    x = _t(x)
-    n = cast_native(x._b, x._n, dt.bool)
-    return T(getattr(x._b.kernels, op)(n, norm_axes(op, axis, x.ndim), keepdims), x._b)
-
-
-def all(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Whether all elements along axes are true (non-zero)."""
-    return _logical("all", x, axis, keepdims)
-
-
-def any(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Whether any element along axes is true (non-zero)."""
-    return _logical("any", x, axis, keepdims)
-
-
-def count_nonzero(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Number of non-zero elements along axes (int64)."""
-    from ._elementwise import not_equal
-
-    x = _t(x)
-    axes = norm_axes("count_nonzero", axis, x.ndim)
-    return sum(not_equal(x, False if x.dtype is dt.bool else 0), axis=axes, keepdims=keepdims)
-
-
 def _cumulative(op: str, x: Any, axis: int | None, dtype: Any, include_initial: bool,
                 initial: int) -> Tensor:
     x = _t(x)
@@ -197,23 +169,3 @@ def cumulative_prod(x: Any, /, *, axis: int | None = None, dtype: Any = None,
                     include_initial: bool = False) -> Tensor:
     """Running product along axis; include_initial prepends a one."""
     return _cumulative("cumulative_prod", x, axis, dtype, include_initial, 1)
-
-
-def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None) -> Tensor:
-    """n-th forward difference along axis, optionally after prepending/appending values."""
-    from ._elementwise import not_equal, subtract
-    from ._manipulation import concat
-
-    x = _t(x)
-    if n < 0:
-        raise ShapeError(f"diff: n must be non-negative, got {n}")
-    axis = norm_axis("diff", axis, x.ndim)
-    parts = [p for p in (prepend, x, append) if p is not None]
-    if len(parts) > 1:
-        x = concat([asarray(p, backend=x._b, device=x.device) for p in parts], axis=axis)
-    lead = (slice(None),) * axis
-    for _ in range(n):
-        hi = T(x._b.kernels.getitem(x._n, (*lead, slice(1, None))), x._b)
-        lo = T(x._b.kernels.getitem(x._n, (*lead, slice(None, -1))), x._b)
-        x = not_equal(hi, lo) if x.dtype is dt.bool else subtract(hi, lo)
-    return x

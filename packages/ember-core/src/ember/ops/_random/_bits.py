@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import _dtypes as dt
-from .._backend import Backend, current_backend
-from .._errors import ShapeError
-from .._plugins import load_backend
-from .._tensor import Tensor
+from ... import _dtypes as dt
+from ..._backend import Backend, current_backend
+from ..._errors import ShapeError
+from ..._plugins import load_backend
+from ..._tensor import Tensor
 from ._keys import Key, as_key
 from ._philox import words
 
@@ -36,7 +36,7 @@ def target(backend: Any, device: str | None, dtype: dt.DType, op: str = "",
         limit = limit_of(native)
         nbytes = math.prod(shape) * dtype.itemsize
         if limit is not None and nbytes > limit:  # refused before anything is drawn
-            from .._memory import out_of_memory
+            from ..._memory import out_of_memory
 
             raise out_of_memory(f"random.{op}", shape, dtype, nbytes, b.device_name(native),
                                 b.name, limit)
@@ -59,8 +59,8 @@ def bits(k: Key | int, shape: Any = (), *, device: str | None = None,
     >>> ember.random.bits(ember.random.key(0), (2,)).tolist()
     [1713891541, 3781805453]
     """
-    from ..ops._creation import astype
-    from ..ops._manipulation import reshape
+    from .._dtypes import astype
+    from .._manipulation import reshape
 
     s = shape_of(shape)
     b = target(backend, device, dt.uint32, "bits", s)
@@ -89,8 +89,8 @@ def unit(p: list[Tensor], d: dt.DType) -> Tensor:
     bfloat16: the float32 draw rounded to the nearest, then at most the largest value below 1.
     Every step is exact or a correctly rounded cast, so the results are bit-identical.
     """
-    from ..ops._creation import astype
-    from ..ops._elementwise import minimum
+    from .._dtypes import astype
+    from .._elementwise import minimum
 
     if d is dt.float64:
         return astype(_k53(p[0], p[1]), dt.float64) * 2.0**-53
@@ -101,7 +101,7 @@ def unit(p: list[Tensor], d: dt.DType) -> Tensor:
 def open_unit(p: list[Tensor], d: dt.DType) -> Tensor:
     """Uniform on the open interval (0, 1), exactly: the :func:`unit` draw with its lowest
     bit set, ``((w >> 8) | 1) * 2**-24`` (float32) or ``(k53 | 1) * 2**-53`` (float64)."""
-    from ..ops._creation import astype
+    from .._dtypes import astype
 
     if d is dt.float64:
         return astype(_k53(p[0], p[1]) | 1, dt.float64) * 2.0**-53

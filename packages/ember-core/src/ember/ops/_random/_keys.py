@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import EmberError
+from ..._errors import EmberError
 
 __all__ = ["Key", "as_key", "fold_in", "key", "split"]
 

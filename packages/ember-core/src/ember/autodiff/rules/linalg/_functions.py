@@ -13,17 +13,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..._tensor import Tensor
-from ...ops import _elementwise as ew
-from ...ops._creation import astype, eye, zeros
-from ...ops._linalg import cross, inv, matmul, solve, svd
-from ...ops._manipulation import broadcast_to, concat, expand_dims, reshape
-from ...ops._reductions import sum as _sum
-from ...ops._searching import where
-from . import expand_to, is_complex, mulc, unbroadcast, vjp
-from . import zeros as zeros_of
-from .elementwise import _back_to
-from .linalg import _h
+from ...._tensor import Tensor
+from ....ops import _elementwise as ew
+from ....ops._creation import eye, zeros
+from ....ops._dtypes import astype
+from ....ops._linalg import cross, inv, matmul, solve, svd
+from ....ops._manipulation import broadcast_to, concat, expand_dims, reshape
+from ....ops._searching import where
+from ....ops._statistical import sum as _sum
+from .. import back_to, expand_to, is_complex, mulc, unbroadcast, vjp
+from .. import zeros as zeros_of
+from ._products import _h
 
 __all__ = ["diag_embed", "eye_like", "matrix_of"]
 
@@ -154,7 +154,7 @@ def _diagonal(needs: Any, g: Any, out: Any, x: Any, offset: int) -> tuple[Any]:
 @vjp("linalg_trace")
 def _trace(needs: Any, g: Any, out: Any, x: Any, offset: int, dtype: Any) -> tuple[Any]:
     """g on every element of the summed diagonal (in x's dtype whatever the accumulator)."""
-    g = _back_to(g, x)
+    g = back_to(g, x)
     k = _diagonal_length(x.shape, offset)
     d = broadcast_to(expand_dims(g, axis=-1), (*g.shape, max(k, 1)))
     return (_on_diagonal(d, x.shape, offset) if k else zeros_of(x),)

@@ -2,7 +2,7 @@
 backend whose arrays can come from host NumPy memory (ember-numpy; ember-torch on the CPU,
 through ``torch.from_numpy``, 2.1-2.5x faster than the same rounds in torch ops there).
 
-The rounds are :func:`ember.random._philox.philox_rounds`; only the 32x32-bit multiply is
+The rounds are :func:`ember.ops._random._philox.philox_rounds`; only the 32x32-bit multiply is
 NumPy's own: exact in uint64, its halves a shift and a cast. The conformance kit checks the
 words bit for bit against the Random123 known answers, Philox on Python ints, and the
 composite. Imported only by backends that depend on NumPy (ember-core itself does not).

@@ -9,10 +9,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .. import _dtypes as dt
-from .._backend import Backend
-from .._errors import DTypeError, EmberError
-from .._tensor import Tensor
+from ... import _dtypes as dt
+from ..._backend import Backend
+from ..._errors import DTypeError, EmberError
+from ..._tensor import Tensor
 from ._bits import open_unit, planes, shape_of, target, unit
 from ._keys import Key
 
@@ -38,7 +38,7 @@ def _draw(k: Key | int, shape: Any, d: dt.DType, device: str | None, backend: An
           part: Callable[[list[Tensor], dt.DType], Tensor], op: str) -> Tensor:
     """``part(word planes, real dtype)`` for the real part, and for complex dtypes the
     imaginary part from the planes after it; reshaped to ``shape``."""
-    from ..ops._manipulation import reshape
+    from .._manipulation import reshape
 
     s = shape_of(shape)
     b: Backend = target(backend, device, d, op, s)
@@ -77,8 +77,8 @@ def _box_muller(p: list[Tensor], real: dt.DType) -> tuple[Tensor, Tensor]:
     ``r * cos(t)`` and ``r * sin(t)`` for ``r = sqrt(-2 log u)``, u uniform on the open
     interval (0, 1), and ``t = 2 pi v``, v uniform on [0, 1); the word planes hold u, then v.
     Computed in float32 (float64 for float64), then cast to ``real``."""
-    from ..ops._creation import astype
-    from ..ops._elementwise import cos, log, sin, sqrt
+    from .._dtypes import astype
+    from .._elementwise import cos, log, sin, sqrt
 
     work = dt.float64 if real is dt.float64 else dt.float32
     half = len(p) // 2
@@ -101,7 +101,7 @@ def normal(k: Key | int, shape: Any = (), dtype: Any = None, loc: float = 0.0,
     >>> [round(v, 5) for v in ember.random.normal(ember.random.key(0), (3,)).tolist()]
     [-0.12152, -0.39767, -1.35003]
     """
-    from ..ops._manipulation import concat, reshape
+    from .._manipulation import concat, reshape
 
     d = _inexact(dtype, "normal")
     s = shape_of(shape)
@@ -126,8 +126,8 @@ def truncated_normal(k: Key | int, lower: float = -2.0, upper: float = 2.0, shap
                      backend: Any = None) -> Tensor:
     """Standard normal samples conditioned on [lower, upper] (inverse-CDF sampling:
     ``sqrt(2) * erfinv(2p - 1)`` with p uniform between the CDF at lower and at upper)."""
-    from ..ops._creation import astype
-    from ..ops._elementwise import clip, erfinv
+    from .._dtypes import astype
+    from .._elementwise import clip, erfinv
 
     if not lower < upper:
         raise EmberError(f"truncated_normal: need lower < upper, got [{lower}, {upper}]")

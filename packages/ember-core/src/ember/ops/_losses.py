@@ -1,0 +1,72 @@
+"""cross_entropy, written once from primitives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._dispatch import backend_of, native_of, rebase
+from .._errors import DTypeError, EmberError, ShapeError
+from .._tensor import Tensor
+from . import _elementwise as ew
+from ._activations import _float, log_softmax, one_hot
+from ._creation import asarray
+from ._dtypes import astype
+from ._manipulation import moveaxis
+from ._searching import where
+from ._statistical import sum as _sum
+
+__all__ = ["cross_entropy"]
+
+T = Tensor
+
+
+def cross_entropy(
+    logits: Any, targets: Any, *, axis: int = -1, ignore_index: int | None = None,
+    label_smoothing: float = 0.0, reduction: str = "mean",
+) -> Tensor:
+    """Cross-entropy between logits and integer class targets (or class probabilities).
+
+    Integer targets have logits' shape without ``axis``; probability targets have logits' shape.
+    ``ignore_index`` drops those targets (the mean is over the rest); ``label_smoothing`` mixes
+    the target distribution with the uniform one. ``reduction`` is 'mean', 'sum' or 'none'.
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise EmberError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise EmberError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    x = rebase(backend_of("cross_entropy", logits, targets), _float(logits))
+    if x.ndim == 0:
+        raise ShapeError("cross_entropy: logits need a class axis")
+    x = moveaxis(x, axis, -1)
+    c = x.shape[-1]
+    t = targets if isinstance(targets, Tensor) else asarray(targets, backend=x._b, device=x.device)
+    logp = log_softmax(x, axis=-1)
+    valid = None
+    if t.dtype.is_integer:
+        if t.shape != x.shape[:-1]:
+            raise ShapeError(
+                f"cross_entropy: integer targets must have shape {x.shape[:-1]} (logits {tuple(logits.shape)} "
+                f"without the class axis), got {t.shape}"
+            )
+        if ignore_index is not None:
+            valid = ew.not_equal(t, ignore_index)
+            t = where(valid, t, 0)
+        probs = one_hot(t, c, dtype=x.dtype)
+    elif t.dtype.is_floating:
+        probs = moveaxis(T(native_of(x._b, t, "cross_entropy", x.dtype), x._b), axis, -1)
+        if probs.shape != x.shape:
+            raise ShapeError(f"cross_entropy: probability targets must have the logits' shape, got {t.shape}")
+    else:
+        raise DTypeError(f"cross_entropy: targets must be integer classes or float probabilities, got {t.dtype}")
+    if label_smoothing:
+        probs = ew.add(ew.multiply(probs, 1.0 - label_smoothing), label_smoothing / c)
+    loss = ew.negative(_sum(ew.multiply(probs, logp), axis=-1))
+    if valid is not None:
+        loss = where(valid, loss, 0.0)
+    if reduction == "none":
+        return loss
+    total = _sum(loss)
+    if reduction == "sum":
+        return total
+    count = _sum(valid) if valid is not None else loss.size
+    return ew.divide(total, astype(count, x.dtype) if isinstance(count, Tensor) else float(count))
