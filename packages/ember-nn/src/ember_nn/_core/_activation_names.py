@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import ConfigError
+from ._names import lookup, name_in
 
 __all__ = ["get", "name_of", "register"]
 
@@ -28,21 +29,9 @@ def register(name: str, fn: Callable[..., Any]) -> None:
 
 def get(name: str | Callable[..., Any] | None) -> Callable[..., Any]:
     """The activation function for a name (or the function itself; None is identity)."""
-    if name is None:
-        return _BY_NAME["identity"]
-    if callable(name):
-        return name
-    fn = _BY_NAME.get(name)
-    if fn is None:
-        raise ConfigError(f"unknown activation {name!r}; known: {sorted(_BY_NAME)}")
-    return fn
+    return _BY_NAME["identity"] if name is None else lookup("activation", _BY_NAME, name)
 
 
 def name_of(fn: Any) -> str | None:
     """The registered name of an activation function (None for anything else)."""
-    if isinstance(fn, str):
-        return fn if fn in _BY_NAME else None
-    for k, v in _BY_NAME.items():
-        if v is fn:
-            return k
-    return None
+    return name_in(_BY_NAME, fn)

@@ -8,7 +8,7 @@ from typing import Any
 
 import ember
 
-from .._core._errors import ConfigError
+from .._core._names import lookup, name_in
 from ._cross_entropy import (
     binary_cross_entropy,
     categorical_cross_entropy,
@@ -32,12 +32,7 @@ def get(name: str | Callable[..., ember.Tensor]) -> Callable[..., ember.Tensor]:
     >>> ember_nn.get_loss("mse") is ember_nn.mse
     True
     """
-    if callable(name):
-        return name
-    fn = _BY_NAME.get(name) if isinstance(name, str) else None
-    if fn is None:
-        raise ConfigError(f"unknown loss {name!r}; known: {sorted(_BY_NAME)}")
-    return fn
+    return lookup("loss", _BY_NAME, name)
 
 
 def name_of(fn: Any) -> str | None:
@@ -46,9 +41,4 @@ def name_of(fn: Any) -> str | None:
     >>> ember_nn.loss_name_of(ember_nn.huber)
     'huber'
     """
-    if isinstance(fn, str):
-        return fn if fn in _BY_NAME else None
-    for k, v in _BY_NAME.items():
-        if v is fn:
-            return k
-    return None
+    return name_in(_BY_NAME, fn)

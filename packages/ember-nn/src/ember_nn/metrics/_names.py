@@ -9,6 +9,7 @@ from typing import Any
 import ember
 
 from .._core._errors import ConfigError
+from .._core._names import lookup
 from ._batch import accuracy, binary_accuracy, macro_accuracy
 from ._streaming import Accuracy, BinaryAccuracy, MacroAccuracy, Mean
 
@@ -31,12 +32,7 @@ def get(name: str | Callable[..., ember.Tensor]) -> Callable[..., ember.Tensor]:
     >>> ember_nn.get_metric("accuracy") is ember_nn.accuracy
     True
     """
-    if callable(name):
-        return name
-    fn = _FUNCTIONS.get(name) if isinstance(name, str) else None
-    if fn is None:
-        raise ConfigError(f"unknown metric {name!r}; known: {sorted(_FUNCTIONS)}")
-    return fn
+    return lookup("metric", _FUNCTIONS, name)
 
 
 def streaming(name: str, **kwargs: Any) -> Any:
