@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import importlib
-import importlib.metadata as md
-import json
 import os
-import subprocess
 import sys
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from . import hookspecs
 from ._backend import DEFAULT_ORDER, Backend, current_backend
 from ._errors import BackendError, BackendNotFoundError
+
+if TYPE_CHECKING:  # pluggy, importlib.metadata and the probe are imported on first use only:
+    import pluggy  # `import ember` stays fast (importlib.metadata alone costs ~20 ms)
 
 __all__ = ["BackendInfo", "backends", "installed_names", "load_backend", "plugin_manager"]
 
@@ -68,6 +65,12 @@ def plugin_manager() -> pluggy.PluginManager:
     global _pm
     with _lock:
         if _pm is None:
+            import importlib.metadata as md
+
+            import pluggy
+
+            from . import hookspecs
+
             pm = pluggy.PluginManager("ember")
             pm.add_hookspecs(hookspecs)
             allowed = {p.strip() for p in os.environ.get("EMBER_PLUGINS", "").split(",") if p.strip()}
@@ -187,6 +190,8 @@ def load_backend(name: str | Backend) -> Backend:
 def _version(dist: str) -> str:
     if not dist:
         return ""
+    import importlib.metadata as md
+
     try:
         return md.version(dist)
     except md.PackageNotFoundError:
@@ -207,6 +212,9 @@ def _live_info(b: Backend) -> dict[str, Any]:
 
 def _probe(names: list[str]) -> dict[str, dict[str, Any]]:
     """Load backends in a child process, so that this one imports no array library."""
+    import json
+    import subprocess
+
     code = "import sys, ember._plugins as p; p._probe_main(sys.argv[1:])"
     try:
         out = subprocess.run(
@@ -217,6 +225,26 @@ def _probe(names: list[str]) -> dict[str, dict[str, Any]]:
         return {n: {"loads": False, "error": f"probe failed: {exc}"} for n in names}
 
 
+def _probe_cached(names: list[str]) -> dict[str, dict[str, Any]]:
+    """``_probe(names)``, answered from the on-disk cache for the backends whose versions have
+    not changed since their last successful probe."""
+    from . import _probe_cache
+
+    if _probe_cache.cache_path() is None:
+        return _probe(names)
+    keys = {}
+    for n in names:
+        reg = _registrations[n]
+        keys[n] = _probe_cache.probe_key(reg.factory, reg.distribution, reg.native)
+    found = _probe_cache.lookup(keys)
+    todo = [n for n in names if n not in found]
+    if todo:
+        probed = _probe(todo)
+        _probe_cache.store(probed, keys)
+        found.update(probed)
+    return found
+
+
 def _probe_main(names: list[str]) -> None:
     result: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -225,6 +253,8 @@ def _probe_main(names: list[str]) -> None:
         except Exception as exc:
             cause = exc.__cause__ or exc
             result[name] = {"loads": False, "error": f"{type(cause).__name__}: {cause}"}
+    import json
+
     print(json.dumps(result))
 
 
@@ -232,7 +262,10 @@ def backends(probe: bool = True) -> list[BackendInfo]:
     """Every installed backend: name, versions, whether it loads, devices, load error.
 
     Backends not yet used in this process are loaded in a child process (``probe=True``), so
-    calling this never imports torch or mlx here. ``probe=False`` reports metadata only.
+    calling this never imports torch or mlx here. The child's findings are cached on disk,
+    keyed by the installed versions (``ember/_probe_cache.py``; ``EMBER_NO_PROBE_CACHE=1``
+    turns the cache off), so a second call starts no child process while nothing changed.
+    ``probe=False`` reports metadata only.
 
     >>> [b.name for b in ember.backends(probe=False)]  # doctest: +SKIP
     ['mlx', 'numpy', 'torch']
@@ -241,7 +274,7 @@ def backends(probe: bool = True) -> list[BackendInfo]:
     if probe:
         todo = [n for n in names if n not in _loaded and n not in _probe_cache]
         if todo:
-            _probe_cache.update(_probe(todo))
+            _probe_cache.update(_probe_cached(todo))
     try:
         default = current_backend().name if (_loaded or os.environ.get("EMBER_BACKEND")) else None
     except BackendError:
