@@ -19,6 +19,7 @@ import torch
 from ember._linalg_errors import NONFINITE, NOT_CONVERGED, NOT_PD, SINGULAR, linalg_error
 
 from ._int_matmul import contract, exact_int_matmul, int_matrix_power, integral
+from ._outside_graph import outside_graph
 from ._util import UNSIGNED_WIDE, Tensor, narrow, widen
 from .statistical import sum
 
@@ -64,7 +65,7 @@ def _flags(mask: Tensor) -> list[bool]:
     return [bool(b) for b in mask.flatten().tolist()]
 
 
-@torch.compiler.disable  # a host read: under torch.compile, run it outside the graph
+@outside_graph  # a host read: under torch.compile, run it outside the graph
 def _check(op: str, x: Tensor, info: Tensor | None, problem: str,
            name: str | None = None) -> None:
     """Raise LinAlgError if a matrix of ``x`` has a NaN or infinite entry, or ``info`` (LAPACK's
@@ -203,7 +204,7 @@ def linalg_solve(x1: Tensor, x2: Tensor) -> Tensor:
     return out.squeeze(0) if squeeze and out.ndim > x1.ndim else out
 
 
-@torch.compiler.disable  # see _check
+@outside_graph  # see _check
 def _check_solve(x1: Tensor, info: Tensor) -> None:
     if (x1.sum() * 0 + info.sum()).item() != 0:  # which matrices of x1 failed (x2 may
         lu_info = torch.linalg.lu_factor_ex(x1).info  # broadcast x1's batch): LU of x1
