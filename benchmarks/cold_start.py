@@ -4,8 +4,12 @@ process, ember against the native framework.
     uv run python benchmarks/cold_start.py [--runs 15] [--backends numpy,torch,mlx] [--no-train]
 
 Every case runs in a new Python process (``sys.executable -c ...``), ``--runs`` times, and the
-table gives medians in milliseconds. A child times only its case with ``time.perf_counter``
-(the interpreter's own start-up is left out), after the setup named in the case:
+table gives medians in milliseconds. The imports are timed twice: without bytecode caching
+(``PYTHONDONTWRITEBYTECODE=1``, as on this project's VM, whose site-packages and workspace hold
+no .pyc files: every module but the standard library's is compiled at each start) and with it
+(a temporary ``PYTHONPYCACHEPREFIX``, as after ``pip install``, which compiles); the other
+cases run without unless ``--bytecode`` is given. A child times only its case with
+``time.perf_counter`` (the interpreter's own start-up is left out), after the setup named:
 
 * ``import ember`` / ``import ember_nn``: the import statement alone;
 * ``ember.backends()``, cold: a fresh, empty cache directory (``XDG_CACHE_HOME``) every run;
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -76,9 +81,28 @@ def ember_setup(backend: str) -> str:
     return f"import ember\n{NATIVE_SETUP[backend]}"
 
 
+def bytecode_env(cached: bool, prefix: str) -> dict[str, str]:
+    """Children that read and write compiled bytecode under ``prefix`` (``cached``), or that
+    write none (``PYTHONDONTWRITEBYTECODE=1``, as on this project's VM, where the installed
+    packages and the workspace have no .pyc files: ``uv sync`` compiles none unless asked, so
+    every module but the standard library's is compiled from source at each start)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    if cached:
+        env["PYTHONPYCACHEPREFIX"] = prefix
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+BASE_ENV: dict[str, str] = dict(os.environ)
+
+
 def run_child(code: str, env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``code`` in a fresh interpreter (environment ``env``, else ``BASE_ENV``); its last
+    line of output, as JSON."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, **(env or {})}, cwd=ROOT, timeout=600)
+                         env=BASE_ENV if env is None else env, cwd=ROOT, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"child failed ({out.returncode}):\n{code}\n{out.stderr[-2000:]}")
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -97,9 +121,9 @@ def backends_times(runs: int) -> tuple[float, float]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as d:
             cold.append(run_child(_TIMED.format(setup="import ember", body=body),
-                                  {"XDG_CACHE_HOME": d})["ms"])
+                                  {**BASE_ENV, "XDG_CACHE_HOME": d})["ms"])
     with tempfile.TemporaryDirectory() as d:
-        env = {"XDG_CACHE_HOME": d}
+        env = {**BASE_ENV, "XDG_CACHE_HOME": d}
         run_child(_TIMED.format(setup="import ember", body=body), env)
         warm = timed("import ember", body, runs, env)
     return statistics.median(cold), warm
@@ -123,7 +147,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--backends", default="numpy,torch,mlx")
     ap.add_argument("--no-train", action="store_true")
+    ap.add_argument("--bytecode", action="store_true",
+                    help="let the children cache compiled bytecode (in a temporary "
+                         "PYTHONPYCACHEPREFIX; the first run of a case fills it); by default "
+                         "they compile every module from source, as this VM does")
     args = ap.parse_args()
+    global BASE_ENV
+    prefix = tempfile.mkdtemp(prefix="cold-start-pyc-")
+    BASE_ENV = bytecode_env(args.bytecode, prefix)
     names = [b for b in args.backends.split(",") if b]
     n = args.runs
     rows: list[tuple[str, float, str, str]] = []  # case, ember ms, native case, native ms
@@ -132,8 +163,12 @@ def main() -> None:
         rows.append((case, ember_ms, native_case, "" if native_ms is None else f"{native_ms:.1f}"))
         print(f"  {case}: {ember_ms:.1f} ms", file=sys.stderr, flush=True)
 
-    add("`import ember`", timed("", "import ember", n))
-    add("`import ember_nn`", timed("", "import ember_nn", n))
+    for cached in (False, True):
+        env = bytecode_env(cached, os.path.join(prefix, f"imports-{cached}"))
+        label = "bytecode cached" if cached else "no bytecode cache"
+        for module in ("ember", "ember_nn"):
+            run_child(_TIMED.format(setup="", body=f"import {module}"), env)  # fills the cache
+            add(f"`import {module}`, {label}", timed("", f"import {module}", n, env))
     cold, warm = backends_times(n)
     add("`ember.backends()`, no cache", cold)
     add("`ember.backends()`, cached", warm)
@@ -152,11 +187,13 @@ def main() -> None:
                 "median of epochs 2-4", statistics.median(r["later"] for r in runs))
 
     print(f"\nPython {sys.version.split()[0]}, medians of {n} fresh processes (training: "
-          f"{max(3, n // 5)})\n")
+          f"{max(3, n // 5)}); bytecode {'cached' if args.bytecode else 'not cached'} "
+          f"outside the import rows\n")
     print("| case | ember ms | native | native ms |")
     print("|---|---:|---|---:|")
     for case, ms, ncase, nms in rows:
         print(f"| {case} | {ms:.1f} | {ncase or '—'} | {nms or '—'} |")
+    shutil.rmtree(prefix, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -167,3 +167,18 @@ def test_backends_starts_no_child_process_the_second_time(tmp_path: Path) -> Non
     assert rows[0] == rows[1]
     loaded = {name: loads for name, loads, _, _ in rows[1]}
     assert all(loaded[n] is True for n in BACKENDS)
+
+
+def test_import_ember_leaves_the_plugin_machinery_unimported() -> None:
+    """pluggy, importlib.metadata and subprocess are imported when backends are listed or
+    loaded, not by ``import ember`` (importlib.metadata alone costs ~20 ms)."""
+    code = ("import sys, json\n"
+            "before = set(sys.modules)\n"
+            "import ember\n"
+            "new = set(sys.modules) - before\n"
+            "print(json.dumps(sorted(m for m in ('pluggy', 'importlib.metadata', 'subprocess', "
+            "'ember.hookspecs') if m in new)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

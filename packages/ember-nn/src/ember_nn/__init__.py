@@ -11,6 +11,9 @@ builds, trains and checkpoints on every backend.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import init as init
 from ._core import (
     CheckpointError,
@@ -24,16 +27,6 @@ from ._core import (
     registered,
     seeded,
     serialize,
-)
-from .io import (
-    Checkpoint,
-    load,
-    load_checkpoint,
-    load_file,
-    load_weights,
-    read_metadata,
-    save,
-    save_file,
 )
 from .layers import (
     ELU,
@@ -118,20 +111,62 @@ from .optim import (
     clip_by_global_norm,
     global_norm,
 )
-from .pipelines import Dataset, load_dataset
-from .training import (
-    PRECISIONS,
-    ArrayData,
-    Callback,
-    CSVLogger,
-    EarlyStopping,
-    History,
-    ModelCheckpoint,
-    TerminateOnNaN,
-    Trainer,
-    fit,
-    value_and_grad,
-)
+
+if TYPE_CHECKING:  # imported on first use, through __getattr__ below
+    from .io import (
+        Checkpoint,
+        load,
+        load_checkpoint,
+        load_file,
+        load_weights,
+        read_metadata,
+        save,
+        save_file,
+    )
+    from .pipelines import Dataset, load_dataset
+    from .training import (
+        PRECISIONS,
+        ArrayData,
+        Callback,
+        CSVLogger,
+        EarlyStopping,
+        History,
+        ModelCheckpoint,
+        TerminateOnNaN,
+        Trainer,
+        fit,
+        value_and_grad,
+    )
+
+#: the public names of the folders imported on first use: checkpoints (hashlib, threads,
+#: tempfile), training and config-driven runs cost ~40% of ``import ember_nn`` and are not
+#: needed to build a model, so ``import ember_nn`` leaves them until a name is used.
+_LAZY = {
+    **dict.fromkeys(["Checkpoint", "load", "load_checkpoint", "load_file", "load_weights",
+                     "read_metadata", "save", "save_file"], "io"),
+    **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
+    **dict.fromkeys(["PRECISIONS", "ArrayData", "Callback", "CSVLogger", "EarlyStopping",
+                     "History", "ModelCheckpoint", "TerminateOnNaN", "Trainer", "fit",
+                     "value_and_grad"], "training"),
+}
+_LAZY_FOLDERS = ("io", "pipelines", "training")
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name's folder (or the folder itself) on first use."""
+    if name in _LAZY_FOLDERS:
+        return importlib.import_module(f"{__name__}.{name}")
+    folder = _LAZY.get(name)
+    if folder is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{folder}"), name)
+    globals()[name] = value  # the next lookup is an ordinary one
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_LAZY_FOLDERS})
+
 
 __all__ = [
     # modules and layers

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import ember
 
 from .._core._errors import ConfigError, TrainingError
-from ..io._checkpoint import save
 from ._checks import user_stacklevel
 
 if TYPE_CHECKING:
@@ -125,6 +124,8 @@ class ModelCheckpoint(Callback, _Monitor):
                 return
             self.best = v
         target = Path(self.path.format(epoch=epoch + 1))
+        from ..io._checkpoint import save  # imported here: `import ember_nn` stays light
+
         save(trainer.model, target, optimizer=trainer.optimizer,
              extra={"epoch": epoch + 1, "logs": dict(logs)})
         self.saved.append(target)
