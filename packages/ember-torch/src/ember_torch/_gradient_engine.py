@@ -5,6 +5,11 @@ in its place; torch records every op on it, and ``gradient`` is ``torch.autograd
 tape's own bookkeeping (which arrays it tracks) decides what counts as connected, so the
 results follow TensorFlow's rules (a target computed after the tape stopped gives None). When
 another tape records, the gradient graph is built (``create_graph``) for higher derivatives.
+
+The backward pass is the C++ engine call that ``torch.autograd.grad`` makes, without the checks
+``grad`` runs on explicit seeds first: the tape made the seeds (the targets' shapes and dtypes),
+and those checks import ``torch.fx.experimental.symbolic_shapes`` and with it sympy, which cost
+the first gradient of a process ~1.5 s (issue 12).
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from ember import EmberError, Tensor
 from ember.autodiff import Engine, GradientRequest, Gradients
 from ember.autodiff._functional import native_vmap
 from ember.autodiff._record import RECORDING
+from torch.overrides import has_torch_function
+
+try:  # torch >= 2.4; torch.autograd.grad calls it after checking its arguments
+    from torch.autograd.graph import _engine_run_backward
+except ImportError:  # pragma: no cover - older torch: torch.autograd.grad itself
+    _engine_run_backward = None
 
 __all__ = ["TorchEngine"]
 
@@ -29,6 +40,25 @@ def _sequence_nr() -> int:
         return int(_PROBE.view_as(_PROBE).grad_fn._sequence_nr()) + 1
     with torch.enable_grad():
         return int(_PROBE.view_as(_PROBE).grad_fn._sequence_nr()) + 1
+
+
+def _autograd(outs: tuple[Any, ...], seeds: tuple[Any, ...], inputs: tuple[Any, ...], *,
+              retain: bool, create: bool, batched: bool) -> tuple[Any, ...]:
+    """``torch.autograd.grad(outs, inputs, grad_outputs=seeds, allow_unused=True, ...)``: the
+    same engine call, less the seed checks (see the module's docstring). Tensor subclasses
+    with ``__torch_function__`` go through ``torch.autograd.grad`` itself."""
+    if _engine_run_backward is None or has_torch_function(outs + inputs):
+        return torch.autograd.grad(outs, inputs, grad_outputs=seeds, allow_unused=True,
+                                   create_graph=create, retain_graph=retain,
+                                   is_grads_batched=batched)
+
+    def vjp(gs: tuple[Any, ...]) -> tuple[Any, ...]:
+        return _engine_run_backward(outs, gs, retain, create, inputs, True,
+                                    accumulate_grad=False)
+
+    if batched:  # as torch.autograd.grad does for is_grads_batched
+        return torch._vmap_internals._vmap(vjp, 0, 0, allow_none_pass_through=True)(seeds)
+    return vjp(seeds)
 
 
 class TorchEngine(Engine):
@@ -89,9 +119,8 @@ class TorchEngine(Engine):
             return Gradients(result)
         higher = bool(RECORDING.get())
         try:
-            grads = torch.autograd.grad(
-                outs, inputs, grad_outputs=seeds, allow_unused=True, create_graph=higher,
-                retain_graph=request.persistent or higher or batched, is_grads_batched=batched)
+            grads = _autograd(tuple(outs), tuple(seeds), tuple(inputs), create=higher,
+                              retain=request.persistent or higher or batched, batched=batched)
         except (RuntimeError, NotImplementedError) as exc:
             if batched:
                 return None  # some op has no batched backward: jacobian loops instead
