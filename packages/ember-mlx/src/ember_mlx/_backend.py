@@ -8,13 +8,13 @@ from typing import Any
 
 import ember
 import mlx.core as mx
-import numpy as np
 from ember._catalogue import CATALOGUE
 from ember._compile import checked
 from ember._memory import creation_params, host_memory, out_of_memory
 
 from . import kernels
 from ._gradient_engine import MLXEngine
+from ._lazy_numpy import np
 
 __all__ = ["create_backend"]
 

@@ -6,15 +6,21 @@ the composites are rebuilt from precise MLX ops and these."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import mlx.core as mx
-import numpy as np
+
+from .._lazy_numpy import np
 
 F64 = mx.float64
 
-_erf_scalar = np.frompyfunc(math.erf, 1, 1)
-_erfc_scalar = np.frompyfunc(math.erfc, 1, 1)
+
+
+@functools.cache
+def _ufunc(fn):
+    """``fn`` (a float -> float function of math) as a NumPy ufunc, made on first use."""
+    return np.frompyfunc(fn, 1, 1)
 
 
 def host(fn, *xs):
@@ -26,11 +32,11 @@ def host(fn, *xs):
 
 
 def _np_erf(a):
-    return np.asarray(_erf_scalar(a), dtype=np.float64)
+    return np.asarray(_ufunc(math.erf)(a), dtype=np.float64)
 
 
 def _np_erfc(a):
-    return np.asarray(_erfc_scalar(a), dtype=np.float64)
+    return np.asarray(_ufunc(math.erfc)(a), dtype=np.float64)
 
 
 def _np_erfinv(y, guess):

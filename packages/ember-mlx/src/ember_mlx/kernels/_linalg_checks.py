@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import mlx.core as mx
-import numpy as np
 from ember._linalg_errors import NONFINITE, linalg_error
 
+from .._lazy_numpy import np
 from ._util import CPU, is_complex
 
 __all__ = ["checked", "evaluate", "failed_cholesky", "nonfinite", "singular"]

@@ -5,29 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 import mlx.core as mx
-import numpy as np
 from ember import UnsupportedError
+
+from .._lazy_numpy import np
 
 CPU = mx.cpu  # linear algebra (and float64 on a GPU machine) runs on the CPU stream
 
 INT64 = mx.int64
 
+# by NumPy dtype name (NumPy is imported on first use: ._lazy_numpy)
 _NP_TO_MX = {
-    np.dtype(np.bool_): mx.bool_,
-    np.dtype(np.int8): mx.int8,
-    np.dtype(np.int16): mx.int16,
-    np.dtype(np.int32): mx.int32,
-    np.dtype(np.int64): mx.int64,
-    np.dtype(np.uint8): mx.uint8,
-    np.dtype(np.uint16): mx.uint16,
-    np.dtype(np.uint32): mx.uint32,
-    np.dtype(np.uint64): mx.uint64,
-    np.dtype(np.float16): mx.float16,
-    np.dtype(np.float32): mx.float32,
-    np.dtype(np.float64): mx.float64,
-    np.dtype(np.complex64): mx.complex64,
+    "bool": mx.bool_,
+    "int8": mx.int8,
+    "int16": mx.int16,
+    "int32": mx.int32,
+    "int64": mx.int64,
+    "uint8": mx.uint8,
+    "uint16": mx.uint16,
+    "uint32": mx.uint32,
+    "uint64": mx.uint64,
+    "float16": mx.float16,
+    "float32": mx.float32,
+    "float64": mx.float64,
+    "complex64": mx.complex64,
 }
-MX_TO_NP = {v: k for k, v in _NP_TO_MX.items()}
+MX_TO_NP = {v: k for k, v in _NP_TO_MX.items()}  # MLX dtype -> NumPy dtype name
 
 SIGN_INT = {  # the same-width signed integer type, for bit-level float tricks
     mx.float16: (mx.int16, -(2**15)),
@@ -62,15 +64,16 @@ def is_unsigned(dtype: Any) -> bool:
 
 def mx_dtype_of_numpy(dt: np.dtype) -> Any:
     """The MLX dtype for a NumPy dtype, or a clear error (complex128, strings, objects)."""
-    try:
-        return _NP_TO_MX[np.dtype(dt)]
-    except KeyError:
-        if np.dtype(dt) == np.complex128:
-            raise UnsupportedError(
-                "MLX has no complex128; convert to complex64 first "
-                "(e.g. numpy_array.astype(numpy.complex64))"
-            ) from None
-        raise UnsupportedError(f"MLX cannot hold NumPy dtype {dt}") from None
+    npdt = np.dtype(dt)
+    found = _NP_TO_MX.get(npdt.name) if npdt.isnative else None  # names: native byte order
+    if found is not None:
+        return found
+    if npdt == np.complex128:
+        raise UnsupportedError(
+            "MLX has no complex128; convert to complex64 first "
+            "(e.g. numpy_array.astype(numpy.complex64))"
+        )
+    raise UnsupportedError(f"MLX cannot hold NumPy dtype {dt}")
 
 
 def from_numpy(a: np.ndarray, dtype: Any = None) -> mx.array:
@@ -99,7 +102,7 @@ def as_int64(x: mx.array) -> mx.array:
 
 def scalar_array(value: Any, dtype: Any) -> mx.array:
     """A 0-d array of ``dtype`` holding a Python scalar exactly (uint64 beyond int64 too)."""
-    return from_numpy(np.asarray(value, dtype=MX_TO_NP.get(dtype, np.float32)), dtype)
+    return from_numpy(np.asarray(value, dtype=MX_TO_NP.get(dtype, "float32")), dtype)
 
 
 def safe_reduce(fn: Any, x: mx.array, axis: Any = None, keepdims: bool = False, identity: Any = 0):

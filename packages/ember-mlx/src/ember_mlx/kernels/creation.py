@@ -6,8 +6,8 @@ import math
 from typing import Any
 
 import mlx.core as mx
-import numpy as np
 
+from .._lazy_numpy import np
 from ._util import MX_TO_NP, from_numpy, is_inexact
 
 __all__ = ["arange", "asarray", "empty", "eye", "from_dlpack", "full", "linspace", "tril", "triu"]

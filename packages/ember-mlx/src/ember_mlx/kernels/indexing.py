@@ -4,8 +4,8 @@ values)."""
 from __future__ import annotations
 
 import mlx.core as mx
-import numpy as np
 
+from .._lazy_numpy import np
 from ._util import from_numpy, to_host
 
 __all__ = ["getitem", "index_update", "take"]

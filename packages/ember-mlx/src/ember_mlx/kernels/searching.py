@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import mlx.core as mx
-import numpy as np
 
+from .._lazy_numpy import np
 from ._util import as_int64, to_host
 
 __all__ = ["argmax", "argmin", "nonzero", "searchsorted", "where"]

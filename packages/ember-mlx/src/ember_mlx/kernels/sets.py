@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import mlx.core as mx
-import numpy as np
 
+from .._lazy_numpy import np
 from ._util import INT64, from_numpy, to_host
 
 __all__ = ["unique_all"]

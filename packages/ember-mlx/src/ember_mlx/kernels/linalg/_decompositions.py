@@ -7,10 +7,10 @@ import contextlib
 import math
 
 import mlx.core as mx
-import numpy as np
 from ember._linalg_errors import NOT_CONVERGED, NOT_PD, SINGULAR
 from ember._squaring import power_by_squaring
 
+from ..._lazy_numpy import np
 from .._linalg_checks import checked, evaluate, failed_cholesky, singular
 from .._util import CPU, from_numpy, is_complex, to_host
 from ._products import matmul
