@@ -27,7 +27,7 @@ from torch.overrides import has_torch_function
 try:  # torch >= 2.4; torch.autograd.grad calls it after checking its arguments
     from torch.autograd.graph import _engine_run_backward
 except ImportError:  # pragma: no cover - older torch: torch.autograd.grad itself
-    _engine_run_backward = None
+    _engine_run_backward = None  # type: ignore[assignment]
 
 __all__ = ["TorchEngine"]
 
