@@ -27,3 +27,17 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """The name of the backend this test runs on (it is the default inside the test)."""
     with ember.use_backend(request.param):
         yield request.param
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_probe_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """ember.backends() caches its probes under XDG_CACHE_HOME: the tests (and the child
+    processes they start) use a cache of their own, never the user's ~/.cache/ember."""
+
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if old is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
