@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import ember
 
 from ._errors import ConfigError, StateError
+from ._names import config_name
 from ._serialize import _REGISTRY, _decode, _encode, deserialize, registered, serialize
 
 __all__ = ["Module", "castable", "deserialize", "registered", "serialize"]
@@ -48,13 +49,9 @@ class Module:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("config_name", cls.__name__)
-        cls.config_name = name
-        private = name.startswith("_")  # bases like _Conv: not built from configs
-        if name in _REGISTRY and _REGISTRY[name].__qualname__ != cls.__qualname__:
-            name = f"{cls.__module__}.{cls.__qualname__}"
-            cls.config_name = name
-        if not private:
+        private = cls.__dict__.get("config_name", cls.__name__).startswith("_")  # _Conv, ...
+        name = cls.config_name = config_name(_REGISTRY, cls)
+        if not private:  # bases like _Conv are not built from configs
             _REGISTRY[name] = cls
         init = cls.__dict__.get("__init__")
         if init is None:

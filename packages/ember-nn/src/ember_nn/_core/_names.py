@@ -1,4 +1,5 @@
-"""Functions named in configs (activations, losses, metrics): one lookup each way."""
+"""Names in configs: functions (activations, losses, metrics), one lookup each way, and the
+name a config class (module, optimiser, schedule) is registered under."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any, TypeVar
 
 from ._errors import ConfigError
 
-__all__ = ["lookup", "name_in"]
+__all__ = ["config_name", "lookup", "name_in"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,3 +29,12 @@ def name_in(table: Mapping[str, Any], fn: Any) -> str | None:
     if isinstance(fn, str):
         return fn if fn in table else None
     return next((k for k, v in table.items() if v is fn), None)
+
+
+def config_name(registry: Mapping[str, type], cls: type) -> str:
+    """The name ``cls`` takes in ``registry``: its ``config_name`` or class name, or its full
+    ``module.qualname`` where another class already holds that name."""
+    name: str = cls.__dict__.get("config_name", cls.__name__)
+    if name in registry and registry[name].__qualname__ != cls.__qualname__:
+        name = f"{cls.__module__}.{cls.__qualname__}"
+    return name

@@ -32,6 +32,7 @@ import ember
 
 from .._core._errors import ConfigError, StateError
 from .._core._module import Module
+from .._core._names import config_name
 from ._checks import _rate, _real, _representable
 from ._clip import check_max_norm, clip_list
 from ._pack import Entry, Key, Packs, flat, limits
@@ -74,10 +75,7 @@ class Optimizer(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("config_name", cls.__name__)
-        if name in _REGISTRY and _REGISTRY[name].__qualname__ != cls.__qualname__:
-            name = f"{cls.__module__}.{cls.__qualname__}"
-        cls.config_name = name
+        name = cls.config_name = config_name(_REGISTRY, cls)
         _REGISTRY[name] = cls
         params = inspect.signature(cls.__init__).parameters.values()
         cls._names = tuple(p.name for p in params if p.name not in ("self", "learning_rate")

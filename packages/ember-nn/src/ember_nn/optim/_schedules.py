@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import ember
 
 from .._core._errors import ConfigError
+from .._core._names import config_name
 
 __all__ = ["Constant", "CosineDecay", "Schedule", "StepDecay", "as_schedule", "deserialize",
            "registered", "serialize"]
@@ -50,10 +51,7 @@ class Schedule(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("config_name", cls.__name__)
-        if name in _REGISTRY and _REGISTRY[name].__qualname__ != cls.__qualname__:
-            name = f"{cls.__module__}.{cls.__qualname__}"
-        cls.config_name = name
+        name = cls.config_name = config_name(_REGISTRY, cls)
         _REGISTRY[name] = cls
 
     @abc.abstractmethod
