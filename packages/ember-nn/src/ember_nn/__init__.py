@@ -125,12 +125,15 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
     )
     from .pipelines import Dataset, load_dataset
     from .training import (
+        PRECISION_MODES,
         PRECISIONS,
         ArrayData,
         Callback,
         CSVLogger,
         EarlyStopping,
         History,
+        LossScaler,
+        MixedPrecision,
         ModelCheckpoint,
         TerminateOnNaN,
         Trainer,
@@ -147,7 +150,8 @@ _LAZY = {
     **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
     **dict.fromkeys(["PRECISIONS", "ArrayData", "Callback", "CSVLogger", "EarlyStopping",
                      "History", "ModelCheckpoint", "TerminateOnNaN", "Trainer", "fit",
-                     "value_and_grad"], "training"),
+                     "value_and_grad", "MixedPrecision", "LossScaler", "PRECISION_MODES"],
+                    "training"),
 }
 _LAZY_FOLDERS = ("io", "pipelines", "training")
 
@@ -191,6 +195,7 @@ __all__ = [
     # training
     "value_and_grad", "Trainer", "fit", "History", "PRECISIONS", "Callback", "EarlyStopping",
     "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "ArrayData", "Dataset", "load_dataset",
+    "MixedPrecision", "LossScaler", "PRECISION_MODES",
     # checkpoints
     "save", "load", "load_checkpoint", "load_weights", "Checkpoint", "save_file", "load_file",
     "read_metadata",

@@ -1,5 +1,5 @@
 """Training: ``value_and_grad(model, fn)``, the ``Trainer`` and ``fit``, callbacks, in-memory
-data batching and the progress bar."""
+data batching, the progress bar and mixed precision (``MixedPrecision``, ``LossScaler``)."""
 
 from ._callbacks import Callback as Callback
 from ._callbacks import CSVLogger as CSVLogger
@@ -7,11 +7,15 @@ from ._callbacks import EarlyStopping as EarlyStopping
 from ._callbacks import ModelCheckpoint as ModelCheckpoint
 from ._callbacks import TerminateOnNaN as TerminateOnNaN
 from ._data import ArrayData as ArrayData
+from ._loss_scale import LossScaler as LossScaler
+from ._precision import PRECISION_MODES as PRECISION_MODES
+from ._precision import MixedPrecision as MixedPrecision
 from ._trainer import PRECISIONS as PRECISIONS
 from ._trainer import History as History
 from ._trainer import Trainer as Trainer
 from ._trainer import fit as fit
 from ._value_and_grad import value_and_grad as value_and_grad
 
-__all__ = ["ArrayData", "CSVLogger", "Callback", "EarlyStopping", "History", "ModelCheckpoint",
-           "PRECISIONS", "TerminateOnNaN", "Trainer", "fit", "value_and_grad"]
+__all__ = ["ArrayData", "CSVLogger", "Callback", "EarlyStopping", "History", "LossScaler",
+           "MixedPrecision", "ModelCheckpoint", "PRECISIONS", "PRECISION_MODES", "TerminateOnNaN",
+           "Trainer", "fit", "value_and_grad"]

@@ -32,12 +32,14 @@ from ._checks import (
     warn_non_finite,
 )
 from ._data import as_tensor, check_batch_size, split
+from ._precision import MixedPrecision, check_precision, compute_dtype
 from ._progress import ProgressBar
 from ._value_and_grad import _triples
 
 __all__ = ["PRECISIONS", "History", "Trainer", "fit"]
 
-#: dtype option -> what is computed in which precision
+#: dtype option (pure low precision: no float32 copy; see ``PRECISION_MODES`` for mixed
+#: precision) -> what is computed in which precision
 PRECISIONS = {
     "float32": "parameters, activations and gradients in float32",
     "float16": "parameters, activations and gradients in float16; losses and metrics in float32",
@@ -98,8 +100,15 @@ class Trainer:
         loss: a loss name (``"mse"``, ``"sparse_categorical_cross_entropy"`` ...) or a function
             ``(predictions, targets) -> scalar``.
         metrics: names (``"accuracy"``, ``"macro_accuracy"``, ``"binary_accuracy"``).
-        dtype: ``"float32"`` (default), ``"float16"`` or ``"bfloat16"``: the model and inputs
-            are cast to it (see ``PRECISIONS`` for what is computed in which precision).
+        dtype: ``"float32"`` (default), ``"float16"`` or ``"bfloat16"``: pure low precision,
+            the model and inputs are cast to it and the optimiser updates the cast variables
+            (see ``PRECISIONS``).
+        precision: ``"bf16-mixed"``, ``"fp16-mixed"`` or ``"32"`` (the default): mixed
+            precision (``PRECISION_MODES``, ``MixedPrecision``): ``model`` keeps float32 master
+            weights and the optimiser float32 state, a bfloat16/float16 copy computes the
+            forward and backward passes (and ``evaluate``/``predict``); float16 steps use
+            dynamic loss scaling (``trainer.mixed_precision.scaler``; the history gets
+            ``skipped_steps`` and ``loss_scale`` per epoch). Not with ``dtype``.
         device: move the model (and each batch) to this device of its backend.
         seed: the key for shuffling; the same seed repeats a run on a backend.
         compile: compile where the backend has a compiler: the optimiser's update arithmetic
@@ -111,7 +120,8 @@ class Trainer:
     """
 
     def __init__(self, model: Module, optimizer: Any, *, loss: Any = "mse",
-                 metrics: Sequence[str] = (), dtype: str | None = None, device: str | None = None,
+                 metrics: Sequence[str] = (), dtype: str | None = None,
+                 precision: str | None = None, device: str | None = None,
                  seed: int = 0, compile: bool = False, callbacks: Sequence[Callback] = (),
                  progress: bool = True) -> None:
         if not isinstance(model, Module):
@@ -119,6 +129,12 @@ class Trainer:
                               f"{type(model).__name__}")
         if dtype is not None and dtype not in PRECISIONS:
             raise ConfigError(f"Trainer: dtype must be one of {sorted(PRECISIONS)}, got {dtype!r}")
+        if precision is not None:
+            check_precision(precision, "Trainer")
+            if dtype is not None:
+                raise ConfigError(
+                    f"Trainer: pass dtype={dtype!r} (pure low precision: the model itself is "
+                    f"cast) or precision={precision!r} (mixed: float32 master weights), not both")
         self.model, self.optimizer = model, optimizer
         self.loss = _loss_fn(loss)
         self.metric_names = list(metrics)
@@ -143,17 +159,32 @@ class Trainer:
         self.compiled = bool(compile)
         if compile and optimizer is not None:
             optimizer.compile_updates(True)
+        self.precision = precision or "32"
+        self.mixed_precision = (MixedPrecision(model, optimizer, self.precision)
+                                if compute_dtype(self.precision) is not None else None)
+        #: the model the forward passes run on: ``model``, or its low-precision copy
+        self._compute = (self.mixed_precision.compute_model if self.mixed_precision is not None
+                         else model)
+        self._input_dtype = self.dtype or compute_dtype(self.precision)
         self._step = self._make_step()
 
     # -- steps ---------------------------------------------------------------------------------
     def _predict_loss(self, x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, ember.Tensor]:
-        pred = self.model(x)
+        pred = self._compute(x)
         if pred.dtype in (ember.float16, ember.bfloat16):
             pred = ember.astype(pred, ember.float32)
         return self.loss(pred, y), pred
 
     def _make_step(self) -> Callable[[ember.Tensor, ember.Tensor], tuple[ember.Tensor, Any]]:
         opt, model, predict_loss = self.optimizer, self.model, self._predict_loss
+        mixed = self.mixed_precision
+        if mixed is not None:
+            def mixed_step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
+                out: tuple[ember.Tensor, Any] = mixed.step(lambda _m, xb, yb: predict_loss(xb, yb),
+                                                           x, y, has_aux=True)
+                return out
+
+            return mixed_step
 
         def step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
             # value_and_grad's work, keeping the variables it found: one model walk a step
@@ -165,13 +196,24 @@ class Trainer:
 
     def train_step(self, x: Any, y: Any) -> tuple[ember.Tensor, ember.Tensor]:
         """One optimisation step on one batch; returns (loss, predictions)."""
-        self.model.train()
+        self._train_mode(True)
         return self._step(self._input(x), self._target(y))
+
+    def _train_mode(self, flag: bool, *, sync: bool = False) -> None:
+        """Training or eval mode for the model and its compute copy; ``sync`` first casts the
+        master weights into the copy again (a callback or the user may have changed them)."""
+        self.model.train(flag)
+        mixed = self.mixed_precision
+        if mixed is not None:
+            if sync:
+                mixed.sync()
+            mixed.compute_model.train(flag)
 
     def _input(self, x: Any) -> ember.Tensor:
         t = as_tensor(x, backend=self.backend, device=self.device, what="inputs")
-        if t.dtype.is_floating and self.dtype is not None and t.dtype != self.dtype:
-            t = ember.astype(t, self.dtype)
+        want = self._input_dtype
+        if t.dtype.is_floating and want is not None and t.dtype != want:
+            t = ember.astype(t, want)
         return t
 
     def _target(self, y: Any) -> ember.Tensor:
@@ -231,7 +273,8 @@ class Trainer:
                 cb.on_epoch_begin(self, epoch)
             t0 = time.perf_counter()
             bar.start(epoch)
-            self.model.train()
+            self._train_mode(True, sync=True)
+            skipped = self.mixed_precision.skipped_steps if self.mixed_precision else 0
             key = None
             if shuffle:
                 self.key, key = ember.random.split(self.key)
@@ -253,6 +296,9 @@ class Trainer:
             logs = {"loss": loss_sum / seen}  # seen > 0: check_steps made sure of a step
             logs.update({name: s.result() for name, s in zip(self.metric_names, streams,
                                                              strict=True)})
+            if self.mixed_precision is not None and self.mixed_precision.scaler is not None:
+                logs["skipped_steps"] = self.mixed_precision.skipped_steps - skipped
+                logs["loss_scale"] = self.mixed_precision.scaler.scale
             if validation_data is not None:
                 val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -274,7 +320,7 @@ class Trainer:
         """
         check_batch_size(batch_size, "evaluate")
         was = self.model.training
-        self.model.eval()
+        self._train_mode(False, sync=True)
         try:
             data = aligned("evaluate", "evaluation", self._input(x), self._target(y))
             loss_sum = 0.0
@@ -288,19 +334,19 @@ class Trainer:
             out.update({n: s.result() for n, s in zip(self.metric_names, streams, strict=True)})
             return out
         finally:
-            self.model.train(was)
+            self._train_mode(was)
 
     def predict(self, x: Any, *, batch_size: int = 256) -> ember.Tensor:
         """The model's outputs for ``x`` (at least one sample) in eval mode, batched and
         concatenated."""
         check_batch_size(batch_size, "predict")
         was = self.model.training
-        self.model.eval()
+        self._train_mode(False, sync=True)
         try:
             data = aligned("predict", "prediction", self._input(x))
-            return ember.concat([self.model(xb) for (xb,) in data.batches(batch_size)], axis=0)
+            return ember.concat([self._compute(xb) for (xb,) in data.batches(batch_size)], axis=0)
         finally:
-            self.model.train(was)
+            self._train_mode(was)
 
 
 def fit(model: Module, optimizer: Any, x: Any, y: Any, *, loss: Any = "mse",
