@@ -1,4 +1,4 @@
-"""Backend discovery (entry points + pluggy, never on the op path) and backend loading."""
+"""Backend discovery (entry points, never on the op path; pluggy on request) and backend loading."""
 
 from __future__ import annotations
 
@@ -50,6 +50,8 @@ class BackendInfo:
 
 _lock = threading.RLock()
 _pm: pluggy.PluginManager | None = None
+_plugins: dict[str, object] = {}  # entry-point (or register_plugin) name -> plugin
+_discovered = False
 _registrations: dict[str, _Registration] = {}
 _plugin_errors: dict[str, str] = {}
 _loaded: dict[str, Backend] = {}
@@ -57,42 +59,73 @@ _load_errors: dict[str, str] = {}
 _probe_cache: dict[str, dict[str, Any]] = {}
 
 
-def plugin_manager() -> pluggy.PluginManager:
-    """The plugin manager, built on first use from the ``ember.backends`` entry points.
+def _discover() -> dict[str, object]:
+    """The plugins (entry-point name -> module or object), found on first use from the
+    ``ember.backends`` entry points, and their backend registrations (``_collect``).
 
-    ``EMBER_PLUGINS`` (comma-separated entry-point names) limits which plugins load.
+    ``EMBER_PLUGINS`` (comma-separated entry-point names) limits which plugins load. Neither
+    pluggy nor ``importlib.metadata`` is imported here (the first op of a process pays for this):
+    ember calls each plugin's ``ember_register_backends`` itself; ``plugin_manager()`` builds
+    pluggy's manager over the same plugins when asked.
     """
+    global _discovered
+    if _discovered:
+        return _plugins
+    with _lock:
+        if not _discovered:
+            from . import _entry_points
+
+            allowed = {p.strip() for p in os.environ.get("EMBER_PLUGINS", "").split(",") if p.strip()}
+            found: Any = _entry_points.find(ENTRY_POINT_GROUP)
+            if found is None:  # a sys.path entry the light reader cannot list
+                import importlib.metadata as md
+
+                found = md.entry_points(group=ENTRY_POINT_GROUP)
+            for ep in found:
+                if (allowed and ep.name not in allowed) or ep.name in _plugins:
+                    continue
+                try:
+                    _plugins[ep.name] = ep.load()
+                except Exception as exc:  # a broken plugin must not break the others
+                    _plugin_errors[ep.name] = f"{type(exc).__name__}: {exc}"
+            _collect()
+            _discovered = True
+        return _plugins
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """pluggy's plugin manager over the discovered plugins (built on first use)."""
     global _pm
+    _discover()
     with _lock:
         if _pm is None:
-            import importlib.metadata as md
-
             import pluggy
 
             from . import hookspecs
 
-            pm = pluggy.PluginManager("ember")
+            hookspecs.hookspec.apply()
+            hookspecs.hookimpl.apply()
+            pm = pluggy.PluginManager(hookspecs.PROJECT)
             pm.add_hookspecs(hookspecs)
-            allowed = {p.strip() for p in os.environ.get("EMBER_PLUGINS", "").split(",") if p.strip()}
-            for ep in md.entry_points(group=ENTRY_POINT_GROUP):
-                if allowed and ep.name not in allowed:
-                    continue
+            for name, plugin in _plugins.items():
                 try:
-                    module = ep.load()
-                    if pm.get_plugin(ep.name) is None:
-                        pm.register(module, name=ep.name)
-                except Exception as exc:  # a broken plugin must not break the others
-                    _plugin_errors[ep.name] = f"{type(exc).__name__}: {exc}"
+                    pm.register(plugin, name=name)
+                except Exception as exc:
+                    _plugin_errors[name] = f"{type(exc).__name__}: {exc}"
             _pm = pm
-            _collect()
         return _pm
 
 
 def register_plugin(plugin: object, name: str | None = None) -> None:
-    """Register a plugin object or module in-process (tests, notebooks). Loading stays lazy."""
+    """Register a plugin object or module in-process (tests, notebooks). Loading stays lazy.
+    pluggy checks its hooks here (``PluginValidationError`` for a malformed one)."""
+    from . import hookspecs
+
     pm = plugin_manager()
     with _lock:
-        pm.register(plugin, name=name)
+        hookspecs.hookimpl.apply()
+        registered = pm.register(plugin, name=name)
+        _plugins[registered or pm.get_canonical_name(plugin)] = plugin
         _collect()
 
 
@@ -100,6 +133,7 @@ def unregister_plugin(name: str) -> None:
     pm = plugin_manager()
     with _lock:
         pm.unregister(name=name)
+        _plugins.pop(name, None)
         regs = [n for n, r in _registrations.items() if r.plugin == name]
         for n in regs:
             _registrations.pop(n, None)
@@ -109,8 +143,7 @@ def unregister_plugin(name: str) -> None:
 
 
 def _collect() -> None:
-    assert _pm is not None
-    for plugin_name, plugin in _pm.list_name_plugin():
+    for plugin_name, plugin in list(_plugins.items()):
 
         def register(
             name: str, factory: str, *, distribution: str = "", native: str = "",
@@ -137,7 +170,7 @@ def _collect() -> None:
 
 def installed_names() -> list[str]:
     """Names of the registered backends (nothing is imported but the plugin modules)."""
-    plugin_manager()
+    _discover()
     return sorted(_registrations)
 
 
@@ -165,7 +198,7 @@ def load_backend(name: str | Backend) -> Backend:
         b = _loaded.get(name)
         if b is not None:
             return b
-        plugin_manager()
+        _discover()
         reg = _registrations.get(name)
         if reg is None:
             raise _not_found(name)

@@ -13,7 +13,6 @@ from ember._compile import checked
 from ember._memory import creation_params, host_memory, out_of_memory
 
 from . import kernels
-from ._gradient_engine import MLXEngine
 from ._lazy_numpy import np
 
 __all__ = ["create_backend"]
@@ -264,6 +263,13 @@ def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
     return table
 
 
+def _tape_engine() -> Any:
+    """The backend's gradient engine, imported with the first tape (not with the backend)."""
+    from ._gradient_engine import MLXEngine
+
+    return MLXEngine()
+
+
 def create_backend() -> ember.Backend:
     all_dtypes = frozenset(DTYPES)
     return ember.Backend(
@@ -290,6 +296,6 @@ def create_backend() -> ember.Backend:
             from_bytes=_from_bytes,
             memory_limit=_memory_limit,
             compiler=_compiler,
-            tape_engine=MLXEngine,
+            tape_engine=_tape_engine,
         ),
     )

@@ -8,9 +8,16 @@ reads are plain attribute lookups.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["np"]
+__all__ = ["is_numpy", "np"]
+
+
+def is_numpy(obj: Any) -> bool:
+    """Whether ``obj`` is a NumPy array or scalar, without importing NumPy (an object cannot be
+    one while NumPy is not imported)."""
+    return "numpy" in sys.modules and isinstance(obj, (np.ndarray, np.generic))
 
 
 class _LazyNumpy:

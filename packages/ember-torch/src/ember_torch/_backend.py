@@ -13,7 +13,6 @@ from ember._compile import checked
 from ember._memory import host_memory
 
 from . import kernels
-from ._gradient_engine import TorchEngine
 
 __all__ = ["create_backend"]
 
@@ -151,6 +150,13 @@ def _from_bytes(data: Any, dtype_name: str, shape: tuple[int, ...], device: Any)
     return raw.view(native).reshape(shape)
 
 
+def _tape_engine() -> Any:
+    """The backend's gradient engine, imported with the first tape (not with the backend)."""
+    from ._gradient_engine import TorchEngine
+
+    return TorchEngine()
+
+
 def create_backend() -> ember.Backend:
     return ember.Backend(
         name="torch",
@@ -168,6 +174,6 @@ def create_backend() -> ember.Backend:
             from_bytes=_from_bytes,
             memory_limit=_memory_limit,
             compiler=_compiler,
-            tape_engine=TorchEngine,
+            tape_engine=_tape_engine,
         ),
     )

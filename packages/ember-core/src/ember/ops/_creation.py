@@ -20,7 +20,7 @@ from .._errors import (
     ShapeError,
 )
 from .._memory import renamed
-from .._plugins import _registrations, load_backend, plugin_manager
+from .._plugins import _discover, _registrations, load_backend
 from .._tensor import Tensor
 from ._dtypes import _KIND_OF, _RANK, astype, result_type
 
@@ -60,7 +60,7 @@ def _owner(obj: Any) -> Backend | None:
     root = type(obj).__module__.partition(".")[0]
     if root in ("numpy", "builtins"):
         return None
-    plugin_manager()
+    _discover()
     for name, reg in _registrations.items():
         if reg.native == root:
             return load_backend(name)

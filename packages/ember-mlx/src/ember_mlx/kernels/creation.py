@@ -7,7 +7,7 @@ from typing import Any
 
 import mlx.core as mx
 
-from .._lazy_numpy import np
+from .._lazy_numpy import is_numpy, np
 from ._util import MX_TO_NP, from_numpy, is_inexact
 
 __all__ = ["arange", "asarray", "empty", "eye", "from_dlpack", "full", "linspace", "tril", "triu"]
@@ -30,7 +30,17 @@ def arange(start, stop, step, dtype, device):
     return mx.arange(start, stop, step, dtype=dtype, stream=device)
 
 
+#: dtypes ``mx.array`` makes from Python numbers with NumPy's rounding; not the integer dtypes
+#: (MLX wraps 300 to uint8 44 where NumPy raises) nor float16 (MLX may round via float32)
+_DIRECT = (mx.float32, mx.complex64, mx.bool_)
+
+
 def _from_python(obj: Any, dtype: Any) -> mx.array:
+    if dtype in _DIRECT:  # MLX rounds Python numbers to these as NumPy does (no NumPy import)
+        try:
+            return mx.array(obj, dtype=dtype)
+        except (RuntimeError, ValueError, TypeError):
+            pass  # a huge int (std::bad_cast), a ragged list: NumPy says what is wrong
     if dtype is None:
         arr = np.asarray(obj)
         return from_numpy(arr)
@@ -48,7 +58,7 @@ def asarray(obj, dtype, device, copy):
         return mx.array(obj) if copy else obj
     if copy is False:
         raise ValueError("asarray(copy=False): converting to an MLX array always copies")
-    if isinstance(obj, (np.ndarray, np.generic)):
+    if is_numpy(obj):
         return from_numpy(np.asarray(obj), dtype)
     if hasattr(obj, "__dlpack__"):
         return _dlpack(obj, dtype)
