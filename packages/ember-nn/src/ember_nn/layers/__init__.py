@@ -1,5 +1,6 @@
 """General layers: dense, embedding, convolution, pooling, normalisation, dropout,
-activations (each a plain function and a thin module over it), containers and the MLP."""
+activations (each a plain function and a thin module over it), containers, the MLP,
+multi-head attention and transformer encoder layers."""
 
 from ._activations import ELU as ELU
 from ._activations import GELU as GELU
@@ -23,6 +24,7 @@ from ._activations import silu as silu
 from ._activations import softmax as softmax
 from ._activations import softplus as softplus
 from ._activations import tanh as tanh
+from ._attention import MultiHeadAttention as MultiHeadAttention
 from ._containers import Residual as Residual
 from ._containers import Sequential as Sequential
 from ._conv import Conv1d as Conv1d
@@ -41,10 +43,13 @@ from ._pool import GlobalAvgPool as GlobalAvgPool
 from ._pool import GlobalMaxPool as GlobalMaxPool
 from ._pool import MaxPool1d as MaxPool1d
 from ._pool import MaxPool2d as MaxPool2d
+from ._transformer import TransformerEncoder as TransformerEncoder
+from ._transformer import TransformerEncoderLayer as TransformerEncoderLayer
 
 __all__ = ["AvgPool1d", "AvgPool2d", "BatchNorm", "Conv1d", "Conv2d", "Dense", "Dropout", "ELU",
            "Embedding", "Flatten", "GELU", "GlobalAvgPool", "GlobalMaxPool", "Identity",
-           "LayerNorm", "LeCunTanh", "LeakyReLU", "MLP", "MaxPool1d", "MaxPool2d", "RMSNorm",
-           "ReLU", "Residual", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
+           "LayerNorm", "LeCunTanh", "LeakyReLU", "MLP", "MaxPool1d", "MaxPool2d",
+           "MultiHeadAttention", "RMSNorm", "ReLU", "Residual", "Sequential", "SiLU", "Sigmoid",
+           "Softmax", "Softplus", "Tanh", "TransformerEncoder", "TransformerEncoderLayer",
            "elu", "gelu", "identity", "leaky_relu", "lecun_tanh", "relu", "sigmoid", "silu",
            "softmax", "softplus", "tanh"]
