@@ -60,7 +60,18 @@ from ._errors import (
     UnsupportedError,
 )
 from ._info import __array_namespace_info__
+from ._memory_info import MemoryInfo, memory_info, reset_peak_memory, set_memory_limit
 from ._plugins import BackendInfo, backends, load_backend
+from ._settings import (
+    Settings,
+    get_default_device,
+    get_default_dtype,
+    get_matmul_precision,
+    set_default_device,
+    set_default_dtype,
+    set_matmul_precision,
+    settings,
+)
 from ._tensor import Tensor
 from .autodiff import (
     GradientTape,
@@ -107,6 +118,9 @@ __all__ = [
     "load_backend", "nan", "newaxis", "nn", "pi", "random", "set_backend", "uint8", "uint16",
     "uint32", "uint64", "use_backend",
     "getitem", "index_update", "matmul", "matrix_transpose", "take", "tensordot", "vecdot",
+    "MemoryInfo", "Settings", "get_default_device", "get_default_dtype", "get_matmul_precision",
+    "memory_info", "reset_peak_memory", "set_default_device", "set_default_dtype",
+    "set_matmul_precision", "set_memory_limit", "settings",
 ]
 __all__ += ops._creation.__all__
 __all__ += ops._dtypes.__all__

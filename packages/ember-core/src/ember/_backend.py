@@ -19,6 +19,7 @@ from ._catalogue import CATALOGUE
 from ._errors import BackendError, UnsupportedError
 from ._kernels import Kernels
 from ._memory import creation_params, guard_creation
+from ._settings import default_device_name
 
 __all__ = ["Backend", "BackendHooks", "Capabilities", "NativeArrays", "NativeDevices", "OpStatus"]
 
@@ -142,7 +143,7 @@ class Backend:
     def device_name(self, native: Any) -> str:
         """The ember name of a native device (None: the default device)."""
         if native is None:
-            return self.devices.default()
+            return default_device_name(self.root)
         for name in self.devices.names():
             try:
                 if self.devices.to_native(name) == native:
@@ -181,7 +182,7 @@ class Backend:
     def native_dtype(self, dtype: dt.DType, device: str | None = None) -> Any:
         """The native dtype for ``dtype`` on ``device``, or a clear :class:`UnsupportedError`."""
         native = self.to_native_dtype.get(dtype)
-        dev = device or self.devices.default()
+        dev = device or default_device_name(self.root)
         allowed = self.capabilities.dtypes.get(dev.split(":")[0])
         if native is None or (allowed is not None and dtype not in allowed):
             where = f" on device {dev!r}" if native is not None else ""

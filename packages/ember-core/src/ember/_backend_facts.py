@@ -96,6 +96,18 @@ class BackendHooks:
             (``ember.compile``). Default: functions run as they are.
         tape_engine: builds the backend's own gradient engine, an :class:`ember.autodiff.Engine`
             (torch.autograd, MLX's vjp). Default: ember-core's generic engine.
+        matmul_precision: ``matmul_precision(value) -> str``: sets the library's float32 matmul
+            precision to ``value`` (``"highest"``, ``"high"``, ``"medium"``; None: only read it)
+            and returns the one in effect before (``ember.set_matmul_precision``). Default: the
+            library has no such switch.
+        memory_info: ``memory_info(device) -> (current, peak, limit, cache)`` in bytes (each
+            int or None) for a native device or None (the default device), or None for "the
+            process's" (``ember.memory_info``). Default: the process's resident memory.
+        reset_peak_memory: ``reset_peak_memory(device) -> bool``: restart the peak count; False
+            when the device's numbers are the process's. Default: the process's peak is reset.
+        set_memory_limit: ``set_memory_limit(nbytes, device) -> previous limit (int or None)``,
+            or ``NotImplemented`` where the device has none (``ember.set_memory_limit``).
+            Default: no limit can be set.
     """
 
     basic_index: Callable[[Any, tuple[Any, ...]], Any] | None = None
@@ -104,3 +116,7 @@ class BackendHooks:
     memory_limit: Callable[[Any], int | None] | None = None
     compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
     tape_engine: Callable[[], Engine] | None = None
+    matmul_precision: Callable[[str | None], str] | None = None
+    memory_info: Callable[[Any], tuple[int | None, int | None, int | None, int | None] | None] | None = None
+    reset_peak_memory: Callable[[Any], bool] | None = None
+    set_memory_limit: Callable[[int, Any], Any] | None = None

@@ -23,10 +23,12 @@ def info(as_json: bool = False) -> str:
     import ember
 
     infos = ember.backends()
+    current = settings_info() if any(i.is_default and i.loads is not False for i in infos) else {}
     if as_json:
         return json.dumps(
             {"ember": ember.__version__, "python": platform.python_version(),
-             "ops": len(CATALOGUE), "backends": [i.as_dict() for i in infos]},
+             "ops": len(CATALOGUE), "backends": [i.as_dict() for i in infos],
+             "settings": current},
             indent=2,
         )
     default = next((i.name for i in infos if i.is_default), "none")
@@ -48,7 +50,25 @@ def info(as_json: bool = False) -> str:
     for i in infos:
         if i.error:
             out.append(f"\n{i.name}: failed to load: {i.error}")
+    if current:
+        mem = current["memory"]
+        out += ["", f"settings ({current['backend']}): default dtype {current['default_dtype']}, "
+                f"default device {current['default_device']}, matmul precision "
+                f"{current['matmul_precision']}",
+                f"memory ({current['backend']}, {mem['device']}): {mem['text']}"]
     return "\n".join(out)
+
+
+def settings_info() -> dict[str, Any]:
+    """The settings and memory of the default backend's default device (``ember info``)."""
+    import ember
+
+    mem = ember.memory_info()
+    return {"backend": ember.get_backend(), "default_dtype": ember.get_default_dtype().name,
+            "default_device": ember.get_default_device(),
+            "matmul_precision": ember.get_matmul_precision(),
+            "memory": {"device": mem.device, "current": mem.current, "peak": mem.peak,
+                       "limit": mem.limit, "cache": mem.cache, "text": str(mem)}}
 
 
 _MARK = {"native": "native", "fused": "fused", "composite": "composite", "host": "host",

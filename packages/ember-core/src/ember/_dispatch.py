@@ -131,7 +131,7 @@ def promote_binary(
         if _KIND_RANK[sk] > _KIND_RANK[d.kind]:
             target = dt.promote_types(d, dt.scalar_dtype(s))
         if inexact and not target.is_inexact:
-            target = dt.DEFAULT_FLOAT
+            target = dt.default_float()
         _check_kinds(op, kinds, target, d)
         if sk in "iu":
             check_scalar_fits(op, s, target)
@@ -145,7 +145,7 @@ def promote_binary(
     except DTypeError as exc:
         raise DTypeError(f"{op}: {exc}") from None
     if inexact and not target.is_inexact:
-        target = dt.DEFAULT_FLOAT
+        target = dt.default_float()
     _check_kinds(op, kinds, d1, d2)
     return b, cast_native(b, x1._n, target), cast_native(b, x2._n, target), target
 

@@ -12,6 +12,7 @@ explicitly so that every backend gives the same answer:
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from typing import Any
 
@@ -102,10 +103,30 @@ ALL_DTYPES: tuple[DType, ...] = (
 )
 BY_NAME: dict[str, DType] = {d.name: d for d in ALL_DTYPES}
 
-DEFAULT_FLOAT = float32
+DEFAULT_FLOAT = float32  # the default of the default float dtype (``ember.set_default_dtype``)
 DEFAULT_INT = int64
 DEFAULT_UINT = uint64
 DEFAULT_COMPLEX = complex64
+
+#: the default float dtype inside an ``ember.settings`` block (None: the process-wide one)
+scoped_float: contextvars.ContextVar[DType | None] = contextvars.ContextVar(
+    "ember_default_float", default=None)
+#: the process-wide default float dtype (``ember.set_default_dtype``)
+global_float: list[DType] = [DEFAULT_FLOAT]
+_COMPLEX_OF = {float64: complex128}
+
+
+def default_float() -> DType:
+    """The dtype Python floats and float-creating ops get when no dtype is given: float32
+    unless ``ember.set_default_dtype`` or an ``ember.settings`` block says otherwise."""
+    d = scoped_float.get()
+    return global_float[0] if d is None else d
+
+
+def default_complex() -> DType:
+    """The complex dtype paired with :func:`default_float`: complex128 for float64, else
+    complex64 (ember has no complex32)."""
+    return _COMPLEX_OF.get(default_float(), complex64)
 
 _SIGNED = (int8, int16, int32, int64)
 _UNSIGNED = (uint8, uint16, uint32, uint64)
@@ -120,13 +141,13 @@ def as_dtype(obj: Any) -> DType:
         if d is not None:
             return d
     elif obj is float:
-        return DEFAULT_FLOAT
+        return default_float()
     elif obj is int:
         return DEFAULT_INT
     elif obj is _builtin_bool:
         return bool
     elif obj is complex:
-        return DEFAULT_COMPLEX
+        return default_complex()
     else:
         name = getattr(obj, "name", None) or str(obj).rsplit(".", 1)[-1]
         d = BY_NAME.get(name)
@@ -229,7 +250,7 @@ def scalar_dtype(value: Any) -> DType:
     if t is int:
         return DEFAULT_INT
     if t is float:
-        return DEFAULT_FLOAT
+        return default_float()
     if t is complex:
-        return DEFAULT_COMPLEX
+        return default_complex()
     raise DTypeError(f"{value!r} ({t.__name__}) is not a Python scalar ember can convert")

@@ -19,6 +19,7 @@ from typing import Any
 from . import _dtypes as dt
 from ._backend import Backend, current_backend
 from ._errors import ArgumentError
+from ._settings import default_device_name
 
 __all__ = ["ArrayNamespaceInfo", "STANDARD_DTYPES", "__array_namespace_info__"]
 
@@ -74,8 +75,8 @@ class ArrayNamespaceInfo:
         }
 
     def default_device(self) -> str:
-        """The device new tensors go to."""
-        return self._b.devices.default()
+        """The device new tensors go to (``ember.set_default_device`` or the library's)."""
+        return default_device_name(self._b)
 
     def devices(self) -> list[str]:
         """The devices tensors can be on (``"cpu"``, ``"cuda:0"``, ``"gpu"``…)."""
@@ -83,7 +84,7 @@ class ArrayNamespaceInfo:
 
     def _device(self, device: Any) -> str:
         if device is None:
-            return self._b.devices.default()
+            return default_device_name(self._b)
         devices = self.devices()
         name = str(device)
         if name not in devices and name.split(":")[0] not in {d.split(":")[0] for d in devices}:
@@ -96,11 +97,12 @@ class ArrayNamespaceInfo:
     def default_dtypes(self, *, device: Any = None) -> dict[str, dt.DType]:
         """The dtypes ember picks when none is given: ``real floating`` (float32), ``complex
         floating`` (complex64), ``integral`` and ``indexing`` (int64); the same on every
-        backend and device, so that the same code gives the same dtypes everywhere."""
+        backend and device, so that the same code gives the same dtypes everywhere
+        (``ember.set_default_dtype`` changes the floating ones)."""
         self._device(device)
         return {
-            "real floating": dt.DEFAULT_FLOAT,
-            "complex floating": dt.DEFAULT_COMPLEX,
+            "real floating": dt.default_float(),
+            "complex floating": dt.default_complex(),
             "integral": dt.DEFAULT_INT,
             "indexing": dt.DEFAULT_INT,
         }

@@ -217,6 +217,9 @@ def load_backend(name: str | Backend) -> Backend:
         if not isinstance(backend, Backend) or backend.name != name:
             raise BackendError(f"{reg.factory} did not return an ember.Backend named {name!r}")
         _loaded[name] = backend
+        from ._settings import backend_loaded
+
+        backend_loaded(backend)  # the matmul precision ember set, if any
         return backend
 
 

@@ -12,7 +12,7 @@ from ember._catalogue import CATALOGUE
 from ember._compile import checked
 from ember._memory import creation_params, host_memory, out_of_memory
 
-from . import kernels
+from . import _settings, kernels
 from ._lazy_numpy import np
 
 __all__ = ["create_backend"]
@@ -296,6 +296,9 @@ def create_backend() -> ember.Backend:
             from_bytes=_from_bytes,
             memory_limit=_memory_limit,
             compiler=_compiler,
+            memory_info=_settings.memory_info,
+            reset_peak_memory=_settings.reset_peak_memory,
+            set_memory_limit=_settings.set_memory_limit,
             tape_engine=_tape_engine,
         ),
     )

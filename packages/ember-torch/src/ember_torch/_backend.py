@@ -12,7 +12,7 @@ import torch
 from ember._compile import checked
 from ember._memory import host_memory
 
-from . import kernels
+from . import _settings, kernels
 
 __all__ = ["create_backend"]
 
@@ -174,6 +174,10 @@ def create_backend() -> ember.Backend:
             from_bytes=_from_bytes,
             memory_limit=_memory_limit,
             compiler=_compiler,
+            matmul_precision=_settings.matmul_precision,
+            memory_info=_settings.memory_info,
+            reset_peak_memory=_settings.reset_peak_memory,
+            set_memory_limit=_settings.set_memory_limit,
             tape_engine=_tape_engine,
         ),
     )

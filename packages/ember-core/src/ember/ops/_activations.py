@@ -27,7 +27,7 @@ def _float(x: Any) -> Tensor:
     x = x if type(x) is T else asarray(x)
     if x.dtype.kind in "fc":
         return x
-    return T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+    return T(cast_native(x._b, x._n, dt.default_float()), x._b)
 
 
 def relu(x: Any, /) -> Tensor:
@@ -162,7 +162,7 @@ def one_hot(indices: Any, /, num_classes: int, *, dtype: Any = None) -> Tensor:
     x = indices if type(indices) is T else asarray(indices)
     if not x.dtype.is_integer:
         raise DTypeError(f"one_hot: indices must be integers, got {x.dtype}")
-    d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    d = dt.default_float() if dtype is None else dt.as_dtype(dtype)
     f = x._b.kernels.nn_one_hot
     if f is not None:
         return T(f(x._n, num_classes, x._b.native_dtype(d)), x._b)

@@ -21,6 +21,7 @@ from .._errors import (
 )
 from .._memory import renamed
 from .._plugins import _discover, _registrations, load_backend
+from .._settings import native_default_device
 from .._tensor import Tensor
 from ._dtypes import _KIND_OF, _RANK, astype, result_type
 
@@ -30,7 +31,15 @@ __all__ = [
     "zeros_like",
 ]
 
-_DEFAULT_OF_KIND = {"b": dt.bool, "i": dt.DEFAULT_INT, "f": dt.DEFAULT_FLOAT, "c": dt.DEFAULT_COMPLEX}
+_DEFAULT_OF_KIND = {"b": dt.bool, "i": dt.DEFAULT_INT}  # "f", "c": the settings (dt.default_float)
+
+
+def _default_of_kind(kind: str) -> dt.DType:
+    if kind == "f":
+        return dt.default_float()
+    if kind == "c":
+        return dt.default_complex()
+    return _DEFAULT_OF_KIND[kind]
 
 
 def _python_kind(obj: Any) -> str | None:
@@ -68,8 +77,8 @@ def _owner(obj: Any) -> Backend | None:
 
 
 def _device(b: Backend, device: str | None) -> Any:
-    if device is None:
-        return None
+    if device is None:  # the default device ember.set_default_device set, or the library's
+        return native_default_device(b.root)
     try:
         return b.native_device(device)
     except EmberError:  # Backend.native_device words it the same on every backend
@@ -119,7 +128,8 @@ def asarray(
 ) -> Tensor:
     """Convert Python data, NumPy arrays, native arrays or tensors to a Tensor.
 
-    Python floats become float32, ints int64, bools bool, complex complex64 (ember's defaults);
+    Python floats become float32, ints int64, bools bool, complex complex64 (ember's defaults;
+    ``ember.set_default_dtype`` changes the float and complex ones);
     arrays keep their dtype. A native array of another framework stays on its own backend unless
     ``backend`` says otherwise.
 
@@ -156,7 +166,7 @@ def asarray(
     if d is None:
         kind = _python_kind(obj)
         if kind is not None:
-            d = _DEFAULT_OF_KIND[kind]
+            d = _default_of_kind(kind)
     native_dtype = None if d is None else b.native_dtype(d, device)
     try:
         n = b.kernels.asarray(obj, native_dtype, dev, copy)
@@ -233,7 +243,7 @@ def _shape(op: str, shape: Any) -> tuple[int, ...]:
 
 def _creation(op: str, shape: Any, dtype: Any, device: str | None, backend: Any, fill: Any) -> Tensor:
     b, d, dev = _target(dtype, device, backend)
-    d = d or (dt.DEFAULT_FLOAT if fill is None else dt.scalar_dtype(fill))
+    d = d or (dt.default_float() if fill is None else dt.scalar_dtype(fill))
     native = b.native_dtype(d, device)
     s = _shape(op, shape)
     try:
@@ -251,13 +261,13 @@ def empty(shape: Any, *, dtype: Any = None, device: str | None = None, backend: 
 
 def zeros(shape: Any, *, dtype: Any = None, device: str | None = None, backend: Any = None) -> Tensor:
     """A tensor of zeros (float32 unless dtype is given)."""
-    d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    d = dt.default_float() if dtype is None else dt.as_dtype(dtype)
     return _creation("zeros", shape, d, device, backend, False if d is dt.bool else 0)
 
 
 def ones(shape: Any, *, dtype: Any = None, device: str | None = None, backend: Any = None) -> Tensor:
     """A tensor of ones (float32 unless dtype is given)."""
-    d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    d = dt.default_float() if dtype is None else dt.as_dtype(dtype)
     return _creation("ones", shape, d, device, backend, True if d is dt.bool else 1)
 
 
@@ -306,7 +316,7 @@ def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
         raise EmberError("arange: step must not be zero")
     b, d, dev = _target(dtype, device, backend)
     if d is None:
-        d = dt.DEFAULT_INT if all(isinstance(v, int) for v in (start, stop, step)) else dt.DEFAULT_FLOAT
+        d = dt.DEFAULT_INT if all(isinstance(v, int) for v in (start, stop, step)) else dt.default_float()
     native = b.native_dtype(d, device)
     if math.ceil((stop - start) / step) <= 0:  # an empty range (some libraries raise instead)
         return Tensor(b.kernels.empty((0,), native, dev), b, d)
@@ -323,7 +333,7 @@ def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: s
         raise ShapeError(f"linspace: num must be non-negative, got {num}")
     b, d, dev = _target(dtype, device, backend)
     if d is None:
-        d = dt.DEFAULT_COMPLEX if isinstance(start, complex) or isinstance(stop, complex) else dt.DEFAULT_FLOAT
+        d = dt.default_complex() if isinstance(start, complex) or isinstance(stop, complex) else dt.default_float()
     return Tensor(b.kernels.linspace(start, stop, num, b.native_dtype(d, device), dev, endpoint), b)
 
 
@@ -331,7 +341,7 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = N
         device: str | None = None, backend: Any = None) -> Tensor:
     """A 2-d tensor with ones on diagonal k (float32 unless dtype is given)."""
     b, d, dev = _target(dtype, device, backend)
-    d = d or dt.DEFAULT_FLOAT
+    d = d or dt.default_float()
     n_cols = n_rows if n_cols is None else n_cols
     if n_rows < 0 or n_cols < 0:
         raise ShapeError(f"eye: n_rows and n_cols must be non-negative, got {n_rows}, {n_cols}")

@@ -206,7 +206,8 @@ def _unary(name: str, ok: frozenset, result: str = "same", *, cast_ints: bool = 
         if to_bool and d is not dt.bool:
             return op(Tensor(cast_native(b, x._n, dt.bool), b, dt.bool))
         if cast_ints and d.kind in "iub":
-            return op(Tensor(cast_native(b, x._n, dt.DEFAULT_FLOAT), b, dt.DEFAULT_FLOAT))
+            f = dt.default_float()
+            return op(Tensor(cast_native(b, x._n, f), b, f))
         if d not in ok:
             raise DTypeError(f"{name} takes {kinds_msg} tensors, got {d}; cast with ember.astype")
         try:

@@ -34,7 +34,7 @@ def _real(op: str, x: Tensor) -> Tensor:
         raise DTypeError(f"fft.{op} takes real input, got {d}; use fft.fft for complex input")
     if d.is_floating:
         return x
-    return T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+    return T(cast_native(x._b, x._n, dt.default_float()), x._b)
 
 
 def _check(op: str, norm: str) -> None:
@@ -126,7 +126,7 @@ def fftfreq(n: int, /, *, d: float = 1.0, dtype: Any = None, device: str | None 
     """Sample frequencies of an n-point fft with sample spacing d."""
     from ._manipulation import concat
 
-    dtype = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    dtype = dt.default_float() if dtype is None else dt.as_dtype(dtype)
     if not dtype.is_floating:
         raise DTypeError(f"fft.fftfreq: dtype must be real floating, got {dtype}")
     pos = arange(0, (n - 1) // 2 + 1, dtype=dtype, device=device, backend=backend)
@@ -137,7 +137,7 @@ def fftfreq(n: int, /, *, d: float = 1.0, dtype: Any = None, device: str | None 
 def rfftfreq(n: int, /, *, d: float = 1.0, dtype: Any = None, device: str | None = None,
              backend: Any = None) -> Tensor:
     """Sample frequencies of an n-point rfft with sample spacing d."""
-    dtype = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    dtype = dt.default_float() if dtype is None else dt.as_dtype(dtype)
     if not dtype.is_floating:
         raise DTypeError(f"fft.rfftfreq: dtype must be real floating, got {dtype}")
     return arange(0, n // 2 + 1, dtype=dtype, device=device, backend=backend) / (d * n)

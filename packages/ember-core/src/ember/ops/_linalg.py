@@ -141,7 +141,7 @@ def _float(op: str, x: Any, *, square: bool = False, min_rank: int = 2) -> Tenso
     if square and x.shape[-1] != x.shape[-2]:
         raise ShapeError(f"linalg.{op} needs square matrices, got shape {x.shape}")
     if not x.dtype.is_inexact:
-        x = T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+        x = T(cast_native(x._b, x._n, dt.default_float()), x._b)
     return x
 
 

@@ -54,7 +54,7 @@ def avg_pool(x: Any, window: Any, stride: Any = None, padding: Any = 0, *,
     """Mean over sliding windows; padding counts towards the divisor only if count_include_pad."""
     x, w, s, pads = _pool("avg_pool", x, window, stride, padding)
     if not x.dtype.is_inexact:
-        x = T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+        x = T(cast_native(x._b, x._n, dt.default_float()), x._b)
     div = None if count_include_pad else pool_divisor(x, w, s, pads)
     try:
         return T(x._b.kernels.nn_avg_pool(x._n, w, s, pads, None if div is None else div._n), x._b)

@@ -103,7 +103,7 @@ def min(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:
 def _float_input(op: str, x: Tensor) -> Tensor:
     if x.dtype.is_inexact:
         return x
-    return T(cast_native(x._b, x._n, dt.DEFAULT_FLOAT), x._b)
+    return T(cast_native(x._b, x._n, dt.default_float()), x._b)
 
 
 def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Tensor:

@@ -35,6 +35,7 @@ from ._error_cases import ERROR_CASES, MISMATCH_CASES, ErrorCase
 from ._grad_suite import GradientChecks
 from ._linalg_failures import LinalgFailures
 from ._random_cases import RANDOM_CASES, RandomCase
+from ._settings_suite import SettingsChecks
 from ._tape_suite import TapeSemantics
 
 __all__ = ["BackendConformance", "covered_ops"]
@@ -140,7 +141,8 @@ def _summary(obj: Any) -> str:
     return repr(obj)
 
 
-class BackendConformance(GradientChecks, TapeSemantics, LinalgFailures, ArrayAPIChecks):
+class BackendConformance(GradientChecks, TapeSemantics, LinalgFailures, ArrayAPIChecks,
+                         SettingsChecks):
     """Subclass with ``backend = "<name>"``; pytest then runs the kit on that backend."""
 
     backend: ClassVar[str] = ""

@@ -10,6 +10,7 @@ from ... import _dtypes as dt
 from ..._backend import Backend, current_backend
 from ..._errors import ShapeError
 from ..._plugins import load_backend
+from ..._settings import native_default_device
 from ..._tensor import Tensor
 from ._keys import Key, as_key
 from ._philox import words
@@ -29,7 +30,7 @@ def target(backend: Any, device: str | None, dtype: dt.DType, op: str = "",
     """The backend a draw runs on; checks that ``dtype`` exists on ``device`` there and, given
     the draw's ``op`` and ``shape``, that the result fits the backend's memory limit."""
     b = (current_backend() if backend is None else load_backend(backend)).root
-    native = None if device is None else b.native_device(device)
+    native = native_default_device(b) if device is None else b.native_device(device)
     b.native_dtype(dtype, device)
     limit_of = b.hooks.memory_limit
     if shape is not None and limit_of is not None:

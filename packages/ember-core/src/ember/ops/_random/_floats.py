@@ -24,7 +24,7 @@ _TWO_PI = 2.0 * math.pi
 
 
 def _inexact(dtype: Any, op: str) -> dt.DType:
-    d = dt.DEFAULT_FLOAT if dtype is None else dt.as_dtype(dtype)
+    d = dt.default_float() if dtype is None else dt.as_dtype(dtype)
     if not d.is_inexact:
         raise DTypeError(f"random.{op}: expected a floating or complex dtype, got {d}")
     return d

@@ -33,6 +33,7 @@ from typing import Any
 
 from ... import _dtypes as dt
 from ..._backend import Backend
+from ..._settings import default_device_name, native_default_device
 from ..._tensor import Tensor
 
 __all__ = ["M0", "M1", "MASK32", "ROUNDS", "composite_words", "philox4x32", "philox4x32_scalar",
@@ -82,7 +83,7 @@ _CONSTS: dict[tuple[str, str], _Consts] = {}
 
 
 def _consts(b: Backend, device: str | None) -> _Consts:
-    where = (b.name, device or b.devices.default())
+    where = (b.name, device or default_device_name(b.root))
     c = _CONSTS.get(where)
     if c is None:
         c = _CONSTS[where] = _Consts(b, device)
@@ -185,7 +186,8 @@ def words(value: int, n: int, b: Backend, device: str | None) -> Tensor:
     fast = b.kernels.random_bits
     if fast is None:
         return composite_words(value, n, b, device)
-    t = Tensor(fast(value, n, None if device is None else b.native_device(device)), b)
+    t = Tensor(fast(value, n, native_default_device(b.root) if device is None
+                    else b.native_device(device)), b)
     return t if t.dtype is dt.int64 else astype(t, dt.int64)
 
 
@@ -196,7 +198,7 @@ def composite_words(value: int, n: int, b: Backend, device: str | None) -> Tenso
 
     blocks = -(-n // 4)
     schedule = _Schedule((value & MASK32, value >> 32), b, device, ROUNDS)
-    cpu = (device or b.devices.default()).split(":")[0] == "cpu"
+    cpu = (device or default_device_name(b.root)).split(":")[0] == "cpu"
     step = CPU_CHUNK if cpu else max(blocks, 1)
     parts = []
     for start in range(0, max(blocks, 1), step):
