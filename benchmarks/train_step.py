@@ -1,11 +1,19 @@
 """One training step: ember-nn vs the same model written natively in torch and in MLX.
 
-    uv run python benchmarks/train_step.py [--backends torch,mlx] [--repeats 20] [--device gpu]
+    uv run python benchmarks/train_step.py [--backends torch,mlx] [--models mlp,conv,transformer]
+        [--repeats 20] [--device gpu]
 
-A step is forward, gradient, Adam update, with the results evaluated. Two models:
+A step is forward, gradient, Adam update, with the results evaluated. Three models:
   * mlp:  784-512-512-10 with ReLU, batch 128, softmax cross-entropy;
   * conv: 28x28x1 -> Conv(16, 3x3) ReLU MaxPool(2) -> Conv(32, 3x3) ReLU MaxPool(2) -> Dense(10),
-          batch 128.
+          batch 128;
+  * transformer: 4 pre-norm encoder layers (width 512, 8 heads, GELU MLP 2048, attention with
+          biases, no dropout), a final LayerNorm and Dense(10) on every token, batch 32 of 256
+          random float tokens, softmax cross-entropy over random token labels. ember:
+          ember_nn.TransformerEncoder; torch: nn.TransformerEncoder(nn.TransformerEncoderLayer(
+          norm_first=True, activation="gelu", batch_first=True), norm=nn.LayerNorm);
+          MLX: mlx.nn.TransformerEncoder(norm_first=True, activation=gelu) with biases given to
+          its attention projections (mlx.nn's Linear uses a bias when it has one).
 ember: ember_nn layers, ``ember_nn.value_and_grad`` (a GradientTape: torch.autograd on torch,
 the compiled MLX replay on MLX) and ``ember_nn.Adam``; with --compile-ember (the default for
 MLX) the optimiser's arithmetic goes through ``ember.compile``.
@@ -33,18 +41,39 @@ from _timing import median_pair
 BATCH = 128
 DEVICE = {"name": "cpu"}
 LR = 1e-3
+MODELS = ("mlp", "conv", "transformer")
+#: the transformer: layers, width, heads, sequence length, batch, classes per token
+T_LAYERS, T_WIDTH, T_HEADS, T_SEQ, T_BATCH, T_CLASSES = 4, 512, 8, 256, 32, 10
 
 
 def data(problem: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
+    if problem == "transformer":  # one label per token, flat like the models' logits
+        x = rng.standard_normal((T_BATCH, T_SEQ, T_WIDTH)).astype(np.float32)
+        return x, rng.integers(0, T_CLASSES, T_BATCH * T_SEQ)
     shape = (BATCH, 784) if problem == "mlp" else (BATCH, 28, 28, 1)
     return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 10, BATCH)
+
+
+class TokenClassifier(ember_nn.Module):
+    """The transformer benchmark model: encoder, then Dense logits for every token, flattened
+    to (batch * seq, classes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = ember_nn.TransformerEncoder(T_LAYERS, T_WIDTH, T_HEADS, key=4)
+        self.head = ember_nn.Dense(T_WIDTH, T_CLASSES, key=5)
+
+    def forward(self, x: ember.Tensor) -> ember.Tensor:
+        return ember.reshape(self.head(self.encoder(x)), (-1, T_CLASSES))
 
 
 def ember_model(problem: str) -> ember_nn.Module:
     nn = ember_nn
     if problem == "mlp":
         return nn.MLP(784, [512, 512], 10, key=0)
+    if problem == "transformer":
+        return TokenClassifier()
     return nn.Sequential(nn.Conv2d(1, 16, 3, key=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(16, 32, 3, key=2), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Dense(800, 10, key=3))
@@ -102,6 +131,8 @@ def torch_step(problem: str, w: list[np.ndarray]) -> Callable[[], float]:
             for lin, (wk, bk) in zip(linears, zip(w[::2], w[1::2])):
                 lin.weight.copy_(torch.from_numpy(wk.T.copy()))
                 lin.bias.copy_(torch.from_numpy(bk))
+    elif problem == "transformer":
+        model = torch_transformer(w)
     else:
         model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3),
                               nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10))
@@ -115,7 +146,7 @@ def torch_step(problem: str, w: list[np.ndarray]) -> Callable[[], float]:
     model = model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     xn, yn = data(problem)
-    x = torch.from_numpy(xn if problem == "mlp" else xn.transpose(0, 3, 1, 2).copy()).to(dev)
+    x = torch.from_numpy(xn if problem != "conv" else xn.transpose(0, 3, 1, 2).copy()).to(dev)
     y = torch.from_numpy(yn).to(dev)
     sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
 
@@ -130,7 +161,86 @@ def torch_step(problem: str, w: list[np.ndarray]) -> Callable[[], float]:
     return step
 
 
+def torch_transformer(w: list[np.ndarray]) -> Any:
+    """The transformer in torch.nn, with ember's weights (its variable order: per layer the
+    attention's in_proj (dim, 3 dim) and out_proj, norm1, norm2, linear1, linear2; then the
+    final norm and the head; ember's weights are (in, out), torch's (out, in))."""
+    import torch
+    from torch import nn
+
+    class Tokens(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(T_WIDTH, T_HEADS, 4 * T_WIDTH, dropout=0.0,
+                                               activation="gelu", batch_first=True,
+                                               norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, T_LAYERS, norm=nn.LayerNorm(T_WIDTH),
+                                                 enable_nested_tensor=False)
+            self.head = nn.Linear(T_WIDTH, T_CLASSES)
+
+        def forward(self, x: Any) -> Any:
+            return self.head(self.encoder(x)).reshape(-1, T_CLASSES)
+
+    model, it = Tokens(), iter(w)
+
+    def put(p: Any, transpose: bool = False) -> None:
+        v = next(it)
+        p.copy_(torch.from_numpy(v.T.copy() if transpose else v))
+
+    with torch.no_grad():
+        for layer in model.encoder.layers:
+            put(layer.self_attn.in_proj_weight, True)
+            put(layer.self_attn.in_proj_bias)
+            put(layer.self_attn.out_proj.weight, True)
+            put(layer.self_attn.out_proj.bias)
+            for p, t in ((layer.norm1.weight, False), (layer.norm1.bias, False),
+                         (layer.norm2.weight, False), (layer.norm2.bias, False),
+                         (layer.linear1.weight, True), (layer.linear1.bias, False),
+                         (layer.linear2.weight, True), (layer.linear2.bias, False)):
+                put(p, t)
+        for p, t in ((model.encoder.norm.weight, False), (model.encoder.norm.bias, False),
+                     (model.head.weight, True), (model.head.bias, False)):
+            put(p, t)
+    assert next(it, None) is None, "torch_transformer: ember's variables did not all fit"
+    return model
+
+
 # -- mlx -----------------------------------------------------------------------------------------
+def mlx_transformer(w: list[np.ndarray]) -> Any:
+    """The transformer in mlx.nn with ember's weights (order as in ``torch_transformer``):
+    mlx.nn.TransformerEncoder, whose attention projections (query, key, value, out) are built
+    without biases, get ember's (mlx.nn.Linear adds a bias when it holds one)."""
+    import mlx.core as mx
+    import mlx.nn as mnn
+
+    class Tokens(mnn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = mnn.TransformerEncoder(T_LAYERS, T_WIDTH, T_HEADS, 4 * T_WIDTH,
+                                                  activation=mnn.gelu, norm_first=True)
+            self.head = mnn.Linear(T_WIDTH, T_CLASSES)
+
+        def __call__(self, x: Any) -> Any:
+            return self.head(self.encoder(x, None)).reshape(-1, T_CLASSES)
+
+    model, it, d = Tokens(), iter(w), T_WIDTH
+    for layer in model.encoder.layers:
+        att = layer.attention
+        w_in, b_in = next(it), next(it)
+        for i, proj in enumerate((att.query_proj, att.key_proj, att.value_proj)):
+            proj.weight = mx.array(w_in[:, i * d:(i + 1) * d].T)
+            proj.bias = mx.array(b_in[i * d:(i + 1) * d])
+        att.out_proj.weight, att.out_proj.bias = mx.array(next(it).T), mx.array(next(it))
+        for norm in (layer.ln1, layer.ln2):
+            norm.weight, norm.bias = mx.array(next(it)), mx.array(next(it))
+        for lin in (layer.linear1, layer.linear2):
+            lin.weight, lin.bias = mx.array(next(it).T), mx.array(next(it))
+    model.encoder.ln.weight, model.encoder.ln.bias = mx.array(next(it)), mx.array(next(it))
+    model.head.weight, model.head.bias = mx.array(next(it).T), mx.array(next(it))
+    assert next(it, None) is None, "mlx_transformer: ember's variables did not all fit"
+    return model
+
+
 def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float]]:
     import mlx.core as mx
     import mlx.nn as mnn
@@ -144,6 +254,8 @@ def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float
             for i, layer in enumerate([model.layers[0], model.layers[2], model.layers[4]]):
                 layer.weight = mx.array(w[2 * i].T)
                 layer.bias = mx.array(w[2 * i + 1])
+        elif problem == "transformer":
+            model = mlx_transformer(w)
         else:
             model = mnn.Sequential(mnn.Conv2d(1, 16, 3), mnn.ReLU(), mnn.MaxPool2d(2),
                                    mnn.Conv2d(16, 32, 3), mnn.ReLU(), mnn.MaxPool2d(2),
@@ -181,7 +293,8 @@ def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float
 
 
 # -- timing --------------------------------------------------------------------------------------
-def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
+def run(backends: list[str], repeats: int,
+        models: tuple[str, ...] = MODELS) -> list[tuple[Any, ...]]:
     rows = []
     for backend in backends:
         if backend == "torch" and DEVICE["name"] == "cpu":
@@ -192,7 +305,7 @@ def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
             import mlx.core as mx
 
             mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
-        for problem in ("mlp", "conv"):
+        for problem in models:
             if backend == "torch":
                 pairs = [("torch (eager)", False)]
             else:
@@ -207,7 +320,7 @@ def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
                 tn, te = median_pair(native, step, repeats)
                 side = "ember + compiled Adam" if compile else "ember"
                 rows.append((backend, problem, native_name, side, tn * 1e3, te * 1e3, te / tn))
-                print(f"{backend:6s} {problem:5s} {native_name:18s} native {tn * 1e3:8.3f} ms  "
+                print(f"{backend:6s} {problem:11s} {native_name:18s} native {tn * 1e3:8.3f} ms  "
                       f"{side:22s} {te * 1e3:8.3f} ms  ratio {te / tn:6.3f}", flush=True)
     return rows
 
@@ -215,12 +328,19 @@ def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backends", default="torch,mlx")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help=f"comma-separated, from {', '.join(MODELS)}")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     args = ap.parse_args()
     DEVICE["name"] = args.device
-    rows = run(args.backends.split(","), args.repeats)
-    print(f"\n(device: {args.device}, batch {BATCH})\n"
+    models = tuple(m for m in args.models.split(",") if m)
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        ap.error(f"unknown --models {unknown}; choose from {', '.join(MODELS)}")
+    rows = run(args.backends.split(","), args.repeats, models)
+    print(f"\n(device: {args.device}; batch {BATCH} for mlp and conv, {T_BATCH} sequences of "
+          f"{T_SEQ} for the transformer)\n"
           "| backend | model | native | native ms | ember side | ember ms | ember / native |")
     print("|---|---|---|---:|---|---:|---:|")
     for b, p, n, s, tn, te, r in rows:
