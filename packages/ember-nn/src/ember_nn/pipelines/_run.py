@@ -24,6 +24,7 @@ from .._core._random import seeded
 from ..io._checkpoint import save
 from ..optim import _optimizers, _schedules
 from ..training._callbacks import Callback, CSVLogger, EarlyStopping, TerminateOnNaN
+from ..training._precision import PRECISION_MODES
 from ..training._trainer import History, Trainer
 from ._datasets import Dataset, load_dataset
 from ._imports import import_user_code, loader_import
@@ -35,7 +36,7 @@ KEYS = {
     "": {"backend", "device", "seed", "imports", "data", "model", "optimizer", "training",
          "output"},
     "training": {"epochs", "batch_size", "loss", "metrics", "validation_split", "dtype",
-                 "compile", "early_stopping", "shuffle", "terminate_on_nan"},
+                 "precision", "compile", "early_stopping", "shuffle", "terminate_on_nan"},
     "output": {"dir", "plot", "checkpoint"},
     "data": {"source", "name", "path", "label", "loader", "test_size", "seed", "scale", "dtype"},
 }
@@ -122,6 +123,23 @@ def build_optimizer(table: Mapping[str, Any]) -> Any:
     return _optimizers.deserialize(spec)
 
 
+def _precision(tr: Mapping[str, Any]) -> str | None:
+    """``[training] precision``, checked in the config's terms."""
+    precision = tr.get("precision")
+    if precision is None:
+        return None
+    if precision not in PRECISION_MODES:
+        raise ConfigError(
+            f"[training] precision must be one of {sorted(PRECISION_MODES)}, got {precision!r}: "
+            f"\"bf16-mixed\" and \"fp16-mixed\" train float32 master weights with a bfloat16 or "
+            f"float16 forward and backward pass, \"32\" trains as built")
+    if tr.get("dtype") is not None:
+        raise ConfigError(
+            f"[training] has both dtype = {tr['dtype']!r} (the whole model in that dtype) and "
+            f"precision = {precision!r} (mixed: float32 masters); keep one")
+    return str(precision)
+
+
 @dataclass
 class RunResult:
     """What a run produced: the trained model, its history, test metrics and the files."""
@@ -176,9 +194,10 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
         compile = tr.get("compile", False)
         if not isinstance(compile, bool):
             raise ConfigError(f"[training] compile must be true or false, got {compile!r}")
+        precision = _precision(tr)
         trainer = Trainer(model, optimizer, loss=tr.get("loss", "mse"), metrics=metrics,
-                          dtype=tr.get("dtype"), device=cfg.get("device"), seed=seed,
-                          compile=compile, callbacks=cbs, progress=progress)
+                          dtype=tr.get("dtype"), precision=precision, device=cfg.get("device"),
+                          seed=seed, compile=compile, callbacks=cbs, progress=progress)
         try:
             history = trainer.fit(
                 data.x_train, data.y_train,

@@ -109,7 +109,12 @@ class EarlyStopping(Callback, _Monitor):
 
 class ModelCheckpoint(Callback, _Monitor):
     """Save a checkpoint (``ember_nn.save``, with the optimiser) after each epoch, or only when
-    ``monitor`` improves (``save_best_only``). ``path`` may contain ``{epoch}``."""
+    ``monitor`` improves (``save_best_only``). ``path`` may contain ``{epoch}``.
+
+    With ``Trainer(precision="bf16-mixed"|"fp16-mixed")`` the model holds the float32 master
+    weights (and the optimiser float32 state), so that is what is saved; the extra JSON also
+    gets ``"mixed_precision"`` (``MixedPrecision.state_dict()``: the loss scale to resume
+    float16 training with)."""
 
     def __init__(self, path: str | Path, *, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto") -> None:
@@ -126,8 +131,11 @@ class ModelCheckpoint(Callback, _Monitor):
         target = Path(self.path.format(epoch=epoch + 1))
         from ..io._checkpoint import save  # imported here: `import ember_nn` stays light
 
-        save(trainer.model, target, optimizer=trainer.optimizer,
-             extra={"epoch": epoch + 1, "logs": dict(logs)})
+        extra = {"epoch": epoch + 1, "logs": dict(logs)}
+        mixed = getattr(trainer, "mixed_precision", None)
+        if mixed is not None:  # the model holds the float32 masters; this is the loss scale
+            extra["mixed_precision"] = mixed.state_dict()
+        save(trainer.model, target, optimizer=trainer.optimizer, extra=extra)
         self.saved.append(target)
 
 
