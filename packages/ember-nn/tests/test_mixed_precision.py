@@ -284,7 +284,8 @@ def test_bad_precision_options_are_errors(backend: str) -> None:
     with pytest.raises(ember_nn.ConfigError, match=r"float32 master weights.*float16"):
         ember_nn.MixedPrecision(half, ember_nn.SGD(0.1), "fp16-mixed")
     with pytest.raises(ember_nn.ConfigError, match="no optimizer"):
-        ember_nn.MixedPrecision(_mlp(), None, "fp16-mixed").step(lambda m: ember.sum(m.layers[0].weight))
+        ember_nn.MixedPrecision(_mlp(), None, "fp16-mixed").step(
+            lambda m: ember.sum(m.layers[0].weight))
 
 
 def test_a_hand_written_loop_with_mixed_precision(backend: str) -> None:

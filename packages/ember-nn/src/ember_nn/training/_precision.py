@@ -20,6 +20,7 @@ So the optimiser, its state and checkpoints never see the low precision, while e
 convolution and activation runs in it. ``sync()`` casts the masters into the compute copy
 again after you change the model yourself (``load_weights``, ``load_state_dict``, ``to``).
 
+>>> ember.set_backend("torch")  # or "mlx": NumPy has no bfloat16 (use "fp16-mixed" there)
 >>> model = ember_nn.Dense(4, 2, key=0)
 >>> mp = ember_nn.MixedPrecision(model, ember_nn.SGD(0.1), "bf16-mixed")
 >>> x, y = ember.ones((8, 4)), ember.zeros((8, 2))
