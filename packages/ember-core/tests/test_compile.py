@@ -62,3 +62,35 @@ def test_a_compiled_function_must_return_tensors(backend: str) -> None:
         ember.compile(lambda x: (x, "label"))(ember.ones((2,)))
     with pytest.raises(ember.ArgumentError, match="expected a function"):
         ember.compile(3)  # type: ignore[arg-type]
+
+
+def test_stats_count_one_trace_per_input_shape(backend: str) -> None:
+    _skip_slow_torch(backend)
+    f = ember.compile(lambda x: ember.sin(x) * 2.0)
+    for n in (2, 2, 3, 3, 2):
+        x = ember.arange(n, dtype=ember.float32)
+        np.testing.assert_allclose(f(x).numpy(), np.sin(np.arange(n, dtype=np.float32)) * 2,
+                                   rtol=1e-6)
+    compiles = ember.load_backend(backend).hooks.compiler is not None
+    assert f.stats.traces == (2 if compiles else 0)  # type: ignore[attr-defined]
+    assert f.stats.calls == (5 if compiles else 0)  # type: ignore[attr-defined]
+    assert f.stats.fallback is None  # type: ignore[attr-defined]
+
+
+def test_a_host_read_falls_back_with_a_warning_naming_the_reason(backend: str) -> None:
+    _skip_slow_torch(backend)
+    if ember.load_backend(backend).hooks.compiler is None:
+        pytest.skip(f"{backend} has no compiler: functions run as they are")
+
+    def scaled(x):  # type: ignore[no-untyped-def]
+        return x * float(ember.max(x))  # reads a value on the host: not compilable
+
+    f = ember.compile(scaled)
+    with pytest.warns(ember.CompileWarning, match="could not compile .*scaled.* uncompiled"):
+        assert f(ember.asarray([1.0, 2.0])).tolist() == [2.0, 4.0]
+    assert f.stats.fallback  # type: ignore[attr-defined]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ember.CompileWarning)  # warned once, then plain
+        assert f(ember.asarray([1.0, 3.0])).tolist() == [3.0, 9.0]

@@ -4,19 +4,43 @@ The function is called with the natives of its tensor arguments wrapped back int
 the backend's compiler (``mx.compile``, ``torch.compile``) traces ember's ops down to its own.
 Backends without a compiler (NumPy) run the function as it is; so does any call while a
 gradient tape records one of its arguments, so the tape sees every op.
+
+The compiled function carries ``.stats`` (a ``CompileStats``): how many times the backend traced
+``fn`` (a trace is a compilation: a new input shape, dtype or constant compiles a new version)
+and, when the backend could not compile it, the reason; that fallback also warns once
+(``ember.CompileWarning``) and the function runs uncompiled from then on. Each trace is logged
+at DEBUG level on the ``ember.compile`` logger with the shapes that caused it.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ArgumentError
 from ._tensor import Tensor
 from .autodiff._tree import flatten, unflatten
 
-__all__ = ["checked", "compile"]
+__all__ = ["CompileStats", "CompileWarning", "checked", "compile"]
+
+log = logging.getLogger("ember.compile")
+
+
+class CompileWarning(UserWarning):
+    """A backend could not compile a function; it runs uncompiled (the message says why)."""
+
+
+@dataclass
+class CompileStats:
+    """What the backend's compiler did with one ``ember.compile``d function."""
+
+    traces: int = 0  #: compilations: the first call and each new shape/dtype/constant
+    calls: int = 0  #: calls that went to the backend's compiler
+    fallback: str | None = None  #: why the backend could not compile it (then it runs plain)
 
 
 def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
@@ -34,6 +58,7 @@ def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
     if not callable(fn):
         raise ArgumentError(f"ember.compile: expected a function, got {type(fn).__name__}")
     cache: dict[Any, tuple[Callable[..., Any], list[Any]]] = {}
+    stats = CompileStats()
 
     @functools.wraps(fn)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -54,11 +79,13 @@ def compile(fn: Callable[..., Any], /) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         if entry is None:
             out_tree: list[Any] = [None]
-            entry = cache[key] = (compiler(_natively(fn, root, tree, leaves, spots, out_tree)),
-                                  out_tree)
+            run = _natively(fn, root, tree, leaves, spots, out_tree, stats)
+            entry = cache[key] = (compiler(run), out_tree)
+        stats.calls += 1
         outs = entry[0](*[leaves[i]._n for i in spots])
         return unflatten(entry[1][0], [Tensor(n, root, None) for n in outs])
 
+    wrapped.stats = stats  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -72,10 +99,16 @@ def _frozen(tree: Any) -> Any:
 
 
 def _natively(fn: Callable[..., Any], root: Any, tree: Any, leaves: list[Any], spots: list[int],
-              out_tree: list[Any]) -> Callable[..., Any]:
+              out_tree: list[Any], stats: CompileStats) -> Callable[..., Any]:
     template = [None if i in set(spots) else x for i, x in enumerate(leaves)]
+    name = getattr(fn, "__qualname__", type(fn).__name__)
 
     def run(*natives: Any) -> list[Any]:
+        if stats.fallback is None:  # a trace (a plain run once the backend gave up)
+            stats.traces += 1
+            log.debug("ember.compile: %s traces %s (compilation %d) for input shapes %s",
+                      root.name, name, stats.traces,
+                      [tuple(getattr(n, "shape", ())) for n in natives])
         filled = list(template)
         for i, n in zip(spots, natives, strict=True):
             filled[i] = Tensor(n, root, None)
@@ -88,6 +121,8 @@ def _natively(fn: Callable[..., Any], root: Any, tree: Any, leaves: list[Any], s
         out_tree[0] = out_def
         return [x._n for x in out_leaves]
 
+    run.__qualname__ = run.__name__ = name
+    run.stats = stats  # type: ignore[attr-defined]
     return run
 
 
@@ -97,7 +132,8 @@ def checked(compiled: Callable[..., Any], plain: Callable[..., Any],
     """For backends' ``compiler`` hooks: call ``compiled``, checking its first call (``sync``
     forces lazy results, so a deferred compile error shows); if that fails, the function is
     one the backend cannot compile (it reads values on the host, say) and ``plain`` runs from
-    then on."""
+    then on, with a ``CompileWarning`` naming the reason (and ``plain.stats.fallback`` set when
+    ``plain`` is ember.compile's traced function)."""
     state: list[bool | None] = [None]
 
     def call(*natives: Any) -> Any:
@@ -109,8 +145,15 @@ def checked(compiled: Callable[..., Any], plain: Callable[..., Any],
             out = compiled(*natives)
             if sync is not None:
                 sync(out)
-        except Exception:
+        except Exception as exc:
             state[0] = False
+            reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            stats = getattr(plain, "stats", None)
+            if stats is not None:
+                stats.fallback = reason
+            name = getattr(plain, "__qualname__", "the function")
+            warnings.warn(f"ember.compile: the backend could not compile {name} ({reason}); it "
+                          f"runs uncompiled from now on", CompileWarning, stacklevel=3)
             return plain(*natives)
         state[0] = True
         return out

@@ -13,6 +13,7 @@ from ember._compile import checked
 from ember._memory import host_memory
 
 from . import _settings, kernels
+from ._compiler import Traced
 
 __all__ = ["create_backend"]
 
@@ -125,9 +126,10 @@ _BY_NAME = {d.name: n for d, n in DTYPES.items()}
 
 
 def _compiler(fn: Any) -> Any:
-    """``torch.compile(fn)`` (compiled on the first call); if torch fails to compile it, the
-    function runs eagerly from then on."""
-    return checked(torch.compile(fn, dynamic=False), fn)
+    """``fn`` traced to an ATen graph per input signature and that graph ``torch.compile``d
+    (``_compiler.py`` says why not ``torch.compile(fn)``); if torch cannot trace or compile it,
+    the function runs eagerly from then on."""
+    return checked(Traced(fn), fn)
 
 
 def _to_bytes(x: torch.Tensor) -> bytes:
