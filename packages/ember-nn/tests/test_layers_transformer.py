@@ -160,3 +160,21 @@ def test_errors_name_the_values(backend: str) -> None:
     with pytest.raises(ember.DTypeError, match=r"input must be floating point, got "
                                                r"ember\.int64"):
         layer(ember.ones((2, 3, 8), dtype=ember.int64))
+
+
+@pytest.mark.parametrize(("name", "tol"), [("float16", 1e-2), ("bfloat16", 6e-2)])
+def test_low_precision_layers_keep_their_dtype_and_track_float32(backend: str, name: str,
+                                                                   tol: float) -> None:
+    dt = getattr(ember, name)
+    if backend == "numpy" and name == "bfloat16":
+        with pytest.raises(ember.UnsupportedError, match=r"NumPy has no bfloat16"):
+            TransformerEncoderLayer(E, H, dtype=dt, key=6)
+        return
+    full = TransformerEncoderLayer(E, H, key=6)
+    low = TransformerEncoderLayer(E, H, dtype=dt, key=6)
+    assert all(v.dtype is dt for v in low.variables)
+    x = _randn(B, L, E)
+    y = low(ember.astype(ember.tensor(x), dt))
+    assert y.dtype is dt
+    np.testing.assert_allclose(_np(ember.astype(y, ember.float32)), _np(full(ember.tensor(x))),
+                               rtol=tol, atol=tol)
