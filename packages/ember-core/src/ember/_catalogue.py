@@ -16,7 +16,9 @@ A kernel signature names its parameters in order and marks the ones that take na
 scalar in its place) and ``arrays: list[array]`` (a list of native arrays, always the first
 parameter: ``concat``, ``stack``). The marks are the catalogue's word on which arguments are
 tensors: gradient tapes look for the arrays they track there and nowhere else (a VJP rule's
-differentiable arguments must be among them). ``OpSpec.kernel`` is the signature without the
+differentiable arguments must be among them). The optimiser updates (topic ``optimizers``)
+take several lists of arrays and mark only the first: they are not differentiable, and their
+public functions refuse any input a recording tape tracks before a kernel runs. ``OpSpec.kernel`` is the signature without the
 marks, ``OpSpec.params`` its names, ``OpSpec.arrays`` the positions of the marked ones.
 
 Kernel calling convention (what ember-core guarantees before it calls a kernel) is documented
@@ -272,6 +274,10 @@ nn.scaled_dot_product_attention | C | (q: array, k: array, v: array, mask: array
 nn.cross_entropy | C | (logits: array, targets: array, axis, ignore_index, label_smoothing, reduction) | Cross-entropy from logits and integer targets or class probabilities.
 ## scan
 nn.associative_scan | C | (fn, x: array, axis, reverse) | Inclusive scan with any associative binary function, log depth.
+## optimizers
+nn.sgd_update | C | (params: list[array], grads, momentum_buffers, lr, weight_decay, momentum, dampening, nesterov, donate) | torch.optim.SGD's step for a list of variables (grads and buffers: lists like params); returns (params, buffers). Not differentiable.
+nn.adam_update | C | (params: list[array], grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay, step, decoupled_weight_decay, donate) | torch.optim.Adam's (AdamW's: decoupled) step for a list of variables; returns (params, exp_avgs, exp_avg_sqs). Not differentiable.
+nn.rmsprop_update | C | (params: list[array], grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps, weight_decay, momentum, centered, donate) | torch.optim.RMSprop's step for a list of variables; returns (params, square_avgs, momentum_buffers, grad_avgs). Not differentiable.
 ## random
 random.bits | C | (key, num, device) | The first num 32-bit words of the Philox4x32-10 stream of a 64-bit key (1-d uint32 or int64); a backend kernel must give the same words.
 random.uniform | C | (key, shape, dtype, low, high) | Uniform samples in [low, high), built exactly from random bits.

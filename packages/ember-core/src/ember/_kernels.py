@@ -141,6 +141,7 @@ class Kernels(NamedTuple):
     moveaxis: Callable[[Any, Any, Any], Any] | None  # x, source, destination
     multiply: Callable[[Any, Any], Any]  # x1, x2
     negative: Callable[[Any], Any]  # x
+    nn_adam_update: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_associative_scan: Callable[[Any, Any, Any, Any], Any] | None  # fn, x, axis, reverse
     nn_avg_pool: Callable[[Any, Any, Any, Any, Any], Any]  # x, window, stride, padding, divisor
     nn_conv: Callable[[Any, Any, Any, Any, Any, Any], Any]
@@ -156,7 +157,9 @@ class Kernels(NamedTuple):
     nn_one_hot: Callable[[Any, Any, Any], Any] | None  # indices, num_classes, dtype
     nn_relu: Callable[[Any], Any] | None  # x
     nn_rms_norm: Callable[[Any, Any, Any, Any], Any] | None  # x, weight, axis, eps
+    nn_rmsprop_update: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_scaled_dot_product_attention: Callable[[Any, Any, Any, Any, Any, Any], Any] | None
+    nn_sgd_update: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_sigmoid: Callable[[Any], Any] | None  # x
     nn_silu: Callable[[Any], Any] | None  # x
     nn_softmax: Callable[[Any, Any], Any] | None  # x, axis

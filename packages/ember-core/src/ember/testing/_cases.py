@@ -97,6 +97,7 @@ def load_all() -> list[Case]:
         _cases_linalg,
         _cases_linalg_edges,
         _cases_nn,
+        _cases_optimizers,
         _cases_reductions,
     )
 

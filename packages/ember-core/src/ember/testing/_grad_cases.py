@@ -86,6 +86,8 @@ NOT_DIFFERENTIABLE: dict[str, str] = {
     "unique_counts": "as unique_all", "unique_inverse": "as unique_all",
     "unique_values": "as unique_all",
     "stop_gradient": "its purpose: the result is a constant to every tape",
+    **{op: "an optimiser step, not differentiated: an input a recording tape tracks is an "
+           "error" for op in ("nn.sgd_update", "nn.adam_update", "nn.rmsprop_update")},
     "from_dlpack": "imports an array from another library: a new constant, like asarray of data",
     **{op: "random numbers: no tensor input" for op in (
         "random.uniform", "random.normal", "random.randint", "random.truncated_normal",

@@ -17,6 +17,7 @@ from . import (
     linalg,
     manipulation,
     normalization,
+    optimizers,
     pooling,
     random,
     searching,
@@ -28,8 +29,8 @@ from . import (
 
 MODULES = (
     activations, attention, autodiff, convolution, creation, dtypes, elementwise, fft, indexing,
-    linalg, manipulation, normalization, pooling, random, searching, sets, sorting, statistical,
-    utility,
+    linalg, manipulation, normalization, optimizers, pooling, random, searching, sets, sorting,
+    statistical, utility,
 )  # fmt: skip
 
 __all__ = ["MODULES"]
