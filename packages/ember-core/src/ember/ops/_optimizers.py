@@ -97,7 +97,7 @@ def sgd_update(params: Sequence[Tensor], grads: Sequence[Tensor],
         if use_momentum:
             buf = momentum_buffers[i]  # type: ignore[index]
             if buf is None:
-                buf = g
+                buf = g * 1.0  # a copy: the caller may donate the buffers later
             elif damp:
                 buf = _value(buf) * c["momentum"] + g * c["1 - dampening"]
             else:

@@ -1,5 +1,6 @@
-"""Optimisers (SGD, Adam, AdamW, RMSprop on one ``Optimizer`` base that packs small variables
-into fused updates), learning-rate schedules and gradient clipping."""
+"""Optimisers (SGD, Adam, AdamW, RMSprop on one ``Optimizer`` base; each update is one fused
+``ember.nn.*_update`` call per group of variables), learning-rate schedules and gradient
+clipping."""
 
 from ._base import Optimizer as Optimizer
 from ._clip import clip_by_global_norm as clip_by_global_norm

@@ -6,12 +6,14 @@ update. ``update(model, grads)`` checks every gradient first (so a bad one chang
 clips them when ``clip_norm`` is set, evaluates the learning-rate schedule at ``step`` (the
 first update uses ``schedule(0)``) and assigns each new value with ``Variable.assign``.
 
-The arithmetic is ember ops on the variables' own backend: no value is read back to the host.
-The scalars of the formulas are 0-d tensors in each variable's dtype, made once per
-configuration (``beta1``, ``1 - beta1`` ...) or once per update (bias corrections, the rate)
-for each (backend, device, dtype) group, never per variable. From their second update on,
-the small variables of a group are updated together as one flat tensor (``_pack``),
-which gives the same numbers with a fraction of the kernel calls.
+The arithmetic is one fused optimiser-update op per (backend, device, dtype) group of variables
+(``ember.nn.sgd_update``, ``adam_update``, ``rmsprop_update``: torch's fused or foreach kernels,
+one compiled MLX function, the composite on NumPy), so no value is read back to the host and a
+group costs one dispatch, whatever its number of variables. The optimiser owns its slot tensors
+(``state_dict`` gives copies, loaded ones are copied in), so it lets the ops overwrite them
+(``donate=True``); the variables' arrays are never overwritten (``Variable.assign`` gets new
+ones). ``functional_update`` is the same update as a pure function of (params, grads, slots,
+step) for compiled training steps.
 
 Hyperparameters are plain attributes and may be changed between updates, as torch allows for
 ``param_groups`` (``opt.momentum = 0.8``); they are checked again when they change. The step
@@ -35,7 +37,7 @@ from .._core._module import Module
 from .._core._names import config_name
 from ._checks import _rate, _real, _representable
 from ._clip import check_max_norm, clip_list
-from ._pack import Entry, Key, Packs, flat, limits
+from ._entry import Entry, Key
 from ._schedules import Constant, Schedule
 from ._schedules import deserialize as deserialize_schedule
 from ._schedules import serialize as serialize_schedule
@@ -68,10 +70,6 @@ class Optimizer(abc.ABC):
 
     config_name: ClassVar[str]
     _names: ClassVar[tuple[str, ...]]  # constructor arguments besides learning_rate
-    #: variables of at most this many elements are updated in packs (0: each on its own), in
-    #: packs of at most ``pack_max_total`` elements; None: by device (``_pack.limits``)
-    pack_max_size: int | None = None
-    pack_max_total: int | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -89,12 +87,11 @@ class Optimizer(abc.ABC):
         self._step = 0
         self._entries: dict[str, Entry] = {}
         self._pending: dict[str, dict[str, ember.Tensor]] = {}  # loaded, not yet placed
-        self._packs = Packs()
-        self._hyper: tuple[Any, ...] | None = None  # the hyperparameters the caches are for
+        self._hyper: tuple[Any, ...] | None = None  # the hyperparameters last validated
         self._fixed_values: dict[str, float] = {}
-        self._fixed: dict[_Key, dict[str, ember.Tensor]] = {}
+        self._checked: set[ember.DType] = set()  # dtypes the hyperparameters were checked for
         self._compile = False
-        self._update_fn: Any = None  # _update, or ember.compile(_update) (see compile_updates)
+        self._update_fn: Any = None  # _group_update, or ember.compile of it (compile_updates)
 
     # -- hooks for subclasses ------------------------------------------------------------------
     def _validate(self) -> None:
@@ -104,12 +101,9 @@ class Optimizer(abc.ABC):
             check_max_norm(self.clip_norm, f"{type(self).__name__}: clip_norm", ConfigError)
 
     def _fixed_scalars(self) -> dict[str, float]:
-        """Scalars that depend only on the hyperparameters (made into tensors once)."""
+        """The hyperparameters that must not round to 0 in a variable's dtype (checked once
+        per dtype)."""
         return {}
-
-    def _step_scalars(self, lr: float, t: int) -> dict[str, float]:
-        """Scalars for update number ``t`` (1 for the first) at rate ``lr``."""
-        return {"lr": lr}
 
     def _slot_names(self) -> tuple[str, ...]:
         """The slots each variable has after an update, with the current hyperparameters."""
@@ -119,10 +113,17 @@ class Optimizer(abc.ABC):
         """The slots of a variable (value ``p``) before its first update."""
         return {}
 
+    def _missing_slot(self, name: str, p: ember.Tensor) -> ember.Tensor | None:
+        """A slot a variable lacks (a hyperparameter turned it on after its first update)."""
+        return ember.zeros_like(p)
+
     @abc.abstractmethod
-    def _update(self, p: ember.Tensor, g: ember.Tensor, slots: dict[str, ember.Tensor],
-                c: dict[str, ember.Tensor]) -> tuple[ember.Tensor, dict[str, ember.Tensor]]:
-        """``(new value, new slots)`` from value ``p``, gradient ``g`` and the scalars ``c``."""
+    def _group_update(self, params: list[ember.Tensor], grads: list[ember.Tensor],
+                      slots: dict[str, list[Any]], lr: Any, step: Any,
+                      ) -> tuple[list[ember.Tensor], dict[str, list[ember.Tensor]]]:
+        """``(new params, new slots)`` of one group (one backend, device and dtype) at rate
+        ``lr`` for update number ``step`` (1 for the first); numbers or 0-d tensors. Pure: one
+        fused ``ember.nn.*_update`` call (slots donated: see the module docstring)."""
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -182,41 +183,110 @@ class Optimizer(abc.ABC):
             raise ConfigError(f"{type(self).__name__}: the learning rate at step {self._step} is "
                               f"{lr!r}; a rate must be a finite number >= 0")
         self._refresh()
-        packs, singles = self._packs.plan(self._entries, items, set(self._slot_names()),
-                                          self._pack_limits)
-        pack_grads = [flat([g for _, _, g in members]) for _, members in packs]
-        if self.clip_norm is not None and (packs or singles):
-            names = [members[0][0] for _, members in packs] + [k for k, _, _ in singles]
-            clipped, _ = clip_list(pack_grads + [g for _, _, g in singles],
-                                   float(self.clip_norm), names)
-            pack_grads = clipped[:len(packs)]
-            singles = [(k, v, g) for (k, v, _), g in zip(singles, clipped[len(packs):])]
+        if self.clip_norm is not None and items:
+            clipped, _ = clip_list([g for _, _, g in items], float(self.clip_norm),
+                                   [k for k, _, _ in items])
+            items = [(k, v, g) for (k, v, _), g in zip(items, clipped)]
+        for dtype in {v.dtype for _, v, _ in items} - self._checked:  # may refuse a dtype
+            _representable(self, self._fixed_values, dtype)
+            self._checked.add(dtype)
         entries = self._entries
-        for path, var, _ in singles:
+        groups: dict[_Key, list[tuple[Entry, ember.Variable, ember.Tensor]]] = {}
+        for path, var, g in items:
             e = entries.get(path)
             if e is None or e.ref() is not var:
-                self._attach(path, var)
-        per_step = self._step_scalars(lr, self._step + 1)
-        keys = {pack.key for pack, _ in packs} | {entries[k].key for k, _, _ in singles}
-        groups = {key: self._constants(key, per_step) for key in keys}  # may refuse a dtype
-        for (pack, members), g in zip(packs, pack_grads):
-            c = groups[pack.key]
-            variables = [v for _, v, _ in members]
-            p, pack.slots = self._update_fn(pack.values(variables), ember.stop_gradient(g),
-                                            pack.slots, c)
-            pack.assign(p, variables)
-        for path, var, g in singles:
-            e = entries[path]
-            assert e.slots is not None  # plan() dissolved any pack holding them
-            p, e.slots = self._update_fn(ember.stop_gradient(var), ember.stop_gradient(g),
-                                         e.slots, groups[e.key])
-            var.assign(p)
-        self._step += 1
+                e = self._attach(path, var)
+            groups.setdefault(e.key, []).append((e, var, g))
+        names = self._slot_names()
+        step = self._step + 1
+        for members in groups.values():
+            params = [ember.stop_gradient(v) for _, v, _ in members]
+            slots = {n: [self._slot(e, n, p) for (e, _, _), p in zip(members, params)]
+                     for n in names}
+            new_p, new_slots = self._update_fn(params, [g for _, _, g in members], slots, lr,
+                                               step)
+            for i, (e, var, _) in enumerate(members):
+                var.assign(new_p[i])
+                e.slots = {n: new_slots[n][i] for n in names}
+        self._step = step
 
-    def _pack_limits(self, device: str) -> tuple[int, int]:
-        auto = limits(device)
-        size, total = self.pack_max_size, self.pack_max_total
-        return (auto[0] if size is None else size, auto[1] if total is None else total)
+    def _slot(self, e: Entry, name: str, p: ember.Tensor) -> Any:
+        s = e.slots.get(name)
+        return s if s is not None else self._missing_slot(name, p)
+
+    # -- the update as a pure function (compiled training steps) -------------------------------
+    def functional_update(self, params: list[ember.Tensor], grads: list[ember.Tensor],
+                          slots: list[Any], step: Any, lr: Any = None,
+                          ) -> tuple[list[ember.Tensor], list[Any]]:
+        """One update as a pure function: ``(new params, new slots)`` from the variables'
+        values, their gradients and their slots as the flat list ``read_slots`` gives (slot name
+        by slot name, each with one entry per variable, in ``slot_names()`` order). ``step``
+        is this update's number (1 for the first) and ``lr`` the rate (None: the schedule at
+        ``step - 1``, which needs a Python ``step``); either may be a 0-d tensor, so that a
+        compiled step does not recompile when they change. The variables must share one
+        backend, device and dtype (group them otherwise); clipping (``clip_norm``) is not
+        applied here. Nothing of the optimiser changes: write the results back with
+        ``write_slots`` and assign the params.
+
+        >>> w = ember.Variable([1.0, 2.0])
+        >>> opt = ember_nn.Adam(0.1)
+        >>> slots = opt.read_slots([("w", w)])
+        >>> p, slots = opt.functional_update([w], [ember.tensor([1.0, -1.0])], slots, step=1)
+        >>> [round(x, 4) for x in p[0].tolist()], len(slots)
+        ([0.9, 2.1], 2)
+        """
+        self._refresh()
+        if lr is None:
+            lr = float(self._schedule(int(step) - 1))
+        names = self._slot_names()
+        n = len(params)
+        if len(slots) != n * len(names):
+            raise ember.ArgumentError(
+                f"{type(self).__name__}.functional_update: expected {n * len(names)} slots "
+                f"({n} variables x {list(names)}), got {len(slots)}; use read_slots()")
+        grouped = {k: list(slots[i * n:(i + 1) * n]) for i, k in enumerate(names)}
+        new_p, new_slots = self._group_update(list(params), list(grads), grouped, lr, step)
+        return new_p, [t for k in names for t in new_slots[k]]
+
+    def slot_names(self) -> tuple[str, ...]:
+        """The slot names of ``read_slots``' layout, with the current hyperparameters."""
+        self._refresh()
+        return self._slot_names()
+
+    def read_slots(self, pairs: Iterable[tuple[str, ember.Variable]]) -> list[Any]:
+        """The slots of ``(path, variable)`` pairs as one flat list (``functional_update``'s
+        layout), created (zeros, or None for SGD's buffers before their first update) for
+        variables the optimiser has not updated yet."""
+        self._refresh()
+        pairs = list(pairs)
+        entries = []
+        for path, var in pairs:
+            e = self._entries.get(path)
+            if e is None or e.ref() is not var:
+                self._check_new(path, var, e)
+                e = self._attach(path, var)
+            entries.append(e)
+        values = [ember.stop_gradient(v) for _, v in pairs]
+        return [self._slot(e, n, p) for n in self._slot_names()
+                for e, p in zip(entries, values)]
+
+    def write_slots(self, pairs: Iterable[tuple[str, ember.Variable]], slots: list[Any], *,
+                    step: int) -> None:
+        """Keep ``slots`` (``functional_update``'s result, in ``read_slots``' layout) as the
+        slots of ``(path, variable)`` pairs and set ``step`` (the updates done so far)."""
+        pairs = list(pairs)
+        names = self._slot_names()
+        n = len(pairs)
+        if len(slots) != n * len(names):
+            raise ember.ArgumentError(
+                f"{type(self).__name__}.write_slots: expected {n * len(names)} slots "
+                f"({n} variables x {list(names)}), got {len(slots)}")
+        for i, (path, var) in enumerate(pairs):
+            e = self._entries.get(path)
+            if e is None or e.ref() is not var:
+                e = self._attach(path, var)
+            e.slots = {k: slots[j * n + i] for j, k in enumerate(names)}
+        self._step = int(step)
 
     def _check(self, pairs: Iterable[Any]) -> list[tuple[str, ember.Variable, ember.Tensor]]:
         name = type(self).__name__
@@ -278,10 +348,8 @@ class Optimizer(abc.ABC):
         key: _Key = (var.backend, var.device, var.dtype)
         pending = self._pending.pop(path, None)
         old = self._entries.get(path)
-        if old is not None and old.slots is None:
-            self._packs.dissolve(old.key, self._entries)
-        if pending is not None:
-            slots = {k: _moved(t, key) for k, t in pending.items()}
+        if pending is not None:  # copies: the slots are donated to the update ops
+            slots = {k: _copy(_moved(t, key)) for k, t in pending.items()}
         elif old is not None and old.slots is not None:  # the variable was replaced
             slots = {k: _moved(t, key) for k, t in old.slots.items()}  # (model.to(...))
         else:
@@ -290,9 +358,9 @@ class Optimizer(abc.ABC):
         return e
 
     def compile_updates(self, flag: bool = True) -> Optimizer:
-        """Run the update arithmetic through ``ember.compile`` (``mx.compile``,
-        ``torch.compile``; NumPy runs it as it is). ``Trainer(compile=True)`` calls this. The
-        first update of each variable or pack shape pays the compilation."""
+        """Run each group's update through ``ember.compile`` (``mx.compile``, ``torch.compile``;
+        NumPy runs it as it is). ``Trainer(compile=True)`` calls this. The update ops are fused
+        already (MLX's is compiled), so this mostly matters inside a larger compiled step."""
         self._compile = bool(flag)
         self._update_fn = None
         return self
@@ -300,32 +368,22 @@ class Optimizer(abc.ABC):
     def _refresh(self) -> None:
         hyper = tuple(getattr(self, n) for n in self._names)
         if self._update_fn is None or hyper != self._hyper:  # Python branches on them compile in
-            self._update_fn = ember.compile(self._update) if self._compile else self._update
+            self._update_fn = (ember.compile(self._group_update) if self._compile
+                               else self._group_update)
         if hyper != self._hyper:
             self._validate()
             self._fixed_values = self._fixed_scalars()
-            self._fixed.clear()
+            self._checked.clear()
             self._hyper = hyper
-
-    def _constants(self, key: _Key, per_step: Mapping[str, float]) -> dict[str, ember.Tensor]:
-        fixed = self._fixed.get(key)
-        if fixed is None:
-            _representable(self, self._fixed_values, key[2])
-            fixed = self._fixed[key] = {k: _scalar(v, key) for k, v in self._fixed_values.items()}
-        c = dict(fixed)
-        for k, v in per_step.items():
-            c[k] = _scalar(v, key)
-        return c
 
     # -- state dicts ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """``{"config": get_config(), "step": int, "slots": {path: {slot: tensor}}}``.
 
-        The slot tensors are the optimiser's own values (ember tensors are never changed in
-        place, so later updates do not alter them).
+        The slot tensors are copies of the optimiser's own (which later updates may
+        overwrite: they are donated to the update ops).
         """
-        packed = self._packs.unpacked()
-        slots = {k: dict(e.slots) if e.slots is not None else packed[k]
+        slots = {k: {n: _copy(t) for n, t in e.slots.items() if t is not None}
                  for k, e in self._entries.items()}
         slots.update({k: dict(s) for k, s in self._pending.items()})
         return {"config": self.get_config(), "step": self._step, "slots": slots}
@@ -341,7 +399,7 @@ class Optimizer(abc.ABC):
         known = {k: e.shape for k, e in self._entries.items() if e.ref() is not None}
         loaded, step = checked_state(f"{type(self).__name__}.load_state_dict", state,
                                      set(self._slot_names()), known)
-        self._entries, self._packs, self._pending, self._step = {}, Packs(), loaded, int(step)
+        self._entries, self._pending, self._step = {}, loaded, int(step)
         return self
 
     # -- configuration -------------------------------------------------------------------------
@@ -374,9 +432,8 @@ class Optimizer(abc.ABC):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _scalar(value: float, key: _Key) -> ember.Tensor:
-    backend, device, dtype = key
-    return ember.full((), value, dtype=dtype, device=device, backend=backend)
+def _copy(t: ember.Tensor) -> ember.Tensor:
+    return ember.asarray(t, copy=True)
 
 
 def _moved(t: ember.Tensor, key: _Key) -> ember.Tensor:

@@ -1,21 +1,18 @@
 """The optimisers: SGD, Adam, AdamW and RMSprop, with torch.optim's update formulas.
 
-Each step uses the same arithmetic as the corresponding ``torch.optim`` class (its
-single-tensor implementation), written in ember ops so it runs on every backend; the slot names
-are torch's (``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ``square_avg``, ``grad_avg``).
-Adam's bias correction is folded into two per-step scalars: ``p -= lr * sqrt(bc2) / bc1 * m /
-(sqrt(v) + eps * sqrt(bc2))``, which is torch's ``p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) +
-eps)`` multiplied through by ``sqrt(bc2)``, one tensor op fewer per variable; float16 and
-bfloat16 variables use torch's form, where ``eps * sqrt(bc2)`` would lose its precision.
-A hyperparameter that is 0 in a variable's dtype (``eps=1e-8`` in float16) is refused with a
-ConfigError at that variable's first update, rather than giving 0/0 for a zero gradient.
+Each step is one call of the fused update op (``ember.nn.sgd_update``, ``adam_update``,
+``rmsprop_update``) per group of variables, which keeps ``torch.optim``'s formulas (its
+single-tensor implementation; the ops' docstrings give them, including Adam's half-precision
+form); the slot names are torch's (``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``,
+``square_avg``, ``grad_avg``). A hyperparameter that is 0 in a variable's dtype (``eps=1e-8``
+in float16) is refused with a ConfigError at that variable's first update, rather than giving
+0/0 for a zero gradient.
 
 See ``_base`` for what every optimiser shares (slots, schedules, clipping, state dicts).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +27,6 @@ __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "deserialize", "regis
            "serialize"]
 
 Tensor = ember.Tensor
-_HALF = (ember.float16, ember.bfloat16)
 
 
 class SGD(Optimizer):
@@ -73,21 +69,17 @@ class SGD(Optimizer):
     def _slot_names(self) -> tuple[str, ...]:
         return ("momentum_buffer",) if self.momentum != 0 else ()
 
-    def _update(self, p: Tensor, g: Tensor, slots: dict[str, Tensor],
-                c: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        if self.weight_decay != 0:
-            g = g + p * c["weight_decay"]
-        if self.momentum != 0:
-            buf = slots.get("momentum_buffer")
-            if buf is None:
-                buf = g
-            elif self.dampening != 0:
-                buf = buf * c["momentum"] + g * c["1 - dampening"]
-            else:
-                buf = buf * c["momentum"] + g
-            g = g + buf * c["momentum"] if self.nesterov else buf
-            slots = {"momentum_buffer": buf}
-        return p - g * c["lr"], slots
+    def _missing_slot(self, name: str, p: Tensor) -> Tensor | None:
+        return None  # torch's rule: the first update sets buf = g
+
+    def _group_update(self, params: list[Tensor], grads: list[Tensor],
+                      slots: dict[str, list[Any]], lr: Any, step: Any,
+                      ) -> tuple[list[Tensor], dict[str, list[Tensor]]]:
+        p, bufs = ember.nn.sgd_update(
+            params, grads, slots.get("momentum_buffer"), lr=lr, momentum=self.momentum,
+            dampening=self.dampening, nesterov=self.nesterov, weight_decay=self.weight_decay,
+            donate=True)
+        return p, {} if bufs is None else {"momentum_buffer": bufs}
 
 
 class Adam(Optimizer):
@@ -122,36 +114,22 @@ class Adam(Optimizer):
         return {"weight_decay": self.weight_decay, "1 - beta1": 1.0 - self.beta1,
                 "beta2": self.beta2, "1 - beta2": 1.0 - self.beta2, "eps": self.eps}
 
-    def _step_scalars(self, lr: float, t: int) -> dict[str, float]:
-        bc1 = 1.0 - self.beta1 ** t
-        root_bc2 = math.sqrt(1.0 - self.beta2 ** t)
-        return {"step_size": lr * root_bc2 / bc1, "eps_hat": self.eps * root_bc2,
-                "lr / bc1": lr / bc1, "1 / sqrt(bc2)": 1.0 / root_bc2}
-
     def _slot_names(self) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq")
 
     def _new_slots(self, p: Tensor) -> dict[str, Tensor]:
         return {"exp_avg": ember.zeros_like(p), "exp_avg_sq": ember.zeros_like(p)}
 
-    def _l2(self, p: Tensor, g: Tensor, c: dict[str, Tensor]) -> Tensor:
-        return g + p * c["weight_decay"] if self.weight_decay != 0 else g
+    _decoupled = False
 
-    def _update(self, p: Tensor, g: Tensor, slots: dict[str, Tensor],
-                c: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        g = self._l2(p, g, c)
-        m = slots["exp_avg"]
-        m = m + (g - m) * c["1 - beta1"]  # torch's lerp(m, g, 1 - beta1)
-        v = slots["exp_avg_sq"] * c["beta2"] + g * g * c["1 - beta2"]
-        if p.dtype in _HALF:  # torch's form: eps * sqrt(bc2) would underflow in float16
-            denom = ember.sqrt(v) * c["1 / sqrt(bc2)"] + c["eps"]
-            p = self._decayed(p, c) - m * c["lr / bc1"] / denom
-        else:
-            p = self._decayed(p, c) - m * c["step_size"] / (ember.sqrt(v) + c["eps_hat"])
+    def _group_update(self, params: list[Tensor], grads: list[Tensor],
+                      slots: dict[str, list[Any]], lr: Any, step: Any,
+                      ) -> tuple[list[Tensor], dict[str, list[Tensor]]]:
+        p, m, v = ember.nn.adam_update(
+            params, grads, slots["exp_avg"], slots["exp_avg_sq"], lr=lr, step=step,
+            beta1=self.beta1, beta2=self.beta2, eps=self.eps, weight_decay=self.weight_decay,
+            decoupled_weight_decay=self._decoupled, donate=True)
         return p, {"exp_avg": m, "exp_avg_sq": v}
-
-    def _decayed(self, p: Tensor, c: dict[str, Tensor]) -> Tensor:
-        return p
 
 
 class AdamW(Adam):
@@ -171,16 +149,7 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta1=beta1, beta2=beta2, eps=eps,
                          weight_decay=weight_decay, clip_norm=clip_norm)
 
-    def _step_scalars(self, lr: float, t: int) -> dict[str, float]:
-        out = super()._step_scalars(lr, t)
-        out["1 - lr * weight_decay"] = 1.0 - lr * self.weight_decay
-        return out
-
-    def _l2(self, p: Tensor, g: Tensor, c: dict[str, Tensor]) -> Tensor:
-        return g
-
-    def _decayed(self, p: Tensor, c: dict[str, Tensor]) -> Tensor:
-        return p * c["1 - lr * weight_decay"] if self.weight_decay != 0 else p
+    _decoupled = True
 
 
 class RMSprop(Optimizer):
@@ -225,30 +194,20 @@ class RMSprop(Optimizer):
     def _new_slots(self, p: Tensor) -> dict[str, Tensor]:
         return {k: ember.zeros_like(p) for k in self._slot_names()}
 
-    def _update(self, p: Tensor, g: Tensor, slots: dict[str, Tensor],
-                c: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        if self.weight_decay != 0:
-            g = g + p * c["weight_decay"]
-        sq = slots["square_avg"] * c["alpha"] + g * g * c["1 - alpha"]
-        new = {"square_avg": sq}
-        if self.centered:
-            ga = _slot(slots, "grad_avg", p)
-            ga = ga + (g - ga) * c["1 - alpha"]  # torch's lerp(ga, g, 1 - alpha)
-            new["grad_avg"] = ga
-            avg = ember.sqrt(sq - ga * ga) + c["eps"]
-        else:
-            avg = ember.sqrt(sq) + c["eps"]
-        if self.momentum > 0:
-            buf = _slot(slots, "momentum_buffer", p) * c["momentum"] + g / avg
-            new["momentum_buffer"] = buf
-            return p - buf * c["lr"], new
-        return p - g / avg * c["lr"], new
-
-
-def _slot(slots: dict[str, Tensor], name: str, p: Tensor) -> Tensor:
-    """A slot, or zeros when a hyperparameter turned it on after the variable's first update."""
-    s = slots.get(name)
-    return s if s is not None else ember.zeros_like(p)
+    def _group_update(self, params: list[Tensor], grads: list[Tensor],
+                      slots: dict[str, list[Any]], lr: Any, step: Any,
+                      ) -> tuple[list[Tensor], dict[str, list[Tensor]]]:
+        p, sq, bufs, ga = ember.nn.rmsprop_update(
+            params, grads, slots["square_avg"], slots.get("momentum_buffer"),
+            slots.get("grad_avg"), lr=lr, alpha=self.alpha, eps=self.eps,
+            weight_decay=self.weight_decay, momentum=self.momentum, centered=self.centered,
+            donate=True)
+        out = {"square_avg": sq}
+        if bufs is not None:
+            out["momentum_buffer"] = bufs
+        if ga is not None:
+            out["grad_avg"] = ga
+        return p, out
 
 
 # -- JSON --------------------------------------------------------------------------------------
