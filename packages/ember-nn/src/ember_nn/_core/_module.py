@@ -43,8 +43,12 @@ class Module:
     (['scale'], 3)
     """
 
+    # the cached walk lives in a slot, outside ``__dict__``, so it is never one of the
+    # module's attributes (nor copied into a new tree by code that copies attributes)
+    __slots__ = ("__dict__", "__weakref__", "_walk_cache")
     training: bool
     _config: dict[str, Any]
+    _walk_cache: _Walk | None
     config_name: ClassVar[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -76,6 +80,7 @@ class Module:
                         cfg[p.name] = list(cfg[p.name])
                 object.__setattr__(self, "_config", cfg)
                 object.__setattr__(self, "training", True)
+                object.__setattr__(self, "_walk_cache", None)
             init(self, *args, **kw)
 
         cls.__init__ = __init__  # type: ignore[method-assign]
@@ -85,6 +90,7 @@ class Module:
             object.__setattr__(self, "_config", {})
         if "training" not in self.__dict__:
             object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_walk_cache", None)
 
     # -- computing -----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -112,28 +118,39 @@ class Module:
 
     def named_variables(self, prefix: str = "") -> Iterator[tuple[str, ember.Variable]]:
         """Every variable with its dotted path (own ones first, then nested modules', depth
-        first); each variable once."""
-        seen: set[int] = set()
-        for mpath, m in self.named_modules(prefix):
-            for path, leaf in _walk(m._attributes(), mpath):
-                if isinstance(leaf, ember.Variable) and id(leaf) not in seen:
-                    seen.add(id(leaf))
-                    yield path, leaf
+        first); each variable once.
+
+        The walk is cached on the module and checked before each use (see :class:`_Walk`): any
+        change to the tree (an attribute set or deleted, a list or dict inside edited, a
+        variable replaced, ``to(...)``) is seen at the next call, however it was made."""
+        if prefix:
+            return iter(_named_variables(self, prefix))
+        return iter(self._walked().named)
+
+    def _walked(self) -> _Walk:
+        try:
+            walk = self._walk_cache
+        except AttributeError:  # built without Module.__init__ (cls.__new__)
+            walk = None
+        if walk is None or walk.root is not self or not walk.valid():
+            walk = _Walk(self)
+            self._walk_cache = walk
+        return walk
 
     @property
     def variables(self) -> list[ember.Variable]:
-        return [v for _, v in self.named_variables()]
+        return list(self._walked().variables)
 
     @property
     def trainable_variables(self) -> list[ember.Variable]:
-        return [v for _, v in self.named_variables() if v.trainable]
+        return list(self._walked().trainable.values())
 
     @property
     def non_trainable_variables(self) -> list[ember.Variable]:
-        return [v for _, v in self.named_variables() if not v.trainable]
+        return [v for v in self._walked().variables if not v.trainable]
 
     def named_trainable_variables(self) -> dict[str, ember.Variable]:
-        return {k: v for k, v in self.named_variables() if v.trainable}
+        return dict(self._walked().trainable)
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         vs = self.trainable_variables if trainable_only else self.variables
@@ -249,6 +266,83 @@ class Module:
         for p, m in kids:
             lines.append(f"{inner}({p}): {m._repr(inner)}")
         return "\n".join(lines)
+
+
+# -- the cached walk -----------------------------------------------------------------------------
+def _named_variables(root: Module, prefix: str) -> list[tuple[str, ember.Variable]]:
+    seen: set[int] = set()
+    out = []
+    for mpath, m in root.named_modules(prefix):
+        for path, leaf in _walk(m._attributes(), mpath):
+            if isinstance(leaf, ember.Variable) and id(leaf) not in seen:
+                seen.add(id(leaf))
+                out.append((path, leaf))
+    return out
+
+
+def _nodes(root: Module) -> list[Any]:
+    """Every module and mutable container (list, dict) in the tree, each once."""
+    out: list[Any] = []
+    seen: set[int] = set()
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, Module):
+            if id(obj) in seen:
+                return
+            seen.add(id(obj))
+            out.append(obj)
+            for _, v in obj._attributes():
+                visit(v)
+        elif isinstance(obj, list | tuple | dict):
+            if id(obj) in seen:
+                return
+            seen.add(id(obj))
+            if not isinstance(obj, tuple):
+                out.append(obj)
+            for v in (obj.values() if isinstance(obj, dict) else obj):
+                visit(v)
+
+    visit(root)
+    return out
+
+
+class _Walk:
+    """A module tree's variables, walked once, with what is needed to tell cheaply whether the
+    tree is still the one walked: for every module and list/dict in it, the identities of what
+    it held (and a module's or dict's keys). ``valid()`` compares those (a few C-level list
+    comparisons per node, no paths built) instead of walking again, so it also sees changes
+    made behind ``Module``'s back (``object.__setattr__``, ``model.layers.append``,
+    ``model.blocks["k"] = ...``). The held values keep every id it compares alive, so an id
+    cannot be reused by a new object."""
+
+    __slots__ = ("held", "named", "root", "snapshot", "trainable", "variables")
+
+    def __init__(self, root: Module) -> None:
+        self.root = root
+        self.named = _named_variables(root, "")
+        self.variables = [v for _, v in self.named]
+        self.trainable = {k: v for k, v in self.named if v.trainable}
+        snapshot: list[tuple[Any, list[Any] | None, list[int]]] = []
+        held: list[list[Any]] = []
+        for node in _nodes(root):
+            if isinstance(node, list):
+                snapshot.append((node, None, list(map(id, node))))
+                held.append(list(node))
+            else:
+                d = node.__dict__ if isinstance(node, Module) else node
+                snapshot.append((d, list(d), list(map(id, d.values()))))
+                held.append(list(d.values()))
+        self.snapshot = snapshot
+        self.held = held
+
+    def valid(self) -> bool:
+        for node, keys, ids in self.snapshot:
+            if keys is None:
+                if list(map(id, node)) != ids:
+                    return False
+            elif list(map(id, node.values())) != ids or list(node) != keys:
+                return False
+        return True
 
 
 # -- helpers -------------------------------------------------------------------------------------
