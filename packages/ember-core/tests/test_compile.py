@@ -94,3 +94,19 @@ def test_a_host_read_falls_back_with_a_warning_naming_the_reason(backend: str) -
     with warnings.catch_warnings():
         warnings.simplefilter("error", ember.CompileWarning)  # warned once, then plain
         assert f(ember.asarray([1.0, 3.0])).tolist() == [3.0, 9.0]
+
+
+def test_compiling_is_true_only_while_the_backend_traces(backend: str) -> None:
+    _skip_slow_torch(backend)
+    seen: list[bool] = []
+
+    def f(x):  # type: ignore[no-untyped-def]
+        seen.append(ember.compiling())
+        return x + 1.0
+
+    g = ember.compile(f)
+    g(ember.ones((2,)))
+    g(ember.ones((2,)))
+    compiles = ember.load_backend(backend).hooks.compiler is not None
+    assert seen == ([True] if compiles else [False, False])
+    assert ember.compiling() is False

@@ -25,7 +25,7 @@ from ._backend import (
     use_backend,
 )
 from ._catalogue import CATALOGUE, OpSpec
-from ._compile import CompileStats, CompileWarning, compile
+from ._compile import CompileStats, CompileWarning, compile, compiling
 from ._dtypes import (
     DType,
     bfloat16,
@@ -108,7 +108,7 @@ pi = 3.141592653589793
 __all__ = [
     "ArgumentError", "GradientTape", "TapeError", "Variable", "autodiff", "grad", "jvp",
     "stop_gradient", "use_tape_engine", "value_and_grad", "vjp", "vmap", "compile",
-    "CompileStats", "CompileWarning",
+    "CompileStats", "CompileWarning", "compiling",
     "__array_api_version__", "__array_namespace_info__",
     "CATALOGUE", "Backend", "BackendError", "BackendHooks", "BackendInfo", "BackendMismatchError",
     "BackendNotFoundError", "Capabilities", "CopyError", "DType", "DTypeError", "EmberError",

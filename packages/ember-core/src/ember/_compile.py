@@ -14,6 +14,7 @@ at DEBUG level on the ``ember.compile`` logger with the shapes that caused it.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import warnings
@@ -25,7 +26,15 @@ from ._errors import ArgumentError
 from ._tensor import Tensor
 from .autodiff._tree import flatten, unflatten
 
-__all__ = ["CompileStats", "CompileWarning", "checked", "compile"]
+__all__ = ["CompileStats", "CompileWarning", "checked", "compile", "compiling"]
+
+_tracing: contextvars.ContextVar[bool] = contextvars.ContextVar("ember_compiling", default=False)
+
+
+def compiling() -> bool:
+    """Whether the code runs inside a trace of ``ember.compile`` (values are not on the host:
+    checks that read them, like a label range, are for eager code)."""
+    return _tracing.get()
 
 log = logging.getLogger("ember.compile")
 
@@ -113,7 +122,11 @@ def _natively(fn: Callable[..., Any], root: Any, tree: Any, leaves: list[Any], s
         for i, n in zip(spots, natives, strict=True):
             filled[i] = Tensor(n, root, None)
         args, kwargs = unflatten(tree, filled)
-        out_leaves, out_def = flatten(fn(*args, **kwargs))
+        token = _tracing.set(stats.fallback is None)
+        try:
+            out_leaves, out_def = flatten(fn(*args, **kwargs))
+        finally:
+            _tracing.reset(token)
         bad = [type(x).__name__ for x in out_leaves if not isinstance(x, Tensor)]
         if bad:
             raise ArgumentError(f"ember.compile: {fn.__name__} must return tensors only "

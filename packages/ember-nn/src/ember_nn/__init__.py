@@ -132,6 +132,7 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
         PRECISIONS,
         ArrayData,
         Callback,
+        CompiledStep,
         CSVLogger,
         EarlyStopping,
         History,
@@ -140,6 +141,7 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
         ModelCheckpoint,
         TerminateOnNaN,
         Trainer,
+        compile_step,
         fit,
         value_and_grad,
     )
@@ -153,7 +155,8 @@ _LAZY = {
     **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
     **dict.fromkeys(["PRECISIONS", "ArrayData", "Callback", "CSVLogger", "EarlyStopping",
                      "History", "ModelCheckpoint", "TerminateOnNaN", "Trainer", "fit",
-                     "value_and_grad", "MixedPrecision", "LossScaler", "PRECISION_MODES"],
+                     "value_and_grad", "MixedPrecision", "LossScaler", "PRECISION_MODES",
+                     "compile_step", "CompiledStep"],
                     "training"),
 }
 _LAZY_FOLDERS = ("io", "pipelines", "training")
@@ -199,7 +202,7 @@ __all__ = [
     # training
     "value_and_grad", "Trainer", "fit", "History", "PRECISIONS", "Callback", "EarlyStopping",
     "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "ArrayData", "Dataset", "load_dataset",
-    "MixedPrecision", "LossScaler", "PRECISION_MODES",
+    "MixedPrecision", "LossScaler", "PRECISION_MODES", "compile_step", "CompiledStep",
     # checkpoints
     "save", "load", "load_checkpoint", "load_weights", "Checkpoint", "save_file", "load_file",
     "read_metadata",

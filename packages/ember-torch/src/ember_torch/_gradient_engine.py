@@ -36,10 +36,17 @@ _PROBE = torch.zeros((), requires_grad=True)
 
 def _sequence_nr() -> int:
     """The next autograd node's sequence number (torch numbers them in order, per thread)."""
+    try:
+        return _node_after(_PROBE)
+    except Exception:  # tracing under fake tensors (ember.compile): a real probe is refused
+        return _node_after(torch.zeros((), requires_grad=True))
+
+
+def _node_after(probe: Any) -> int:
     if torch.is_grad_enabled():  # a view is the cheapest op that makes a node
-        return int(_PROBE.view_as(_PROBE).grad_fn._sequence_nr()) + 1
+        return int(probe.view_as(probe).grad_fn._sequence_nr()) + 1
     with torch.enable_grad():
-        return int(_PROBE.view_as(_PROBE).grad_fn._sequence_nr()) + 1
+        return int(probe.view_as(probe).grad_fn._sequence_nr()) + 1
 
 
 def _autograd(outs: tuple[Any, ...], seeds: tuple[Any, ...], inputs: tuple[Any, ...], *,

@@ -31,6 +31,7 @@ from ._checks import (
     check_validation,
     warn_non_finite,
 )
+from ._compile_step import CompiledStep, check_compile, compile_step
 from ._data import as_tensor, check_batch_size, split
 from ._precision import MixedPrecision, check_precision, compute_dtype
 from ._progress import ProgressBar
@@ -111,10 +112,12 @@ class Trainer:
             ``skipped_steps`` and ``loss_scale`` per epoch). Not with ``dtype``.
         device: move the model (and each batch) to this device of its backend.
         seed: the key for shuffling; the same seed repeats a run on a backend.
-        compile: compile where the backend has a compiler: the optimiser's update arithmetic
-            goes through ``ember.compile`` (``mx.compile``; ``torch.compile``, which costs
-            tens of seconds per variable shape on a CPU). On MLX the tape's gradient replay is
-            compiled whatever this says.
+        compile: run each training step (forward, gradient, update) as one compiled program
+            (``compile_step``: ``mx.compile`` on MLX; on torch an ATen trace compiled by
+            inductor, which takes tens of seconds on a CPU; NumPy runs the plain step). The
+            numbers are the eager step's; ``trainer.compiled_step.stats`` counts compilations.
+            A model with Dropout in training mode runs eagerly, with a ``CompileWarning``. With
+            mixed ``precision``, only the optimiser's update arithmetic is compiled.
         callbacks: ``Callback`` objects (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``).
         progress: show a progress bar (on a terminal; one line per epoch elsewhere).
     """
@@ -156,9 +159,8 @@ class Trainer:
             model.to(device=device, dtype=self.dtype)
         variables = model.variables
         self.backend = variables[0].backend if variables else ember.get_backend()
-        self.compiled = bool(compile)
-        if compile and optimizer is not None:
-            optimizer.compile_updates(True)
+        self.compiled = check_compile(compile, "Trainer")
+        self.compiled_step: CompiledStep | None = None
         self.precision = precision or "32"
         self.mixed_precision = (MixedPrecision(model, optimizer, self.precision)
                                 if compute_dtype(self.precision) is not None else None)
@@ -166,6 +168,12 @@ class Trainer:
         self._compute = (self.mixed_precision.compute_model if self.mixed_precision is not None
                          else model)
         self._input_dtype = self.dtype or compute_dtype(self.precision)
+        if self.compiled and optimizer is not None:
+            if self.mixed_precision is None:
+                self.compiled_step = compile_step(model, self._predict_loss, optimizer,
+                                                  has_aux=True)
+            else:
+                optimizer.compile_updates(True)
         self._step = self._make_step()
 
     # -- steps ---------------------------------------------------------------------------------
@@ -185,6 +193,9 @@ class Trainer:
                 return out
 
             return mixed_step
+        if self.compiled_step is not None:
+            compiled: Callable[..., tuple[ember.Tensor, Any]] = self.compiled_step
+            return compiled
 
         def step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
             # value_and_grad's work, keeping the variables it found: one model walk a step

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ember
 import torch
 from ember.ops._optimizers import adam_scalars
 
@@ -21,8 +22,10 @@ TL = list[Tensor]
 
 
 def _fused(params: TL) -> bool:
+    """Whether torch's fused kernel runs: not while ember.compile traces (the fused ops have no
+    fake-tensor implementation; the foreach form compiles, and inductor fuses it anyway)."""
     return bool(params) and params[0].device.type in _FUSED_DEVICES and (
-        params[0].dtype in _FUSED_DTYPES)
+        params[0].dtype in _FUSED_DTYPES) and not ember.compiling()
 
 
 def _copies(xs: TL | None, donate: bool = False) -> Any:

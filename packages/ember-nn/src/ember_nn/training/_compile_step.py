@@ -1,0 +1,225 @@
+"""``compile_step``: forward, gradient and optimiser update of one batch as one compiled program.
+
+The step is a pure function of the model's variables, the optimiser's slots and the per-step
+scalars (learning rate, bias corrections), all passed in and returned as tensors, the way MLX
+users write fast loops (``mx.compile`` with the state captured). ``ember.compile`` hands it to
+the backend's compiler: ``mx.compile`` on MLX; on torch a trace of the ATen ops (backward
+included) that inductor compiles; NumPy runs it as it is. Inside, the model's variables are
+bound to the traced values, a ``GradientTape`` takes the gradients and the optimiser's own
+update (``Optimizer.functional_update``: the fused ``ember.nn.*_update`` ops, torch.optim's
+formulas) makes the new values, so the numbers are those of the eager step
+(``ember_nn.value_and_grad`` + ``Optimizer.apply``).
+
+What makes a new compilation: new batch shapes or dtypes, a change of the model's structure (a
+layer added, a variable replaced, ``model.to(...)``), a hyperparameter of the optimiser changed
+(``opt.momentum = 0.8``; a learning-rate schedule does not: the rate is an input), or a switch
+between train and eval mode. ``step.stats`` counts them; each is logged at DEBUG level on the
+``ember.compile`` logger. What cannot be compiled runs as the eager step with a
+``CompileWarning`` naming the reason: a Dropout layer in training mode (its masks come from a
+host-side counter, so a compiled step would repeat one mask), a backend that cannot trace the
+loss (a value read on the host), an optimiser without the functional hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ember
+
+from .._core._errors import ConfigError
+from .._core._module import Module
+from ..optim._base import Optimizer
+from ..optim._clip import clip_list
+from ._value_and_grad import _triples
+
+__all__ = ["CompiledStep", "compile_step"]
+
+log = logging.getLogger("ember.compile")
+
+
+def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, *,
+                 has_aux: bool = False) -> CompiledStep:
+    """``step(*batch) -> loss`` (``(loss, aux)`` with ``has_aux``): one optimisation step of
+    ``model`` as one compiled program, with the results of the eager step.
+
+    ``loss_fn(*batch)`` computes a scalar loss with ``model``, as for ``ember_nn.value_and_grad``.
+    The variables and the optimiser are updated in place, as ``Optimizer.update`` does.
+
+    >>> model = ember_nn.Dense(3, 1, key=0)
+    >>> opt = ember_nn.SGD(0.1)
+    >>> step = ember_nn.compile_step(model, lambda x, y: ember.mean((model(x) - y) ** 2), opt)
+    >>> x, y = ember.ones((4, 3)), ember.zeros((4, 1))
+    >>> losses = [round(step(x, y).item(), 4) for _ in range(3)]
+    >>> losses[0] > losses[1] > losses[2], opt.step
+    (True, 3)
+    """
+    if not isinstance(model, Module):
+        raise ember.ArgumentError(f"compile_step: the first argument must be an ember_nn.Module, "
+                                  f"got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise ember.ArgumentError(f"compile_step: loss_fn must be a function of the batch "
+                                  f"returning a scalar loss, got {type(loss_fn).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise ember.ArgumentError(f"compile_step: optimizer must be an ember_nn optimiser "
+                                  f"(ember_nn.Adam(...) ...), got {type(optimizer).__name__}")
+    return CompiledStep(model, loss_fn, optimizer, has_aux=bool(has_aux))
+
+
+class CompiledStep:
+    """What ``compile_step`` returns: call it with a batch. ``stats`` is the ``ember.compile``
+    record of the current compiled program (``traces``: compilations, ``fallback``: why it could
+    not be compiled); ``recompiles`` counts programs rebuilt for a changed structure."""
+
+    def __init__(self, model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, *,
+                 has_aux: bool) -> None:
+        self.model, self.loss_fn, self.optimizer, self.has_aux = model, loss_fn, optimizer, has_aux
+        self.recompiles = 0
+        self.fallback: str | None = None  # why this step runs eagerly, when it does
+        self._structure: tuple[Any, ...] | None = None
+        self._program: Callable[..., Any] | None = None
+        self._trainable: list[tuple[str, ember.Variable]] = []
+        self._buffers: list[ember.Variable] = []
+        self._backend = ""
+        self._compiles = False
+
+    @property
+    def stats(self) -> ember.CompileStats:
+        stats = getattr(self._program, "stats", None)
+        return stats if stats is not None else ember.CompileStats()
+
+    # -- the step ------------------------------------------------------------------------------
+    def __call__(self, *batch: Any) -> Any:
+        self._prepare()
+        if not self._compiles:  # NumPy: the plain step (no warning: nothing to compile with)
+            return self._plain(batch)
+        reason = self.fallback or self._eager_reason()
+        if reason is not None:
+            return self._eager(batch, reason)
+        batch = tuple(self._tensor(x) for x in batch)
+        opt = self.optimizer
+        pairs = self._trainable
+        params = [ember.stop_gradient(v) for _, v in pairs]
+        buffers = [ember.stop_gradient(v) for v in self._buffers]
+        slots = opt.read_slots(pairs)
+        # the rate and the step number are inputs, so a schedule does not recompile
+        device = params[0].device if params else None
+        lr = ember.asarray(opt.learning_rate, dtype=ember.float32, device=device,
+                           backend=self._backend)
+        step = ember.asarray(opt.step + 1, dtype=ember.float32, device=device,
+                             backend=self._backend)
+        hyper = (tuple(getattr(opt, n) for n in opt._names), opt.clip_norm, opt.slot_names(),
+                 self.model.training)
+        assert self._program is not None
+        try:
+            out, new_params, new_buffers, new_slots = self._program(
+                params, buffers, slots, lr, step, list(batch), hyper)
+        except BaseException:
+            _bind([v for _, v in pairs] + self._buffers, params + buffers)
+            raise
+        if self.stats.fallback is not None and self.fallback is None:
+            self.fallback = self.stats.fallback
+        for (_, v), p in zip(pairs, new_params, strict=True):
+            v.assign(p)
+        for v, b in zip(self._buffers, new_buffers, strict=True):
+            v.assign(b)
+        opt.write_slots(pairs, new_slots, step=opt.step + 1)
+        return out
+
+    def _tensor(self, x: Any) -> Any:
+        """Array data of the batch as tensors on the model's backend (inputs of the program, not
+        constants compiled into it)."""
+        if isinstance(x, ember.Tensor) or not (isinstance(x, list | tuple) or hasattr(x, "shape")):
+            return x
+        return ember.asarray(x, backend=self._backend)
+
+    def _eager(self, batch: Sequence[Any], reason: str) -> Any:
+        if self.fallback is None:
+            self.fallback = reason
+            warnings.warn(f"compile_step: running the eager step: {reason}", ember.CompileWarning,
+                          stacklevel=3)
+        return self._plain(batch)
+
+    def _plain(self, batch: Sequence[Any]) -> Any:
+        out, triples = _triples(self.model, self.loss_fn, self.has_aux, tuple(batch), {})
+        self.optimizer.apply(triples)
+        return out
+
+    def _eager_reason(self) -> str | None:
+        for name, m in self.model.named_modules():
+            if m.training and type(m).__name__ == "Dropout" and getattr(m, "rate", 0.0) > 0:
+                return (f"{name or 'the model'} is a Dropout layer in training mode; its masks "
+                        f"come from a host-side call counter, so a compiled step would repeat "
+                        f"one mask (call model.eval() or remove it to compile)")
+        return None
+
+    # -- structure -----------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        named = list(self.model.named_variables())
+        structure = tuple((path, id(v), v.shape, v.dtype, v.backend, v.device, v.trainable)
+                          for path, v in named)
+        if structure == self._structure:
+            return
+        if self._structure is not None:
+            self.recompiles += 1
+            log.debug("compile_step: the model's structure changed; compiling a new step "
+                      "(rebuild %d)", self.recompiles)
+        self._structure = structure
+        self._backend = named[0][1].backend if named else ember.get_backend()
+        self._compiles = ember.load_backend(self._backend).hooks.compiler is not None
+        self._trainable = [(p, v) for p, v in named if v.trainable]
+        self._buffers = [v for _, v in named if not v.trainable]
+        self._program = ember.compile(self._pure)
+
+    # -- the pure function the backend compiles ------------------------------------------------
+    def _pure(self, params: list[ember.Tensor], buffers: list[ember.Tensor], slots: list[Any],
+              lr: ember.Tensor, step: ember.Tensor, batch: list[Any], hyper: Any) -> Any:
+        variables = [v for _, v in self._trainable]
+        _bind(variables + self._buffers, params + buffers)
+        with ember.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(variables)
+            out = self.loss_fn(*batch)
+        loss = out[0] if self.has_aux else out
+        if not isinstance(loss, ember.Tensor) or loss.size != 1:
+            raise ember.ShapeError(
+                f"compile_step: loss_fn must return a scalar loss"
+                f"{' (as the first of a pair, has_aux=True)' if self.has_aux else ''}, got "
+                f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
+        grads = tape.gradient(loss, variables)
+        new_buffers = [ember.stop_gradient(v) for v in self._buffers]
+        opt = self.optimizer
+        live = [i for i, g in enumerate(grads) if g is not None]  # None: left as it is
+        gs = [ember.stop_gradient(grads[i]) for i in live]
+        if opt.clip_norm is not None and gs:  # one global norm over every group, as apply does
+            gs, _ = clip_list(gs, float(opt.clip_norm), [self._trainable[i][0] for i in live])
+        n, kinds = len(params), len(opt.slot_names())
+        new_params, new_slots = list(params), list(slots)
+        by_dtype: dict[Any, list[tuple[int, ember.Tensor]]] = {}
+        for i, g in zip(live, gs, strict=True):
+            by_dtype.setdefault(params[i].dtype, []).append((i, g))
+        for group in by_dtype.values():  # functional_update takes one dtype at a time
+            idx = [i for i, _ in group]
+            sub = [slots[k * n + i] for k in range(kinds) for i in idx]
+            ps, ss = opt.functional_update([params[i] for i in idx], [g for _, g in group],
+                                           sub, step, lr)
+            for j, i in enumerate(idx):
+                new_params[i] = ps[j]
+                for k in range(kinds):
+                    new_slots[k * n + i] = ss[k * len(idx) + j]
+        return out, new_params, new_buffers, new_slots
+
+
+def _bind(variables: list[ember.Variable], values: list[ember.Tensor]) -> None:
+    """The variables hold ``values`` (traced ones, under a compiler). Nothing restores them
+    inside the traced function (a real array there would be a constant of the program): the
+    caller assigns the step's results, or the old values when the step fails."""
+    for v, t in zip(variables, values, strict=True):
+        v.assign(t)
+
+
+def check_compile(flag: Any, where: str) -> bool:
+    if not isinstance(flag, bool):
+        raise ConfigError(f"{where}: compile must be True or False, got {flag!r}")
+    return flag
