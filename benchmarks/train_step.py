@@ -1,7 +1,7 @@
 """One training step: ember-nn vs the same model written natively in torch and in MLX.
 
     uv run python benchmarks/train_step.py [--backends torch,mlx] [--models mlp,conv,transformer]
-        [--repeats 20] [--device gpu]
+        [--modes eager,compiled,cross] [--repeats 20] [--device gpu]
 
 A step is forward, gradient, Adam update, with the results evaluated. Three models:
   * mlp:  784-512-512-10 with ReLU, batch 128, softmax cross-entropy;
@@ -14,16 +14,21 @@ A step is forward, gradient, Adam update, with the results evaluated. Three mode
           norm_first=True, activation="gelu", batch_first=True), norm=nn.LayerNorm);
           MLX: mlx.nn.TransformerEncoder(norm_first=True, activation=gelu) with biases given to
           its attention projections (mlx.nn's Linear uses a bias when it has one).
-ember: ember_nn layers, ``ember_nn.value_and_grad`` (a GradientTape: torch.autograd on torch,
-the compiled MLX replay on MLX) and ``ember_nn.Adam``; with --compile-ember (the default for
-MLX) the optimiser's arithmetic goes through ``ember.compile``.
-torch: nn.Sequential, F.cross_entropy, loss.backward(), torch.optim.Adam (its default: the
-for-loop on CPU, foreach on CUDA). MLX: mlx.nn, nn.value_and_grad, mlx.optimizers.Adam with
-bias_correction=True (as torch and ember do), uncompiled, and the whole step under mx.compile
-(state captured), which is the "compile on both sides" comparison.
-Both sides start from the same weights and see the same batches; their losses after 3 steps
-must agree, so a fast wrong step cannot pass. Targets (issue #4): <= 1.10x torch;
-<= 1.0x MLX with compile on both sides.
+Three comparisons, each ratio measured in one run (the two steps alternated):
+  * eager:    ember (ember_nn layers, ``ember_nn.value_and_grad``: a GradientTape on
+              torch.autograd or MLX's engine, ``ember_nn.Adam``: the fused update ops) against
+              torch eager (nn.Module, F.cross_entropy, loss.backward(), torch.optim.Adam, its
+              default: foreach) or MLX uncompiled (mlx.nn, nn.value_and_grad,
+              mlx.optimizers.Adam(bias_correction=True));
+  * compiled: ``ember_nn.compile_step`` (mx.compile of the whole step on MLX; on torch an ATen
+              trace of forward, backward and update, compiled by inductor) against torch
+              compiled the way its docs recommend (``torch.compile(model)``, the optimiser step
+              under ``torch.compile``) or MLX's whole step under mx.compile (state captured);
+  * compiled ember against eager native.
+Both sides start from the same weights and see the same batch; their losses after 3 steps must
+agree, so a fast wrong step cannot pass. Targets (issue 11): eager ember <= 1.10x eager torch and
+<= 1.05x eager MLX for mlp and conv, <= 1.03x for the transformer; compiled ember <= 1.0x
+compiled native; compiled ember faster than eager native on a GPU.
 """
 
 from __future__ import annotations
@@ -88,18 +93,29 @@ def ember_step(backend: str, problem: str, compile: bool) -> tuple[Callable[[], 
     dev = "cuda" if backend == "torch" and DEVICE["name"] == "gpu" else None
     with ember.use_backend(backend):
         model = ember_model(problem).to(backend, device=dev)
-        opt = ember_nn.Adam(LR).compile_updates(compile)
+        opt = ember_nn.Adam(LR)
         xn, yn = data(problem)
         x, y = ember.asarray(xn, device=dev), ember.asarray(yn, device=dev)
-        vg = ember_nn.value_and_grad(
-            model, lambda x, y: ember_nn.sparse_categorical_cross_entropy(model(x), y))
-        sync = _sync(backend)
 
-        def step() -> float:
-            loss, grads = vg(x, y)
-            opt.update(model, grads)
-            sync(loss, model.variables)
-            return float(loss)
+        def loss_fn(x: Any, y: Any) -> Any:
+            return ember_nn.sparse_categorical_cross_entropy(model(x), y)
+
+        sync = _sync(backend)
+        if compile:
+            compiled = ember_nn.compile_step(model, loss_fn, opt)
+
+            def step() -> float:
+                loss = compiled(x, y)
+                sync(loss, model.variables)
+                return float(loss)
+        else:
+            vg = ember_nn.value_and_grad(model, loss_fn)
+
+            def step() -> float:
+                loss, grads = vg(x, y)
+                opt.update(model, grads)
+                sync(loss, model.variables)
+                return float(loss)
 
     return step, weights(model)
 
@@ -117,7 +133,7 @@ def _sync(backend: str) -> Callable[[Any, list[Any]], None]:
 
 
 # -- torch ---------------------------------------------------------------------------------------
-def torch_step(problem: str, w: list[np.ndarray]) -> Callable[[], float]:
+def torch_step(problem: str, w: list[np.ndarray], compile: bool = False) -> Callable[[], float]:
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -145,6 +161,8 @@ def torch_step(problem: str, w: list[np.ndarray]) -> Callable[[], float]:
             model[7].bias.copy_(torch.from_numpy(w[5]))
     model = model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
+    forward = torch.compile(model) if compile else model
+    update = torch.compile(opt.step) if compile else opt.step
     xn, yn = data(problem)
     x = torch.from_numpy(xn if problem != "conv" else xn.transpose(0, 3, 1, 2).copy()).to(dev)
     y = torch.from_numpy(yn).to(dev)
@@ -152,9 +170,9 @@ def torch_step(problem: str, w: list[np.ndarray]) -> Callable[[], float]:
 
     def step() -> float:
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(forward(x), y)
         loss.backward()
-        opt.step()
+        update()
         sync()
         return float(loss)
 
@@ -293,8 +311,21 @@ def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float
 
 
 # -- timing --------------------------------------------------------------------------------------
-def run(backends: list[str], repeats: int,
-        models: tuple[str, ...] = MODELS) -> list[tuple[Any, ...]]:
+#: mode -> (native side compiled?, ember side compiled?)
+MODES = {"eager": (False, False), "compiled": (True, True), "cross": (False, True)}
+
+
+def native_step(backend: str, problem: str, w: list[np.ndarray], compiled: bool,
+                ) -> tuple[str, Callable[[], float]]:
+    if backend == "torch":
+        return ("torch (compiled)" if compiled else "torch (eager)"), torch_step(problem, w,
+                                                                                compiled)
+    name = "mlx (mx.compile)" if compiled else "mlx (uncompiled)"
+    return name, mlx_steps(problem, w)[name]
+
+
+def run(backends: list[str], repeats: int, models: tuple[str, ...] = MODELS,
+        modes: tuple[str, ...] = tuple(MODES)) -> list[tuple[Any, ...]]:
     rows = []
     for backend in backends:
         if backend == "torch" and DEVICE["name"] == "cpu":
@@ -306,22 +337,18 @@ def run(backends: list[str], repeats: int,
 
             mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
         for problem in models:
-            if backend == "torch":
-                pairs = [("torch (eager)", False)]
-            else:
-                pairs = [("mlx (uncompiled)", False), ("mlx (mx.compile)", True)]
-            for native_name, compile in pairs:
-                step, w = ember_step(backend, problem, compile)
-                native = (torch_step(problem, w) if backend == "torch"
-                          else mlx_steps(problem, w)[native_name])
+            for mode in modes:
+                native_compiled, ember_compiled = MODES[mode]
+                step, w = ember_step(backend, problem, ember_compiled)
+                native_name, native = native_step(backend, problem, w, native_compiled)
                 got = [step() for _ in range(3)]
                 want = [native() for _ in range(3)]
                 np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-5)
                 tn, te = median_pair(native, step, repeats)
-                side = "ember + compiled Adam" if compile else "ember"
+                side = "ember compile_step" if ember_compiled else "ember"
                 rows.append((backend, problem, native_name, side, tn * 1e3, te * 1e3, te / tn))
                 print(f"{backend:6s} {problem:11s} {native_name:18s} native {tn * 1e3:8.3f} ms  "
-                      f"{side:22s} {te * 1e3:8.3f} ms  ratio {te / tn:6.3f}", flush=True)
+                      f"{side:18s} {te * 1e3:8.3f} ms  ratio {te / tn:6.3f}", flush=True)
     return rows
 
 
@@ -330,6 +357,9 @@ def main() -> None:
     ap.add_argument("--backends", default="torch,mlx")
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"comma-separated, from {', '.join(MODELS)}")
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help="eager (both eager), compiled (both compiled), cross (ember compiled, "
+                         "native eager)")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     args = ap.parse_args()
@@ -338,7 +368,10 @@ def main() -> None:
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
         ap.error(f"unknown --models {unknown}; choose from {', '.join(MODELS)}")
-    rows = run(args.backends.split(","), args.repeats, models)
+    modes = tuple(m for m in args.modes.split(",") if m)
+    if sorted(set(modes) - set(MODES)):
+        ap.error(f"unknown --modes; choose from {', '.join(MODES)}")
+    rows = run(args.backends.split(","), args.repeats, models, modes)
     print(f"\n(device: {args.device}; batch {BATCH} for mlp and conv, {T_BATCH} sequences of "
           f"{T_SEQ} for the transformer)\n"
           "| backend | model | native | native ms | ember side | ember ms | ember / native |")
