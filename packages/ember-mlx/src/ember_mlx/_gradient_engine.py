@@ -49,8 +49,9 @@ _compiled: OrderedDict[Any, list[Any]] = OrderedDict()  # key -> [times seen, co
 
 
 def clear_compiled() -> None:
-    """Forget every compiled replay (they are rebuilt on demand)."""
+    """Forget every compiled replay and cached plan (they are rebuilt on demand)."""
     _compiled.clear()
+    _plans.clear()
 
 
 def _arrays(args: tuple[Any, ...]) -> list[mx.array]:
@@ -146,7 +147,7 @@ class _Plan:
     """The calls between the sources and the targets as a function of three arrays lists:
     the vjp inputs (sources), constants, and the calls' own results."""
 
-    __slots__ = ("connected", "consts", "host", "inputs", "key", "n_leaf", "n_vals", "outputs",
+    __slots__ = ("connected", "const_at", "host", "inputs", "key", "n_leaf", "n_vals", "outputs",
                  "source_input", "steps")
 
     def __init__(self) -> None:
@@ -154,7 +155,10 @@ class _Plan:
         self.inputs: list[int] = []  # tape slot of each vjp input (leaf sources, then deltas)
         self.n_leaf = 0  # inputs before the deltas
         self.source_input: dict[int, int] = {}  # source slot -> vjp input index
-        self.consts: list[Any] = []
+        # where each constant is found in a request: ("t", slot) a target's value, else
+        # (record index, argument position, element index...): a plan is kept per recording
+        # structure (see _cached_plan) and fetches a new request's constants from there
+        self.const_at: list[tuple[Any, ...]] = []
         self.outputs: list[Any] = []  # a spec per target
         self.connected: set[int] = set()  # vjp inputs that reach a target
         self.host = ""  # "" | "key" | "data" (see _host_call)
@@ -166,27 +170,91 @@ def _outs(rec: Any) -> tuple[int, ...]:
     return (rec.outs,) if type(rec.outs) is int else rec.outs
 
 
+_PLANS_SIZE = 64
+_plans: OrderedDict[Any, _Plan] = OrderedDict()  # recording structure -> its plan
+
+
+def _arg_sig(a: Any) -> Any:
+    t = type(a)
+    if t is mx.array:
+        return a.dtype
+    if t is tuple or t is list:
+        return (t, *map(_arg_sig, a))
+    if t is slice:
+        return (t, a.start, a.stop, a.step)
+    return (t, a)
+
+
+def _structure(request: GradientRequest, root: Any, targets: list[int],
+               src_slots: list[int]) -> tuple[Any, ...]:
+    """What a plan depends on, cheaper to compute than the plan: per call its kernel, slots,
+    static arguments (with their types), argument and output dtypes; the constants' values
+    are not part of it (the plan fetches them, see ``_Plan.const_at``)."""
+    out: list[Any] = [id(root), tuple(targets), tuple(src_slots)]
+    add = out.append
+    for r in request.records:
+        if r.root is not root:
+            add(None)
+            continue
+        o = r.out
+        add((r.info.name, r.fn, r.ins, r.outs, tuple(map(_arg_sig, r.args)),
+             tuple(x.dtype for x in o) if type(o) is tuple else o.dtype))
+    return tuple(out)
+
+
+def _cached_plan(request: GradientRequest, root: Any, targets: list[int],
+                 src_slots: list[int]) -> _Plan:
+    """The plan of this recording structure: built once, then reused (a training loop records
+    the same structure every step)."""
+    key = _structure(request, root, targets, src_slots)
+    try:
+        p = _plans.get(key)
+    except TypeError:  # an unhashable static argument: no caching
+        return _plan(request, root, targets, src_slots)
+    if p is None:
+        p = _plans[key] = _plan(request, root, targets, src_slots)
+        if len(_plans) > _PLANS_SIZE:
+            _plans.popitem(last=False)
+    else:
+        _plans.move_to_end(key)
+    return p
+
+
+def _consts(p: _Plan, request: GradientRequest) -> list[Any]:
+    out = []
+    records, values = request.records, request.values
+    for at in p.const_at:
+        if at[0] == "t":
+            out.append(values[at[1]])
+            continue
+        a = records[at[0]].args[at[1]]
+        for j in at[2:]:
+            a = a[j]
+        out.append(a)
+    return out
+
+
 def _plan(request: GradientRequest, root: Any, targets: list[int], src_slots: list[int]) -> _Plan:
-    records = [(r, (r.outs,) if type(r.outs) is int else r.outs)
-               for r in request.records if r.root is root]
+    records = [(r, (r.outs,) if type(r.outs) is int else r.outs, i)
+               for i, r in enumerate(request.records) if r.root is root]
     needed = set(targets)  # backward reach from the targets
     keep = []
-    for rec, outs in reversed(records):
+    for rec, outs, ri in reversed(records):
         for s in outs:
             if s in needed:
-                keep.append((rec, outs))
+                keep.append((rec, outs, ri))
                 needed.update(rec.ins)
                 break
     live = set(src_slots)  # forward reach from the sources
     steps = []
-    for rec, outs in reversed(keep):
+    for rec, outs, ri in reversed(keep):
         for s in rec.ins:
             if s in live:
                 live.update(outs)
-                steps.append((rec, outs))
+                steps.append((rec, outs, ri))
                 break
     live.discard(-1)
-    produced = {s for _, outs in steps for s in outs}
+    produced = {s for _, outs, _ in steps for s in outs}
     p = _Plan()
     unique = list(dict.fromkeys(src_slots))
     # sources computed by a kept call get a zero "delta" input added to their value: the
@@ -198,16 +266,14 @@ def _plan(request: GradientRequest, root: Any, targets: list[int], src_slots: li
         p.inputs.append(s)
     val_of: dict[int, int] = {}
     delta_of_val: dict[int, int] = {}
-    const_of: dict[int, int] = {}
 
-    def const(native: Any) -> Any:
-        j = const_of.get(id(native))
-        if j is None:
-            j = const_of[id(native)] = len(p.consts)
-            p.consts.append(native)
-        return ("c", j)
+    def const(at: tuple[Any, ...]) -> Any:
+        # one input per place a constant is found (not per array: the same array in two
+        # places today may be two arrays at the next step of the same structure)
+        p.const_at.append(at)
+        return ("c", len(p.const_at) - 1)
 
-    def ref(a: Any, slot: int = -1) -> Any:
+    def ref(a: Any, at: tuple[Any, ...], slot: int = -1) -> Any:
         if slot >= 0:
             k = val_of.get(slot)
             if k is not None:
@@ -219,21 +285,23 @@ def _plan(request: GradientRequest, root: Any, targets: list[int], src_slots: li
                 p.connected.add(i)
                 return ("i", i)
         if isinstance(a, mx.array):
-            return const(a)
+            return const(at)
         if isinstance(a, (list, tuple)):
-            return ("l" if type(a) is list else "t", tuple(ref(e) for e in a))
+            return ("l" if type(a) is list else "t",
+                    tuple(ref(e, (*at, j)) for j, e in enumerate(a)))
         if type(a) is slice:  # unhashable before Python 3.12: specs are the cache key
             return ("S", (a.start, a.stop, a.step))
         return ("s", a)
 
     key_steps = []
     f64, c64 = mx.float64, mx.complex64
-    for rec, out_slots in steps:
+    for rec, out_slots, ri in steps:
         info, args = rec.info, rec.args
         name = info.name
         if info.many:
-            specs = (("l", tuple(ref(e, s) for e, s in zip(args[0], rec.ins))),
-                     *(ref(a) for a in args[1:]))
+            specs = (("l", tuple(ref(e, (ri, 0, j), s)
+                                 for j, (e, s) in enumerate(zip(args[0], rec.ins)))),
+                     *(ref(a, (ri, i)) for i, a in enumerate(args) if i))
         else:
             arrays, ins = info.arrays, rec.ins
             sp = []
@@ -241,7 +309,7 @@ def _plan(request: GradientRequest, root: Any, targets: list[int], src_slots: li
                 if type(a) in _PLAIN:  # statics and Python scalars (also in array positions)
                     sp.append(("s", a))
                 else:
-                    sp.append(ref(a, ins[arrays.index(i)] if i in arrays else -1))
+                    sp.append(ref(a, (ri, i), ins[arrays.index(i)] if i in arrays else -1))
             specs = tuple(sp)
         host = _host_call(name, args) if name in _HOSTISH else ""
         if not host:
@@ -281,8 +349,8 @@ def _plan(request: GradientRequest, root: Any, targets: list[int], src_slots: li
             p.connected.add(p.source_input[t])
             p.outputs.append(("i", p.source_input[t]))
         else:
-            p.outputs.append(const(request.values[t]))
-    p.key = (tuple(key_steps), len(p.inputs), len(p.consts), tuple(p.outputs))
+            p.outputs.append(const(("t", t)))
+    p.key = (tuple(key_steps), len(p.inputs), len(p.const_at), tuple(p.outputs))
     return p
 
 
@@ -332,18 +400,20 @@ class MLXEngine(Engine):
     def ones(self, target: Tensor) -> Tensor:
         return Tensor(mx.ones_like(target.native), self.root)
 
-    def _prepare(self, request: GradientRequest) -> tuple[_Plan, list[int], list[Any], list[Any]] | None:
+    def _prepare(self, request: GradientRequest
+                 ) -> tuple[_Plan, list[int], list[Any], list[Any], list[Any]] | None:
         merged: dict[int, Any] = {}
         for slot, g, _ in request.targets:
             merged[slot] = merged[slot] + g.native if slot in merged else g.native
         t_slots = list(merged)
-        p = _plan(request, self.root, t_slots, [s for slots in request.sources for s in slots])
+        p = _cached_plan(request, self.root, t_slots,
+                         [s for slots in request.sources for s in slots])
         if p.host == "data":
             return None
         values = request.values
         inputs = [values[s] if i < p.n_leaf else mx.zeros_like(values[s])
                   for i, s in enumerate(p.inputs)]
-        return p, t_slots, inputs, [merged[s] for s in t_slots]
+        return p, t_slots, inputs, [merged[s] for s in t_slots], _consts(p, request)
 
     def gradient(self, request: GradientRequest) -> Gradients:
         if RECORDING.get():  # another tape records: the backward pass must be ember ops
@@ -351,14 +421,14 @@ class MLXEngine(Engine):
         prepared = self._prepare(request)
         if prepared is None:
             return GenericEngine().gradient(request)
-        p, t_slots, inputs, seeds = prepared
+        p, t_slots, inputs, seeds, consts = prepared
         if not p.connected:
             return Gradients([None] * len(request.sources))
         fn = self._function(p)
         if fn is None:  # MLX cannot differentiate some call of this structure
             return GenericEngine().gradient(request)
         try:
-            outs, grads = fn(inputs, p.consts, seeds)
+            outs, grads = fn(inputs, consts, seeds)
         except Exception:
             # MLX lacks a VJP for one of the calls (e.g. scatter with multiply): remember it
             # for this structure and let the generic engine's rules do it
@@ -418,11 +488,10 @@ class MLXEngine(Engine):
         prepared = self._prepare(request)
         if prepared is None:
             return None
-        p, _, inputs, seeds = prepared
+        p, _, inputs, seeds, consts = prepared
         if not p.connected:
             return Gradients([None] * len(request.sources))
         replay = _replay_fn(p)
-        consts = p.consts
 
         def one(*row: Any) -> Any:
             return mx.vjp(lambda *xs: replay(list(xs), consts), inputs, list(row))[1]
