@@ -201,3 +201,21 @@ def test_trainer_compile_gives_the_eager_history(backend: str) -> None:
         np.testing.assert_allclose(histories[1][name], histories[0][name], rtol=1e-5)
     with pytest.raises(ember_nn.ConfigError, match="compile must be True or False"):
         ember_nn.Trainer(_model(False), ember_nn.SGD(0.1), compile="yes")  # type: ignore[arg-type]
+
+
+def test_compiled_updates_compile_once_under_a_schedule(backend: str) -> None:
+    """``Optimizer.compile_updates`` (the mixed-precision Trainer's compile): the rate and the
+    step number are inputs of the compiled update, so a schedule does not compile a new
+    version at every step."""
+    _slow_on_torch(backend)
+    models = [_model(False) for _ in range(2)]
+    opts = [ember_nn.Adam(ember_nn.CosineDecay(0.05, decay_steps=10)) for _ in range(2)]
+    opts[1].compile_updates(True)
+    for model, opt in zip(models, opts, strict=True):
+        vg = ember_nn.value_and_grad(model, lambda x, y, m=model: ember.mean((m(x) - y) ** 2))
+        for x, y in _batches(4):
+            opt.update(model, vg(x, y)[1])
+    for a, b in zip(models[0].variables, models[1].variables, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
+    compiles = ember.load_backend(backend).hooks.compiler is not None
+    assert opts[1]._update_fn.stats.traces == (1 if compiles else 0)

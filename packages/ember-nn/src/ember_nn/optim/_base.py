@@ -199,12 +199,17 @@ class Optimizer(abc.ABC):
             groups.setdefault(e.key, []).append((e, var, g))
         names = self._slot_names()
         step = self._step + 1
-        for members in groups.values():
+        for key, members in groups.items():
             params = [ember.stop_gradient(v) for _, v, _ in members]
             slots = {n: [self._slot(e, n, p) for (e, _, _), p in zip(members, params)]
                      for n in names}
-            new_p, new_slots = self._update_fn(params, [g for _, _, g in members], slots, lr,
-                                               step)
+            rate: Any = lr
+            count: Any = step
+            if self._compile:  # inputs of the compiled update, not constants (one compilation)
+                rate, count = (ember.asarray(v, dtype=ember.float32, backend=key[0],
+                                             device=key[1]) for v in (lr, step))
+            new_p, new_slots = self._update_fn(params, [g for _, _, g in members], slots, rate,
+                                               count)
             for i, (e, var, _) in enumerate(members):
                 var.assign(new_p[i])
                 e.slots = {n: new_slots[n][i] for n in names}
