@@ -43,11 +43,12 @@ def _sgd(data: Any, d: Any) -> Any:
     momentum = data.draw(st.sampled_from([0.0, 0.9]))
     nesterov = momentum != 0 and data.draw(st.booleans(), label="nesterov")
     dampening = 0.0 if nesterov else data.draw(st.sampled_from([0.0, 0.25]))
+    slots: list[Any] | None = bufs
     if momentum == 0:
-        bufs = None
+        slots = None
     elif data.draw(st.booleans(), label="first step"):
-        bufs = [None] * len(ps)
-    return call(ps, gs, bufs, lr=_scalar(data, 0.1, "lr"), momentum=momentum,
+        slots = [None] * len(ps)
+    return call(ps, gs, slots, lr=_scalar(data, 0.1, "lr"), momentum=momentum,
                 dampening=dampening, nesterov=nesterov,
                 weight_decay=data.draw(st.sampled_from([0.0, 0.01])))
 
