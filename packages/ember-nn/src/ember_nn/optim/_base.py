@@ -57,8 +57,9 @@ def registry() -> dict[str, type[Optimizer]]:
 class Optimizer(abc.ABC):
     """Base class. Subclasses set their hyperparameters as attributes of the constructor
     arguments' names, call ``self._refresh()`` (which validates them) at the end of
-    ``__init__``, and define the hooks ``_validate``, ``_fixed_scalars``, ``_step_scalars``,
-    ``_slot_names``, ``_new_slots`` and ``_update`` (element-wise: see SGD).
+    ``__init__``, and define the hooks ``_validate``, ``_fixed_scalars``, ``_slot_names``,
+    ``_new_slots`` (``_missing_slot``) and ``_group_update`` (one fused ``ember.nn.*_update``
+    call: see SGD).
 
     >>> model = ember_nn.Dense(2, 1, key=0)
     >>> opt = ember_nn.SGD(0.1)
