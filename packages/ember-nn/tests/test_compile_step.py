@@ -219,3 +219,25 @@ def test_compiled_updates_compile_once_under_a_schedule(backend: str) -> None:
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
     compiles = ember.load_backend(backend).hooks.compiler is not None
     assert opts[1]._update_fn.stats.traces == (1 if compiles else 0)
+
+
+def test_binary_cross_entropy_compiles(backend: str) -> None:
+    """The losses' host-side value checks are skipped inside a compiled program (they would
+    stop it compiling) and still run in eager code."""
+    _slow_on_torch(backend)
+    with ember_nn.seeded(0):
+        model = ember_nn.Dense(6, 1)
+    opt = ember_nn.SGD(0.1)
+    x = _batches(1)[0][0]
+    y = ember.asarray((np.arange(16) % 2).reshape(16, 1).astype(np.float32))
+
+    def loss_fn(x, y):  # type: ignore[no-untyped-def]
+        return ember_nn.binary_cross_entropy(model(x), y)
+
+    step = ember_nn.compile_step(model, loss_fn, opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ember.CompileWarning)
+        first, second = float(step(x, y)), float(step(x, y))
+    assert second < first and step.fallback is None
+    with pytest.raises(ember.ArgumentError, match=r"must be in \[0, 1\]"):
+        loss_fn(x, y * 3.0)  # eager: checked

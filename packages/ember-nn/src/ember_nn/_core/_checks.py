@@ -79,8 +79,10 @@ def _check_label_range(op: str, labels: ember.Tensor, num_classes: int,
 
 def _check_unit_range(op: str, named: list[tuple[str, ember.Tensor, str]]) -> None:
     """ArgumentError if a tensor holds values outside [0, 1] (NaN passes: non-finite values are
-    ``TerminateOnNaN``'s and fit's data check's business). One boolean is read on the host;
-    the details only when it is set."""
+    ``TerminateOnNaN``'s and fit's data check's business). One boolean is read on the host
+    (the details only when it is set); skipped inside a compiled program, like the label check."""
+    if ember.compiling():
+        return
     flags = [ember.any((t < 0.0) | (t > 1.0)) for _, t, _ in named if t.size]
     if not flags or not bool(flags[0] if len(flags) == 1 else ember.any(ember.stack(flags))):
         return
