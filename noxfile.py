@@ -24,7 +24,10 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PKG = {name: str(ROOT / "packages" / name) for name in
        ("ember-core", "ember-numpy", "ember-torch", "ember-mlx", "ember-nn")}
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
-NN_TEST_DEPS = ["safetensors>=0.4"]  # the reference reader/writer our checkpoint files must match
+# safetensors: the reference reader/writer our checkpoint files must match; ncps 1.0.1 and torch:
+# the references of the recurrent layers, wirings and liquid cells (torch comes as a plain library
+# in the numpy/mlx sessions too, after their standalone check).
+NN_TEST_DEPS = ["safetensors>=0.4", "ncps==1.0.1", "torch>=2.3"]
 
 STANDALONE_CHECK = """
 import sys, ember
