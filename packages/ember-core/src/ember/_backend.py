@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import difflib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -228,6 +227,8 @@ def _named(backend: str, kernels: KernelSource) -> dict[str, Callable[..., Any]]
                 table[kname] = fn
     unknown = sorted(set(table) - KERNEL_NAMES - {"basic_index"})
     if unknown:
+        import difflib  # an error path: not paid by `import ember`
+
         hints = [f"{k!r}" + "".join(f" (did you mean {m!r}?)"
                                     for m in difflib.get_close_matches(k, KERNEL_NAMES, 1))
                  for k in unknown]

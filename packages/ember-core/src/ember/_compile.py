@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,12 @@ def compiling() -> bool:
     checks that read them, like a label range, are for eager code)."""
     return _tracing.get()
 
-log = logging.getLogger("ember.compile")
+
+def _log() -> Any:
+    """The ``ember.compile`` logger (logging is imported with the first trace, not with ember)."""
+    import logging
+
+    return logging.getLogger("ember.compile")
 
 
 class CompileWarning(UserWarning):
@@ -115,7 +119,7 @@ def _natively(fn: Callable[..., Any], root: Any, tree: Any, leaves: list[Any], s
     def run(*natives: Any) -> list[Any]:
         if stats.fallback is None:  # a trace (a plain run once the backend gave up)
             stats.traces += 1
-            log.debug("ember.compile: %s traces %s (compilation %d) for input shapes %s",
+            _log().debug("ember.compile: %s traces %s (compilation %d) for input shapes %s",
                       root.name, name, stats.traces,
                       [tuple(getattr(n, "shape", ())) for n in natives])
         filled = list(template)
