@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import init as init
+from . import wirings as wirings
 from ._core import (
     CheckpointError,
     ConfigError,
@@ -114,6 +115,7 @@ from .optim import (
     clip_by_global_norm,
     global_norm,
 )
+from .wirings import NCP, AutoNCP, FullyConnected, Wiring
 
 if TYPE_CHECKING:  # imported on first use, through __getattr__ below
     from .io import (
@@ -196,6 +198,8 @@ __all__ = [
     "SparseCategoricalCrossEntropyLoss", "get_loss", "loss_name_of",
     "accuracy", "binary_accuracy", "macro_accuracy", "confusion_matrix", "Mean", "Accuracy",
     "BinaryAccuracy", "MacroAccuracy", "get_metric", "streaming_metric",
+    # wirings (ember_nn.wirings has them all, Random and draw_graph too)
+    "wirings", "Wiring", "FullyConnected", "NCP", "AutoNCP",
     # optimisation
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Schedule", "Constant", "StepDecay",
     "CosineDecay", "clip_by_global_norm", "global_norm",
