@@ -11,7 +11,9 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "ember_nn"
 ALLOWED_ROOTS = {"ember", "ember_nn", "__future__"} | set(sys.stdlib_module_names)
 # optional libraries that are not array backends, imported lazily (importlib) by one module each
-OPTIONAL = {"pipelines/_datasets.py": {"sklearn"}, "pipelines/_plot.py": {"matplotlib"}}
+OPTIONAL = {"pipelines/_datasets.py": {"sklearn"}, "pipelines/_plot.py": {"matplotlib"},
+            # interop: reads an ncps torch module, importing torch and ncps when called
+            "io/_ncps.py": {"ncps", "torch"}}
 
 
 def _imported_roots(path: Path) -> set[str]:

@@ -115,11 +115,13 @@ from .optim import (
     clip_by_global_norm,
     global_norm,
 )
+from .recurrent import LTC, CfC, CfCCell, LTCCell, WiredCfCCell
 from .wirings import NCP, AutoNCP, FullyConnected, Wiring
 
 if TYPE_CHECKING:  # imported on first use, through __getattr__ below
     from .io import (
         Checkpoint,
+        from_ncps,
         load,
         load_checkpoint,
         load_file,
@@ -153,7 +155,7 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
 #: needed to build a model, so ``import ember_nn`` leaves them until a name is used.
 _LAZY = {
     **dict.fromkeys(["Checkpoint", "load", "load_checkpoint", "load_file", "load_weights",
-                     "read_metadata", "save", "save_file"], "io"),
+                     "read_metadata", "save", "save_file", "from_ncps"], "io"),
     **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
     **dict.fromkeys(["PRECISIONS", "ArrayData", "Callback", "CSVLogger", "EarlyStopping",
                      "History", "ModelCheckpoint", "TerminateOnNaN", "Trainer", "fit",
@@ -200,6 +202,8 @@ __all__ = [
     "BinaryAccuracy", "MacroAccuracy", "get_metric", "streaming_metric",
     # wirings (ember_nn.wirings has them all, Random and draw_graph too)
     "wirings", "Wiring", "FullyConnected", "NCP", "AutoNCP",
+    # liquid networks (ncps's CfC and LTC)
+    "CfC", "CfCCell", "WiredCfCCell", "LTC", "LTCCell", "from_ncps",
     # optimisation
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Schedule", "Constant", "StepDecay",
     "CosineDecay", "clip_by_global_norm", "global_norm",
