@@ -63,10 +63,17 @@ def _edges(graph: Any, matrix: list[list[int]], source: str) -> None:
 
 
 def _positions(nx: Any, graph: Any, layout: str) -> dict[str, Any]:
-    if layout == "layers":  # columns: sensory, inter, command, motor
-        for _node, data in graph.nodes(data=True):
-            data["layer"] = _ORDER.index(data["neuron_type"])
-        return dict(nx.multipartite_layout(graph, subset_key="layer"))
+    if layout == "layers":  # columns sensory, inter, command, motor; ids from the top down
+        # (networkx's multipartite_layout orders a column by a set: it changes from run to run)
+        columns: dict[str, list[str]] = {kind: [] for kind in _ORDER}
+        for node, kind in graph.nodes(data="neuron_type"):
+            columns[kind].append(node)
+        pos = {}
+        for x, kind in enumerate(k for k in _ORDER if columns[k]):
+            nodes = sorted(columns[kind], key=lambda n: int(n.rsplit("_", 1)[1]))
+            for i, node in enumerate(nodes):
+                pos[node] = (float(x), (len(nodes) - 1) / 2 - i)
+        return pos
     functions = {"kamada": nx.kamada_kawai_layout, "circular": nx.circular_layout,
                  "random": nx.random_layout, "shell": nx.shell_layout,
                  "spring": nx.spring_layout, "spectral": nx.spectral_layout,
@@ -110,12 +117,19 @@ def draw(wiring: Wiring, *, layout: str = "shell",
             present.append(kind)
             nx.draw_networkx_nodes(graph, pos, nodelist=nodes, node_color=neurons[kind],
                                    node_size=220, ax=ax)
+    types = dict(graph.nodes(data="neuron_type"))
     for polarity in ("excitatory", "inhibitory"):
         edges = [(a, b) for a, b, d in graph.edges(data=True) if d["polarity"] == polarity]
-        if edges:
-            nx.draw_networkx_edges(graph, pos, edgelist=edges, edge_color=synapses[polarity],
-                                   style=SYNAPSE_STYLES[polarity], arrows=True, arrowsize=8,
-                                   width=0.8, alpha=0.7, node_size=220, ax=ax)
+        # in the "layers" layout, synapses within a layer (recurrent command synapses) bend,
+        # so that they do not run along the layer's column over one another
+        within = layout == "layers"
+        for bend, group in ((0.0, [e for e in edges if not within or types[e[0]] != types[e[1]]]),
+                            (0.35, [e for e in edges if within and types[e[0]] == types[e[1]]])):
+            if group:
+                nx.draw_networkx_edges(graph, pos, edgelist=group, edge_color=synapses[polarity],
+                                       style=SYNAPSE_STYLES[polarity], arrows=True,
+                                       arrowsize=8, width=0.8, alpha=0.7, node_size=220,
+                                       connectionstyle=f"arc3,rad={bend}", ax=ax)
     if draw_labels:
         nx.draw_networkx_labels(graph, pos, font_size=6, ax=ax)
     handles = [patches.Patch(color=neurons[k], label=f"{k.capitalize()} neurons")
