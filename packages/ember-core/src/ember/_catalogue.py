@@ -274,6 +274,10 @@ nn.scaled_dot_product_attention | C | (q: array, k: array, v: array, mask: array
 nn.cross_entropy | C | (logits: array, targets: array, axis, ignore_index, label_smoothing, reduction) | Cross-entropy from logits and integer targets or class probabilities.
 ## scan
 nn.associative_scan | C | (fn, x: array, axis, reverse) | Inclusive scan with any associative binary function, log depth.
+## recurrent
+nn.rnn | C | (x: array, h0: array, w_ih: array, w_hh: array, b_ih: array, b_hh: array, lengths: array, nonlinearity, reverse) | One Elman RNN layer (torch.nn.RNN's formulas and weight layout, tanh or relu) over a time-major sequence; lengths: valid steps per sequence; returns (outputs, h_n).
+nn.lstm | C | (x: array, h0: array, c0: array, w_ih: array, w_hh: array, b_ih: array, b_hh: array, w_hr: array, lengths: array, reverse) | One LSTM layer (torch.nn.LSTM's formulas and weight layout, optional projection w_hr) over a time-major sequence; returns (outputs, h_n, c_n).
+nn.gru | C | (x: array, h0: array, w_ih: array, w_hh: array, b_ih: array, b_hh: array, lengths: array, reverse) | One GRU layer (torch.nn.GRU's formulas and weight layout) over a time-major sequence; returns (outputs, h_n).
 ## optimizers
 nn.sgd_update | C | (params: list[array], grads, momentum_buffers, lr, weight_decay, momentum, dampening, nesterov, donate) | torch.optim.SGD's step for a list of variables (grads and buffers: lists like params); returns (params, buffers). Not differentiable.
 nn.adam_update | C | (params: list[array], grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, weight_decay, step, decoupled_weight_decay, donate) | torch.optim.Adam's (AdamW's: decoupled) step for a list of variables; returns (params, exp_avgs, exp_avg_sqs). Not differentiable.

@@ -150,14 +150,17 @@ class Kernels(NamedTuple):
     nn_cross_entropy: Callable[[Any, Any, Any, Any, Any, Any], Any] | None
     nn_dropout: Callable[[Any, Any, Any], Any] | None  # x, rate, key
     nn_gelu: Callable[[Any, Any], Any] | None  # x, approximate
+    nn_gru: Callable[[Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_layer_norm: Callable[[Any, Any, Any, Any, Any], Any] | None  # x, weight, bias, axis, eps
     nn_log_softmax: Callable[[Any, Any], Any] | None  # x, axis
     nn_logsumexp: Callable[[Any, Any, Any], Any] | None  # x, axis, keepdims
+    nn_lstm: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_max_pool: Callable[[Any, Any, Any, Any], Any]  # x, window, stride, padding
     nn_one_hot: Callable[[Any, Any, Any], Any] | None  # indices, num_classes, dtype
     nn_relu: Callable[[Any], Any] | None  # x
     nn_rms_norm: Callable[[Any, Any, Any, Any], Any] | None  # x, weight, axis, eps
     nn_rmsprop_update: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
+    nn_rnn: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_scaled_dot_product_attention: Callable[[Any, Any, Any, Any, Any, Any], Any] | None
     nn_sgd_update: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_sigmoid: Callable[[Any], Any] | None  # x

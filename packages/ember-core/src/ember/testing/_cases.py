@@ -98,6 +98,7 @@ def load_all() -> list[Case]:
         _cases_linalg_edges,
         _cases_nn,
         _cases_optimizers,
+        _cases_recurrent,
         _cases_reductions,
     )
 

@@ -105,6 +105,7 @@ def load_grad_cases() -> list[GradCase]:
         _grad_cases_linalg,
         _grad_cases_linalg_ops,
         _grad_cases_nn,
+        _grad_cases_recurrent,
     )
 
     return GRAD_CASES

@@ -20,6 +20,7 @@ from . import (
     optimizers,
     pooling,
     random,
+    recurrent,
     searching,
     sets,
     sorting,
@@ -29,8 +30,8 @@ from . import (
 
 MODULES = (
     activations, attention, autodiff, convolution, creation, dtypes, elementwise, fft, indexing,
-    linalg, manipulation, normalization, optimizers, pooling, random, searching, sets, sorting,
-    statistical, utility,
+    linalg, manipulation, normalization, optimizers, pooling, random, recurrent, searching, sets,
+    sorting, statistical, utility,
 )
 
 __all__ = ["MODULES"]

@@ -132,6 +132,7 @@ def _load() -> None:
         manipulation,
         normalization,
         pooling,
+        recurrent,
         searching,
         sorting,
         statistical,
