@@ -261,7 +261,7 @@ class LTC(Module):
         d = layer_dtype(name, dtype)
         k_cell, k_lstm = ember.random.split(next_key(key))
         if isinstance(units, Wiring):
-            wiring = units
+            wiring = built_wiring(name, units, input_size, "input_size")
         elif isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ConfigError(f"{name}: units must be a positive int or an "
                               f"ember_nn.wirings.Wiring, got {units!r:.60}")
