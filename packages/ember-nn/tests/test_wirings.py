@@ -112,7 +112,8 @@ def test_auto_ncp_gives_ncps_matrices(seed: int, units: int, outputs: int, input
 
 
 @pytest.mark.parametrize("args", [(10, 3, 2, 4, 3, 5, 2), (3, 10, 2, 1, 3, 0, 10),
-                                  (6, 2, 5, 6, 2, 7, 1), (1, 1, 1, 1, 1, 1, 1)])
+                                  (6, 2, 5, 6, 2, 7, 1), (1, 1, 1, 1, 1, 1, 1),
+                                  (4, 3, 2, 0, 0, 2, 0)])
 @pytest.mark.parametrize("inputs", [1, 5, 17])
 def test_ncp_gives_ncps_matrices(args: tuple[int, ...], inputs: int) -> None:
     # (3, 10, ...): inter -> command leaves command neurons unreached, whose fan-in ncps caps
@@ -312,6 +313,7 @@ def test_ncps_configs_load_and_ncps_ncp_config_is_broken() -> None:
     (lambda: NCP(4, 3, 2, 2, 4, 1, 2), r"inter_fanout=4 is more than the 3 command"),
     (lambda: NCP(4, 3, 2, 2, 2, 1, 4), r"motor_fanin=4 is more than the 3 command"),
     (lambda: NCP(4, 3, 2, 2, 2, -1, 2), r"recurrent_command_synapses must be an int >= 0"),
+    (lambda: NCP(4, 3, 2, -1, 2, 1, 2), r"sensory_fanout must be an int >= 0, got -1"),
     (lambda: NCP(0, 3, 2, 2, 2, 1, 2), r"inter_neurons must be an int >= 1, got 0"),
     (lambda: NCP(4, 3, 2, 2, 2, 1, 2, seed=-1), r"seed must be an int in \[0, 2\*\*32\)"),
     (lambda: Random(5, sparsity_level=1.0), r"\[0, 1\), got 1.0"),

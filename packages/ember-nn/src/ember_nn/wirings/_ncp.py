@@ -33,7 +33,8 @@ class NCP(Wiring):
         inter_neurons: the number of inter neurons (layer 0).
         command_neurons: the number of command neurons (layer 1).
         motor_neurons: the number of motor neurons (layer 2, the outputs).
-        sensory_fanout: synapses from each input to the inter neurons (<= inter_neurons).
+        sensory_fanout: synapses from each input to the inter neurons (<= inter_neurons;
+            0 as in ncps: then every inter neuron is connected as an unreached one).
         inter_fanout: synapses from each inter neuron to the command neurons
             (<= command_neurons).
         recurrent_command_synapses: synapses drawn among the command neurons (>= 0).
@@ -60,7 +61,7 @@ class NCP(Wiring):
         for arg, value, limit, of in (("sensory_fanout", sensory_fanout, inter, "inter"),
                                       ("inter_fanout", inter_fanout, command, "command"),
                                       ("motor_fanin", motor_fanin, command, "command")):
-            if _count(name, arg, value) > limit:
+            if _count(name, arg, value, low=0) > limit:
                 raise ConfigError(f"{name}: {arg}={value} is more than the {limit} {of} "
                                   f"neurons it chooses from; lower it or add {of} neurons")
         self._num_inter_neurons, self._num_command_neurons = inter, command
