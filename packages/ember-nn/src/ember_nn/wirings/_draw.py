@@ -8,12 +8,13 @@ green lines, inhibitory ones dashed red, and the legend says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._core import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._wiring import Wiring
 
 __all__ = ["draw", "draw_graph", "get_graph"]
@@ -144,7 +145,7 @@ def draw(wiring: Wiring, *, layout: str = "shell",
                      f"inputs, {wiring.synapse_count} + {wiring.sensory_synapse_count} synapses",
                      fontsize=10)
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-        figure.savefig(Path(path), format="png", bbox_inches="tight")
+        figure.savefig(_path(path), format="png", bbox_inches="tight")
     return handles
 
 
@@ -161,4 +162,10 @@ def draw_graph(wiring: Wiring, path: str | Path, *, layout: str = "layers",
     """
     wiring._require_built("draw_graph")
     draw(wiring, layout=layout, path=path, **options)
+    return _path(path)
+
+
+def _path(path: str | Path) -> Path:
+    from pathlib import Path  # pathlib costs ~8 ms of ``import ember_nn`` (urllib.parse)
+
     return Path(path)

@@ -17,7 +17,6 @@ Only these draws are written here; the tests compare every one with NumPy itself
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -39,6 +38,8 @@ class Legacy:
     Mersenne Twister, given NumPy's seeding of its state)."""
 
     def __init__(self, seed: int) -> None:
+        import random  # on use: it is not needed to import ember_nn
+
         key = [seed & _M32]
         for i in range(1, 624):
             prev = key[-1]

@@ -14,10 +14,12 @@ a ``ConfigError`` naming the value, and ``build`` may be called again with the s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._core import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["Wiring", "deserialize_wiring", "serialize_wiring"]
 
