@@ -3,9 +3,12 @@
     uv sync --group bench     # autograd (the NumPy reference) and friends
     uv run python benchmarks/tape.py [--backends numpy,torch,mlx] [--repeats 15] [--device gpu]
 
-Two problems, each a full gradient computation (forward + backward, results evaluated):
+Three problems, each a full gradient computation (forward + backward, results evaluated):
   * mlp: loss = mean((tanh(tanh(x W1 + b1) W2 + b2) W3 + b3 - y)^2), width 256, batch 64;
-  * rnn: h_t = tanh(x_t Wx + h_{t-1} Wh), 100 steps, width 64, batch 32, loss = mean(h_T^2).
+  * rnn: h_t = tanh(x_t Wx + h_{t-1} Wh), 100 steps, width 64, batch 32, loss = mean(h_T^2);
+  * vars: 6 variables of 4x4, loss = sum(v1 + v2 + ... + v6) (5 adds): many small variables and
+    few ops, so the tape's fixed cost per tape and per variable (watching, seeding, releasing)
+    is what is measured.
 Native sides: torch.autograd.grad; mx.value_and_grad uncompiled and under mx.compile; for
 NumPy the `autograd` package (HIPS). The ember side is the same model written with ember ops
 inside a GradientTape (on its backend's default engine), gradients w.r.t. Variables. Each
@@ -28,6 +31,8 @@ from _timing import median_pair
 MLP = {"batch": 64, "width": 256}
 DEVICE = {"name": "cpu"}  # --device gpu: torch on CUDA, MLX on its GPU
 RNN = {"steps": 100, "batch": 32, "width": 64}
+VARS = {"count": 6, "shape": (4, 4), "inner": 50}  # inner: calls per timed repeat (µs each)
+PROBLEMS = ("mlp", "rnn", "vars")
 
 
 def data(seed: int = 0) -> dict[str, Any]:
@@ -44,6 +49,7 @@ def data(seed: int = 0) -> dict[str, Any]:
     out["rnn_Wx"] = (rng.standard_normal((h, h)) * 0.1).astype(f)
     out["rnn_Wh"] = (rng.standard_normal((h, h)) * 0.1).astype(f)
     out["rnn_x"] = rng.standard_normal((t, n, h)).astype(f)
+    out["vars"] = [rng.standard_normal(VARS["shape"]).astype(f) for _ in range(VARS["count"])]
     return out
 
 
@@ -65,6 +71,13 @@ def ember_rnn(params: list[Any], xs: Any) -> Any:
     return ember.mean(h * h)
 
 
+def ember_vars(params: list[Any]) -> Any:
+    total = params[0]
+    for p in params[1:]:
+        total = total + p
+    return ember.sum(total)
+
+
 def _dev(backend: str) -> str | None:
     return "cuda" if backend == "torch" and DEVICE["name"] == "gpu" else None
 
@@ -81,6 +94,11 @@ def ember_step(backend: str, d: dict[str, Any], problem: str) -> tuple[Callable[
 
             def loss() -> Any:
                 return ember_mlp(params, x, y)
+        elif problem == "vars":
+            params = [ember.Variable(t(a)) for a in d["vars"]]
+
+            def loss() -> Any:
+                return ember_vars(params)
         else:
             params = [ember.Variable(t(d["rnn_Wx"])), ember.Variable(t(d["rnn_Wh"]))]
             xs = t(d["rnn_x"])
@@ -134,6 +152,16 @@ def torch_step(d: dict[str, Any], problem: str) -> Callable[[], Any]:
             g = torch.autograd.grad(torch.mean((h - y) ** 2), ps)
             sync()
             return g
+    elif problem == "vars":
+        ps = [leaf(a) for a in d["vars"]]
+
+        def step() -> Any:
+            total = ps[0]
+            for p in ps[1:]:
+                total = total + p
+            g = torch.autograd.grad(torch.sum(total), ps)
+            sync()
+            return g
     else:
         ps = [leaf(d["rnn_Wx"]), leaf(d["rnn_Wh"])]
         xs = torch.tensor(d["rnn_x"], device=dev)
@@ -162,6 +190,14 @@ def mlx_steps(d: dict[str, Any], problem: str) -> dict[str, Callable[[], Any]]:
                 if i < 2:
                     h = mx.tanh(h)
             return mx.mean((h - y) ** 2)
+    elif problem == "vars":
+        ps = [mx.array(a) for a in d["vars"]]
+
+        def loss(p: list[Any]) -> Any:
+            total = p[0]
+            for q in p[1:]:
+                total = total + q
+            return mx.sum(total)
     else:
         ps = [mx.array(d["rnn_Wx"]), mx.array(d["rnn_Wh"])]
         xs = mx.array(d["rnn_x"])
@@ -202,6 +238,14 @@ def autograd_step(d: dict[str, Any], problem: str) -> Callable[[], Any]:
                 if i < 2:
                     h = anp.tanh(h)
             return anp.mean((h - y) ** 2)
+    elif problem == "vars":
+        ps = list(d["vars"])
+
+        def loss(p: list[Any]) -> Any:
+            total = p[0]
+            for q in p[1:]:
+                total = total + q
+            return anp.sum(total)
     else:
         ps = [d["rnn_Wx"], d["rnn_Wh"]]
         xs = d["rnn_x"]
@@ -231,7 +275,21 @@ def _host(g: Any) -> np.ndarray:
     return np.asarray(g)
 
 
-def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
+def _times(f: Callable[[], Any], n: int) -> Callable[[], Any]:
+    """``f`` called ``n`` times (a step of a few µs is timed over n calls)."""
+    if n == 1:
+        return f
+
+    def loop() -> Any:
+        for _ in range(n):
+            out = f()
+        return out
+
+    return loop
+
+
+def run(backends: list[str], repeats: int,
+        problems: tuple[str, ...] = PROBLEMS) -> list[tuple[Any, ...]]:
     d = data()
     rows = []
     for backend in backends:
@@ -245,14 +303,16 @@ def run(backends: list[str], repeats: int) -> list[tuple[Any, ...]]:
             mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
         if backend == "numpy" and DEVICE["name"] == "gpu":
             continue
-        for problem in ("mlp", "rnn"):
+        for problem in problems:
             step, _ = ember_step(backend, d, problem)
             ember_grads = [_host(g) for g in step()]
             for name, native in natives(backend, d, problem).items():
                 want = [_host(g) for g in native()]
                 for got, exp in zip(ember_grads, want):
                     np.testing.assert_allclose(got, exp, rtol=2e-3, atol=2e-5)
-                tn, te = median_pair(native, step, repeats)
+                n = VARS["inner"] if problem == "vars" else 1
+                tn, te = median_pair(_times(native, n), _times(step, n), repeats)
+                tn, te = tn / n, te / n
                 rows.append((backend, problem, name, tn * 1e3, te * 1e3, te / tn))
                 print(f"{backend:6s} {problem}  {name:28s} native {tn * 1e3:9.3f} ms  "
                       f"ember {te * 1e3:9.3f} ms  ratio {te / tn:6.3f}", flush=True)
@@ -264,9 +324,15 @@ def main() -> None:
     ap.add_argument("--backends", default="numpy,torch,mlx")
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    ap.add_argument("--problems", default=",".join(PROBLEMS),
+                    help=f"comma-separated, of {', '.join(PROBLEMS)}")
     args = ap.parse_args()
     DEVICE["name"] = args.device
-    rows = run(args.backends.split(","), args.repeats)
+    problems = tuple(args.problems.split(","))
+    unknown = [p for p in problems if p not in PROBLEMS]
+    if unknown:
+        ap.error(f"unknown problems {unknown}; choose from {list(PROBLEMS)}")
+    rows = run(args.backends.split(","), args.repeats, problems)
     print(f"\n(device: {args.device})\n| backend | problem | native | native ms | ember ms | ember / native |")
     print("|---|---|---|---:|---:|---:|")
     for b, p, n, tn, te, r in rows:

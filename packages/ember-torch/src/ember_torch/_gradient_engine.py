@@ -15,10 +15,11 @@ the first gradient of a process ~1.5 s (issue 12).
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Any
 
 import torch
-from ember import EmberError, Tensor
+from ember import EmberError, Tensor, compiling
 from ember.autodiff import Engine, GradientRequest, Gradients
 from ember.autodiff._functional import native_vmap
 from ember.autodiff._record import RECORDING
@@ -32,6 +33,23 @@ except ImportError:  # pragma: no cover - older torch: torch.autograd.grad itsel
 __all__ = ["TorchEngine"]
 
 _PROBE = torch.zeros((), requires_grad=True)
+
+# id(array) -> (weak reference to it, the leaf that requires grad made for it): a variable read
+# by every training step's tape gets the same leaf each time instead of a new detach() (ember
+# never changes an array in place, so the leaf, which shares its storage, stays equal to it).
+# The entry goes when the array does (a variable's assign gives it a new array: a new leaf).
+# Not while a dispatch mode or ember.compile traces: a leaf made there is the trace's own.
+_leaves: dict[int, tuple[weakref.ref[Any], Any]] = {}
+_dispatch_modes = torch._C._len_torch_dispatch_stack
+
+
+def _forget(key: int) -> Any:
+    def gone(ref: weakref.ref[Any]) -> None:
+        hit = _leaves.get(key)
+        if hit is not None and hit[0] is ref:
+            del _leaves[key]
+
+    return gone
 
 
 def _sequence_nr() -> int:
@@ -92,7 +110,15 @@ class TorchEngine(Engine):
     def source(self, native: Any) -> Any:
         if native.requires_grad or not (native.is_floating_point() or native.is_complex()):
             return native
-        return native.detach().requires_grad_(True)
+        if type(native) is not torch.Tensor or _dispatch_modes() or compiling():
+            return native.detach().requires_grad_(True)
+        key = id(native)
+        hit = _leaves.get(key)
+        if hit is not None and hit[0]() is native:
+            return hit[1]
+        leaf = native.detach().requires_grad_(True)
+        _leaves[key] = (weakref.ref(native, _forget(key)), leaf)
+        return leaf
 
     def ones(self, target: Tensor) -> Tensor:
         return Tensor(torch.ones_like(target.native), self.root)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ArgumentError, ShapeError, TapeError
@@ -64,7 +65,7 @@ class GradientTape:
         self._clear()
 
     def _clear(self) -> None:
-        self._tracker = Tracker(self._auto, self._read, self._engine_keeps)
+        self._tracker = Tracker(self._auto, *_callbacks(self))
         self._watched: dict[int, tuple[Tensor, int]] = {}  # id(tensor) -> (tensor, slot)
         self._var_slots: dict[int, tuple[Variable, list[int]]] = {}  # id(variable) -> reads
         self._engines: dict[Backend, Engine] = {}
@@ -455,6 +456,27 @@ class GradientTape:
         arrays, calls = self._tracker.sizes()
         return (f"<ember.GradientTape {state}, persistent={self._persistent}, "
                 f"{arrays} tracked arrays, {calls} recorded calls>")
+
+
+def _callbacks(tape: GradientTape) -> tuple[Callable[[Any], tuple[int, Any]],
+                                            Callable[[Backend], bool]]:
+    """The tracker's callbacks into ``tape`` (``_read``, ``_engine_keeps``), through a weak
+    reference: the tape holds its tracker, and a tracker holding the tape's bound methods would
+    make every tape a reference cycle, freed only by the cyclic garbage collector (whose runs
+    cost a training step tens of µs; ``benchmarks/tape.py``, problem ``vars``). A tracker
+    outlives its tape only on a stack of a tape entered and dropped without exit: it then
+    watches nothing."""
+    ref = weakref.ref(tape)
+
+    def read(a: Any) -> tuple[int, Any]:
+        t = ref()
+        return (-1, a) if t is None else t._read(a)
+
+    def keeps(root: Backend) -> bool:
+        t = ref()
+        return True if t is None else t._engine_keeps(root)
+
+    return read, keeps
 
 
 def _unconnected(value: Any) -> bool:

@@ -214,6 +214,13 @@ def _general(info: KernelInfo, fn: Callable[..., Any], root: Backend,
     return call
 
 
+def _read(t: Tracker, args: tuple[Any, ...], a: Any) -> tuple[Any, ...]:
+    """A kernel's ``args`` after the tape of ``t`` (whose engine keeps no records) watched the
+    variable read as ``a``: its array, if the engine swapped it, in every place of ``a``."""
+    new = t._on_read(a)[1]
+    return args if new is a else tuple(new if x is a else x for x in args)
+
+
 def _one(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: frozenset[Any],
          general: Callable[..., Any]) -> Callable[..., Any]:
     """One tape recording and one array argument to check (at ``info.arrays[0]``)."""
@@ -233,7 +240,7 @@ def _one(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
         a = id(args[p])
         if keeps is False:  # torch.autograd records: only a variable read matters
             if t._watch_reads and a in variables and a not in t._ids:
-                return general(trackers, args)
+                args = _read(t, args, args[p])
             return fn(*args)
         ids = t._ids
         s = ids.get(a, -1)
@@ -274,9 +281,12 @@ def _two(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
         a0 = id(args[p0])
         a1 = id(args[p1])
         if keeps is False:  # torch.autograd records: only a variable read matters
-            if t._watch_reads and ((a0 in variables and a0 not in t._ids)
-                                   or (a1 in variables and a1 not in t._ids)):
-                return general(trackers, args)
+            if t._watch_reads:
+                if a0 in variables and a0 not in t._ids:
+                    args = _read(t, args, args[p0])
+                    a1 = id(args[p1])
+                if a1 in variables and a1 not in t._ids:
+                    args = _read(t, args, args[p1])
             return fn(*args)
         ids = t._ids
         s0 = ids.get(a0, -1)
@@ -318,7 +328,7 @@ def _unary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fro
         a = id(x)
         if keeps is False:  # torch.autograd records: only a variable read matters
             if t._watch_reads and a in variables and a not in t._ids:
-                return general(trackers, (x,))
+                x = t._on_read(x)[1]
             return fn(x)
         ids = t._ids
         s = ids.get(a, -1)
@@ -358,9 +368,15 @@ def _binary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fr
         a0 = id(x1)
         a1 = id(x2)
         if keeps is False:  # torch.autograd records: only a variable read matters
-            if t._watch_reads and ((a0 in variables and a0 not in t._ids)
-                                   or (a1 in variables and a1 not in t._ids)):
-                return general(trackers, (x1, x2))
+            if t._watch_reads:
+                if a0 in variables and a0 not in t._ids:
+                    new = t._on_read(x1)[1]
+                    if x2 is x1:  # the same variable twice (v * v): one read, both swapped
+                        x2 = new
+                    x1 = new
+                a1 = id(x2)
+                if a1 in variables and a1 not in t._ids:
+                    x2 = t._on_read(x2)[1]
             return fn(x1, x2)
         ids = t._ids
         s0 = ids.get(a0, -1)
