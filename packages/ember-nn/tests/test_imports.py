@@ -13,7 +13,9 @@ ALLOWED_ROOTS = {"ember", "ember_nn", "__future__"} | set(sys.stdlib_module_name
 # optional libraries that are not array backends, imported lazily (importlib) by one module each
 OPTIONAL = {"pipelines/_datasets.py": {"sklearn"}, "pipelines/_plot.py": {"matplotlib"},
             # interop: reads an ncps torch module, importing torch and ncps when called
-            "io/_ncps.py": {"ncps", "torch"}}
+            "io/_ncps.py": {"ncps", "torch"},
+            # interop: reads a torch.nn recurrent module, importing torch when called
+            "io/_interop.py": {"torch"}}
 
 
 def _imported_roots(path: Path) -> set[str]:

@@ -115,13 +115,28 @@ from .optim import (
     clip_by_global_norm,
     global_norm,
 )
-from .recurrent import LTC, CfC, CfCCell, LTCCell, WiredCfCCell
+from .recurrent import (
+    GRU,
+    LSTM,
+    LTC,
+    RNN,
+    Bidirectional,
+    CfC,
+    CfCCell,
+    GRUCell,
+    LSTMCell,
+    LTCCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    WiredCfCCell,
+)
 from .wirings import NCP, AutoNCP, FullyConnected, Wiring
 
 if TYPE_CHECKING:  # imported on first use, through __getattr__ below
     from .io import (
         Checkpoint,
         from_ncps,
+        from_torch,
         load,
         load_checkpoint,
         load_file,
@@ -155,7 +170,7 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
 #: needed to build a model, so ``import ember_nn`` leaves them until a name is used.
 _LAZY = {
     **dict.fromkeys(["Checkpoint", "load", "load_checkpoint", "load_file", "load_weights",
-                     "read_metadata", "save", "save_file", "from_ncps"], "io"),
+                     "read_metadata", "save", "save_file", "from_ncps", "from_torch"], "io"),
     **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
     **dict.fromkeys(["PRECISIONS", "ArrayData", "Callback", "CSVLogger", "EarlyStopping",
                      "History", "ModelCheckpoint", "TerminateOnNaN", "Trainer", "fit",
@@ -204,6 +219,9 @@ __all__ = [
     "wirings", "Wiring", "FullyConnected", "NCP", "AutoNCP",
     # liquid networks (ncps's CfC and LTC)
     "CfC", "CfCCell", "WiredCfCCell", "LTC", "LTCCell", "from_ncps",
+    # recurrent layers (torch.nn's RNN, LSTM, GRU and the driver)
+    "RNN", "Bidirectional", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
+    "from_torch",
     # optimisation
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Schedule", "Constant", "StepDecay",
     "CosineDecay", "clip_by_global_norm", "global_norm",
