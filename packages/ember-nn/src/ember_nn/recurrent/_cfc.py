@@ -119,12 +119,12 @@ class CfC(Module):
         """``(output, hx)``: the outputs (every step's or the last), and the final state."""
         return run_sequence("CfC", self, x, hx, timespans)
 
-    def _cell_plan(self, x_tm: ember.Tensor) -> Any:
-        return self.rnn_cell.plan(x_tm)
+    def _cell_plan(self) -> Any:
+        return self.rnn_cell.plan()
 
-    def _memory_plan(self, x_tm: ember.Tensor) -> Any:
+    def _memory_plan(self) -> Any:
         assert self.lstm is not None
-        return self.lstm.plan(x_tm)
+        return self.lstm.plan()
 
     def _readout(self, y: ember.Tensor) -> ember.Tensor:
         return y if self.fc is None else self.fc(y)

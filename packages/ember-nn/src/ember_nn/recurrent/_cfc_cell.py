@@ -143,9 +143,9 @@ class CfCCell(Module):
             return ws[0], bs[0]
         return ember.concat(ws, axis=0), ember.concat(bs, axis=0)
 
-    def plan(self, x_tm: ember.Tensor) -> CfCPlan:
-        """The plan for a time-major input sequence of shape (steps, batch, input_size)."""
-        return CfCPlan(self, x_tm)
+    def plan(self) -> CfCPlan:
+        """The weights prepared for a sequence of steps (``plan.step(x_t, h, ts)``)."""
+        return CfCPlan(self)
 
     def step(self, x_t: ember.Tensor, state: ember.Tensor, *,
              timespan: Any = None) -> tuple[ember.Tensor, ember.Tensor]:
@@ -153,20 +153,19 @@ class CfCCell(Module):
         input_size) from state ``h`` of shape (batch, hidden_size), ``timespan`` later."""
         x_t = x_t if isinstance(x_t, ember.Tensor) else ember.asarray(x_t)
         ts = cell_timespan("CfCCell", timespan, x_t)
-        return self.plan(ember.expand_dims(x_t, 0)).step(0, state, ts)
+        return self.plan().step(x_t, state, ts)
 
     def extra_repr(self) -> str:
         return brief_repr(self)
 
 
 class CfCPlan:
-    """A CfC cell over one sequence: the inputs' share of the first linear map is computed for
-    every step at once; ``step(t, h, ts)`` adds the state's share and solves."""
+    """A CfC cell's weights prepared once per sequence (masked, transposed, the heads side by
+    side); ``step(x_t, h, ts)`` is one step."""
 
-    __slots__ = ("abs_tau", "bias", "cell", "head_b", "head_w", "pre", "rec", "rest", "w_in")
+    __slots__ = ("abs_tau", "bias", "cell", "head_b", "head_w", "rest", "w_t")
 
-    def __init__(self, cell: CfCCell, x_tm: ember.Tensor | None) -> None:
-        n_in = cell.input_size
+    def __init__(self, cell: CfCCell) -> None:
         w, b = cell._heads()
         self.cell = cell
         self.rest: list[Module] = []
@@ -176,24 +175,13 @@ class CfCPlan:
             self.head_w, self.head_b = ember.matrix_transpose(w), b
             w, b = first.weight, first.bias
             self.rest = cell.backbone[1:]
-        self.w_in = ember.matrix_transpose(w[:, :n_in])
-        self.bias = b
-        # x_tm None: the inputs come step by step (a wired CfC's later layers)
-        self.pre = None if x_tm is None else ember.unstack(ember.matmul(x_tm, self.w_in) + b,
-                                                           axis=0)
-        self.rec = ember.matrix_transpose(w[:, n_in:])
+        self.w_t, self.bias = ember.matrix_transpose(w), b
         self.abs_tau = ember.abs(cell.w_tau) if cell.mode == "pure" else None
 
-    def step(self, t: int, h: ember.Tensor, ts: Timespan,
-             x_t: ember.Tensor | None = None) -> tuple[ember.Tensor, ember.Tensor]:
-        """Step ``t`` from state ``h`` (``x_t``: this step's input, for a plan built without
-        the sequence)."""
-        if self.pre is None:
-            assert x_t is not None
-            base = ember.matmul(x_t, self.w_in) + self.bias
-        else:
-            base = self.pre[t]
-        z = base + ember.matmul(h, self.rec)
+    def step(self, x_t: ember.Tensor, h: ember.Tensor,
+             ts: Timespan) -> tuple[ember.Tensor, ember.Tensor]:
+        """One step from state ``h`` with input ``x_t``: ``(output, new state)``."""
+        z = ember.matmul(ember.concat([x_t, h], axis=1), self.w_t) + self.bias
         if self.rest:
             for m in self.rest:
                 z = m(z)

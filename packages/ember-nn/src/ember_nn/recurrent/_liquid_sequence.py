@@ -2,9 +2,11 @@
 or time first, an initial state (a pair with ``mixed_memory``), and timespans per sample or per
 sample and step, which ncps 1.0.1 mis-broadcasts (ncps issues #81, #82, #83) and ember does not.
 
-Each cell gives a *plan* for a whole sequence: what depends on the inputs only (their share of
-the first linear map, LTC's sensory synapses) is computed for every step at once, and the plan's
-``step(t, state, ts)`` does the rest of step ``t``.
+Each cell gives a *plan* for a sequence: what depends on the weights only (masked weights,
+transposes, softplus of LTC's positive parameters) is computed once per call, and the plan's
+``step(x_t, state, ts)`` does one step. Inputs are sliced per step rather than projected for the
+whole sequence at once: the gradient of a per-step slice of a tensor that needs one is a
+full-size scatter on some backends (torch's ``select``), quadratic in the sequence length.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ Timespan = float | ember.Tensor
 
 
 class _Plan(Protocol):
-    def step(self, t: int, state: Any, ts: Timespan) -> tuple[ember.Tensor, Any]: ...
+    def step(self, x_t: ember.Tensor, state: Any, ts: Timespan) -> tuple[ember.Tensor, Any]: ...
 
 
 class _Liquid(Protocol):
@@ -30,9 +32,9 @@ class _Liquid(Protocol):
     return_sequences: bool
     use_mixed: bool
 
-    def _cell_plan(self, x_tm: ember.Tensor) -> _Plan: ...
+    def _cell_plan(self) -> _Plan: ...
 
-    def _memory_plan(self, x_tm: ember.Tensor) -> _Plan: ...
+    def _memory_plan(self) -> _Plan: ...
 
     def _readout(self, y: ember.Tensor) -> ember.Tensor: ...
 
@@ -177,14 +179,15 @@ def run_sequence(layer: str, model: _Liquid, x: Any, hx: Any,
     if steps == 0:
         raise ember.ShapeError(f"{layer}: the input of shape {tuple(x.shape)} has no steps")
     h, c = _initial_state(layer, model, hx, batch, batched, x)
-    cell = model._cell_plan(x_tm)
-    memory = model._memory_plan(x_tm) if model.use_mixed else None
+    cell = model._cell_plan()
+    memory = model._memory_plan() if model.use_mixed else None
+    xs = ember.unstack(x_tm, axis=0)
     outs = []
     out = h
     for t in range(steps):
         if memory is not None:
-            h, c = memory.step(t, (h, c), 1.0)
-        out, h = cell.step(t, h, spans[t])
+            h, c = memory.step(xs[t], (h, c), 1.0)
+        out, h = cell.step(xs[t], h, spans[t])
         if model.return_sequences:
             outs.append(out)
     if model.return_sequences:

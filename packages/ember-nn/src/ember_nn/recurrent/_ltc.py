@@ -172,9 +172,9 @@ class LTCCell(Module):
             out = out + self.output_b
         return out
 
-    def plan(self, x_tm: ember.Tensor) -> LTCPlan:
-        """The plan for a time-major input sequence of shape (steps, batch, inputs)."""
-        return LTCPlan(self, x_tm)
+    def plan(self) -> LTCPlan:
+        """The parameters prepared for a sequence of steps (``plan.step(x_t, v, ts)``)."""
+        return LTCPlan(self)
 
     def step(self, x_t: ember.Tensor, state: ember.Tensor, *,
              timespan: Any = None) -> tuple[ember.Tensor, ember.Tensor]:
@@ -182,7 +182,7 @@ class LTCCell(Module):
         potentials ``state`` of shape (batch, units), ``timespan`` later."""
         x_t = x_t if isinstance(x_t, ember.Tensor) else ember.asarray(x_t)
         ts = cell_timespan("LTCCell", timespan, x_t)
-        return self.plan(ember.expand_dims(x_t, 0)).step(0, state, ts)
+        return self.plan().step(x_t, state, ts)
 
     def get_config(self) -> dict[str, Any]:
         return config_with_wiring(self, "wiring")
@@ -196,34 +196,41 @@ class LTCCell(Module):
 
 
 class LTCPlan:
-    """An LTC cell over one sequence: the sensory synapses' sums are computed for every step
-    at once (they depend on the inputs only); ``step(t, v, ts)`` unfolds the solver."""
+    """An LTC cell's parameters prepared once per sequence (the positive ones through softplus
+    with implicit constraints, the masks applied); ``step(x_t, v, ts)`` maps the inputs, sums
+    the sensory synapses and unfolds the solver."""
 
-    __slots__ = ("cell", "den_s", "gleak", "leak", "mu", "num_s", "sigma", "w_erev", "w_mask")
+    __slots__ = ("cell", "cm", "gleak", "leak", "mu", "s_erev", "s_mu", "s_sigma", "s_w",
+                 "sigma", "w_erev", "w_mask")
 
-    def __init__(self, cell: LTCCell, x_tm: ember.Tensor) -> None:
+    def __init__(self, cell: LTCCell) -> None:
         pos = cell._positive
-        x = ember.expand_dims(cell.map_inputs(x_tm), -1)  # (steps, batch, inputs, 1)
-        act = pos(cell.sensory_w) * ember.nn.sigmoid(cell.sensory_sigma
-                                                     * (x - cell.sensory_mu))
-        act = act * cell.sensory_sparsity_mask
-        self.num_s = ember.unstack(ember.sum(act * cell.sensory_erev, axis=2), axis=0)
-        self.den_s = ember.unstack(ember.sum(act, axis=2), axis=0)
+        self.s_w = pos(cell.sensory_w)
+        self.s_erev = cell.sensory_erev
+        self.s_sigma, self.s_mu = cell.sensory_sigma, cell.sensory_mu
         self.w_mask = pos(cell.w) * cell.sparsity_mask
         self.w_erev = self.w_mask * cell.erev
+        self.cm = pos(cell.cm)
         self.gleak = pos(cell.gleak)
         self.leak = self.gleak * cell.vleak
         self.sigma, self.mu = cell.sigma, cell.mu
         self.cell = cell
 
-    def step(self, t: int, v: ember.Tensor, ts: Timespan) -> tuple[ember.Tensor, ember.Tensor]:
+    def step(self, x_t: ember.Tensor, v: ember.Tensor,
+             ts: Timespan) -> tuple[ember.Tensor, ember.Tensor]:
+        """One step from potentials ``v`` with input ``x_t``: ``(output, new potentials)``."""
         cell = self.cell
-        cm_t = cell._positive(cell.cm) / (ts / cell.ode_unfolds)
+        x = ember.expand_dims(cell.map_inputs(x_t), -1)  # (batch, inputs, 1)
+        act = self.s_w * ember.nn.sigmoid(self.s_sigma * (x - self.s_mu))
+        act = act * cell.sensory_sparsity_mask
+        num_s = ember.sum(act * self.s_erev, axis=1)
+        den_s = ember.sum(act, axis=1)
+        cm_t = self.cm / (ts / cell.ode_unfolds)
         den_base = cm_t + self.gleak
         for _ in range(cell.ode_unfolds):
             sig = ember.nn.sigmoid(self.sigma * (ember.expand_dims(v, -1) - self.mu))
-            num = ember.sum(sig * self.w_erev, axis=1) + self.num_s[t]
-            den = ember.sum(sig * self.w_mask, axis=1) + self.den_s[t]
+            num = ember.sum(sig * self.w_erev, axis=1) + num_s
+            den = ember.sum(sig * self.w_mask, axis=1) + den_s
             v = (cm_t * v + self.leak + num) / (den_base + den + cell.epsilon)
         return cell.map_outputs(v), v
 
@@ -290,12 +297,12 @@ class LTC(Module):
         """The cell's :meth:`LTCCell.apply_weight_constraints`."""
         self.rnn_cell.apply_weight_constraints()
 
-    def _cell_plan(self, x_tm: ember.Tensor) -> LTCPlan:
-        return self.rnn_cell.plan(x_tm)
+    def _cell_plan(self) -> LTCPlan:
+        return self.rnn_cell.plan()
 
-    def _memory_plan(self, x_tm: ember.Tensor) -> Any:
+    def _memory_plan(self) -> Any:
         assert self.lstm is not None
-        return self.lstm.plan(x_tm)
+        return self.lstm.plan()
 
     def _readout(self, y: ember.Tensor) -> ember.Tensor:
         return y

@@ -40,30 +40,29 @@ class MixedMemoryLSTM(Module):
         self.recurrent_map = Linear(hidden_size, 4 * hidden_size, use_bias=False,
                                     weight_init=init.orthogonal, dtype=dtype, key=k_rec)
 
-    def plan(self, x_tm: ember.Tensor) -> _MemoryPlan:
-        """The plan for a time-major sequence ``x_tm`` of shape (steps, batch, input_size)."""
-        return _MemoryPlan(self, x_tm)
+    def plan(self) -> _MemoryPlan:
+        """The weights prepared for a sequence of steps."""
+        return _MemoryPlan(self)
 
     def step(self, x_t: ember.Tensor, state: tuple[ember.Tensor, ember.Tensor]
              ) -> tuple[ember.Tensor, ember.Tensor]:
         """One step: ``(h, c)`` after input ``x_t`` of shape (batch, input_size)."""
-        return self.plan(ember.expand_dims(x_t, 0)).step(0, state, 1.0)
+        return self.plan().step(x_t, state, 1.0)
 
 
 class _MemoryPlan:
-    __slots__ = ("hidden", "pre", "rec_t")
+    __slots__ = ("bias", "hidden", "in_t", "rec_t")
 
-    def __init__(self, cell: MixedMemoryLSTM, x_tm: ember.Tensor) -> None:
-        w = cell.input_map.weight
-        pre = ember.matmul(x_tm, ember.matrix_transpose(w)) + cell.input_map.bias
-        self.pre = ember.unstack(pre, axis=0)
+    def __init__(self, cell: MixedMemoryLSTM) -> None:
+        self.in_t = ember.matrix_transpose(cell.input_map.weight)
+        self.bias = cell.input_map.bias
         self.rec_t = ember.matrix_transpose(cell.recurrent_map.weight)
         self.hidden = cell.hidden_size
 
-    def step(self, t: int, state: tuple[ember.Tensor, ember.Tensor],
+    def step(self, x_t: ember.Tensor, state: tuple[ember.Tensor, ember.Tensor],
              ts: Any) -> tuple[ember.Tensor, ember.Tensor]:
         h, c = state
-        z = self.pre[t] + ember.matmul(h, self.rec_t)
+        z = (ember.matmul(x_t, self.in_t) + self.bias) + ember.matmul(h, self.rec_t)
         i, ig, fg, og = ember.unstack(ember.reshape(z, (z.shape[0], 4, self.hidden)), axis=1)
         c = c * ember.nn.sigmoid(fg + 1.0) + ember.tanh(i) * ember.nn.sigmoid(ig)
         return ember.tanh(c) * ember.nn.sigmoid(og), c

@@ -118,9 +118,9 @@ class WiredCfCCell(Module):
     def output_size(self) -> int:
         return self.layer_sizes[-1]
 
-    def plan(self, x_tm: ember.Tensor) -> WiredCfCPlan:
-        """The plan for a time-major input sequence of shape (steps, batch, input_size)."""
-        return WiredCfCPlan(self, x_tm)
+    def plan(self) -> WiredCfCPlan:
+        """The weights prepared for a sequence of steps (``plan.step(x_t, h, ts)``)."""
+        return WiredCfCPlan(self)
 
     def step(self, x_t: ember.Tensor, state: ember.Tensor, *,
              timespan: Any = None) -> tuple[ember.Tensor, ember.Tensor]:
@@ -128,32 +128,31 @@ class WiredCfCCell(Module):
         ``state`` of shape (batch, wiring.units), ``timespan`` later."""
         x_t = x_t if isinstance(x_t, ember.Tensor) else ember.asarray(x_t)
         ts = cell_timespan("WiredCfCCell", timespan, x_t)
-        return self.plan(ember.expand_dims(x_t, 0)).step(0, state, ts)
+        return self.plan().step(x_t, state, ts)
 
     def extra_repr(self) -> str:
         return brief_repr(self)
 
 
 class WiredCfCPlan:
-    """The wired cell over one sequence: the first layer's input share is computed for every
-    step at once, each later layer's from the layer before it at that step."""
+    """The wired cell's layers prepared once per sequence; ``step(x_t, h, ts)`` runs them in
+    order, each fed by the one before it."""
 
     __slots__ = ("bounds", "plans")
 
-    def __init__(self, cell: WiredCfCCell, x_tm: ember.Tensor) -> None:
-        layers = cell.layers
-        self.plans = [CfCPlan(layers[0], x_tm)] + [CfCPlan(c, None) for c in layers[1:]]
+    def __init__(self, cell: WiredCfCCell) -> None:
+        self.plans = [CfCPlan(c) for c in cell.layers]
         bounds, start = [], 0
         for size in cell.layer_sizes:
             bounds.append((start, start + size))
             start += size
         self.bounds = bounds
 
-    def step(self, t: int, h: ember.Tensor, ts: Timespan) -> tuple[ember.Tensor, ember.Tensor]:
+    def step(self, x_t: ember.Tensor, h: ember.Tensor,
+             ts: Timespan) -> tuple[ember.Tensor, ember.Tensor]:
         new = []
-        out: ember.Tensor | None = None
+        out = x_t
         for plan, (a, b) in zip(self.plans, self.bounds, strict=True):
-            out, _ = plan.step(t, h[:, a:b], ts, out)
+            out, _ = plan.step(out, h[:, a:b], ts)
             new.append(out)
-        assert out is not None
         return out, (new[0] if len(new) == 1 else ember.concat(new, axis=1))
