@@ -175,7 +175,10 @@ class GradientTape:
         original = t._n
         native = self._engine(t._b.root).source(original)
         if native is not original:
-            t._set_native(native)
+            if isinstance(t, Variable):
+                t._swap(native)
+            else:
+                t._set_native(native)
             self._swaps.append((t, original, native))
         return self._tracker.slot(native)
 
@@ -386,7 +389,9 @@ class GradientTape:
         for engine in self._engines.values():
             engine.release()
         for t, original, native in self._swaps:
-            if t._n is native:
+            if isinstance(t, Variable):
+                t._unswap(native)
+            elif t._n is native:
                 t._set_native(original)
         self._swaps = []
 

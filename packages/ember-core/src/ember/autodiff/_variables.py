@@ -37,7 +37,7 @@ def variable_of(native: Any) -> Variable | None:
     if r is None:
         return None
     v = r()
-    return v if v is not None and v._n is native else None
+    return v if v is not None and (v._n is native or v._orig is native) else None
 
 
 def live_variables() -> list[Variable]:
@@ -83,7 +83,7 @@ class Variable(Tensor):
     [[0.5, 1.5]]
     """
 
-    __slots__ = ("_cell", "_name", "_pins", "_trainable")
+    __slots__ = ("_cell", "_name", "_orig", "_pins", "_trainable")
 
     def __init__(self, value: Any, trainable: bool = True, name: str | None = None, *,
                  dtype: Any = None, backend: Any = None) -> None:
@@ -98,11 +98,13 @@ class Variable(Tensor):
         self._name = name
         self._trainable = bool(trainable)
         self._pins = 0  # tapes that watch this variable explicitly (they keep it on the twin)
-        cell = [id(self._n)]
+        self._orig: Any = None  # while a tape tracks another array in its place: its own
+        cell: list[int] = [id(self._n), 0]  # ids of its array (and of _orig while swapped)
 
         def gone(ref: weakref.ref[Variable], cell: list[int] = cell) -> None:
-            if _by_native.get(cell[0]) is ref:
-                del _by_native[cell[0]]
+            for key in cell:
+                if _by_native.get(key) is ref:
+                    del _by_native[key]
 
         ref = weakref.ref(self, gone)
         self._cell = (cell, ref)
@@ -126,11 +128,38 @@ class Variable(Tensor):
     # -- replacing the value -------------------------------------------------------------------
     def _set_native(self, native: Any) -> None:
         cell, ref = self._cell
+        for key in cell:
+            if _by_native.get(key) is ref:
+                del _by_native[key]
+        self._n = native
+        self._orig = None
+        cell[0], cell[1] = id(native), 0
+        _by_native[cell[0]] = ref
+
+    def _swap(self, native: Any) -> None:
+        """A tape tracks ``native`` (the same values) in this variable's place until
+        :meth:`_unswap`. The array it replaces still counts as this variable's (an op may have
+        taken it before the swap: ``vecdot(v, v)`` reads v twice in two kernel calls)."""
+        if self._orig is not None:
+            self._set_native(native)
+            return
+        cell, ref = self._cell
+        self._orig = self._n
+        self._n = native
+        cell[0], cell[1] = id(native), cell[0]
+        _by_native[cell[0]] = ref
+
+    def _unswap(self, native: Any) -> None:
+        """The tape that swapped ``native`` in stops recording: the variable's own array is
+        back (unless the variable was assigned since)."""
+        if self._n is not native or self._orig is None:
+            return
+        cell, ref = self._cell
         if _by_native.get(cell[0]) is ref:
             del _by_native[cell[0]]
-        self._n = native
-        cell[0] = id(native)
-        _by_native[cell[0]] = ref
+        self._n = self._orig
+        self._orig = None
+        cell[0], cell[1] = cell[1], 0
 
     def _native_for(self, op: str, value: Any) -> Any:
         from ..ops._creation import asarray

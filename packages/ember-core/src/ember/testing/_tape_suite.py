@@ -11,6 +11,7 @@ import pytest
 
 import ember
 
+from ._tape_suite_steps import TapeAcrossSteps
 from ._tape_suite_targets import TapeTargetsAreSources
 
 __all__ = ["TapeSemantics"]
@@ -22,7 +23,7 @@ def _np(t: Any) -> np.ndarray:
     return np.asarray(t.numpy())
 
 
-class TapeSemantics(TapeTargetsAreSources):
+class TapeSemantics(TapeTargetsAreSources, TapeAcrossSteps):
     """Each test runs with the backend under test as the default backend."""
 
     backend: ClassVar[str]
