@@ -95,8 +95,9 @@ def test_cell_configs_round_trip(backend: str, name: str) -> None:
     x = _x(cell)[:, 0]
     h = ember.tensor(np.random.default_rng(1).standard_normal(
         (2, cell.state_size)).astype(np.float32))
-    for a, b in zip(again.step(x, h, timespan=0.7), cell.step(x, h, timespan=0.7), strict=True):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    (ya, (ha,)), (yb, (hb,)) = again.step(x, h, timespan=0.7), cell.step(x, h, timespan=0.7)
+    np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    np.testing.assert_array_equal(ha.numpy(), hb.numpy())
 
 
 def test_same_key_same_weights_on_every_backend(backend: str) -> None:
@@ -266,3 +267,26 @@ def test_bad_inputs_states_and_timespans(backend: str) -> None:
         time_first(ember.ones((5, 2, C)), None, ember.ones((2, 5)))
     with _raises(ember.ShapeError, "timespan", "(2, 2)"):
         model.rnn_cell.step(ember.ones((2, C)), ember.zeros((2, 4)), timespan=ember.ones((2, 2)))
+
+
+# -- the cells under ember_nn.RNN --------------------------------------------------------------
+@pytest.mark.parametrize("name", ["cfc", "cfc-wired-autoncp", "ltc"])
+def test_cells_under_the_rnn_driver_give_the_layers_numbers(backend: str, name: str) -> None:
+    """``ember_nn.RNN(layer.rnn_cell)`` with timespans, lengths and an initial state gives what
+    the layer gives (padded steps: the state kept, the output zero)."""
+    model = MODELS[name]()
+    x, ts = _x(model, batch=3, steps=5), _spans(model, batch=3, steps=5)
+    h0 = ember.tensor(np.random.default_rng(2).standard_normal(
+        (3, model.state_size)).astype(np.float32))
+    rnn = ember_nn.RNN(model.rnn_cell, return_sequences=True, return_state=True)
+    ys, (h,) = rnn(x, h0, timespans=ts)
+    want_y, want_h = model(x, h0, ts)
+    np.testing.assert_allclose(ys.numpy(), want_y.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(h.numpy(), want_h.numpy(), rtol=1e-6, atol=1e-6)
+    lengths = [5, 3, 1]
+    ys, (h,) = rnn(x, h0, timespans=ts, lengths=ember.tensor(lengths))
+    for b, n in enumerate(lengths):
+        yb, hb = model(x[b:b + 1, :n], h0[b:b + 1], ts[b:b + 1, :n])
+        np.testing.assert_allclose(ys.numpy()[b, :n], yb.numpy()[0], rtol=1e-6, atol=1e-6)
+        assert not ys.numpy()[b, n:].any()
+        np.testing.assert_allclose(h.numpy()[b], hb.numpy()[0], rtol=1e-6, atol=1e-6)

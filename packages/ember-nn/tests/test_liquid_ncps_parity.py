@@ -153,8 +153,8 @@ def test_cells_convert(backend: str) -> None:
         for b in range(B):  # ncps's cells take one span for the whole batch
             want_out, want_h = cell(torch.tensor(x[b:b + 1]), torch.tensor(h[b:b + 1]),
                                     float(ts[b]))
-            got_out, got_h = mine.step(ember.tensor(x[b:b + 1]), ember.tensor(h[b:b + 1]),
-                                       timespan=float(ts[b]))
+            got_out, (got_h,) = mine.step(ember.tensor(x[b:b + 1]), ember.tensor(h[b:b + 1]),
+                                          timespan=float(ts[b]))
             np.testing.assert_allclose(got_out.numpy(), want_out.detach().numpy(), rtol=1e-5,
                                        atol=1e-5)
             np.testing.assert_allclose(got_h.numpy(), want_h.detach().numpy(), rtol=1e-5,

@@ -22,6 +22,7 @@ from .._core._module import Module
 from .._core._random import next_key
 from ..layers._dropout import Dropout
 from ..layers._support import brief_repr, layer_dtype, new_variable, positive_int
+from ._cell import Cell, State
 from ._liquid_sequence import Timespan, cell_timespan
 from ._liquid_support import BACKBONE_ACTIVATIONS, Linear, check_choice, make_activation, matrix
 
@@ -42,8 +43,9 @@ def _rate(layer: str, value: Any) -> float:
     return float(value)
 
 
-class CfCCell(Module):
-    """One CfC step (ncps's ``CfCCell``): ``step(x_t, h, timespan=None) -> (h', h')``.
+class CfCCell(Cell):
+    """One CfC step (ncps's ``CfCCell``): ``step(x_t, h, timespan=None) -> (h', (h',))``, a
+    :class:`Cell` that ``ember_nn.RNN`` drives.
 
     Arguments:
         input_size: features of each input step.
@@ -79,6 +81,8 @@ class CfCCell(Module):
         self.input_size = positive_int(name, "input_size", input_size)
         self.hidden_size = positive_int(name, "hidden_size", hidden_size)
         self.mode = check_choice(name, "mode", mode, CFC_MODES)
+        self.output_size = hidden_size
+        self.state_sizes = (hidden_size,)
         check_choice(name, "backbone_activation", backbone_activation,
                      tuple(BACKBONE_ACTIVATIONS))
         self.backbone_layers = _non_negative_int(name, "backbone_layers", backbone_layers)
@@ -123,10 +127,6 @@ class CfCCell(Module):
     def state_size(self) -> int:
         return self.hidden_size
 
-    @property
-    def output_size(self) -> int:
-        return self.hidden_size
-
     def _heads(self) -> tuple[ember.Tensor, ember.Tensor]:
         """The heads' weights as one ``(k * hidden, in)`` matrix (masked where a mask is) and
         their biases: ff1 (pure), or ff1, ff2, time_a, time_b."""
@@ -147,13 +147,16 @@ class CfCCell(Module):
         """The weights prepared for a sequence of steps (``plan.step(x_t, h, ts)``)."""
         return CfCPlan(self)
 
-    def step(self, x_t: ember.Tensor, state: ember.Tensor, *,
-             timespan: Any = None) -> tuple[ember.Tensor, ember.Tensor]:
-        """``(output, new_state)`` (the same tensor) after input ``x_t`` of shape (batch,
-        input_size) from state ``h`` of shape (batch, hidden_size), ``timespan`` later."""
+    def step(self, x_t: ember.Tensor, state: Any, *,
+             timespan: Any = None) -> tuple[ember.Tensor, State]:
+        """``(output, (new_state,))`` (the same tensor) after input ``x_t`` of shape (batch,
+        input_size) from state ``h`` (or ``(h,)``) of shape (batch, hidden_size),
+        ``timespan`` later (None: 1; a number, or a tensor of shape (), (batch,), (batch, 1))."""
         x_t = x_t if isinstance(x_t, ember.Tensor) else ember.asarray(x_t)
         ts = cell_timespan("CfCCell", timespan, x_t)
-        return self.plan().step(x_t, state, ts)
+        h = state[0] if isinstance(state, tuple | list) else state
+        out, new = self.plan().step(x_t, h, ts)
+        return out, (new,)
 
     def extra_repr(self) -> str:
         return brief_repr(self)

@@ -26,6 +26,7 @@ from .._core._errors import ConfigError
 from .._core._module import Module
 from .._core._random import next_key
 from ..layers._support import brief_repr, layer_dtype, new_variable, positive_int
+from ._cell import Cell, State
 from ._liquid_sequence import Timespan, cell_timespan, run_sequence
 from ._liquid_support import (
     check_choice,
@@ -48,8 +49,9 @@ INIT_RANGES = {
 }
 
 
-class LTCCell(Module):
-    """One LTC step (ncps's ``LTCCell``): ``step(x_t, v, timespan=None) -> (output, v')``.
+class LTCCell(Cell):
+    """One LTC step (ncps's ``LTCCell``): ``step(x_t, v, timespan=None) -> (output, (v',))``,
+    a :class:`Cell` that ``ember_nn.RNN`` drives.
 
     Arguments:
         wiring: an ``ember_nn.wirings.Wiring`` (``FullyConnected``, ``NCP``, ...).
@@ -90,6 +92,7 @@ class LTCCell(Module):
         d = layer_dtype(name, dtype)
         n, s = self.state_size, self.sensory_size
         m = self.motor_size
+        self.input_size, self.output_size, self.state_sizes = s, m, (n,)
         keys = iter(ember.random.split(next_key(key), len(INIT_RANGES)))
 
         def draw(param: str, shape: tuple[int, ...]) -> ember.Variable:
@@ -138,14 +141,6 @@ class LTCCell(Module):
         out = self.wiring.output_dim
         return int(self.wiring.units if out is None else out)
 
-    @property
-    def output_size(self) -> int:
-        return self.motor_size
-
-    @property
-    def input_size(self) -> int:
-        return self.sensory_size
-
     def _positive(self, v: ember.Tensor) -> ember.Tensor:
         return ember.nn.softplus(v) if self.implicit_param_constraints else v
 
@@ -176,13 +171,15 @@ class LTCCell(Module):
         """The parameters prepared for a sequence of steps (``plan.step(x_t, v, ts)``)."""
         return LTCPlan(self)
 
-    def step(self, x_t: ember.Tensor, state: ember.Tensor, *,
-             timespan: Any = None) -> tuple[ember.Tensor, ember.Tensor]:
-        """``(output, new_state)`` after input ``x_t`` of shape (batch, inputs) from
-        potentials ``state`` of shape (batch, units), ``timespan`` later."""
+    def step(self, x_t: ember.Tensor, state: Any, *,
+             timespan: Any = None) -> tuple[ember.Tensor, State]:
+        """``(output, (new_state,))`` after input ``x_t`` of shape (batch, inputs) from
+        potentials ``state`` (or ``(state,)``) of shape (batch, units), ``timespan`` later."""
         x_t = x_t if isinstance(x_t, ember.Tensor) else ember.asarray(x_t)
         ts = cell_timespan("LTCCell", timespan, x_t)
-        return self.plan().step(x_t, state, ts)
+        h = state[0] if isinstance(state, tuple | list) else state
+        out, new = self.plan().step(x_t, h, ts)
+        return out, (new,)
 
     def get_config(self) -> dict[str, Any]:
         return config_with_wiring(self, "wiring")

@@ -18,6 +18,7 @@ from .._core._errors import ConfigError
 from .._core._module import Module
 from .._core._random import next_key
 from ..layers._support import brief_repr
+from ._cell import Cell, State
 from ._cfc_cell import CFC_MODES, CfCCell, CfCPlan
 from ._liquid_sequence import Timespan, cell_timespan
 from ._liquid_support import check_choice, config_wiring_decoded, config_with_wiring, matrix
@@ -64,10 +65,11 @@ def _layer_masks(wiring: Any) -> list[list[list[float]]]:
     return masks
 
 
-class WiredCfCCell(Module):
+class WiredCfCCell(Cell):
     """A CfC cell per wiring layer (ncps's ``WiredCfCCell``; parameters ``layer_0.ff1.weight``,
-    ``layer_0.sparsity_mask``, ...). ``step(x_t, h, timespan=None) -> (output, h')`` with ``h``
-    of shape (batch, wiring.units) and the output the last layer's units.
+    ``layer_0.sparsity_mask``, ...). ``step(x_t, h, timespan=None) -> (output, (h',))`` with
+    ``h`` of shape (batch, wiring.units) and the output the last layer's units; a
+    :class:`Cell` that ``ember_nn.RNN`` drives.
 
     Arguments:
         input_size: input features (builds the wiring), or None for a wiring already built.
@@ -98,6 +100,8 @@ class WiredCfCCell(Module):
             setattr(self, f"layer_{i}", cell)
             self.layer_sizes.append(size)
             in_features = size
+        self.output_size = self.layer_sizes[-1]
+        self.state_sizes = (int(self.wiring.units),)
 
     def get_config(self) -> dict[str, Any]:
         return config_with_wiring(self, "wiring")
@@ -114,21 +118,19 @@ class WiredCfCCell(Module):
     def state_size(self) -> int:
         return int(self.wiring.units)
 
-    @property
-    def output_size(self) -> int:
-        return self.layer_sizes[-1]
-
     def plan(self) -> WiredCfCPlan:
         """The weights prepared for a sequence of steps (``plan.step(x_t, h, ts)``)."""
         return WiredCfCPlan(self)
 
-    def step(self, x_t: ember.Tensor, state: ember.Tensor, *,
-             timespan: Any = None) -> tuple[ember.Tensor, ember.Tensor]:
-        """``(output, new_state)`` after input ``x_t`` of shape (batch, input_size) from
-        ``state`` of shape (batch, wiring.units), ``timespan`` later."""
+    def step(self, x_t: ember.Tensor, state: Any, *,
+             timespan: Any = None) -> tuple[ember.Tensor, State]:
+        """``(output, (new_state,))`` after input ``x_t`` of shape (batch, input_size) from
+        ``state`` (or ``(state,)``) of shape (batch, wiring.units), ``timespan`` later."""
         x_t = x_t if isinstance(x_t, ember.Tensor) else ember.asarray(x_t)
         ts = cell_timespan("WiredCfCCell", timespan, x_t)
-        return self.plan().step(x_t, state, ts)
+        h = state[0] if isinstance(state, tuple | list) else state
+        out, new = self.plan().step(x_t, h, ts)
+        return out, (new,)
 
     def extra_repr(self) -> str:
         return brief_repr(self)
