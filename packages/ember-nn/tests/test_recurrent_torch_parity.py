@@ -169,5 +169,5 @@ def test_from_torch_keeps_dtype_mode_and_refuses_other_modules(backend: str) -> 
     assert e.weight_ih_l0.dtype == ember.float64 and not e.training and e.dropout == 0.25
     x = np.random.default_rng(5).standard_normal((T_, B, F))
     np.testing.assert_allclose(_np(e(x)[0]), _np(t(torch.tensor(x))[0]), rtol=1e-12)
-    with pytest.raises(ember_nn.ConfigError, match="torch.nn.modules.linear.Linear"):
+    with pytest.raises(ember_nn.ConfigError, match=r"torch\.nn\.modules\.linear\.Linear"):
         ember_nn.from_torch(torch.nn.Linear(2, 2))
