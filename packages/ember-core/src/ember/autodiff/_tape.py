@@ -311,9 +311,6 @@ class GradientTape:
         return unflatten(tree, out)
 
     def _seeds(self, target: Any, output_gradients: Any) -> list[Target]:
-        from ..ops._creation import asarray
-        from ..ops._dtypes import astype
-
         t_leaves, _ = flatten(target)
         for t in t_leaves:
             if not isinstance(t, Tensor):
@@ -335,6 +332,9 @@ class GradientTape:
             if g is None:
                 g = self._engine(root).ones(t)
             else:
+                from ..ops._creation import asarray
+                from ..ops._dtypes import astype
+
                 g = g if isinstance(g, Tensor) else asarray(g, backend=root)
                 if g.shape != t.shape:
                     raise ShapeError(f"gradient: output_gradients of shape {g.shape} for a "
