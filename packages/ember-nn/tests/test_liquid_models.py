@@ -4,6 +4,8 @@ constraints, and a clear error of ember's types for each bad argument."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -290,3 +292,10 @@ def test_cells_under_the_rnn_driver_give_the_layers_numbers(backend: str, name: 
         np.testing.assert_allclose(ys.numpy()[b, :n], yb.numpy()[0], rtol=1e-6, atol=1e-6)
         assert not ys.numpy()[b, n:].any()
         np.testing.assert_allclose(h.numpy()[b], hb.numpy()[0], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("module", ["_cfc", "_cfc_cell", "_wired_cfc", "_ltc"])
+def test_docstring_examples_run(backend: str, module: str) -> None:
+    mod = importlib.import_module(f"ember_nn.recurrent.{module}")
+    result = doctest.testmod(mod, extraglobs={"ember": ember, "ember_nn": ember_nn})
+    assert result.attempted > 0 and result.failed == 0

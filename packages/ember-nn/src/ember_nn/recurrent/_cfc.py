@@ -12,13 +12,14 @@ import ember
 from .._core._errors import ConfigError
 from .._core._module import Module
 from .._core._random import next_key
-from ..layers._support import brief_repr, layer_dtype, positive_int
+from ..layers._support import layer_dtype, positive_int
 from ._cfc_cell import CfCCell
 from ._liquid_sequence import run_sequence
 from ._liquid_support import (
     Linear,
     config_wiring_decoded,
     config_with_wiring,
+    liquid_repr,
     torch_bias_init,
 )
 from ._mixed_memory import MixedMemoryLSTM
@@ -87,7 +88,7 @@ class CfC(Module):
             if given:
                 raise ConfigError(f"{name}: a wired CfC has no backbone; got {given} with a "
                                   f"{type(units).__name__} wiring (leave them None)")
-            self.rnn_cell = WiredCfCCell(input_size, units, mode, dtype=d, key=k_cell)
+            self.rnn_cell = WiredCfCCell(input_size, units, mode, dtype=dtype, key=k_cell)
             self.state_size = int(units.units)
         else:
             if isinstance(units, bool) or not isinstance(units, int) or units < 1:
@@ -97,7 +98,7 @@ class CfC(Module):
                 input_size, units, mode, activation,
                 128 if backbone_units is None else backbone_units,
                 1 if backbone_layers is None else backbone_layers,
-                0.0 if backbone_dropout is None else backbone_dropout, dtype=d, key=k_cell)
+                0.0 if backbone_dropout is None else backbone_dropout, dtype=dtype, key=k_cell)
             self.state_size = units
         self.output_size = self.rnn_cell.output_size
         self.lstm = (MixedMemoryLSTM(input_size, self.state_size, dtype=d, key=k_lstm)
@@ -137,4 +138,4 @@ class CfC(Module):
         return super().from_config(config_wiring_decoded(config, "units"))
 
     def extra_repr(self) -> str:
-        return brief_repr(self)
+        return liquid_repr(self)

@@ -21,10 +21,17 @@ from .._core._errors import ConfigError
 from .._core._module import Module
 from .._core._random import next_key
 from ..layers._dropout import Dropout
-from ..layers._support import brief_repr, layer_dtype, new_variable, positive_int
+from ..layers._support import layer_dtype, new_variable, positive_int
 from ._cell import Cell, State
 from ._liquid_sequence import Timespan, cell_timespan
-from ._liquid_support import BACKBONE_ACTIVATIONS, Linear, check_choice, make_activation, matrix
+from ._liquid_support import (
+    BACKBONE_ACTIVATIONS,
+    Linear,
+    check_choice,
+    liquid_repr,
+    make_activation,
+    matrix,
+)
 
 __all__ = ["CFC_MODES", "CfCCell"]
 
@@ -66,7 +73,7 @@ class CfCCell(Cell):
     ``A``, shape ``(1, hidden_size)``, are Glorot-uniform too, as ncps leaves them).
 
     >>> cell = ember_nn.CfCCell(3, 4, backbone_units=8, key=0)
-    >>> out, h = cell.step(ember.ones((2, 3)), ember.zeros((2, 4)), timespan=0.5)
+    >>> out, (h,) = cell.step(ember.ones((2, 3)), ember.zeros((2, 4)), timespan=0.5)
     >>> out.shape, h.shape
     ((2, 4), (2, 4))
     """
@@ -159,7 +166,7 @@ class CfCCell(Cell):
         return out, (new,)
 
     def extra_repr(self) -> str:
-        return brief_repr(self)
+        return liquid_repr(self)
 
 
 class CfCPlan:

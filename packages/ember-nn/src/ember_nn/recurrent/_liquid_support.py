@@ -23,7 +23,7 @@ from ..layers._support import layer_dtype, new_variable
 
 __all__ = ["BACKBONE_ACTIVATIONS", "Linear", "NcpsLeCun", "make_activation",
            "check_choice", "config_wiring_decoded", "config_with_wiring", "decode_wiring",
-           "encode_wiring", "matrix", "torch_bias_init", "uniform_init"]
+           "encode_wiring", "liquid_repr", "matrix", "torch_bias_init", "uniform_init"]
 
 
 def uniform_init(low: float, high: float) -> init.Initializer:
@@ -70,6 +70,10 @@ class Linear(Module):
         y = ember.matmul(x, ember.matrix_transpose(self.weight))
         return y if self.bias is None else y + self.bias
 
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}" + ("" if self.bias is not None
+                                                             else ", use_bias=False")
+
 
 class NcpsLeCun(Module):
     """ncps's ``LeCun`` activation, ``1.7159 * tanh(0.666 * x)``: ncps's constant 0.666, not
@@ -106,6 +110,28 @@ def matrix(value: Any) -> list[list[float]]:
     lists of floats."""
     rows = value.tolist() if hasattr(value, "tolist") else value
     return [[float(v) for v in row] for row in rows]
+
+
+def liquid_repr(module: Module) -> str:
+    """The constructor arguments worth reading: those without a default always, the others
+    where they differ from it (``key`` never; a matrix as its shape)."""
+    import inspect
+
+    parts = []
+    for p in list(inspect.signature(type(module).__init__).parameters.values())[1:]:
+        if p.name not in module._config or p.name == "key":
+            continue
+        v = module._config[p.name]
+        if p.default is not p.empty and (v is p.default or v == p.default):
+            continue
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            shown = f"<{len(v)}x{len(v[0])} matrix>"
+        elif isinstance(v, ember.DType):
+            shown = v.name
+        else:
+            shown = repr(v)
+        parts.append(shown if p.default is p.empty else f"{p.name}={shown}")
+    return ", ".join(parts)
 
 
 # -- wirings in configs --------------------------------------------------------------------------

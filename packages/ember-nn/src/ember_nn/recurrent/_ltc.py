@@ -25,13 +25,14 @@ import ember
 from .._core._errors import ConfigError
 from .._core._module import Module
 from .._core._random import next_key
-from ..layers._support import brief_repr, layer_dtype, new_variable, positive_int
+from ..layers._support import layer_dtype, new_variable, positive_int
 from ._cell import Cell, State
 from ._liquid_sequence import Timespan, cell_timespan, run_sequence
 from ._liquid_support import (
     check_choice,
     config_wiring_decoded,
     config_with_wiring,
+    liquid_repr,
     matrix,
     uniform_init,
 )
@@ -69,7 +70,7 @@ class LTCCell(Cell):
     ``output_w``/``output_b`` by the mappings.
 
     >>> cell = ember_nn.LTCCell(ember_nn.wirings.FullyConnected(4), 3, key=0)
-    >>> out, v = cell.step(ember.ones((2, 3)), ember.zeros((2, 4)), timespan=0.5)
+    >>> out, (v,) = cell.step(ember.ones((2, 3)), ember.zeros((2, 4)), timespan=0.5)
     >>> out.shape, v.shape
     ((2, 4), (2, 4))
     """
@@ -189,7 +190,7 @@ class LTCCell(Cell):
         return super().from_config(config_wiring_decoded(config, "wiring"))
 
     def extra_repr(self) -> str:
-        return brief_repr(self)
+        return liquid_repr(self)
 
 
 class LTCPlan:
@@ -275,7 +276,7 @@ class LTC(Module):
         self.return_sequences = bool(return_sequences)
         self.use_mixed = bool(mixed_memory)
         self.rnn_cell = LTCCell(wiring, input_size, input_mapping, output_mapping, ode_unfolds,
-                                epsilon, implicit_param_constraints, dtype=d, key=k_cell)
+                                epsilon, implicit_param_constraints, dtype=dtype, key=k_cell)
         self.state_size = self.rnn_cell.state_size
         self.output_size = self.rnn_cell.output_size
         self.lstm = (MixedMemoryLSTM(input_size, self.state_size, dtype=d, key=k_lstm)
@@ -312,4 +313,4 @@ class LTC(Module):
         return super().from_config(config_wiring_decoded(config, "units"))
 
     def extra_repr(self) -> str:
-        return brief_repr(self)
+        return liquid_repr(self)

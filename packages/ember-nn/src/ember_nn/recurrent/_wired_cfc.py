@@ -17,11 +17,16 @@ import ember
 from .._core._errors import ConfigError
 from .._core._module import Module
 from .._core._random import next_key
-from ..layers._support import brief_repr
 from ._cell import Cell, State
 from ._cfc_cell import CFC_MODES, CfCCell, CfCPlan
 from ._liquid_sequence import Timespan, cell_timespan
-from ._liquid_support import check_choice, config_wiring_decoded, config_with_wiring, matrix
+from ._liquid_support import (
+    check_choice,
+    config_wiring_decoded,
+    config_with_wiring,
+    liquid_repr,
+    matrix,
+)
 
 __all__ = ["WiredCfCCell", "built_wiring"]
 
@@ -79,7 +84,7 @@ class WiredCfCCell(Cell):
     >>> wiring = ember_nn.wirings.AutoNCP(8, 2, seed=1)
     >>> cell = ember_nn.WiredCfCCell(3, wiring, key=0)
     >>> cell.layer_sizes, cell.step(ember.ones((5, 3)), ember.zeros((5, 8)))[0].shape
-    ([3, 3, 2], (5, 2))
+    ([4, 2, 2], (5, 2))
     """
 
     def __init__(self, input_size: int | None, wiring: Any, mode: str = "default", *,
@@ -133,7 +138,7 @@ class WiredCfCCell(Cell):
         return out, (new,)
 
     def extra_repr(self) -> str:
-        return brief_repr(self)
+        return liquid_repr(self)
 
 
 class WiredCfCPlan:
