@@ -50,9 +50,9 @@ def test_default_dtype_the_backend_lacks() -> None:
     """Setting bfloat16 works everywhere; NumPy (no bfloat16) says so when a tensor is made."""
     if "numpy" not in BACKENDS:
         pytest.skip("numpy backend not installed")
-    with ember.use_backend("numpy"), ember.settings(default_dtype=ember.bfloat16):
-        with pytest.raises(ember.UnsupportedError, match="bfloat16"):
-            ember.ones(2)
+    with (ember.use_backend("numpy"), ember.settings(default_dtype=ember.bfloat16),
+          pytest.raises(ember.UnsupportedError, match="bfloat16")):
+        ember.ones(2)
 
 
 @pytest.mark.parametrize("bad", [ember.int32, "int64", ember.complex64, "float8", 3, None])
