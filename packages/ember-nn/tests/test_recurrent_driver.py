@@ -213,3 +213,17 @@ def test_bad_inputs_name_the_values(backend: str) -> None:
         ember_nn.LSTM(F, H, proj_size=H)
     with pytest.raises(ember_nn.ConfigError, match="dropout must be a number in"):
         ember_nn.GRU(F, H, dropout=1.0)
+
+
+@pytest.mark.parametrize("module", ["ember_nn.recurrent._driver", "ember_nn.recurrent._simple",
+                                    "ember_nn.recurrent._lstm", "ember_nn.recurrent._gru",
+                                    "ember_nn.io._interop", "ember.ops._recurrent"])
+def test_docstring_examples_run(backend: str, module: str) -> None:
+    import doctest
+    import importlib
+
+    if module.endswith("_interop"):
+        pytest.importorskip("torch")
+    mod = importlib.import_module(module)
+    result = doctest.testmod(mod, extraglobs={"ember": ember, "ember_nn": ember_nn})
+    assert result.attempted > 0 and result.failed == 0

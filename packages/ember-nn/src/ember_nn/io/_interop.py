@@ -30,7 +30,7 @@ def from_torch(module: Any) -> Module:
     >>> t = torch.nn.LSTM(3, 4, num_layers=2, batch_first=True)
     >>> layer = ember_nn.from_torch(t)
     >>> layer
-    LSTM(3, 4, 2, batch_first=True)  # 240 parameters
+    LSTM(3, 4, 2, batch_first=True)  # 304 parameters
     """
     import torch
 
