@@ -164,3 +164,44 @@ def test_cells_convert(backend: str) -> None:
         rows = [mine.step(ember.tensor(x[b:b + 1]), ember.tensor(h[b:b + 1]),
                           timespan=float(ts[b]))[0].numpy() for b in range(B)]
         np.testing.assert_allclose(got_out.numpy(), np.concatenate(rows), rtol=1e-6, atol=1e-6)
+
+
+def test_wirings_convert_with_their_matrices(backend: str) -> None:
+    """from_ncps's wiring: the same class, sizes and layers, and ncps's matrices as they are
+    (synapses changed by hand included)."""
+    from ember_nn.io._ncps import wiring_from_ncps
+
+    plain = nw.Wiring(4)
+    plain.add_synapse(0, 3, -1)
+    plain.set_output_dim(2)
+    cases = [nw.AutoNCP(10, 3, seed=4), nw.NCP(4, 3, 2, 2, 2, 2, 2, seed=8),
+             nw.FullyConnected(5, 2), nw.Random(6, 2, 0.4), plain]
+    for w in cases:
+        w.build(3)
+    cases[2].add_synapse(0, 1, -int(cases[2].adjacency_matrix[0, 1]))  # flipped by hand
+    plain.add_sensory_synapse(2, 1, 1)
+    for w in cases:
+        mine = wiring_from_ncps(w)
+        assert type(mine).__name__ == type(w).__name__
+        assert (mine.units, mine.input_dim, mine.output_dim, mine.num_layers) == (
+            w.units, w.input_dim, w.output_dim, w.num_layers)
+        assert mine.adjacency_matrix == w.adjacency_matrix.tolist()
+        assert mine.sensory_adjacency_matrix == w.sensory_adjacency_matrix.tolist()
+        for i in range(w.num_layers):
+            assert mine.get_neurons_of_layer(i) == list(w.get_neurons_of_layer(i))
+
+
+def test_float64_modules_keep_their_dtype(backend: str) -> None:
+    if ember.float64 not in ember.load_backend(backend).to_native_dtype:
+        pytest.skip(f"{backend} has no float64")
+    torch.manual_seed(3)
+    module = nt.CfC(C, nw.AutoNCP(8, 2, seed=3), mixed_memory=True).double()
+    mine = ember_nn.from_ncps(module)
+    assert {v.dtype for v in mine.variables} == {ember.float64}
+    x = np.random.default_rng(0).standard_normal((B, L, C))
+    h0 = np.random.default_rng(1).standard_normal((2, B, 8))
+    # (ncps's zero state is float32 whatever the module's dtype: pass one)
+    want = module(torch.tensor(x), tuple(map(torch.tensor, h0)))[0].detach().numpy()
+    got = mine(ember.tensor(x), tuple(map(ember.tensor, h0)))[0]
+    assert got.dtype == ember.float64
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12)
