@@ -7,6 +7,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -299,3 +300,37 @@ def test_docstring_examples_run(backend: str, module: str) -> None:
     mod = importlib.import_module(f"ember_nn.recurrent.{module}")
     result = doctest.testmod(mod, extraglobs={"ember": ember, "ember_nn": ember_nn})
     assert result.attempted > 0 and result.failed == 0
+
+
+# -- compiled steps ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["cfc-mixed-proj-timefirst", "cfc-wired-autoncp", "ltc"])
+def test_compile_step_gives_the_eager_steps(backend: str, name: str) -> None:
+    """One compiled program per training step (timespans included) with the eager losses and
+    weights; MLX compiles in seconds, torch's inductor takes minutes on a CPU (nox -s slow)."""
+    if backend == "torch" and not os.environ.get("EMBER_SLOW"):
+        pytest.skip("inductor takes minutes per program on a CPU: runs in `nox -s slow`")
+    runs = []
+    for compiled in (False, True):
+        model = MODELS[name]()
+        x, ts = _x(model), _spans(model)
+        opt = ember_nn.SGD(0.1)
+
+        def loss(x: ember.Tensor, ts: ember.Tensor, model: Any = model) -> ember.Tensor:
+            return ember.mean(model(x, None, ts)[0] ** 2)
+
+        if compiled:
+            step = ember_nn.compile_step(model, loss, opt)
+            losses = [float(step(x, ts)) for _ in range(3)]
+            if backend != "numpy":
+                assert step.stats.fallback is None and step.stats.traces == 1
+        else:
+            grad = ember_nn.value_and_grad(model, loss)
+            losses = []
+            for _ in range(3):
+                value, grads = grad(x, ts)
+                opt.update(model, grads)
+                losses.append(float(value))
+        runs.append((losses, [v.numpy() for v in model.trainable_variables]))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
+    for a, b in zip(runs[1][1], runs[0][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
