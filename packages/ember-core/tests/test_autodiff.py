@@ -141,3 +141,18 @@ def test_gradients_agree_across_backends() -> None:
     for name, g in results.items():
         if ref is not None:
             np.testing.assert_allclose(g, ref, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_vmap_uses_the_backends_own_vmap(backend: str) -> None:
+    """torch and MLX batch with their own vmap (fn traced once), whatever form the backend's
+    tape_engine hook takes (a class, or a factory that imports the engine on first use); NumPy
+    loops over the batch (fn called per row)."""
+    calls = []
+
+    def f(a):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return ember.sum(a * a)
+
+    out = ember.vmap(f)(ember.reshape(ember.arange(12, dtype=ember.float32), (4, 3)))
+    assert out.tolist() == [5.0, 50.0, 149.0, 302.0]
+    assert len(calls) == (4 if backend == "numpy" else 1)

@@ -22,6 +22,14 @@ from ._tree import flatten, unflatten
 __all__ = ["grad", "jvp", "value_and_grad", "vjp", "vmap"]
 
 
+@functools.cache
+def _native_vmap(factory: Callable[[], Any]) -> Callable[..., Any] | None:
+    """The backend's own vmap: its engine's ``vmap`` (the factory may be the engine class or a
+    function that imports and builds it: one engine is built once to read it)."""
+    native = getattr(factory, "vmap", None)
+    return native if native is not None else getattr(factory(), "vmap", None)
+
+
 def _argnums(argnums: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     bad = [i for i in nums if not -n <= i < n]
@@ -165,7 +173,8 @@ def vmap(fn: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callabl
     def mapped(*args: Any) -> Any:
         axes = _in_axes(in_axes, len(args))
         _leaves, root = _mapped_leaves(args, axes)
-        native = getattr(root.hooks.tape_engine, "vmap", None) if root.hooks.tape_engine else None
+        factory = root.hooks.tape_engine
+        native = _native_vmap(factory) if factory is not None else None
         if native is not None:
             try:
                 return native(fn, args, axes, out_axes, root)
