@@ -5,6 +5,8 @@
 
 A step is forward, gradient, Adam update, with the results evaluated. Three models:
   * mlp:  784-512-512-10 with ReLU, batch 128, softmax cross-entropy;
+  * tiny: the same MLP at 32-32-32-10, batch 16: almost no arithmetic, so the difference of
+          the two sides is each one's fixed cost per step (the Python a GPU step pays);
   * conv: 28x28x1 -> Conv(16, 3x3) ReLU MaxPool(2) -> Conv(32, 3x3) ReLU MaxPool(2) -> Dense(10),
           batch 128;
   * transformer: 4 pre-norm encoder layers (width 512, 8 heads, GELU MLP 2048, attention with
@@ -46,7 +48,9 @@ from _timing import median_pair
 BATCH = 128
 DEVICE = {"name": "cpu"}
 LR = 1e-3
-MODELS = ("mlp", "conv", "transformer")
+MODELS = ("mlp", "conv", "transformer", "tiny")
+#: the MLPs: inputs, hidden widths, classes, batch
+MLPS = {"mlp": (784, 512, 10, BATCH), "tiny": (32, 32, 10, 16)}
 #: the transformer: layers, width, heads, sequence length, batch, classes per token
 T_LAYERS, T_WIDTH, T_HEADS, T_SEQ, T_BATCH, T_CLASSES = 4, 512, 8, 256, 32, 10
 T = {"seq": T_SEQ, "batch": T_BATCH}  # --t-seq/--t-batch: a smaller transformer for CPUs
@@ -57,8 +61,12 @@ def data(problem: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     if problem == "transformer":  # one label per token, flat like the models' logits
         x = rng.standard_normal((T["batch"], T["seq"], T_WIDTH)).astype(np.float32)
         return x, rng.integers(0, T_CLASSES, T["batch"] * T["seq"])
-    shape = (BATCH, 784) if problem == "mlp" else (BATCH, 28, 28, 1)
-    return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 10, BATCH)
+    if problem in MLPS:
+        n_in, _, classes, batch = MLPS[problem]
+        return (rng.standard_normal((batch, n_in)).astype(np.float32),
+                rng.integers(0, classes, batch))
+    return (rng.standard_normal((BATCH, 28, 28, 1)).astype(np.float32),
+            rng.integers(0, 10, BATCH))
 
 
 class TokenClassifier(ember_nn.Module):
@@ -76,8 +84,9 @@ class TokenClassifier(ember_nn.Module):
 
 def ember_model(problem: str) -> ember_nn.Module:
     nn = ember_nn
-    if problem == "mlp":
-        return nn.MLP(784, [512, 512], 10, key=0)
+    if problem in MLPS:
+        n_in, width, classes, _ = MLPS[problem]
+        return nn.MLP(n_in, [width, width], classes, key=0)
     if problem == "transformer":
         return TokenClassifier()
     return nn.Sequential(nn.Conv2d(1, 16, 3, key=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -140,9 +149,10 @@ def torch_step(problem: str, w: list[np.ndarray], compile: bool = False) -> Call
     from torch import nn
 
     dev = "cuda" if DEVICE["name"] == "gpu" else "cpu"
-    if problem == "mlp":
-        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
-                              nn.Linear(512, 10))
+    if problem in MLPS:
+        n_in, width, classes, _ = MLPS[problem]
+        model = nn.Sequential(nn.Linear(n_in, width), nn.ReLU(), nn.Linear(width, width),
+                              nn.ReLU(), nn.Linear(width, classes))
         linears = [model[0], model[2], model[4]]
         with torch.no_grad():
             for lin, (wk, bk) in zip(linears, zip(w[::2], w[1::2])):
@@ -267,9 +277,10 @@ def mlx_steps(problem: str, w: list[np.ndarray]) -> dict[str, Callable[[], float
 
     out = {}
     for name in ("mlx (uncompiled)", "mlx (mx.compile)"):
-        if problem == "mlp":
-            model = mnn.Sequential(mnn.Linear(784, 512), mnn.ReLU(), mnn.Linear(512, 512),
-                                   mnn.ReLU(), mnn.Linear(512, 10))
+        if problem in MLPS:
+            n_in, width, classes, _ = MLPS[problem]
+            model = mnn.Sequential(mnn.Linear(n_in, width), mnn.ReLU(), mnn.Linear(width, width),
+                                   mnn.ReLU(), mnn.Linear(width, classes))
             for i, layer in enumerate([model.layers[0], model.layers[2], model.layers[4]]):
                 layer.weight = mx.array(w[2 * i].T)
                 layer.bias = mx.array(w[2 * i + 1])
@@ -358,7 +369,7 @@ def main() -> None:
     ap.add_argument("--backends", default="torch,mlx")
     ap.add_argument("--models", default=None,
                     help=f"comma-separated, from {', '.join(MODELS)} (default: all on a GPU; "
-                         f"mlp,conv on a CPU, where a full-size transformer step takes 14 s on "
+                         f"mlp,conv,tiny on a CPU, where a full-size transformer step takes 14 s on "
                          f"torch and minutes on MLX)")
     ap.add_argument("--t-seq", type=int, default=T_SEQ, help="the transformer's sequence length")
     ap.add_argument("--t-batch", type=int, default=T_BATCH, help="the transformer's batch")
@@ -370,7 +381,7 @@ def main() -> None:
     args = ap.parse_args()
     DEVICE["name"] = args.device
     T.update(seq=args.t_seq, batch=args.t_batch)
-    chosen = args.models or (",".join(MODELS) if args.device == "gpu" else "mlp,conv")
+    chosen = args.models or (",".join(MODELS) if args.device == "gpu" else "mlp,conv,tiny")
     models = tuple(m for m in chosen.split(",") if m)
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
@@ -379,8 +390,8 @@ def main() -> None:
     if sorted(set(modes) - set(MODES)):
         ap.error(f"unknown --modes; choose from {', '.join(MODES)}")
     rows = run(args.backends.split(","), args.repeats, models, modes)
-    print(f"\n(device: {args.device}; batch {BATCH} for mlp and conv, {T['batch']} sequences of "
-          f"{T['seq']} for the transformer)\n"
+    print(f"\n(device: {args.device}; batch {BATCH} for mlp and conv, 16 for tiny, "
+          f"{T['batch']} sequences of {T['seq']} for the transformer)\n"
           "| backend | model | native | native ms | ember side | ember ms | ember / native |")
     print("|---|---|---|---:|---|---:|---:|")
     for b, p, n, s, tn, te, r in rows:
