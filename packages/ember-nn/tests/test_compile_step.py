@@ -241,3 +241,40 @@ def test_binary_cross_entropy_compiles(backend: str) -> None:
     assert second < first and step.fallback is None
     with pytest.raises(ember.ArgumentError, match=r"must be in \[0, 1\]"):
         loss_fn(x, y * 3.0)  # eager: checked
+
+
+def test_a_layer_without_variables_swapped_is_a_new_program(backend: str) -> None:
+    """Swapping ReLU for Tanh changes no variable but changes the program; eval and train
+    again reuse the programs already compiled."""
+    _slow_on_torch(backend)
+    batches = _batches(3)
+
+    def run(compiled: bool):  # type: ignore[no-untyped-def]
+        model, opt = _model(False), ember_nn.SGD(0.1)
+
+        def loss_fn(x, y):  # type: ignore[no-untyped-def]
+            return ember.mean((model(x) - y) ** 2)
+
+        step = ember_nn.compile_step(model, loss_fn, opt) if compiled else None
+        vg = ember_nn.value_and_grad(model, loss_fn)
+        losses = []
+        for i, (x, y) in enumerate(batches):
+            if i == 1:
+                model.layers[1] = ember_nn.Tanh()
+            if step is not None:
+                losses.append(float(step(x, y)))
+            else:
+                loss, grads = vg(x, y)
+                opt.update(model, grads)
+                losses.append(float(loss))
+        return losses, step
+
+    compiled, eager = run(True), run(False)
+    np.testing.assert_allclose(compiled[0], eager[0], rtol=1e-5, atol=1e-6)
+    step = compiled[1]
+    assert step.recompiles == 1
+    traces = step.stats.traces
+    step.model.eval()
+    step.model.train()
+    step(*batches[0])
+    assert step.recompiles == 1 and step.stats.traces == traces  # the same program again

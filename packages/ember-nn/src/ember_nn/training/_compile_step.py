@@ -22,7 +22,6 @@ loss (a value read on the host), an optimiser without the functional hooks.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,7 +36,12 @@ from ._value_and_grad import _triples
 
 __all__ = ["CompiledStep", "compile_step"]
 
-log = logging.getLogger("ember.compile")
+
+
+def _log() -> Any:
+    import logging
+
+    return logging.getLogger("ember.compile")
 
 
 def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, *,
@@ -68,72 +72,94 @@ def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimize
     return CompiledStep(model, loss_fn, optimizer, has_aux=bool(has_aux))
 
 
+class _Structure:
+    """One state of the model's module tree: its variables split into trainable ones and
+    buffers, its Dropout layers, and the compiled program for it. ``walk`` (the module walk it
+    was made from) keeps every object the key names alive, so no id in the key is reused."""
+
+    __slots__ = ("backend", "buffers", "compiles", "dropouts", "program", "trainable", "walk")
+
+    def __init__(self, walk: Any, step: CompiledStep) -> None:
+        named = walk.named
+        self.walk = walk
+        self.trainable = [(p, v) for p, v in named if v.trainable]
+        self.buffers = [v for _, v in named if not v.trainable]
+        self.backend = named[0][1].backend if named else ember.get_backend()
+        self.compiles = ember.load_backend(self.backend).hooks.compiler is not None
+        self.dropouts = [(name, m) for name, m in step.model.named_modules()
+                         if type(m).__name__ == "Dropout"]
+        pure = step._pure
+
+        def program(flat: list[Any], hyper: Any) -> Any:
+            return pure(self, flat, hyper)
+
+        program.__qualname__ = "compile_step"
+        self.program = ember.compile(program)
+
+
 class CompiledStep:
     """What ``compile_step`` returns: call it with a batch. ``stats`` is the ``ember.compile``
     record of the current compiled program (``traces``: compilations, ``fallback``: why it could
-    not be compiled); ``recompiles`` counts programs rebuilt for a changed structure."""
+    not be compiled); ``recompiles`` counts programs built for a changed structure."""
 
     def __init__(self, model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, *,
                  has_aux: bool) -> None:
         self.model, self.loss_fn, self.optimizer, self.has_aux = model, loss_fn, optimizer, has_aux
         self.recompiles = 0
         self.fallback: str | None = None  # why this step runs eagerly, when it does
-        self._structure: tuple[Any, ...] | None = None
-        self._program: Callable[..., Any] | None = None
-        self._trainable: list[tuple[str, ember.Variable]] = []
-        self._buffers: list[ember.Variable] = []
-        self._backend = ""
-        self._compiles = False
+        self._walk: Any = None
+        self._now: _Structure | None = None
+        self._structures: dict[Any, _Structure] = {}
 
     @property
     def stats(self) -> ember.CompileStats:
-        stats = getattr(self._program, "stats", None)
+        stats = getattr(self._now.program if self._now else None, "stats", None)
         return stats if stats is not None else ember.CompileStats()
 
     # -- the step ------------------------------------------------------------------------------
     def __call__(self, *batch: Any) -> Any:
-        self._prepare()
-        if not self._compiles:  # NumPy: the plain step (no warning: nothing to compile with)
+        now = self._prepare()
+        if not now.compiles:  # NumPy: the plain step (no warning: nothing to compile with)
             return self._plain(batch)
-        reason = self.fallback or self._eager_reason()
+        reason = self.fallback or self._eager_reason(now)
         if reason is not None:
             return self._eager(batch, reason)
-        batch = tuple(self._tensor(x) for x in batch)
+        batch = tuple(self._tensor(x, now.backend) for x in batch)
         opt = self.optimizer
-        pairs = self._trainable
+        pairs = now.trainable
         params = [ember.stop_gradient(v) for _, v in pairs]
-        buffers = [ember.stop_gradient(v) for v in self._buffers]
+        buffers = [ember.stop_gradient(v) for v in now.buffers]
         slots = opt.read_slots(pairs)
         # the rate and the step number are inputs, so a schedule does not recompile
         device = params[0].device if params else None
         lr = ember.asarray(opt.learning_rate, dtype=ember.float32, device=device,
-                           backend=self._backend)
+                           backend=now.backend)
         step = ember.asarray(opt.step + 1, dtype=ember.float32, device=device,
-                             backend=self._backend)
+                             backend=now.backend)
         hyper = (tuple(getattr(opt, n) for n in opt._names), opt.clip_norm, opt.slot_names(),
-                 self.model.training)
-        assert self._program is not None
+                 len(batch))
         try:
-            out, new_params, new_buffers, new_slots = self._program(
-                params, buffers, slots, lr, step, list(batch), hyper)
+            out, new_params, new_buffers, new_slots = now.program(
+                [*params, *buffers, *slots, lr, step, *batch], hyper)
         except BaseException:
-            _bind([v for _, v in pairs] + self._buffers, params + buffers)
+            _bind([v for _, v in pairs] + now.buffers, params + buffers)
             raise
         if self.stats.fallback is not None and self.fallback is None:
             self.fallback = self.stats.fallback
         for (_, v), p in zip(pairs, new_params, strict=True):
             v.assign(p)
-        for v, b in zip(self._buffers, new_buffers, strict=True):
+        for v, b in zip(now.buffers, new_buffers, strict=True):
             v.assign(b)
         opt.write_slots(pairs, new_slots, step=opt.step + 1)
         return out
 
-    def _tensor(self, x: Any) -> Any:
+    @staticmethod
+    def _tensor(x: Any, backend: str) -> Any:
         """Array data of the batch as tensors on the model's backend (inputs of the program, not
         constants compiled into it)."""
         if isinstance(x, ember.Tensor) or not (isinstance(x, list | tuple) or hasattr(x, "shape")):
             return x
-        return ember.asarray(x, backend=self._backend)
+        return ember.asarray(x, backend=backend)
 
     def _eager(self, batch: Sequence[Any], reason: str) -> Any:
         if self.fallback is None:
@@ -147,37 +173,45 @@ class CompiledStep:
         self.optimizer.apply(triples)
         return out
 
-    def _eager_reason(self) -> str | None:
-        for name, m in self.model.named_modules():
-            if m.training and type(m).__name__ == "Dropout" and getattr(m, "rate", 0.0) > 0:
+    @staticmethod
+    def _eager_reason(now: _Structure) -> str | None:
+        for name, m in now.dropouts:
+            if m.training and getattr(m, "rate", 0.0) > 0:
                 return (f"{name or 'the model'} is a Dropout layer in training mode; its masks "
                         f"come from a host-side call counter, so a compiled step would repeat "
                         f"one mask (call model.eval() or remove it to compile)")
         return None
 
     # -- structure -----------------------------------------------------------------------------
-    def _prepare(self) -> None:
-        named = list(self.model.named_variables())
-        structure = tuple((path, id(v), v.shape, v.dtype, v.backend, v.device, v.trainable)
-                          for path, v in named)
-        if structure == self._structure:
-            return
-        if self._structure is not None:
-            self.recompiles += 1
-            log.debug("compile_step: the model's structure changed; compiling a new step "
-                      "(rebuild %d)", self.recompiles)
-        self._structure = structure
-        self._backend = named[0][1].backend if named else ember.get_backend()
-        self._compiles = ember.load_backend(self._backend).hooks.compiler is not None
-        self._trainable = [(p, v) for p, v in named if v.trainable]
-        self._buffers = [v for _, v in named if not v.trainable]
-        self._program = ember.compile(self._pure)
+    def _prepare(self) -> _Structure:
+        """The structure of the model now. The module walk (cached on the model, rebuilt when
+        anything in the tree changes: a layer, a variable, an attribute, train/eval) names it;
+        a structure seen before (train, eval, train again) keeps its compiled program."""
+        walk = self.model._walked()
+        if walk is self._walk and self._now is not None:
+            return self._now
+        key = tuple((None if keys is None else tuple(keys), tuple(ids))
+                    for _, keys, ids in walk.snapshot)
+        now = self._structures.get(key)
+        if now is None:
+            if self._structures:
+                self.recompiles += 1
+                _log().debug("compile_step: the model's structure changed; a new program "
+                             "(structure %d)", len(self._structures) + 1)
+            now = self._structures[key] = _Structure(walk, self)
+        self._walk, self._now = walk, now
+        return now
 
     # -- the pure function the backend compiles ------------------------------------------------
-    def _pure(self, params: list[ember.Tensor], buffers: list[ember.Tensor], slots: list[Any],
-              lr: ember.Tensor, step: ember.Tensor, batch: list[Any], hyper: Any) -> Any:
-        variables = [v for _, v in self._trainable]
-        _bind(variables + self._buffers, params + buffers)
+    def _pure(self, now: _Structure, flat: list[Any], hyper: Any) -> Any:
+        opt = self.optimizer
+        n, nb, kinds = len(now.trainable), len(now.buffers), len(opt.slot_names())
+        params, buffers = flat[:n], flat[n:n + nb]
+        slots = flat[n + nb:n + nb + n * kinds]
+        lr, step = flat[n + nb + n * kinds:n + nb + n * kinds + 2]
+        batch = flat[n + nb + n * kinds + 2:]
+        variables = [v for _, v in now.trainable]
+        _bind(variables + now.buffers, params + buffers)
         with ember.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(variables)
             out = self.loss_fn(*batch)
@@ -188,13 +222,11 @@ class CompiledStep:
                 f"{' (as the first of a pair, has_aux=True)' if self.has_aux else ''}, got "
                 f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
         grads = tape.gradient(loss, variables)
-        new_buffers = [ember.stop_gradient(v) for v in self._buffers]
-        opt = self.optimizer
+        new_buffers = [ember.stop_gradient(v) for v in now.buffers]
         live = [i for i, g in enumerate(grads) if g is not None]  # None: left as it is
         gs = [ember.stop_gradient(grads[i]) for i in live]
         if opt.clip_norm is not None and gs:  # one global norm over every group, as apply does
-            gs, _ = clip_list(gs, float(opt.clip_norm), [self._trainable[i][0] for i in live])
-        n, kinds = len(params), len(opt.slot_names())
+            gs, _ = clip_list(gs, float(opt.clip_norm), [now.trainable[i][0] for i in live])
         new_params, new_slots = list(params), list(slots)
         by_dtype: dict[Any, list[tuple[int, ember.Tensor]]] = {}
         for i, g in zip(live, gs, strict=True):
