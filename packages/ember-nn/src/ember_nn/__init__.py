@@ -29,6 +29,7 @@ from ._core import (
     seeded,
     serialize,
 )
+from .blocks import SequenceRegressor
 from .layers import (
     ELU,
     GELU,
@@ -222,6 +223,8 @@ __all__ = [
     # recurrent layers (torch.nn's RNN, LSTM, GRU and the driver)
     "RNN", "Bidirectional", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
     "from_torch",
+    # models assembled from layers
+    "SequenceRegressor",
     # optimisation
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Schedule", "Constant", "StepDecay",
     "CosineDecay", "clip_by_global_norm", "global_norm",

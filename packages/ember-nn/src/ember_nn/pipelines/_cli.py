@@ -65,6 +65,10 @@ def _train(args: argparse.Namespace) -> int:
     print(f"history:    {result.output_dir / 'history.csv'}")
     if result.plot is not None:
         print(f"plot:       {result.plot}")
+    if result.trajectory is not None:
+        print(f"trajectory: {result.trajectory}")
+    if result.wiring is not None:
+        print(f"wiring:     {result.wiring}")
     return 0
 
 

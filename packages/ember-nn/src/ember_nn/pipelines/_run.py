@@ -28,6 +28,7 @@ from ..training._precision import PRECISION_MODES
 from ..training._trainer import History, Trainer
 from ._datasets import Dataset, load_dataset
 from ._imports import import_user_code, loader_import
+from ._sequences import check_gap_scaling, trajectory_options
 
 __all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "read_config",
            "recorded_imports", "train_from_config"]
@@ -37,7 +38,7 @@ KEYS = {
          "output"},
     "training": {"epochs", "batch_size", "loss", "metrics", "validation_split", "dtype",
                  "precision", "compile", "early_stopping", "shuffle", "terminate_on_nan"},
-    "output": {"dir", "plot", "checkpoint"},
+    "output": {"dir", "plot", "checkpoint", "trajectory", "wiring"},
     "data": {"source", "name", "path", "label", "loader", "test_size", "seed", "scale", "dtype"},
 }
 
@@ -152,6 +153,8 @@ class RunResult:
     checkpoint: Path
     plot: Path | None
     seconds: float
+    trajectory: Path | None = None
+    wiring: Path | None = None
 
 
 def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
@@ -173,11 +176,20 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
         import_code(cfg, base_dir)
         with seeded(seed):
             model = build_model(cfg["model"])
+        check_gap_scaling(model, cfg["data"])
         optimizer = build_optimizer(cfg["optimizer"])
         tr = dict(cfg.get("training", {}))
         out = dict(cfg.get("output", {}))
+        trajectory = trajectory_options(out.get("trajectory", False))
+        if not isinstance(out.get("wiring", False), bool):
+            raise ConfigError(f"[output] wiring must be true or false, got {out['wiring']!r}")
         out_dir = Path(output_dir or out.get("dir", "runs/ember"))
         out_dir.mkdir(parents=True, exist_ok=True)
+        wiring = None
+        if out.get("wiring", False):  # before training: a model without a wiring fails fast
+            from ._sequences import draw_model_wiring
+
+            wiring = draw_model_wiring(model, out_dir / "wiring.png")
         cbs: list[Callback] = [CSVLogger(out_dir / "history.csv"), *(callbacks or [])]
         if "early_stopping" in tr:
             try:
@@ -229,4 +241,12 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
             plot = plot_history(history.history, out_dir / "training.png",
                                 title=f"{data.name} on {name}: test "
                                 + ", ".join(f"{k} {v:.3f}" for k, v in test.items()))
-    return RunResult(model, history, test, data, out_dir, ckpt, plot, seconds)
+        traj = None
+        if trajectory is not None:
+            from ._sequences import plot_trajectory
+
+            traj = plot_trajectory(
+                model, data, out_dir / "trajectory.png", samples=trajectory["samples"],
+                names=trajectory["names"], title=f"{data.name} on {name}, test sequences: "
+                + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
+    return RunResult(model, history, test, data, out_dir, ckpt, plot, seconds, traj, wiring)
