@@ -12,6 +12,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ember_nn"
 ALLOWED_ROOTS = {"ember", "ember_nn", "__future__"} | set(sys.stdlib_module_names)
 # optional libraries that are not array backends, imported lazily (importlib) by one module each
 OPTIONAL = {"pipelines/_datasets.py": {"sklearn"}, "pipelines/_plot.py": {"matplotlib"},
+            # the pendulum job's trajectory picture (the wiring picture: ember_nn.wirings)
+            "pipelines/_sequences.py": {"matplotlib"},
             # interop: reads an ncps torch module, importing torch and ncps when called
             "io/_ncps.py": {"ncps", "torch"},
             # interop: reads a torch.nn recurrent module, importing torch when called

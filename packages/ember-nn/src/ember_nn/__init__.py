@@ -15,7 +15,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import init as init
-from . import wirings as wirings
 from ._core import (
     CheckpointError,
     ConfigError,
@@ -23,13 +22,13 @@ from ._core import (
     StateError,
     TrainingError,
     __version__,
+    _serialize,
     deserialize,
     manual_seed,
     registered,
     seeded,
     serialize,
 )
-from .blocks import SequenceRegressor
 from .layers import (
     ELU,
     GELU,
@@ -116,24 +115,10 @@ from .optim import (
     clip_by_global_norm,
     global_norm,
 )
-from .recurrent import (
-    GRU,
-    LSTM,
-    LTC,
-    RNN,
-    Bidirectional,
-    CfC,
-    CfCCell,
-    GRUCell,
-    LSTMCell,
-    LTCCell,
-    SimpleRNN,
-    SimpleRNNCell,
-    WiredCfCCell,
-)
-from .wirings import NCP, AutoNCP, FullyConnected, Wiring
 
 if TYPE_CHECKING:  # imported on first use, through __getattr__ below
+    from . import wirings as wirings
+    from .blocks import SequenceRegressor
     from .io import (
         Checkpoint,
         from_ncps,
@@ -147,6 +132,21 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
         save_file,
     )
     from .pipelines import Dataset, load_dataset
+    from .recurrent import (
+        GRU,
+        LSTM,
+        LTC,
+        RNN,
+        Bidirectional,
+        CfC,
+        CfCCell,
+        GRUCell,
+        LSTMCell,
+        LTCCell,
+        SimpleRNN,
+        SimpleRNNCell,
+        WiredCfCCell,
+    )
     from .training import (
         PRECISION_MODES,
         PRECISIONS,
@@ -165,11 +165,19 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
         fit,
         value_and_grad,
     )
+    from .wirings import NCP, AutoNCP, FullyConnected, Wiring
 
 #: the public names of the folders imported on first use: checkpoints (hashlib, threads,
 #: tempfile), training and config-driven runs cost ~40% of ``import ember_nn`` and are not
-#: needed to build a model, so ``import ember_nn`` leaves them until a name is used.
+#: needed to build a model, so ``import ember_nn`` leaves them until a name is used; so do the
+#: recurrent layers, wirings and blocks (~25% more), whose classes a config may name: they are
+#: imported before ``deserialize`` calls a class name unknown (``_serialize.LOADERS``).
 _LAZY = {
+    **dict.fromkeys(["GRU", "LSTM", "LTC", "RNN", "Bidirectional", "CfC", "CfCCell", "GRUCell",
+                     "LSTMCell", "LTCCell", "SimpleRNN", "SimpleRNNCell", "WiredCfCCell"],
+                    "recurrent"),
+    **dict.fromkeys(["NCP", "AutoNCP", "FullyConnected", "Wiring"], "wirings"),
+    **dict.fromkeys(["SequenceRegressor"], "blocks"),
     **dict.fromkeys(["Checkpoint", "load", "load_checkpoint", "load_file", "load_weights",
                      "read_metadata", "save", "save_file", "from_ncps", "from_torch"], "io"),
     **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
@@ -179,7 +187,16 @@ _LAZY = {
                      "compile_step", "CompiledStep"],
                     "training"),
 }
-_LAZY_FOLDERS = ("io", "pipelines", "training")
+_LAZY_FOLDERS = ("io", "pipelines", "training", "recurrent", "wirings", "blocks")
+
+
+def _import_model_folders() -> None:
+    """The folders whose Module classes a config may name (deserialize, registered)."""
+    for folder in ("wirings", "recurrent", "blocks"):
+        importlib.import_module(f"{__name__}.{folder}")
+
+
+_serialize.LOADERS.append(_import_model_folders)
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ name)``). Anything else is a ``ConfigError`` naming the problem.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ember
@@ -38,8 +38,23 @@ _DTYPES: dict[str, ember.DType] = {d.name: d for d in (
     ember.complex64, ember.complex128)}
 
 
+#: functions that import more Module classes (``ember_nn``'s folders imported on first use:
+#: recurrent layers, wirings, blocks), run once before a class name is declared unknown and
+#: before the registry is listed
+LOADERS: list[Callable[[], Any]] = []
+
+
+def _load_more() -> bool:
+    """Run the pending loaders; whether there were any."""
+    ran = bool(LOADERS)
+    while LOADERS:
+        LOADERS.pop()()
+    return ran
+
+
 def registered() -> dict[str, type[Module]]:
     """Every Module subclass by the name ``serialize`` writes (a copy)."""
+    _load_more()
     return dict(_REGISTRY)
 
 
@@ -82,6 +97,8 @@ def deserialize(data: Mapping[str, Any]) -> Module:
 
 def _build(data: Mapping[str, Any]) -> Module:
     cls = _REGISTRY.get(data["class"])
+    if cls is None and _load_more():
+        cls = _REGISTRY.get(data["class"])
     if cls is None:
         raise ConfigError(
             f"deserialize: no module class named {data['class']!r:.100} is registered; import "
