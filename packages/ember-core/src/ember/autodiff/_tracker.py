@@ -37,7 +37,7 @@ __all__ = ["Tracker", "recording_kernel"]
 
 # kernels that return a tuple of arrays
 _MULTI = frozenset({"linalg_eigh", "linalg_qr", "linalg_svd", "linalg_slogdet", "unique_all",
-                    "nonzero"})
+                    "nonzero", "unstack"})
 
 
 class Tracker:

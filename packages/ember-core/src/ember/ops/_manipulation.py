@@ -225,8 +225,11 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Tensor, ...]:
     """Split x into a tuple of tensors along axis."""
     x = _t(x)
     axis = norm_axis("unstack", axis, x.ndim)
-    lead = (slice(None),) * axis
     b = x._b
+    fused = b.kernels.unstack
+    if fused is not None:
+        return tuple(T(n, b) for n in fused(x._n, axis))
+    lead = (slice(None),) * axis
     return tuple(T(b.kernels.getitem(x._n, (*lead, i)), b) for i in range(x.shape[axis]))
 
 

@@ -76,6 +76,12 @@ def _unstack(data: Any) -> GradCall:
     return GradCall(lambda t: E.unstack(t, axis=-1), (_x(data, 1),))
 
 
+@grad_case("unstack", "some-parts")
+def _unstack_some(data: Any) -> GradCall:
+    # parts left unused get zero cotangents (a fused kernel's rule fills them in)
+    return GradCall(lambda t: E.unstack(t, axis=0)[0] * 2.0, (_x(data, 1),))
+
+
 @grad_case("expand_dims")
 def _expand_dims(data: Any) -> GradCall:
     x = _x(data)

@@ -10,7 +10,7 @@ from ._util import UNSIGNED_BITS, Tensor, bits, unbits
 
 __all__ = [
     "broadcast_to", "concat", "expand_dims", "flip", "permute_dims", "repeat", "reshape", "roll",
-    "squeeze", "stack", "tile",
+    "squeeze", "stack", "tile", "unstack",
 ]
 
 broadcast_to = torch.broadcast_to
@@ -27,6 +27,12 @@ def concat(arrays: list[Tensor], axis: int | None) -> Tensor:
 
 def stack(arrays: list[Tensor], axis: int) -> Tensor:
     return torch.stack(arrays, axis)
+
+
+def unstack(x: Tensor, axis: int) -> tuple[Tensor, ...]:
+    """The composite's fused override: ``torch.unbind`` gives views whose gradient is one
+    ``stack`` (the composite's per-row ``select`` has a full-size scatter per row)."""
+    return torch.unbind(x, axis)
 
 
 def flip(x: Tensor, axis: tuple[int, ...] | None) -> Tensor:

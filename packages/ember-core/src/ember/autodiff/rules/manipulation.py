@@ -1,5 +1,5 @@
 """VJP rules of the shape kernels: reshape, broadcast_to, concat, stack, expand_dims, squeeze,
-flip, permute_dims, roll, repeat, tile."""
+flip, permute_dims, roll, repeat, tile, and unstack (the rule of a backend's fused kernel)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from ...ops._creation import arange, zeros
 from ...ops._indexing import index_update
-from ...ops._manipulation import flip, permute_dims, repeat, reshape, roll, squeeze
+from ...ops._manipulation import flip, permute_dims, repeat, reshape, roll, squeeze, stack
 from ...ops._statistical import sum as _sum
 from . import unbroadcast, vjp
 
@@ -71,6 +71,12 @@ def _concat(needs: Any, g: Any, out: Any, arrays: list[Any], axis: Any) -> tuple
 def _stack(needs: Any, g: Any, out: Any, arrays: list[Any], axis: int) -> tuple[list[Any]]:
     lead = (slice(None),) * axis
     return ([g[(*lead, i)] if need else None for i, need in enumerate(needs[0])],)
+
+
+@vjp("unstack")
+def _unstack(needs: Any, g: Any, out: Any, x: Any, axis: int) -> tuple[Any]:
+    # a fused unstack (torch.unbind): one stack of the parts' cotangents (zeros where unused)
+    return (stack(list(g), axis=axis),)
 
 
 @vjp("repeat")
