@@ -33,9 +33,11 @@ device; ember-MLX <= 0.8x ncps-torch on the same CPU; LSTM/GRU <= 1.10x torch.nn
 Peak memory (the last columns): on a GPU the allocator's peak over 3 steps above what was in use
 before them (``torch.cuda.max_memory_allocated``, ``ember.memory_info`` / ``mx.get_peak_memory``).
 A CPU has no allocator statistics for torch, so each side runs in a fresh process that builds
-the model, takes one step (compiling, for compiled sides), and reports how far 3 more steps
-raise the process's peak resident set (``ru_maxrss``) above its resident set before them: the
-memory a step needs at most, caches of the allocators included, the same measure for both sides.
+the model, takes one step (compiling, for compiled sides), sets the kernel's peak resident set
+(``VmHWM``) to the resident set now, and reports how far 3 more steps raise it: the memory a
+step needs at most beyond what the process holds between steps, the same measure for both sides
+(Linux only). Allocators' caches would hide it (a step's memory kept after the first), so
+glibc returns blocks over 128 KiB when they are freed and MLX keeps no buffer cache there.
 """
 
 from __future__ import annotations
@@ -315,13 +317,30 @@ def peak(backend: str, model: str, side: str, compiled: bool = False) -> float:
         return _measure(backend, model, side, compiled)
     args = [sys.executable, __file__, "--_peak", f"{backend},{model},{side},{int(compiled)}"]
     out = subprocess.run(args, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                         env={**os.environ, "PYTHONWARNINGS": "ignore", **FREEING_MALLOC})
     return float(json.loads(out.stdout.strip().splitlines()[-1])["mib"])
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+#: glibc returns every block over 128 KiB to the system when it is freed (fixed thresholds turn
+#: off its growing ones), so the resident set falls back after a step and the next one's peak shows
+FREEING_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+
+
+def _status(field: str) -> int:
+    """A byte count of /proc/self/status (``VmRSS``, ``VmHWM``: the peak resident set)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status (the CPU peak needs Linux)")
+
+
+def _reset_hwm() -> int:
+    """The resident set now, after setting the peak (``VmHWM``) to it (``clear_refs`` 5, Linux
+    4.0 on). ``ru_maxrss`` cannot serve: it keeps the peak of the process this one forked from."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status("VmRSS")
 
 
 def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
@@ -345,9 +364,12 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
         torch.cuda.reset_peak_memory_stats()
         start = torch.cuda.memory_allocated()
     else:
-        import resource
+        if backend == "mlx":  # MLX keeps freed buffers in its cache: none kept here
+            import mlx.core as mx
 
-        start = _rss()
+            mx.set_cache_limit(0)
+            mx.clear_cache()
+        start = _reset_hwm()
     for _ in range(3):
         step()
     if gpu and mlx_pool:
@@ -355,7 +377,7 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
     elif gpu:
         top = torch.cuda.max_memory_allocated()
     else:
-        top = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        top = _status("VmHWM")
     return max(0, top - start) / 2**20
 
 
