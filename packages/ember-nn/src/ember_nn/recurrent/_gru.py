@@ -27,14 +27,6 @@ class GRUCell(_TorchCell):
     _op = "gru"
     _gates = 3
 
-    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
-                 dtype: ember.DType | None = None, key: Any = None) -> None:
-        super().__init__()
-        self._build(input_size, hidden_size, bias, dtype, key)
-
-    def extra_repr(self) -> str:
-        return brief_repr(self)
-
 
 class GRU(_TorchLayer):
     """``torch.nn.GRU``: ``num_layers`` GRU layers, optionally bidirectional, with dropout

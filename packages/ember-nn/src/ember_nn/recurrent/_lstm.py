@@ -27,14 +27,6 @@ class LSTMCell(_TorchCell):
     _op = "lstm"
     _gates = 4
 
-    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
-                 dtype: ember.DType | None = None, key: Any = None) -> None:
-        super().__init__()
-        self._build(input_size, hidden_size, bias, dtype, key)
-
-    def extra_repr(self) -> str:
-        return brief_repr(self)
-
 
 class LSTM(_TorchLayer):
     """``torch.nn.LSTM``: ``num_layers`` LSTM layers, optionally bidirectional, with dropout

@@ -30,15 +30,11 @@ class SimpleRNNCell(_TorchCell):
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
                  nonlinearity: str = "tanh", dtype: ember.DType | None = None,
                  key: Any = None) -> None:
-        super().__init__()
         if nonlinearity not in ("tanh", "relu"):
             raise ConfigError(f"SimpleRNNCell: nonlinearity must be 'tanh' or 'relu', got "
                               f"{nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias=bias, dtype=dtype, key=key)
         self.nonlinearity = nonlinearity
-        self._build(input_size, hidden_size, bias, dtype, key)
-
-    def extra_repr(self) -> str:
-        return brief_repr(self)
 
 
 class SimpleRNN(_TorchLayer):

@@ -15,7 +15,7 @@ import ember
 from .._core._errors import ConfigError
 from .._core._module import Module
 from .._core._random import next_key
-from ..layers._support import layer_dtype, new_variable, positive_int
+from ..layers._support import brief_repr, layer_dtype, new_variable, positive_int
 from ._cell import Cell, State
 
 __all__ = ["_TorchCell", "_TorchLayer"]
@@ -52,6 +52,14 @@ class _TorchCell(Cell):
     _op: ClassVar[str]
     _gates: ClassVar[int]
     nonlinearity: str = "tanh"
+
+    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
+                 dtype: ember.DType | None = None, key: Any = None) -> None:
+        super().__init__()
+        self._build(input_size, hidden_size, bias, dtype, key)
+
+    def extra_repr(self) -> str:
+        return brief_repr(self)
 
     def _build(self, input_size: int, hidden_size: int, bias: bool, dtype: Any,
                key: Any) -> None:
