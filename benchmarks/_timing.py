@@ -23,3 +23,16 @@ def median_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tup
         b()
         tb.append(time.perf_counter() - t0)
     return statistics.median(ta), statistics.median(tb)
+
+
+def prepare(backend: str, device: str) -> None:
+    """The native library set up as the benchmarks compare it: torch on one CPU thread (the
+    CPU tables' convention), MLX's default device the GPU or the CPU as ``device`` says."""
+    if backend == "torch" and device == "cpu":
+        import torch
+
+        torch.set_num_threads(1)
+    if backend == "mlx":
+        import mlx.core as mx
+
+        mx.set_default_device(mx.gpu if device == "gpu" else mx.cpu)

@@ -20,7 +20,7 @@ from typing import Any
 import ember
 import ember_nn
 import numpy as np
-from _timing import median_pair
+from _timing import median_pair, prepare
 
 SHAPES = [(784, 512), (512,), (512, 512), (512,), (512, 10), (10,)]
 LR = 1e-3
@@ -102,14 +102,7 @@ def mlx_update(name: str) -> Callable[[], Any]:
 def run(backends: list[str], names: list[str], repeats: int) -> list[tuple[Any, ...]]:
     rows = []
     for backend in backends:
-        if backend == "torch" and DEVICE["name"] == "cpu":
-            import torch
-
-            torch.set_num_threads(1)
-        if backend == "mlx":
-            import mlx.core as mx
-
-            mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
+        prepare(backend, DEVICE["name"])
         for name in names:
             natives = ([(f"torch.optim ({'fused' if f else 'default'})", torch_update(name, f))
                         for f in ((False, True) if name != "rmsprop" else (False,))]

@@ -26,7 +26,7 @@ from typing import Any
 
 import ember
 import numpy as np
-from _timing import median_pair
+from _timing import median_pair, prepare
 
 MLP = {"batch": 64, "width": 256}
 DEVICE = {"name": "cpu"}  # --device gpu: torch on CUDA, MLX on its GPU
@@ -293,14 +293,7 @@ def run(backends: list[str], repeats: int,
     d = data()
     rows = []
     for backend in backends:
-        if backend == "torch" and DEVICE["name"] == "cpu":
-            import torch
-
-            torch.set_num_threads(1)
-        if backend == "mlx":
-            import mlx.core as mx
-
-            mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
+        prepare(backend, DEVICE["name"])
         if backend == "numpy" and DEVICE["name"] == "gpu":
             continue
         for problem in problems:

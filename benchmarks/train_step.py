@@ -43,7 +43,7 @@ from typing import Any
 import ember
 import ember_nn
 import numpy as np
-from _timing import median_pair
+from _timing import median_pair, prepare
 
 BATCH = 128
 DEVICE = {"name": "cpu"}
@@ -340,14 +340,7 @@ def run(backends: list[str], repeats: int, models: tuple[str, ...] = MODELS,
         modes: tuple[str, ...] = tuple(MODES)) -> list[tuple[Any, ...]]:
     rows = []
     for backend in backends:
-        if backend == "torch" and DEVICE["name"] == "cpu":
-            import torch
-
-            torch.set_num_threads(1)
-        if backend == "mlx":
-            import mlx.core as mx
-
-            mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
+        prepare(backend, DEVICE["name"])
         for problem in models:
             for mode in modes:
                 native_compiled, ember_compiled = MODES[mode]
