@@ -36,8 +36,10 @@ A CPU has no allocator statistics for torch, so each side runs in a fresh proces
 the model, takes one step (compiling, for compiled sides), sets the kernel's peak resident set
 (``VmHWM``) to the resident set now, and reports how far 3 more steps raise it: the memory a
 step needs at most beyond what the process holds between steps, the same measure for both sides
-(Linux only). Allocators' caches would hide it (a step's memory kept after the first), so
-glibc returns blocks over 128 KiB when they are freed and MLX keeps no buffer cache there.
+(Linux only), and what the first step left held (``held``: the resident set between steps
+less the one before the first; compiled programs, caches, buffers a side keeps). Allocators'
+caches would hide the peak (a step's memory kept after the first), so glibc returns every block
+of 4 KiB or more when it is freed and MLX keeps no buffer cache there.
 """
 
 from __future__ import annotations
@@ -300,30 +302,32 @@ def run(backends: list[str], models: tuple[str, ...], modes: tuple[str, ...], re
                 check(backend, model, mine, ref, compiled)
                 tr, te = median_pair(ref[0], mine[0], repeats)
                 mem = ((peak(backend, model, "ember", compiled), peak(backend, model, "ref"))
-                       if memory else (float("nan"), float("nan")))
+                       if memory else ((float("nan"),) * 2,) * 2)
                 goal = target(backend, model, mode)
                 rows.append((backend, model, mode, ref_name, tr * 1e3, te * 1e3, te / tr, goal,
                              *mem))
                 print(f"{backend:6s} {model:6s} {mode:9s} {ref_name:18s} {tr * 1e3:9.2f} ms  "
                       f"ember {te * 1e3:9.2f} ms  ratio {te / tr:6.3f} (target {goal})  "
-                      f"peak MiB ember {mem[0]:.1f} ref {mem[1]:.1f}", flush=True)
+                      f"MiB peak/held ember {_mib(mem[0])} ref {_mib(mem[1])}", flush=True)
     return rows
 
 
 # -- peak memory ---------------------------------------------------------------------------------
-def peak(backend: str, model: str, side: str, compiled: bool = False) -> float:
-    """MiB a step needs at most (see the module docstring)."""
+def peak(backend: str, model: str, side: str, compiled: bool = False) -> tuple[float, float]:
+    """(MiB a step needs at most, MiB the first step left held: NaN on a GPU); see the module
+    docstring."""
     if DEVICE["name"] == "gpu":
-        return _measure(backend, model, side, compiled)
+        return _measure(backend, model, side, compiled), float("nan")
     args = [sys.executable, __file__, "--_peak", f"{backend},{model},{side},{int(compiled)}"]
     out = subprocess.run(args, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONWARNINGS": "ignore", **FREEING_MALLOC})
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["mib"])
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(got["mib"]), float(got["held"])
 
 
-#: glibc returns every block over 128 KiB to the system when it is freed (fixed thresholds turn
-#: off its growing ones), so the resident set falls back after a step and the next one's peak shows
-FREEING_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+#: glibc maps every block of 4 KiB or more on its own and returns it when freed (fixed thresholds
+#: turn off its growing ones), so the resident set falls back after a step and the next peak shows
+FREEING_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4096", "MALLOC_TRIM_THRESHOLD_": "4096"}
 
 
 def _status(field: str) -> int:
@@ -343,14 +347,19 @@ def _reset_hwm() -> int:
     return _status("VmRSS")
 
 
+#: on a CPU: MiB the first step left held (caches, compiled programs, kept buffers)
+HELD = {"mib": float("nan")}
+
+
 def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
     setup_backend(backend)
     if side == "ember":
         step = ember_side(backend, model, compiled)[0]
     else:
         step = reference(backend, model)[1][0]
-    step()
     gpu = DEVICE["name"] == "gpu"
+    before = 0 if gpu else _status("VmRSS")
+    step()
     mlx_pool = backend == "mlx" and (side == "ember" or model in ("lstm", "gru"))
     if gpu and mlx_pool:
         import mlx.core as mx
@@ -370,6 +379,7 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
             mx.set_cache_limit(0)
             mx.clear_cache()
         start = _reset_hwm()
+    HELD["mib"] = (start - before) / 2**20 if not gpu else float("nan")
     for _ in range(3):
         step()
     if gpu and mlx_pool:
@@ -379,6 +389,11 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
     else:
         top = _status("VmHWM")
     return max(0, top - start) / 2**20
+
+
+def _mib(pair: tuple[float, float]) -> str:
+    peak_mib, held = pair
+    return f"{peak_mib:.1f}" + ("" if held != held else f" / {held:.1f}")
 
 
 def main() -> None:
@@ -394,7 +409,8 @@ def main() -> None:
     DEVICE["name"] = args.device
     if args._peak:
         backend, model, side, compiled = args._peak.split(",")
-        print(json.dumps({"mib": _measure(backend, model, side, compiled == "1")}))
+        mib = _measure(backend, model, side, compiled == "1")
+        print(json.dumps({"mib": mib, "held": HELD["mib"]}))
         return
     models = tuple(m for m in args.models.split(",") if m)
     modes = tuple(m for m in args.modes.split(",") if m)
@@ -407,13 +423,13 @@ def main() -> None:
     print(f"\n(device: {args.device}; batch {BATCH}, {STEPS} steps, {INPUTS} inputs, {UNITS} "
           f"units; forward and backward)\n"
           "| backend | model | ember | reference | ref ms | ember ms | ember / ref | target "
-          "| met | ember peak MiB | ref peak MiB |")
+          "| met | ember MiB peak / held | ref MiB peak / held |")
     print("|---|---|---|---|---:|---:|---:|---:|---|---:|---:|")
     for b, m, mode, rn, tr, te, r, goal, me, mr in rows:
         met = "—" if goal != goal else ("yes" if r <= goal else "no")
         side = "compile_step" if mode == "compiled" else "eager"
         print(f"| {b} | {m} | {side} | {rn} | {tr:.1f} | {te:.1f} | {r:.2f} | "
-              f"{'—' if goal != goal else f'≤ {goal:.2f}'} | {met} | {me:.1f} | {mr:.1f} |")
+              f"{'—' if goal != goal else f'≤ {goal:.2f}'} | {met} | {_mib(me)} | {_mib(mr)} |")
 
 
 if __name__ == "__main__":
