@@ -75,3 +75,37 @@ def test_a_changed_structure_gets_its_own_plan() -> None:
     g4, _ = _grad(lambda x: ember.sum(ember.sum(x, axis=0) ** 2), X)  # the first again
     np.testing.assert_allclose(g4, g0, rtol=1e-6)
     assert len(ge._plans) == 4
+
+
+def test_replay_leaves_no_cycle_holding_the_forward_values():
+    """A gradient leaves none of its arrays to the garbage collector: the replay once kept every
+    forward value in a reference cycle (a closure calling itself), so an LTC step held GBs of
+    MLX memory until the next collection."""
+    import gc
+
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        before = mx.get_active_memory()
+        x = ember.Variable(ember.ones((256, 256)))
+        for _ in range(2):  # the second one reuses the cached plan
+            with ember.GradientTape() as tape:
+                h = x
+                for _ in range(4):
+                    h = ember.tanh(h * 1.5)
+                loss = ember.sum(h)
+            g = tape.gradient(loss, x)
+            mx.eval(g.native)
+            del tape, h, loss, g
+        held = mx.get_active_memory() - before
+        gc.collect()
+        arrays = sum(isinstance(o, mx.array) for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was:
+            gc.enable()
+    assert arrays == 0, f"{arrays} MLX arrays of a gradient were left in reference cycles"
+    assert held <= 2 * 256 * 256 * 4, f"{held} bytes of MLX memory held after the gradients"

@@ -359,30 +359,33 @@ def _replay_fn(p: _Plan) -> Any:
 
     def replay(ins: list[Any], consts: list[Any]) -> list[Any]:
         vals: list[Any] = [None] * n_vals
-
-        def value(sp: Any) -> Any:
-            kind, v = sp
-            if kind == "v":
-                return vals[v]
-            if kind == "i":
-                return ins[v]
-            if kind == "c":
-                return consts[v]
-            if kind == "s":
-                return v
-            if kind == "S":
-                return slice(*v)
-            items = [value(e) for e in v]
-            return items if kind == "l" else tuple(items)
-
         for fn, specs, outs in steps:
-            r = fn(*[value(sp) for sp in specs])
+            r = fn(*[_value(sp, vals, ins, consts) for sp in specs])
             for j, k, d in outs:
                 v = r if j < 0 else r[j]
                 vals[k] = v + ins[d] if d >= 0 else v
-        return [value(sp) for sp in outputs]
+        return [_value(sp, vals, ins, consts) for sp in outputs]
 
     return replay
+
+
+def _value(sp: Any, vals: list[Any], ins: list[Any], consts: list[Any]) -> Any:
+    """The value a replay step's argument spec names. A module function, not a closure that
+    calls itself: that closure was a reference cycle holding every value of the step (the whole
+    forward pass) until the garbage collector ran."""
+    kind, v = sp
+    if kind == "v":
+        return vals[v]
+    if kind == "i":
+        return ins[v]
+    if kind == "c":
+        return consts[v]
+    if kind == "s":
+        return v
+    if kind == "S":
+        return slice(*v)
+    items = [_value(e, vals, ins, consts) for e in v]
+    return items if kind == "l" else tuple(items)
 
 
 def _differentiate(replay: Any) -> Any:
