@@ -55,7 +55,7 @@ from typing import Any
 import ember
 import ember_nn
 import numpy as np
-from _timing import median_pair
+from _timing import median_pair, prepare
 
 BATCH, STEPS, INPUTS, UNITS, MOTOR = 64, 100, 32, 64, 8
 MODELS = ("cfc", "wired", "ltc", "lstm", "gru")
@@ -279,14 +279,10 @@ def target(backend: str, model: str, mode: str) -> float:
 
 
 def setup_backend(backend: str) -> None:
-    if DEVICE["name"] == "cpu":
-        import torch
-
-        torch.set_num_threads(1)
-    if backend == "mlx":
-        import mlx.core as mx
-
-        mx.set_default_device(mx.gpu if DEVICE["name"] == "gpu" else mx.cpu)
+    """torch set up as the CPU tables have it on every row (the liquid references are torch's),
+    and ``backend``."""
+    prepare("torch", DEVICE["name"])
+    prepare(backend, DEVICE["name"])
 
 
 def run(backends: list[str], models: tuple[str, ...], modes: tuple[str, ...], repeats: int,
@@ -393,6 +389,8 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
 
 def _mib(pair: tuple[float, float]) -> str:
     peak_mib, held = pair
+    if peak_mib != peak_mib:  # --no-memory
+        return "—"
     return f"{peak_mib:.1f}" + ("" if held != held else f" / {held:.1f}")
 
 
