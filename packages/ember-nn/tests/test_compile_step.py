@@ -278,3 +278,31 @@ def test_a_layer_without_variables_swapped_is_a_new_program(backend: str) -> Non
     step.model.train()
     step(*batches[0])
     assert step.recompiles == 1 and step.stats.traces == traces  # the same program again
+
+
+def test_an_lstm_compiles_with_the_eager_numbers(backend: str) -> None:
+    """On torch the fused LSTM kernel (CPU: aten.mkldnn_rnn_layer) cannot be traced: inside a
+    trace ember.nn.lstm runs its composite, so the step compiles instead of falling back."""
+    rng = np.random.default_rng(0)
+    x = ember.asarray(rng.standard_normal((4, 5, 3)).astype(np.float32))
+    y = ember.asarray(rng.standard_normal((4, 5, 6)).astype(np.float32))
+    losses = []
+    for compiled in (False, True):
+        model, opt = ember_nn.LSTM(3, 6, batch_first=True, key=0), ember_nn.SGD(0.1)
+
+        def loss_fn(x, y, model=model):  # type: ignore[no-untyped-def]
+            return ember.mean((model(x)[0] - y) ** 2)
+
+        if compiled:
+            step = ember_nn.compile_step(model, loss_fn, opt)
+        else:
+            vg = ember_nn.value_and_grad(model, loss_fn)
+
+            def step(x, y, vg=vg, model=model, opt=opt):  # type: ignore[no-untyped-def]
+                loss, grads = vg(x, y)
+                opt.update(model, grads)
+                return loss
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ember.CompileWarning)
+            losses.append([float(step(x, y)) for _ in range(3)])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5, atol=1e-6)

@@ -216,7 +216,9 @@ def lstm(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh:
         out = wr.shape[0]
     _check("lstm", x, [h, c], wi, wh, bi, bh, hidden, out, [out, hidden])
     f = _fused(on, "nn_lstm")
-    if f is not None and m is None and not (lens is not None and compiling()):
+    # inside a trace the composite: torch's CPU LSTM kernel (aten.mkldnn_rnn_layer) has no
+    # fake-tensor implementation, so a compiled step would fall back to eager
+    if f is not None and m is None and not compiling():
         y, hn, cn = f(x._n, h._n, c._n, wi._n, wh._n, _none(bi), _none(bh), _none(wr),
                       _none(lens), bool(reverse))
         return T(y, x._b), T(hn, x._b), T(cn, x._b)
