@@ -374,7 +374,7 @@ def _binary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fr
                     if x2 is x1:  # the same variable twice (v * v): one read, both swapped
                         x2 = new
                     x1 = new
-                a1 = id(x2)
+                    a1 = id(x2)
                 if a1 in variables and a1 not in t._ids:
                     x2 = t._on_read(x2)[1]
             return fn(x1, x2)
