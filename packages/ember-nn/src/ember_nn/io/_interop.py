@@ -36,7 +36,7 @@ def from_torch(module: Any) -> Module:
 
     nn = torch.nn
     params = list(module.parameters()) if isinstance(module, nn.Module) else []
-    dtype = _dtype(params[0].dtype) if params else None
+    dtype = ember_dtype_of(params[0].dtype) if params else None
     if dtype is ember.float32:
         dtype = None  # (the layers' default: the config and repr stay short)
     layer: Module
@@ -67,15 +67,20 @@ def from_torch(module: Any) -> Module:
         raise ConfigError(
             f"from_torch: takes a torch.nn.RNN, LSTM or GRU (or RNNCell, LSTMCell, GRUCell), "
             f"got {type(module).__module__}.{type(module).__name__}")
-    state = {k: _numpy(v) for k, v in module.state_dict().items()}
-    layer.load_state_dict(state)
+    layer.load_state_dict(state_arrays(module))
     return layer.train(module.training)
 
 
-def _dtype(d: Any) -> ember.DType:
+def state_arrays(module: Any) -> dict[str, Any]:
+    """A torch module's ``state_dict`` as NumPy arrays (``from_torch``, ``from_ncps``)."""
+    return {k: _numpy(v) for k, v in module.state_dict().items()}
+
+
+def ember_dtype_of(d: Any, who: str = "from_torch") -> ember.DType:
+    """The ember dtype of torch dtype ``d`` (a float dtype the recurrent layers take)."""
     name = str(d).removeprefix("torch.")
     if name not in _DTYPES:
-        raise ConfigError(f"from_torch: parameters of dtype {d} have no ember layer; ember's "
+        raise ConfigError(f"{who}: parameters of dtype {d} have no ember layer; ember's "
                           f"recurrent layers take {list(_DTYPES)}")
     found: ember.DType = getattr(ember, name)
     return found

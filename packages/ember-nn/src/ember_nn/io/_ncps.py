@@ -15,6 +15,7 @@ from ..recurrent._liquid_support import BACKBONE_ACTIVATIONS
 from ..recurrent._ltc import LTC, LTCCell
 from ..recurrent._wired_cfc import WiredCfCCell
 from ..wirings import NCP, AutoNCP, FullyConnected, Random, Wiring
+from ._interop import ember_dtype_of, state_arrays
 
 __all__ = ["from_ncps", "wiring_from_ncps"]
 
@@ -92,16 +93,11 @@ def _cfc_cell_args(cell: Any) -> dict[str, Any]:
 
 
 def _dtype(module: Any) -> ember.DType:
-    import torch
-
     dtypes = {p.dtype for p in module.parameters() if p.dtype.is_floating_point}
     if len(dtypes) > 1:
         raise ConfigError(f"from_ncps: the module's parameters mix dtypes {sorted(map(str, dtypes))}"
                           f"; cast it with module.to(dtype) first")
-    d = dtypes.pop() if dtypes else torch.float32
-    table = {torch.float32: ember.float32, torch.float64: ember.float64,
-             torch.float16: ember.float16, torch.bfloat16: ember.bfloat16}
-    return table[d]
+    return ember_dtype_of(dtypes.pop(), "from_ncps") if dtypes else ember.float32
 
 
 def from_ncps(module: Any, *, backend: str | None = None, device: str | None = None) -> Module:
@@ -150,7 +146,7 @@ def from_ncps(module: Any, *, backend: str | None = None, device: str | None = N
     else:
         raise ConfigError(f"from_ncps: expected an ncps.torch CfC, LTC, CfCCell, WiredCfCCell "
                           f"or LTCCell, got {type(module).__module__}.{type(module).__name__}")
-    state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    state = state_arrays(module)
     if backend is not None or device is not None:
         out.to(backend, device=device)
     out.load_state_dict(state)
