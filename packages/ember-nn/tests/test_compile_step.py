@@ -162,6 +162,9 @@ def test_dropout_in_training_mode_runs_eagerly_with_a_warning(backend: str) -> N
         warnings.simplefilter("error", ember.CompileWarning)  # said once
         step(x, y)
     assert "layers.1" in (step.fallback or "") and opt.step == 2 and np.isfinite(first)
+    for _ in range(20):  # the Dropout's call counter changes the tree at every step
+        step(x, y)
+    assert step.recompiles == 0 and len(step._structures) <= 16  # no program, a bounded cache
 
 
 def test_bad_arguments_and_a_failing_loss(backend: str) -> None:

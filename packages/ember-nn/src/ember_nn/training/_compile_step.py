@@ -23,6 +23,7 @@ loss (a value read on the host), an optimiser without the functional hooks.
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,12 +73,16 @@ def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimize
     return CompiledStep(model, loss_fn, optimizer, has_aux=bool(has_aux))
 
 
+_STRUCTURES = 16  # structures (and their programs) kept
+
+
 class _Structure:
     """One state of the model's module tree: its variables split into trainable ones and
     buffers, its Dropout layers, and the compiled program for it. ``walk`` (the module walk it
     was made from) keeps every object the key names alive, so no id in the key is reused."""
 
-    __slots__ = ("backend", "buffers", "compiles", "dropouts", "program", "trainable", "walk")
+    __slots__ = ("backend", "buffers", "compiles", "dropouts", "program", "trainable", "used",
+                 "walk")
 
     def __init__(self, walk: Any, step: CompiledStep) -> None:
         named = walk.named
@@ -88,6 +93,7 @@ class _Structure:
         self.compiles = ember.load_backend(self.backend).hooks.compiler is not None
         self.dropouts = [(name, m) for name, m in step.model.named_modules()
                          if type(m).__name__ == "Dropout"]
+        self.used = False  # whether a step has run with it
         pure = step._pure
 
         def program(flat: list[Any], hyper: Any) -> Any:
@@ -109,7 +115,10 @@ class CompiledStep:
         self.fallback: str | None = None  # why this step runs eagerly, when it does
         self._walk: Any = None
         self._now: _Structure | None = None
-        self._structures: dict[Any, _Structure] = {}
+        #: the structures seen last (a Dropout layer's call counter makes a new one at every
+        #: eager step: the oldest are dropped)
+        self._structures: OrderedDict[Any, _Structure] = OrderedDict()
+        self._programs = 0  # structures whose program has run
 
     @property
     def stats(self) -> ember.CompileStats:
@@ -120,10 +129,12 @@ class CompiledStep:
     def __call__(self, *batch: Any) -> Any:
         now = self._prepare()
         if not now.compiles:  # NumPy: the plain step (no warning: nothing to compile with)
+            self._first_use(now)
             return self._plain(batch)
         reason = self.fallback or self._eager_reason(now)
         if reason is not None:
             return self._eager(batch, reason)
+        self._first_use(now)
         batch = tuple(self._tensor(x, now.backend) for x in batch)
         opt = self.optimizer
         pairs = now.trainable
@@ -152,6 +163,17 @@ class CompiledStep:
             v.assign(b)
         opt.write_slots(pairs, new_slots, step=opt.step + 1)
         return out
+
+    def _first_use(self, now: _Structure) -> None:
+        """Count a structure's first step as a new program (its own, or the plain step's on a
+        backend without a compiler); the eager fallback of a Dropout model counts none."""
+        if not now.used:
+            now.used = True
+            self._programs += 1
+            if self._programs > 1:
+                self.recompiles += 1
+                _log().debug("compile_step: the model's structure changed; a new program "
+                             "(program %d)", self._programs)
 
     @staticmethod
     def _tensor(x: Any, backend: str) -> Any:
@@ -194,11 +216,11 @@ class CompiledStep:
                     for _, keys, ids in walk.snapshot)
         now = self._structures.get(key)
         if now is None:
-            if self._structures:
-                self.recompiles += 1
-                _log().debug("compile_step: the model's structure changed; a new program "
-                             "(structure %d)", len(self._structures) + 1)
             now = self._structures[key] = _Structure(walk, self)
+            if len(self._structures) > _STRUCTURES:
+                self._structures.popitem(last=False)
+        else:
+            self._structures.move_to_end(key)
         self._walk, self._now = walk, now
         return now
 
