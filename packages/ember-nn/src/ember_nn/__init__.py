@@ -23,6 +23,8 @@ from ._core import (
     TrainingError,
     __version__,
     _serialize,
+    add_loss,
+    collect_losses,
     deserialize,
     manual_seed,
     registered,
@@ -249,6 +251,7 @@ __all__ = [
     "value_and_grad", "Trainer", "fit", "History", "PRECISIONS", "Callback", "EarlyStopping",
     "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "ArrayData", "Dataset", "load_dataset",
     "MixedPrecision", "LossScaler", "PRECISION_MODES", "compile_step", "CompiledStep",
+    "add_loss", "collect_losses",
     # checkpoints
     "save", "load", "load_checkpoint", "load_weights", "Checkpoint", "save_file", "load_file",
     "read_metadata",

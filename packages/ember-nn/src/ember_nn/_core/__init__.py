@@ -2,6 +2,8 @@
 the key stream layers draw from, the errors, and the argument checks shared by several
 folders. Imports nothing else of ember_nn."""
 
+from ._aux_losses import add_loss as add_loss
+from ._aux_losses import collect_losses as collect_losses
 from ._errors import CheckpointError as CheckpointError
 from ._errors import ConfigError as ConfigError
 from ._errors import StateError as StateError
@@ -15,4 +17,5 @@ from ._serialize import serialize as serialize
 from ._version import __version__ as __version__
 
 __all__ = ["CheckpointError", "ConfigError", "Module", "StateError", "TrainingError",
-           "__version__", "deserialize", "manual_seed", "registered", "seeded", "serialize"]
+           "__version__", "add_loss", "collect_losses", "deserialize", "manual_seed", "registered",
+           "seeded", "serialize"]

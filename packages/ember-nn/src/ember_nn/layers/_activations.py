@@ -50,8 +50,15 @@ def elu(x: ember.Tensor, alpha: float = 1.0) -> ember.Tensor:
     return ember.where(x > 0, x, alpha * ember.expm1(ember.minimum(x, 0.0)))
 
 
+def gelu_tanh(x: ember.Tensor) -> ember.Tensor:
+    """``gelu`` with the tanh approximation (``torch.nn.GELU(approximate="tanh")``, GPT-2's and
+    MAD-Lab's MLP activation), by a name a config can hold: ``activation="gelu_tanh"``."""
+    return gelu(x, approximate="tanh")
+
+
 for _name, _fn in {
-    "identity": identity, "linear": identity, "relu": relu, "gelu": gelu, "silu": silu,
+    "identity": identity, "linear": identity, "relu": relu, "gelu": gelu,
+    "gelu_tanh": gelu_tanh, "silu": silu,
     "swish": silu, "sigmoid": sigmoid, "tanh": tanh, "softplus": softplus,
     "lecun_tanh": lecun_tanh, "leaky_relu": leaky_relu, "elu": elu, "softmax": softmax,
 }.items():

@@ -29,11 +29,12 @@ from typing import Any
 
 import ember
 
+from .._core._aux_losses import collect_losses
 from .._core._errors import ConfigError
 from .._core._module import Module
 from ..optim._base import Optimizer
 from ..optim._clip import clip_list
-from ._value_and_grad import _triples
+from ._value_and_grad import _triples, with_aux_losses
 
 __all__ = ["CompiledStep", "compile_step"]
 
@@ -50,7 +51,9 @@ def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimize
     """``step(*batch) -> loss`` (``(loss, aux)`` with ``has_aux``): one optimisation step of
     ``model`` as one compiled program, with the results of the eager step.
 
-    ``loss_fn(*batch)`` computes a scalar loss with ``model``, as for ``ember_nn.value_and_grad``.
+    ``loss_fn(*batch)`` computes a scalar loss with ``model``, as for ``ember_nn.value_and_grad``;
+    as there, the auxiliary losses the layers add (``ember_nn.add_loss``) are added to it inside
+    the compiled program, and the loss returned is that total.
     The variables and the optimiser are updated in place, as ``Optimizer.update`` does.
 
     >>> model = ember_nn.Dense(3, 1, key=0)
@@ -236,13 +239,15 @@ class CompiledStep:
         _bind(variables + now.buffers, params + buffers)
         with ember.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(variables)
-            out = self.loss_fn(*batch)
-        loss = out[0] if self.has_aux else out
-        if not isinstance(loss, ember.Tensor) or loss.size != 1:
-            raise ember.ShapeError(
-                f"compile_step: loss_fn must return a scalar loss"
-                f"{' (as the first of a pair, has_aux=True)' if self.has_aux else ''}, got "
-                f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
+            with collect_losses() as extra:
+                out = self.loss_fn(*batch)
+            loss = out[0] if self.has_aux else out
+            if not isinstance(loss, ember.Tensor) or loss.size != 1:
+                raise ember.ShapeError(
+                    f"compile_step: loss_fn must return a scalar loss"
+                    f"{' (as the first of a pair, has_aux=True)' if self.has_aux else ''}, got "
+                    f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
+            out, loss = with_aux_losses(out, loss, self.has_aux, extra)
         grads = tape.gradient(loss, variables)
         new_buffers = [ember.stop_gradient(v) for v in now.buffers]
         live = [i for i, g in enumerate(grads) if g is not None]  # None: left as it is

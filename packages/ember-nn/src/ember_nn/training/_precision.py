@@ -38,9 +38,11 @@ from typing import Any
 
 import ember
 
+from .._core._aux_losses import collect_losses
 from .._core._errors import ConfigError, StateError
 from .._core._module import Module
 from ._loss_scale import LossScaler
+from ._value_and_grad import with_aux_losses
 
 __all__ = ["PRECISION_MODES", "MixedPrecision", "compute_dtype"]
 
@@ -121,7 +123,8 @@ class MixedPrecision:
     def step(self, loss_fn: Callable[..., Any], *batch: Any, has_aux: bool = False) -> Any:
         """One training step: ``loss_fn(compute_model, *batch)`` forward and backward in the
         low precision, the update on the float32 masters. Returns what ``loss_fn`` returned
-        (``(loss, aux)`` with ``has_aux``); the loss is the unscaled one.
+        (``(loss, aux)`` with ``has_aux``); the loss is the unscaled one, plus the auxiliary
+        losses the layers added (``ember_nn.add_loss``), as ``value_and_grad`` does.
 
         ``batch`` is passed as given: cast floating inputs to ``compute_dtype`` yourself
         (``ember.astype(x, mp.compute_dtype)``, as the Trainer does), or the first layer
@@ -134,8 +137,9 @@ class MixedPrecision:
         watched = [c for _, _, c in pairs]
         with ember.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(watched)
-            out = loss_fn(self.compute_model, *batch)
-            loss = _loss_of(out, has_aux)
+            with collect_losses() as extra:  # the layers' add_loss terms join the loss
+                out = loss_fn(self.compute_model, *batch)
+            out, loss = with_aux_losses(out, _loss_of(out, has_aux), has_aux, extra)
             target = loss
             if self.scaler is not None:
                 if target.dtype is not ember.float32:

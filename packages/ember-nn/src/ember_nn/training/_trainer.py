@@ -20,6 +20,7 @@ import ember
 
 from .. import losses as _losses
 from .. import metrics as _metrics
+from .._core._aux_losses import collect_losses, sum_losses
 from .._core._errors import ConfigError
 from .._core._module import Module
 from ._callbacks import Callback
@@ -120,6 +121,12 @@ class Trainer:
             mixed ``precision``, only the optimiser's update arithmetic is compiled.
         callbacks: ``Callback`` objects (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``).
         progress: show a progress bar (on a terminal; one line per epoch elsewhere).
+
+    Losses: ``history["loss"]`` (and ``"val_loss"``, ``evaluate``'s ``"loss"``) is always the
+    ``loss`` argument's value on the predictions. Auxiliary losses the model's layers add in
+    training steps (``ember_nn.add_loss``: a mixture of experts' load-balancing loss) are added
+    to it for the gradient, and their sum is logged apart as ``history["aux_loss"]`` (present
+    only for models that add some): the objective minimised is ``loss + aux_loss``.
     """
 
     def __init__(self, model: Module, optimizer: Any, *, loss: Any = "mse",
@@ -170,7 +177,7 @@ class Trainer:
         self._input_dtype = self.dtype or compute_dtype(self.precision)
         if self.compiled and optimizer is not None:
             if self.mixed_precision is None:
-                self.compiled_step = compile_step(model, self._predict_loss, optimizer,
+                self.compiled_step = compile_step(model, self._train_loss, optimizer,
                                                   has_aux=True)
             else:
                 optimizer.compile_updates(True)
@@ -183,12 +190,26 @@ class Trainer:
             pred = ember.astype(pred, ember.float32)
         return self.loss(pred, y), pred
 
+    def _train_loss(self, x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, dict[str, Any]]:
+        """``(objective, {"pred", and where the layers added auxiliary losses "loss" and
+        "aux_loss"})``: the loss of the predictions plus the auxiliary losses collected here
+        (so no step below counts them again)."""
+        with collect_losses() as extra:
+            loss, pred = self._predict_loss(x, y)
+        aux = sum_losses(extra)
+        if aux is None:
+            return loss, {"pred": pred}
+        if aux.dtype != loss.dtype:
+            aux = ember.astype(aux, loss.dtype)
+        return loss + aux, {"pred": pred, "loss": loss, "aux_loss": aux}
+
     def _make_step(self) -> Callable[[ember.Tensor, ember.Tensor], tuple[ember.Tensor, Any]]:
-        opt, model, predict_loss = self.optimizer, self.model, self._predict_loss
+        """The training step: ``(objective, _train_loss's dict)`` of a batch."""
+        opt, model, train_loss = self.optimizer, self.model, self._train_loss
         mixed = self.mixed_precision
         if mixed is not None:
             def mixed_step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
-                out: tuple[ember.Tensor, Any] = mixed.step(lambda _m, xb, yb: predict_loss(xb, yb),
+                out: tuple[ember.Tensor, Any] = mixed.step(lambda _m, xb, yb: train_loss(xb, yb),
                                                            x, y, has_aux=True)
                 return out
 
@@ -199,16 +220,18 @@ class Trainer:
 
         def step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
             # value_and_grad's work, keeping the variables it found: one model walk a step
-            (loss, pred), triples = _triples(model, predict_loss, True, (x, y), {})
+            out, triples = _triples(model, train_loss, True, (x, y), {})
             opt.apply(triples)
-            return loss, pred
+            return out
 
         return step
 
     def train_step(self, x: Any, y: Any) -> tuple[ember.Tensor, ember.Tensor]:
-        """One optimisation step on one batch; returns (loss, predictions)."""
+        """One optimisation step on one batch; returns (loss, predictions), the loss without
+        the auxiliary losses (``history["loss"]``'s)."""
         self._train_mode(True)
-        return self._step(self._input(x), self._target(y))
+        total, parts = self._step(self._input(x), self._target(y))
+        return parts.get("loss", total), parts["pred"]
 
     def _train_mode(self, flag: bool, *, sync: bool = False) -> None:
         """Training or eval mode for the model and its compute copy; ``sync`` first casts the
@@ -289,22 +312,28 @@ class Trainer:
             key = None
             if shuffle:
                 self.key, key = ember.random.split(self.key)
-            loss_sum, seen = 0.0, 0
+            loss_sum, aux_sum, seen = 0.0, None, 0
             streams = [_metrics.streaming(n) for n in self.metric_names]
             for i, (xb, yb) in enumerate(data.batches(batch_size, key=key, drop_last=drop_last)):
-                loss, pred = self._step(xb, yb)
-                n = xb.shape[0]
-                loss_sum += float(loss) * n
+                total, parts = self._step(xb, yb)
+                pred, n = parts["pred"], xb.shape[0]
+                loss_sum += float(parts.get("loss", total)) * n
+                if "aux_loss" in parts:
+                    aux_sum = (aux_sum or 0.0) + float(parts["aux_loss"]) * n
                 seen += n
                 for s in streams:
                     s.update(ember.stop_gradient(pred), yb)
                 logs = {"loss": loss_sum / seen}
+                if aux_sum is not None:
+                    logs["aux_loss"] = aux_sum / seen
                 for cb in self.callbacks:
                     cb.on_batch_end(self, i, logs)
                 bar.update(i + 1, logs)
                 if self.stop_training:
                     break
             logs = {"loss": loss_sum / seen}  # seen > 0: check_steps made sure of a step
+            if aux_sum is not None:
+                logs["aux_loss"] = aux_sum / seen
             logs.update({name: s.result() for name, s in zip(self.metric_names, streams,
                                                              strict=True)})
             if self.mixed_precision is not None and self.mixed_precision.scaler is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import ember
 
+from .._core._aux_losses import collect_losses, sum_losses
 from .._core._module import Module
 
 __all__ = ["value_and_grad"]
@@ -20,6 +21,12 @@ def value_and_grad(model: Module, fn: Callable[..., Any], *,
 
     ``fn`` computes a scalar loss using ``model``; with ``has_aux`` it returns ``(loss, aux)``.
     The gradients come from an ``ember.GradientTape``, so each backend's engine does the work.
+
+    Auxiliary losses the model's layers add while ``fn`` runs (``ember_nn.add_loss``: a
+    mixture of experts' load-balancing loss) are added to the loss: the gradients are those of
+    ``loss + sum(auxiliary losses)``, and that total is the loss returned (in place of ``fn``'s
+    own, first of the pair with ``has_aux``). To read the terms apart, call ``fn`` inside
+    ``ember_nn.collect_losses()`` yourself: what it collects is no longer seen here.
 
     >>> model = ember_nn.Dense(2, 1, key=0)
     >>> step = ember_nn.value_and_grad(model, lambda x: ember.sum(model(x)))
@@ -49,19 +56,32 @@ def _triples(model: Module, fn: Callable[..., Any], has_aux: bool, args: Any,
     variables = list(named.values())
     with ember.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(variables)
-        out = fn(*args, **kwargs)
-    if has_aux:
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise ember.ArgumentError(
-                "value_and_grad(has_aux=True): fn must return a pair (loss, aux), got "
-                f"{type(out).__name__}")
-        loss = out[0]
-    else:
-        loss = out
-    if not isinstance(loss, ember.Tensor) or loss.size != 1:
-        shape = getattr(loss, "shape", None)
-        raise ember.ShapeError(
-            f"value_and_grad: fn must return a scalar loss, got {type(loss).__name__} of "
-            f"shape {shape}; reduce it (e.g. ember.mean) first")
+        with collect_losses() as extra:
+            out = fn(*args, **kwargs)
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise ember.ArgumentError(
+                    "value_and_grad(has_aux=True): fn must return a pair (loss, aux), got "
+                    f"{type(out).__name__}")
+            loss = out[0]
+        else:
+            loss = out
+        if not isinstance(loss, ember.Tensor) or loss.size != 1:
+            shape = getattr(loss, "shape", None)
+            raise ember.ShapeError(
+                f"value_and_grad: fn must return a scalar loss, got {type(loss).__name__} of "
+                f"shape {shape}; reduce it (e.g. ember.mean) first")
+        out, loss = with_aux_losses(out, loss, has_aux, extra)
     grads = tape.gradient(loss, variables)
     return out, list(zip(named, variables, grads, strict=True))
+
+
+def with_aux_losses(out: Any, loss: ember.Tensor, has_aux: bool,
+                    extra: list[tuple[str, ember.Tensor]]) -> tuple[Any, ember.Tensor]:
+    """``(out, loss)`` with the collected auxiliary losses added to the loss (in ``out`` too:
+    its first item with ``has_aux``); unchanged when there are none."""
+    aux = sum_losses(extra)
+    if aux is None:
+        return out, loss
+    loss = loss + aux
+    return ((loss, out[1]) if has_aux else loss), loss
