@@ -112,8 +112,8 @@ class MoE(ChannelMixer):
     ...     y = moe(x)
     >>> y.shape, [name for name, _ in losses], moe.num_parameters()
     ((2, 5, 16), ['moe_load_balancing'], 6280)
-    >>> 0.01 <= losses[0][1].item() <= 0.08  # weight * (1 when balanced ... E when not)
-    True
+    >>> round(losses[0][1].item(), 4)  # 0.01 * (1 when balanced ... 8 when collapsed)
+    0.0113
     """
 
     def __init__(self, dim: int, *, num_experts: int = 8, active_experts: int = 2,
@@ -140,7 +140,7 @@ class MoE(ChannelMixer):
         e, f = num_experts, self.dim_inner
         base = next_key(key)
         k = [ember.random.fold_in(base, i) for i in range(10)]
-        self.router = Dense(dim, e, dtype=d, key=k[0])
+        self.router = Dense(dim, e, dtype=dtype, key=k[0])
         glorot = init.glorot_uniform
         self.w1 = new_variable("MoE", _stacked(glorot, e, 1), k[1], (dim, e, f), d, "w1")
         self.w2 = new_variable("MoE", _stacked(glorot, e, 1), k[2], (dim, e, f), d, "w2")
