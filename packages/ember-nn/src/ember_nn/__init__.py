@@ -189,13 +189,14 @@ _LAZY = {
                      "compile_step", "CompiledStep"],
                     "training"),
 }
-_LAZY_FOLDERS = ("io", "pipelines", "training", "recurrent", "wirings", "blocks")
+_LAZY_FOLDERS = ("io", "pipelines", "training", "recurrent", "wirings", "mixers", "blocks")
 
 
 def _import_model_folders() -> None:
     """The folders whose Module classes a config may name (deserialize, registered)."""
     for folder in ("wirings", "recurrent", "blocks"):
         importlib.import_module(f"{__name__}.{folder}")
+    importlib.import_module(f"{__name__}.mixers").import_all()
 
 
 _serialize.LOADERS.append(_import_model_folders)

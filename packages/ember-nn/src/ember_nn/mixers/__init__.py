@@ -4,6 +4,8 @@ mixers (``ember_nn.mixers.channel``), both ``(batch, length, dim) -> (batch, len
 
 from __future__ import annotations
 
+import sys
+
 from . import channel as channel
 from . import sequence as sequence
 from ._base import ChannelMixer as ChannelMixer
@@ -12,4 +14,12 @@ from ._lazy import lazy_exports
 
 _TABLE = {**{n: ".sequence" for n in sequence._TABLE}, **{n: ".channel" for n in channel._TABLE}}
 __getattr__, __dir__ = lazy_exports(__name__, _TABLE)
+
+
+def import_all() -> None:
+    """Import every mixer module, so that configs can name any mixer class (``deserialize``)."""
+    for name in _TABLE:
+        getattr(sys.modules[__name__], name)
+
+
 __all__ = ["ChannelMixer", "SequenceMixer", "channel", "sequence", *_TABLE]
