@@ -55,6 +55,7 @@ from typing import Any
 import ember
 import ember_nn
 import numpy as np
+from _memory import FREEING_MALLOC, reset_hwm, status
 from _timing import median_pair, prepare
 
 BATCH, STEPS, INPUTS, UNITS, MOTOR = 64, 100, 32, 64, 8
@@ -321,28 +322,6 @@ def peak(backend: str, model: str, side: str, compiled: bool = False) -> tuple[f
     return float(got["mib"]), float(got["held"])
 
 
-#: glibc maps every block of 4 KiB or more on its own and returns it when freed (fixed thresholds
-#: turn off its growing ones), so the resident set falls back after a step and the next peak shows
-FREEING_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4096", "MALLOC_TRIM_THRESHOLD_": "4096"}
-
-
-def _status(field: str) -> int:
-    """A byte count of /proc/self/status (``VmRSS``, ``VmHWM``: the peak resident set)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status (the CPU peak needs Linux)")
-
-
-def _reset_hwm() -> int:
-    """The resident set now, after setting the peak (``VmHWM``) to it (``clear_refs`` 5, Linux
-    4.0 on). ``ru_maxrss`` cannot serve: it keeps the peak of the process this one forked from."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    return _status("VmRSS")
-
-
 #: on a CPU: MiB the first step left held (caches, compiled programs, kept buffers)
 HELD = {"mib": float("nan")}
 
@@ -354,7 +333,7 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
     else:
         step = reference(backend, model)[1][0]
     gpu = DEVICE["name"] == "gpu"
-    before = 0 if gpu else _status("VmRSS")
+    before = 0 if gpu else status("VmRSS")
     step()
     mlx_pool = backend == "mlx" and (side == "ember" or model in ("lstm", "gru"))
     if gpu and mlx_pool:
@@ -374,7 +353,7 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
 
             mx.set_cache_limit(0)
             mx.clear_cache()
-        start = _reset_hwm()
+        start = reset_hwm()
     HELD["mib"] = (start - before) / 2**20 if not gpu else float("nan")
     for _ in range(3):
         step()
@@ -383,7 +362,7 @@ def _measure(backend: str, model: str, side: str, compiled: bool) -> float:
     elif gpu:
         top = torch.cuda.max_memory_allocated()
     else:
-        top = _status("VmHWM")
+        top = status("VmHWM")
     return max(0, top - start) / 2**20
 
 
