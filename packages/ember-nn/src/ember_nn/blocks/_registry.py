@@ -21,6 +21,9 @@ __all__ = ["LAYERS", "blocks_from_layers", "build_layer", "layer_names"]
 _SEQ = "ember_nn.mixers.sequence"
 _CH = "ember_nn.mixers.channel"
 _MLP = "ember_nn.layers"
+#: MAD-Lab's attention configs rotate every feature of a head (128 for 1 head, 8 for 16 heads
+#: at dim 128): the rotary dim follows the head dim at any width
+_HEAD = "head_dim"
 
 #: name -> (module, class, MAD-Lab's defaults for dim 128, in ember's argument names)
 LAYERS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -32,14 +35,14 @@ LAYERS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "rwkv5-channel-mixer": (_CH, "RWKV5ChannelMix", {"dim_inner": 512}),
     "rwkv6-channel-mixer": (_CH, "RWKV6ChannelMix", {"dim_inner": 512}),
     # sequence mixers
-    "attention": (_SEQ, "Attention", {"num_heads": 1, "causal": True, "rotary_emb_dim": 128,
+    "attention": (_SEQ, "Attention", {"num_heads": 1, "causal": True, "rotary_emb_dim": _HEAD,
                                       "window_size": [-1, -1]}),
-    "mh-attention": (_SEQ, "Attention", {"num_heads": 16, "causal": True, "rotary_emb_dim": 8,
+    "mh-attention": (_SEQ, "Attention", {"num_heads": 16, "causal": True, "rotary_emb_dim": _HEAD,
                                          "window_size": [-1, -1]}),
     "sliding-attention": (_SEQ, "Attention", {"num_heads": 1, "causal": True,
-                                              "rotary_emb_dim": 128, "window_size": [32, 32]}),
+                                              "rotary_emb_dim": _HEAD, "window_size": [32, 32]}),
     "mh-sliding-attention": (_SEQ, "Attention", {"num_heads": 16, "causal": True,
-                                                 "rotary_emb_dim": 8, "window_size": [32, 32]}),
+                                                 "rotary_emb_dim": _HEAD, "window_size": [32, 32]}),
     "linear-attention": (_SEQ, "LinearAttention", {"num_heads": 1}),
     "mh-linear-attention": (_SEQ, "LinearAttention", {"num_heads": 16}),
     "gated-linear-attention": (_SEQ, "GatedLinearAttention", {"num_heads": 1}),
@@ -90,6 +93,8 @@ def build_layer(name: str, dim: int = 128, *, max_length: int | None = None, key
         return _mlp(dim, key=key, **args)
     cls = getattr(importlib.import_module(where), cls_name)
     params = inspect.signature(cls.__init__).parameters
+    if args.get("rotary_emb_dim") == _HEAD:
+        args["rotary_emb_dim"] = dim // args["num_heads"]
     if max_length is not None and "max_length" in params:
         args.setdefault("max_length", max_length)
     return cls(dim, key=key, **args)

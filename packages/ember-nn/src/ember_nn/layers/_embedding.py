@@ -18,7 +18,8 @@ class Embedding(Module):
 
     ``ids`` of shape ``S`` give ``S + (features,)``. Every call checks the ids are integers in
     ``[0, num_embeddings)`` (one read of their min and max: a device sync on GPUs) and raises
-    ``ember.OutOfBoundsError`` naming the offending id otherwise, on every backend alike.
+    ``ember.OutOfBoundsError`` naming the offending id otherwise, on every backend alike
+    (inside a compiled program, where no value is on the host, the eager step checks).
 
     >>> emb = ember_nn.Embedding(10, 4, key=0)
     >>> emb(ember.tensor([[1, 2, 3]])).shape
@@ -41,7 +42,7 @@ class Embedding(Module):
             raise ember.DTypeError(
                 f"Embedding: ids must be integers, got {ids.dtype} of shape {ids.shape}; cast "
                 f"with ember.astype(ids, ember.int64) if they hold whole numbers")
-        if ids.size:
+        if ids.size and not ember.compiling():
             lo, hi = int(ember.min(ids)), int(ember.max(ids))
             if lo < 0 or hi >= self.num_embeddings:
                 bad = lo if lo < 0 else hi
