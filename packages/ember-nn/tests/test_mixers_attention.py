@@ -311,6 +311,7 @@ def test_config_round_trip_and_mad_names(backend: str) -> None:
                       dropout=0.1, key=9)
     assert layer.num_heads == 4 and layer.get_config()["num_heads"] == 4
     assert layer.get_config()["n_heads"] is None and layer.get_config()["window_size"] == [3, 3]
+    assert "window_size" not in repr(Attention(D, 4, key=0))  # the default
     again = ember_nn.deserialize(json.loads(json.dumps(ember_nn.serialize(layer))))
     assert type(again) is Attention and again.get_config() == layer.get_config()
     x = _t(_randn(B, L, D))
@@ -320,8 +321,9 @@ def test_config_round_trip_and_mad_names(backend: str) -> None:
     assert repr(layer).splitlines()[0].startswith("Attention(16, 4, rotary_emb_dim=2")
     # MAD-Lab's config keys build it as they are
     mad = {"dim": 16, "causal": True, "n_heads": 2, "rotary_emb_dim": 8, "dropout": 0,
-           "window_size": [4, 4]}
+           "window_size": [4, 4], "use_flash_attn": True}
     assert Attention(**mad, key=0).window_size == (4, 4)
+    assert not Attention(16, 4, causal=False).has_step
 
 
 def test_errors_name_the_values(backend: str) -> None:

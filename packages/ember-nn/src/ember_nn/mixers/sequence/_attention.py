@@ -97,6 +97,8 @@ class Attention(SequenceMixer):
         bias: biases on the projections (zero-initialised, as MAD-Lab's models re-initialise
             every nn.Linear bias; weights are torch's default U(+-1/sqrt(fan_in))).
         softmax_scale: None for ``1 / sqrt(head_dim)``.
+        use_flash_attn: accepted for MAD-Lab's configs and ignored: ember's attention op runs
+            the backend's fused kernel wherever it has one.
 
     Variables: ``in_proj`` ``(dim, (num_heads + 2 num_kv_heads) head_dim)`` (query, key and
     value projections side by side, as flash-attn's ``Wqkv`` transposed), ``out_proj``.
@@ -111,6 +113,7 @@ class Attention(SequenceMixer):
     of ``w`` only masks: still ``O(L S)``), ``O(dim^2)`` parameters; a decoding step is
     ``O(cached dim)``.
 
+    >>> from ember_nn.mixers.sequence import Attention
     >>> layer = Attention(16, num_heads=4, rotary_emb_dim=4, window_size=[2, 2], key=0)
     >>> x = ember.reshape(ember.arange(2 * 5 * 16, dtype=ember.float32), (2, 5, 16)) / 100
     >>> y = layer(x)
@@ -128,8 +131,8 @@ class Attention(SequenceMixer):
                  window_size: Any = (-1, -1), num_kv_heads: int | None = None,
                  bias: bool = True, softmax_scale: float | None = None,
                  rotary_emb_base: float = 10000.0, rotary_emb_interleaved: bool = False,
-                 n_heads: int | None = None, dtype: ember.DType | None = None,
-                 key: Any = None) -> None:
+                 n_heads: int | None = None, use_flash_attn: bool = True,
+                 dtype: ember.DType | None = None, key: Any = None) -> None:
         super().__init__()
         name = "Attention"
         self.dim = positive_int(name, "dim", dim)
@@ -148,7 +151,7 @@ class Attention(SequenceMixer):
                               f"{kv}; each key/value head serves num_heads / num_kv_heads "
                               f"query heads")
         self.num_heads, self.num_kv_heads, self.head_dim = heads, kv, dim // heads
-        for flag, value in (("causal", causal), ("bias", bias),
+        for flag, value in (("causal", causal), ("bias", bias), ("use_flash_attn", use_flash_attn),
                             ("rotary_emb_interleaved", rotary_emb_interleaved)):
             if not isinstance(value, bool):
                 raise ConfigError(f"Attention: {flag} must be True or False, got {value!r}")
@@ -164,7 +167,7 @@ class Attention(SequenceMixer):
         self.rotary_emb_dim, self.rotary_emb_base = r, float(rotary_emb_base)
         self.rotary_emb_interleaved = rotary_emb_interleaved
         self.window_size = _window(window_size)
-        self._config["window_size"] = list(self.window_size)  # (JSON's form)
+        self._config["window_size"] = self.window_size  # (a list from JSON: the same)
         if softmax_scale is not None and (isinstance(softmax_scale, bool) or not isinstance(
                 softmax_scale, int | float) or not softmax_scale > 0):
             raise ConfigError(f"Attention: softmax_scale must be None (1/sqrt(head_dim)) or a "
@@ -179,6 +182,11 @@ class Attention(SequenceMixer):
         self.out_proj = Dense(dim, dim, use_bias=bias, kernel_init=TORCH_LINEAR, dtype=dtype,
                               key=k_out)
         self.dropout = Dropout(rate, key=k_drop) if rate else None
+
+    @property
+    def has_step(self) -> bool:
+        """Whether the layer decodes step by step: when it is causal."""
+        return self.causal
 
     # -- projections ------------------------------------------------------------------------
     def _project(self, x: ember.Tensor, start: int, stop: int) -> ember.Tensor:

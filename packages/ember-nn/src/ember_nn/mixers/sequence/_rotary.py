@@ -51,6 +51,7 @@ def apply_rotary(x: Any, rotary_dim: int, *, offset: int = 0, base: float = 1000
     ``rotary_dim`` is even and at most ``head_dim`` (0 returns ``x``); ``offset`` is the
     position of the first row (the number of positions already decoded, for a KV cache).
 
+    >>> from ember_nn.mixers.sequence._rotary import apply_rotary
     >>> x = ember.ones((1, 3, 4))
     >>> [round(v, 4) for v in apply_rotary(x, 2)[0, 1].tolist()]
     [-0.3012, 1.3818, 1.0, 1.0]
