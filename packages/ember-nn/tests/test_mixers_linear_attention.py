@@ -186,8 +186,9 @@ def test_gated_recurrence_matches_the_naive_loop(backend: str, chunk: int | None
         np.testing.assert_allclose(_np(got), want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kw", [{}, {"mode": "fused_recurrent"}, {"mode": "chunk", "chunk_size": 3},
-                                {"num_heads": 1, "expand_v": 1, "clamp_min": -0.02},
+@pytest.mark.parametrize("kw", [{}, {"mode": "fused_recurrent"}, {"mode": "fused_chunk",
+                                                                  "chunk_size": 3},
+                                {"num_heads": 1, "expand_v": 2, "clamp_min": -0.02},
                                 {"gate_logit_normalizer": 1, "gate_fn": "sigmoid", "num_heads": 4}])
 def test_gla_matches_mad_lab(backend: str, kw: dict[str, Any]) -> None:
     f64 = _f64(backend)
@@ -313,6 +314,10 @@ def test_mad_lab_configs_build() -> None:
            "mode": "chunk", "fuse_norm": False}
     assert LinearAttention(**la, key=0).head_qk_dim == 1
     layer = GatedLinearAttention(**gla, key=0)
+    defaults = GatedLinearAttention(16, num_heads=8, key=0).get_config()
+    assert {k: defaults[k] for k in gla} == gla  # its defaults are MAD-Lab's configs'
+    defaults = LinearAttention(16, num_heads=16, key=0).get_config()
+    assert {k: defaults[k] for k in la} == la
     assert (layer.head_qk_dim, layer.head_v_dim) == (2, 2)
     assert sorted(n for n, _ in layer.named_variables()) == [
         "g_norm.weight", "g_proj.weight", "gk_proj.0.weight", "gk_proj.1.bias",
@@ -334,7 +339,7 @@ def test_errors_name_the_values(backend: str) -> None:
     with pytest.raises(ConfigError, match=r"mode must be one of .*got 'triton'"):
         GatedLinearAttention(8, mode="triton")
     with pytest.raises(ConfigError, match=r"dim \* expand_v = 16 is not divisible by num_heads 3"):
-        GatedLinearAttention(8, num_heads=3, expand_k=3)
+        GatedLinearAttention(8, num_heads=3, expand_k=3, expand_v=2)
     with pytest.raises(ConfigError, match=r"gate_logit_normalizer must be a positive number"):
         GatedLinearAttention(8, num_heads=2, gate_logit_normalizer=0)
     with pytest.raises(ConfigError, match=r"gate_low_rank_dim must be a positive int, got 0"):

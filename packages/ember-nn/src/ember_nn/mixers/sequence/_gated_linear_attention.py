@@ -103,9 +103,10 @@ class GatedLinearAttention(SequenceMixer):
 
     Arguments:
         dim: features in and out.
-        expand_v, expand_k: value and query/key widths, ``dim * expand`` (MAD-Lab's class
-            defaults 2 and 1; its configs use 1 and 1).
-        num_heads: heads (divides both widths; default 4, MAD-Lab's class default).
+        expand_v, expand_k: value and query/key widths, ``dim * expand`` (1 and 1, MAD-Lab's
+            configs; its class's defaults, flash-linear-attention's, are 2 and 1).
+        num_heads: heads (divides both widths; default 4, MAD-Lab's class default; its configs
+            use 1 and 8).
         gate_fn: the output gate's activation (a name: "swish", "silu", "gelu", "sigmoid"...).
         layernorm_eps: the RMSNorm's eps.
         gate_logit_normalizer: divides the log-sigmoid gate (16: decays near 1).
@@ -129,19 +130,19 @@ class GatedLinearAttention(SequenceMixer):
     >>> x = ember.reshape(ember.arange(2 * 6 * 8, dtype=ember.float32), (2, 6, 8)) / 50
     >>> y = layer(x)
     >>> y.shape, [round(v, 4) for v in y[0, -1, :3].tolist()]
-    ((2, 6, 8), [-0.0004, 0.0041, -0.006])
+    ((2, 6, 8), [0.0092, -0.0028, 0.0005])
     >>> state = layer.init_state(2)
     >>> for t in range(6):
     ...     y_t, state = layer.step(x[:, t], state)
     >>> [round(v, 4) for v in y_t[0, :3].tolist()], state.shape
-    ([-0.0004, 0.0041, -0.006], (2, 2, 4, 8))
+    ([0.0092, -0.0028, 0.0005], (2, 2, 4, 4))
     """
 
-    def __init__(self, dim: int, *, expand_v: float = 2.0, expand_k: float = 1.0,
+    def __init__(self, dim: int, *, expand_v: float = 1.0, expand_k: float = 1.0,
                  num_heads: int = 4, gate_fn: str = "swish", layernorm_eps: float = 1e-5,
                  gate_logit_normalizer: float = 16, gate_low_rank_dim: int = 16,
-                 mode: str = "fused_chunk", clamp_min: float | None = None,
-                 fuse_norm: bool = True, chunk_size: int = 16,
+                 mode: str = "chunk", clamp_min: float | None = None,
+                 fuse_norm: bool = False, chunk_size: int = 16,
                  dtype: ember.DType | None = None, key: Any = None) -> None:
         super().__init__()
         name = "GatedLinearAttention"
