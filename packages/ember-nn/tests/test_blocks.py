@@ -6,6 +6,7 @@ same weights, the layer-name registry, configs through JSON and checkpoints, err
 from __future__ import annotations
 
 import doctest
+import os
 import json
 
 import ember
@@ -282,3 +283,38 @@ def test_errors() -> None:
 def test_docstring_examples(module) -> None:
     result = doctest.testmod(module, extraglobs={"ember": ember, "ember_nn": ember_nn})
     assert result.failed == 0
+
+
+def test_compile_step_trains_a_hybrid_language_model_as_eager(backend: str) -> None:
+    """Attention, Mamba and SwiGLU blocks: compile_step's losses equal the eager step's (torch's
+    inductor compile takes tens of seconds: nox -s slow, EMBER_SLOW=1)."""
+    if backend == "torch" and not os.environ.get("EMBER_SLOW"):
+        pytest.skip("torch.compile takes tens of seconds: run with EMBER_SLOW=1")
+    ids = ember.tensor(RNG.integers(0, 16, size=(4, 17)))
+
+    def build() -> tuple[LanguageModel, ember_nn.Optimizer]:
+        model = LanguageModel.from_layers(["mh-attention", "swiglu", "mamba", "swiglu"],
+                                          vocab_size=16, dim=32, max_length=32, key=4)
+        return model, ember_nn.Adam(1e-2)
+
+    def losses(compiled: bool) -> list[float]:
+        model, opt = build()
+
+        def loss_fn(ids: ember.Tensor) -> ember.Tensor:
+            return ember_nn.sparse_categorical_cross_entropy(model(ids[:, :-1]), ids[:, 1:])
+
+        if compiled:
+            step = ember_nn.compile_step(model, loss_fn, opt)
+            out = [float(step(ids)) for _ in range(4)]
+            assert step.stats.fallback is None and step.stats.traces <= 1
+            return out
+        out = []
+        for _ in range(4):
+            loss, grads = ember_nn.value_and_grad(model, loss_fn)(ids)
+            opt.update(model, grads)
+            out.append(float(loss))
+        return out
+
+    eager, compiled = losses(False), losses(True)
+    np.testing.assert_allclose(compiled, eager, rtol=2e-4, atol=2e-5)
+    assert eager[-1] < eager[0]

@@ -22,7 +22,7 @@ _SEQ = "ember_nn.mixers.sequence"
 _CH = "ember_nn.mixers.channel"
 _MLP = "ember_nn.layers"
 #: MAD-Lab's attention configs rotate every feature of a head (128 for 1 head, 8 for 16 heads
-#: at dim 128): the rotary dim follows the head dim at any width
+#: at dim 128): the rotary dim follows the head dim at any width (less one if it is odd)
 _HEAD = "head_dim"
 
 #: name -> (module, class, MAD-Lab's defaults for dim 128, in ember's argument names)
@@ -94,7 +94,8 @@ def build_layer(name: str, dim: int = 128, *, max_length: int | None = None, key
     cls = getattr(importlib.import_module(where), cls_name)
     params = inspect.signature(cls.__init__).parameters
     if args.get("rotary_emb_dim") == _HEAD:
-        args["rotary_emb_dim"] = dim // args["num_heads"]
+        head_dim = dim // args["num_heads"]
+        args["rotary_emb_dim"] = head_dim - head_dim % 2  # rotary turns pairs of features
     if max_length is not None and "max_length" in params:
         args.setdefault("max_length", max_length)
     return cls(dim, key=key, **args)
