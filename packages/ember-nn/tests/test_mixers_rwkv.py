@@ -22,6 +22,7 @@ from ember_nn.mixers.sequence import RWKV5TimeMix, RWKV6TimeMix
 from ember_nn.mixers.sequence import _rwkv as _time_rwkv
 from ember_nn.mixers.sequence._rwkv import wkv, wkv_step
 from test_mixers_mamba import (
+    TOLERANCE,
     as_np,
     check_causal,
     check_finite_differences,
@@ -30,6 +31,7 @@ from test_mixers_mamba import (
     check_same_as_numpy,
     check_step,
     has_float64,
+    precision,
     randn,
 )
 
@@ -40,6 +42,7 @@ RNG = np.random.default_rng(6)
 def numpy_wkv(r: np.ndarray, k: np.ndarray, v: np.ndarray, log_w: np.ndarray, u: np.ndarray,
               state: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The recurrence one position at a time, as the wkv6 CUDA kernel runs it (float64)."""
+    r, k, v, u = (np.asarray(a, np.float64) for a in (r, k, v, u))
     b, T, H, N = r.shape
     w = np.exp(np.broadcast_to(log_w, r.shape).astype(np.float64))
     S = np.zeros((b, H, N, N)) if state is None else state.astype(np.float64)
@@ -62,22 +65,25 @@ def wkv_inputs(T: int, decay: str, b: int = 2, H: int = 2, N: int = 3) -> dict[s
 
 @pytest.mark.parametrize("T, chunk", [(1, 16), (7, 16), (10, 3), (16, 4), (9, 1)])
 @pytest.mark.parametrize("decay", ["mild", "strong", "static"])
-def test_wkv_matches_a_numpy_loop(backend: str, T: int, chunk: int, decay: str) -> None:
+@pytest.mark.parametrize("prec", ["float32", "float64"])
+def test_wkv_matches_a_numpy_loop(backend: str, T: int, chunk: int, decay: str,
+                                  prec: str) -> None:
+    dtype, (rtol, atol) = precision(backend, prec), TOLERANCE[prec]
     a = wkv_inputs(T, decay)
-    e = {k: ember.asarray(v) for k, v in a.items()}
+    e = {k: ember.asarray(v, dtype=dtype) for k, v in a.items()}
     for with_state in (False, True):
         want, s_last = numpy_wkv(a["r"], a["k"], a["v"], a["log_w"], a["u"],
                                  a["state"] if with_state else None)
         y, s = wkv(e["r"], e["k"], e["v"], e["log_w"], e["u"], chunk_size=chunk,
                    state=e["state"] if with_state else None, return_state=True)
         assert np.isfinite(as_np(y)).all()
-        np.testing.assert_allclose(as_np(y), want, rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(as_np(s), s_last, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(as_np(y), want, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(as_np(s), s_last, rtol=rtol, atol=atol)
     S = e["state"]
     for t in range(T):
         lw = e["log_w"] if decay == "static" else e["log_w"][:, t]
         y_t, S = wkv_step(S, e["r"][:, t], e["k"][:, t], e["v"][:, t], lw, e["u"])
-        np.testing.assert_allclose(as_np(y_t), want[:, t], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(as_np(y_t), want[:, t], rtol=rtol, atol=atol)
 
 
 def test_wkv_gradients_are_finite_under_extreme_decays(backend: str) -> None:
@@ -188,26 +194,30 @@ REFS = {"time6": torch_time_mix6, "time5": torch_time_mix5, "channel6": torch_ch
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_matches_mad_labs_layer_forward_and_gradients(backend: str, name: str) -> None:
+@pytest.mark.parametrize("prec", ["float32", "float64"])
+def test_matches_mad_labs_layer_forward_and_gradients(backend: str, name: str,
+                                                      prec: str) -> None:
     torch = pytest.importorskip("torch")
-    layer = perturbed(LAYERS[name](chunk_size=4) if "time" in name else LAYERS[name]())
+    dtype, (rtol, atol) = precision(backend, prec), TOLERANCE[prec]
+    kw = {"chunk_size": 4} if "time" in name else {}
+    layer = perturbed(LAYERS[name](dtype=dtype, **kw))
     P = torch_params(layer, torch)
     x, g = randn(2, 9, 6), randn(2, 9, 6)
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     want = REFS[name](P, xt, layer, torch)
     (want * torch.tensor(g, dtype=torch.float64)).sum().backward()
-    xe = ember.asarray(x)
+    xe = ember.asarray(x, dtype=dtype)
     with ember.GradientTape() as tape:
         tape.watch(xe)
         out = layer(xe)
-        loss = ember.sum(out * ember.asarray(g))
+        loss = ember.sum(out * ember.asarray(g, dtype=dtype))
     grads = tape.gradient(loss, [xe, *layer.trainable_variables])
-    np.testing.assert_allclose(as_np(out), want.detach().numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(as_np(grads[0]), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(as_np(out), want.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(as_np(grads[0]), xt.grad.numpy(), rtol=rtol, atol=atol)
     names = list(layer.named_trainable_variables())
     assert sorted(names) == sorted(P)
     for n, gr in zip(names, grads[1:], strict=True):
-        np.testing.assert_allclose(as_np(gr), P[n].grad.numpy(), rtol=1e-4, atol=1e-5,
+        np.testing.assert_allclose(as_np(gr), P[n].grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=n)
 
 
@@ -362,6 +372,11 @@ def test_bad_inputs_raise(backend: str, name: str) -> None:
         layer.step(ember.ones((3, 6)), layer.init_state(2))
     with pytest.raises(ConfigError, match="batch"):
         layer.init_state(-1)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_empty_sequences_give_empty_outputs(backend: str, name: str) -> None:
+    assert LAYERS[name]()(ember.ones((2, 0, 6))).shape == (2, 0, 6)
 
 
 @pytest.mark.parametrize("module", [_time_rwkv, _channel_rwkv])

@@ -118,8 +118,8 @@ class Mamba(SequenceMixer):
         std = scale / math.sqrt(r)
         w_init = _uniform(std) if dt_init == "random" else \
             (lambda k, s, dt: ember.full(s, std, dtype=dt))
-        k_w, k_b = ember.random.split(keys[4])
-        self.dt_proj = Dense(r, di, dtype=dtype, key=k_w)
+        k_layer, k_w, k_b = ember.random.split(keys[4], 3)
+        self.dt_proj = Dense(r, di, dtype=dtype, key=k_layer)
         self.dt_proj.weight = new_variable(name, w_init, k_w, (r, di), d, "weight")
         self.dt_proj.bias = new_variable(name, _dt_bias_init(lo, hi, float(dt_init_floor)),
                                          k_b, (di,), d, "bias")
@@ -132,6 +132,9 @@ class Mamba(SequenceMixer):
     # -- full sequence -------------------------------------------------------------------------
     def forward(self, x: Any) -> ember.Tensor:
         x = check_sequence("Mamba", x, self.dim)
+        if x.shape[1] == 0:  # nothing to convolve: an empty sequence maps to an empty one
+            return self.out_proj(ember.zeros((x.shape[0], 0, self.d_inner), dtype=x.dtype,
+                                             backend=x.backend, device=x.device))
         xz = self.in_proj(x)
         u, z = xz[..., :self.d_inner], xz[..., self.d_inner:]
         u = ember.nn.silu(ember.nn.conv1d(u, self.conv1d_weight, self.conv1d_bias,
