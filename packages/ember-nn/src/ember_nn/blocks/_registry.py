@@ -43,8 +43,11 @@ LAYERS: dict[str, tuple[str, str, dict[str, Any]]] = {
                                               "rotary_emb_dim": _HEAD, "window_size": [32, 32]}),
     "mh-sliding-attention": (_SEQ, "Attention", {"num_heads": 16, "causal": True,
                                                  "rotary_emb_dim": _HEAD, "window_size": [32, 32]}),
-    "linear-attention": (_SEQ, "LinearAttention", {"num_heads": 1}),
-    "mh-linear-attention": (_SEQ, "LinearAttention", {"num_heads": 16}),
+    # the chunked form gives the quadratic form's numbers (MAD-Lab's default) in linear memory
+    "linear-attention": (_SEQ, "LinearAttention", {"num_heads": 1,
+                                                   "parallel_implementation": "linear"}),
+    "mh-linear-attention": (_SEQ, "LinearAttention", {"num_heads": 16,
+                                                      "parallel_implementation": "linear"}),
     "gated-linear-attention": (_SEQ, "GatedLinearAttention", {"num_heads": 1}),
     "mh-gated-linear-attention": (_SEQ, "GatedLinearAttention", {"num_heads": 8}),
     "hyena": (_SEQ, "Hyena", {}),
