@@ -414,13 +414,17 @@ class MultiHeadHyena(_HyenaCore):
         q, k, v = self._split(self._short(self._project(x)), 3)
         b, n = x.shape[:2]
         p, h = self.groups, self.num_heads
-        kv = ember.reshape(v, (b, n, p, h, 1)) * ember.reshape(k, (b, n, p, 1, h))
-        taps = ember.reshape(self.filter(n), (n, p, 1, 1))
+
+        def heads(a: ember.Tensor) -> ember.Tensor:  # (b, n, D) -> (b, p, h, n), time last
+            return ember.moveaxis(ember.reshape(a, (b, n, p, h)), 1, -1)
+
+        kv = heads(v)[:, :, :, None, :] * heads(k)[:, :, None, :, :]   # (b, p, i, j, n)
+        taps = ember.permute_dims(self.filter(n), (1, 0))[:, None, None, :]
         bias = None if self.long_conv_bias is None else \
-            ember.reshape(self.long_conv_bias, (p, 1, 1))
-        s = fft_conv(kv, taps, bias, axis=-4)                    # (b, n, p, i, j)
-        y = ember.sum(s * ember.reshape(q, (b, n, p, h, 1)), axis=-2)
-        return self.out_proj(ember.reshape(y, (b, n, p * h)))
+            ember.reshape(self.long_conv_bias, (p, 1, 1, 1))
+        s = fft_conv(kv, taps, bias, axis=-1)
+        y = ember.sum(s * heads(q)[:, :, :, None, :], axis=2)             # (b, p, j, n)
+        return self.out_proj(ember.reshape(ember.moveaxis(y, -1, 1), (b, n, p * h)))
 
     def init_state(self, batch: int, dtype: Any = None) -> dict[str, Any]:
         """``{"window"``: the last projected inputs ``(batch, short_filter_order - 1, 3 D)``,
