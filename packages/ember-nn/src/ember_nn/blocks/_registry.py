@@ -32,8 +32,9 @@ LAYERS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "swiglu": (_CH, "SwiGLU", {"dim_inner": None, "bias": False}),
     "moe-mlp": (_CH, "MoE", {"dim_inner": 16, "num_experts": 8, "active_experts": 2,
                              "bias": False}),
-    "rwkv5-channel-mixer": (_CH, "RWKV5ChannelMix", {"dim_inner": 512}),
-    "rwkv6-channel-mixer": (_CH, "RWKV6ChannelMix", {"dim_inner": 512}),
+    # MAD-Lab's 512 at dim 128: the classes' default 4 * dim at any width
+    "rwkv5-channel-mixer": (_CH, "RWKV5ChannelMix", {}),
+    "rwkv6-channel-mixer": (_CH, "RWKV6ChannelMix", {}),
     # sequence mixers
     "attention": (_SEQ, "Attention", {"num_heads": 1, "causal": True, "rotary_emb_dim": _HEAD,
                                       "window_size": [-1, -1]}),
