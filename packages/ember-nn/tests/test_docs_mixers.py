@@ -1,0 +1,47 @@
+"""docs/mixers.md shows real output: its python blocks, run in order on NumPy (the default
+backend) from the repository root, print exactly the text blocks that follow them."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+import ember
+import pytest
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "mixers.md"
+
+
+def _blocks() -> list[tuple[str, str | None]]:
+    """(code, the output shown after it: a ```text block or, for the table, the markdown)."""
+    text = DOC.read_text()
+    out = []
+    for m in re.finditer(r"```python\n(.*?)```\n", text, flags=re.S):
+        rest = text[m.end():].split("```python\n")[0]  # up to the next code block
+        shown = re.search(r"```text\n(.*?)```\n", rest, flags=re.S)
+        table = re.match(r"\nThe table this prints:\n\n((?:\|.*\n)+)", rest)
+        out.append((m.group(1), shown.group(1) if shown else table.group(1) if table else None))
+    return out
+
+
+@pytest.mark.skipif(not DOC.exists(), reason="docs/ is not shipped with the package")
+def test_python_blocks_print_what_the_doc_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.environ.get("EMBER_TEST_BACKEND", "numpy") != "numpy":
+        pytest.skip("the doc's output is NumPy's: checked in the numpy session")
+    monkeypatch.chdir(DOC.parents[1])
+    namespace: dict[str, object] = {}
+    blocks = _blocks()
+    assert len(blocks) >= 6
+    with ember.use_backend("numpy"):
+        for code, shown in blocks:
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                exec(compile(code, str(DOC), "exec"), namespace)
+            if shown is not None:
+                assert buf.getvalue() == shown, code
+            else:
+                assert buf.getvalue() == "", code
+    assert os.getcwd() == str(DOC.parents[1])
