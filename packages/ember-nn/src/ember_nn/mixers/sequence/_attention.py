@@ -203,6 +203,18 @@ class Attention(SequenceMixer):
     def _qkv(self, x: ember.Tensor, context: ember.Tensor | None, offset: int
              ) -> tuple[ember.Tensor, ember.Tensor, ember.Tensor]:
         dq, dk = self.num_heads * self.head_dim, self.num_kv_heads * self.head_dim
+        if context is None and self.num_kv_heads == self.num_heads:
+            # q, k and v as one (batch, 3, heads, L, head_dim) tensor: q and k turn in one
+            # rotary call (half the small ops of rotating them apart; the same numbers)
+            y = self.in_proj(x)
+            y = ember.moveaxis(ember.reshape(y, (*y.shape[:-1], 3, self.num_heads,
+                                                 self.head_dim)), -4, -2)
+            qk = y[:, :2]
+            if self.rotary_emb_dim:
+                qk = apply_rotary(qk, self.rotary_emb_dim, offset=offset,
+                                  base=self.rotary_emb_base,
+                                  interleaved=self.rotary_emb_interleaved)
+            return qk[:, 0], qk[:, 1], y[:, 2]
         if context is None:
             y = self.in_proj(x)
             q, k, v = y[..., :dq], y[..., dq:dq + dk], y[..., dq + dk:]

@@ -25,11 +25,30 @@ import ember
 __all__ = ["apply_rotary", "rotary_tables"]
 
 
+#: the tables built outside compiled programs, by (backend, device, dtype, length, rotary dim,
+#: offset, base): a layer reuses them every step (a trace builds its own: they are values of it)
+_TABLES: dict[tuple[Any, ...], tuple[ember.Tensor, ember.Tensor]] = {}
+_TABLES_LIMIT = 64
+
+
 def rotary_tables(length: int, rotary_dim: int, *, offset: int = 0, base: float = 10000.0,
                   like: ember.Tensor) -> tuple[ember.Tensor, ember.Tensor]:
     """``(cos, sin)``, each ``(length, rotary_dim // 2)``: ``cos(p theta_i)`` and
     ``sin(p theta_i)`` for the positions ``p = offset .. offset + length - 1``, on the backend
     and device of ``like`` and in its dtype (computed in float32, or float64 for float64)."""
+    if ember.compiling():
+        return _tables(length, rotary_dim, offset, base, like)
+    key = (like.backend, str(like.device), like.dtype, length, rotary_dim, offset, base)
+    found = _TABLES.get(key)
+    if found is None:
+        if len(_TABLES) >= _TABLES_LIMIT:
+            _TABLES.clear()
+        found = _TABLES[key] = _tables(length, rotary_dim, offset, base, like)
+    return found
+
+
+def _tables(length: int, rotary_dim: int, offset: int, base: float, like: ember.Tensor
+            ) -> tuple[ember.Tensor, ember.Tensor]:
     work = ember.float64 if like.dtype is ember.float64 else ember.float32
     half = rotary_dim // 2
     inv_freq = ember.asarray([base ** (-2.0 * i / rotary_dim) for i in range(half)],
