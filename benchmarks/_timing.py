@@ -8,20 +8,23 @@ from collections.abc import Callable
 from typing import Any
 
 
-def median_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
+def median_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int,
+                clock: Callable[[], float] = time.perf_counter) -> tuple[float, float]:
     """Median seconds of ``a()`` and of ``b()``, alternated ``repeats`` times after 3 warm-up
-    rounds (MLX compiles on the second call of a structure)."""
+    rounds (MLX compiles on the second call of a structure). ``clock`` is wall time by default;
+    ``time.thread_time`` (the CPU time of this thread) is steadier on a shared machine when the
+    work runs on the calling thread (torch on one CPU thread), and meaningless on a GPU."""
     for _ in range(3):
         a()
         b()
     ta, tb = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         a()
-        ta.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        ta.append(clock() - t0)
+        t0 = clock()
         b()
-        tb.append(time.perf_counter() - t0)
+        tb.append(clock() - t0)
     return statistics.median(ta), statistics.median(tb)
 
 

@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,7 @@ NATIVE_MODULES = {
 }
 TARGET = 1.10
 DEVICE = {"name": "cpu"}
+CLOCK: dict[str, Callable[[], float]] = {"fn": time.perf_counter}
 
 
 def _torch_device() -> str:
@@ -179,7 +181,7 @@ def run(names: list[str], lengths: list[int], batch: int, dim: int, backends: li
             e_step, e_out, layer = ember_step("torch", name, x, g, length)
             n_step, n_out = native_step(name, layer, x, g)
             check(name, length, e_out(), n_out())
-            tn, te = median_pair(n_step, e_step, repeats)
+            tn, te = median_pair(n_step, e_step, repeats, CLOCK["fn"])
             row = {"mixer": name, "length": length, "native": tn * 1e3, "ember": te * 1e3,
                    "ratio": te / tn, "mlx": float("nan"), "mib": float("nan")}
             if "mlx" in backends:
@@ -232,10 +234,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: this thread's CPU time (steadier on a shared CPU machine; the "
+                    "torch sides run on this one thread; not for --device gpu)")
     ap.add_argument("--plot", default=None, help="write the time-vs-length plot here (PNG)")
     ap.add_argument("--_peak", help=argparse.SUPPRESS)
     args = ap.parse_args()
     DEVICE["name"] = args.device
+    if args.clock == "cpu":
+        if args.device == "gpu":
+            ap.error("--clock cpu measures this thread's CPU time: not GPU work")
+        CLOCK["fn"] = time.thread_time
     if args._peak:
         name, batch, length, dim = json.loads(args._peak)
         print(json.dumps({"mib": _measure(name, batch, length, dim)}))
@@ -250,7 +259,8 @@ def main() -> None:
     for b in backends:
         prepare(b, args.device)
     rows = run(names, lengths, args.batch, args.dim, backends, args.repeats, not args.no_memory)
-    print(f"\n(device: {args.device}; batch {args.batch}, dim {args.dim}; forward and backward; "
+    print(f"\n(device: {args.device}, {args.clock} clock; batch {args.batch}, dim {args.dim}; "
+          f"forward and backward; "
           f"target ember-torch / native <= {TARGET})\n"
           "| mixer | length | native torch ms | ember-torch ms | ember / native | met "
           "| ember-MLX ms | ember-torch peak MiB |")
