@@ -8,8 +8,9 @@ every ``(name, value)`` added while it is open. ``ember_nn.value_and_grad``, ``c
 what it collected to the loss they differentiate, so the gradient of an auxiliary loss reaches
 the layer's variables (under ``compile_step`` the terms are part of the compiled program).
 
-Outside any collector ``add_loss`` does nothing: a model called for inference, ``evaluate`` or
-``predict`` computes its auxiliary terms (cheap scalars) but nothing keeps them. Collectors
+Outside any collector ``add_loss`` does nothing, and layers skip computing their terms when
+``collecting()`` is False: a model called for inference, ``evaluate`` or ``predict`` pays
+nothing for them. Collectors
 nest; a term goes to the innermost one only, so an outer collector never counts it twice.
 
 >>> with ember_nn.collect_losses() as losses:
@@ -28,7 +29,7 @@ from typing import Any
 
 import ember
 
-__all__ = ["add_loss", "collect_losses", "sum_losses"]
+__all__ = ["add_loss", "collect_losses", "collecting", "sum_losses"]
 
 _COLLECTOR: contextvars.ContextVar[list[tuple[str, ember.Tensor]] | None] = \
     contextvars.ContextVar("ember_nn_aux_losses", default=None)
@@ -48,6 +49,12 @@ def add_loss(value: Any, name: str = "aux_loss") -> None:
     losses = _COLLECTOR.get()
     if losses is not None:
         losses.append((name, ember.reshape(value, ()) if value.ndim else value))
+
+
+def collecting() -> bool:
+    """Whether a ``collect_losses()`` collector is open (an added loss would be kept): layers
+    compute their auxiliary terms only then."""
+    return _COLLECTOR.get() is not None
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import ember
 
 from ... import init
 from ..._core._activation_names import get as get_activation
-from ..._core._aux_losses import add_loss
+from ..._core._aux_losses import add_loss, collecting
 from ..._core._errors import ConfigError
 from ..._core._random import next_key
 from ...layers._dense import Dense
@@ -73,9 +73,10 @@ class MoE(ChannelMixer):
     ``f_i`` the fraction of the (token, slot) assignments routed to expert ``i`` (so
     ``sum_i f_i = 1``) and ``P_i`` the mean router probability ``p_i`` over the tokens; it is 1
     (times the weight) when routing is uniform and reaches E when one expert takes everything.
-    Every forward pass hands it to ``ember_nn.add_loss(aux, "moe_load_balancing")``:
-    ``value_and_grad``, ``compile_step`` and the ``Trainer`` add it to the loss they
-    differentiate (history key ``"aux_loss"``); outside them it is dropped. Its gradient reaches
+    A forward pass inside a loss collector hands it to ``ember_nn.add_loss(aux,
+    "moe_load_balancing")``: ``value_and_grad``, ``compile_step`` and the ``Trainer`` add it
+    to the loss they differentiate (history key ``"aux_loss"``); outside them it is not
+    computed. Its gradient reaches
     the router through ``P`` (``f`` counts, which have none).
 
     Arguments:
@@ -160,7 +161,7 @@ class MoE(ChannelMixer):
         logits = self.router(x)
         probs = ember.nn.softmax(logits, axis=-1)
         chosen = top_k_mask(logits, self.active_experts)
-        kept = ember.where(chosen, probs, ember.zeros_like(probs))
+        kept = ember.where(chosen, probs, 0.0)
         return probs, chosen, kept / ember.sum(kept, axis=-1, keepdims=True)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
@@ -182,7 +183,7 @@ class MoE(ChannelMixer):
             y = y + ember.matmul(gates, self.b3)
         if self.drops is not None:
             y = self.drops[2](y)
-        if self.aux_loss_weight:
+        if self.aux_loss_weight and collecting():
             add_loss(self.aux_loss_weight * self.balance_loss(probs, chosen),
                      "moe_load_balancing")
         return ember.reshape(y, (*lead, dim))
