@@ -263,11 +263,16 @@ def kernel_table(gpu: bool | None = None) -> dict[str, Any]:
     return table
 
 
+_ENGINE: list[Any] = []  # the engine's class, once imported
+
+
 def _tape_engine() -> Any:
     """The backend's gradient engine, imported with the first tape (not with the backend)."""
-    from ._gradient_engine import MLXEngine
+    if not _ENGINE:
+        from ._gradient_engine import MLXEngine
 
-    return MLXEngine()
+        _ENGINE.append(MLXEngine)
+    return _ENGINE[0]()
 
 
 def create_backend() -> ember.Backend:

@@ -152,11 +152,16 @@ def _from_bytes(data: Any, dtype_name: str, shape: tuple[int, ...], device: Any)
     return raw.view(native).reshape(shape)
 
 
+_ENGINE: list[Any] = []  # the engine's class, once imported
+
+
 def _tape_engine() -> Any:
     """The backend's gradient engine, imported with the first tape (not with the backend)."""
-    from ._gradient_engine import TorchEngine
+    if not _ENGINE:
+        from ._gradient_engine import TorchEngine
 
-    return TorchEngine()
+        _ENGINE.append(TorchEngine)
+    return _ENGINE[0]()
 
 
 def create_backend() -> ember.Backend:

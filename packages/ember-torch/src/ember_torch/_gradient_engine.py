@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -52,8 +53,9 @@ def _forget(key: int) -> Any:
     return gone
 
 
-def _sequence_nr() -> int:
-    """The next autograd node's sequence number (torch numbers them in order, per thread)."""
+def _probe_sequence_nr() -> int:
+    """The next autograd node's sequence number, from a node made for the purpose (torch
+    without ``_get_sequence_nr``)."""
     try:
         return _node_after(_PROBE)
     except Exception:  # tracing under fake tensors (ember.compile): a real probe is refused
@@ -65,6 +67,11 @@ def _node_after(probe: Any) -> int:
         return int(probe.view_as(probe).grad_fn._sequence_nr()) + 1
     with torch.enable_grad():
         return int(probe.view_as(probe).grad_fn._sequence_nr()) + 1
+
+
+#: The next autograd node's sequence number (torch numbers them in order, per thread): read
+#: from torch's counter (0.03 µs) where torch has the accessor, else probed (~2 µs, a node).
+_sequence_nr: Callable[[], int] = getattr(torch._C._autograd, "_get_sequence_nr", None) or _probe_sequence_nr
 
 
 def _autograd(outs: tuple[Any, ...], seeds: tuple[Any, ...], inputs: tuple[Any, ...], *,
@@ -108,14 +115,15 @@ class TorchEngine(Engine):
         return any(start <= seq and (end is None or seq < end) for start, end in self._windows)
 
     def source(self, native: Any) -> Any:
+        hit = _leaves.get(id(native))  # checked first: a variable read again, by a new tape
+        if (hit is not None and not native.requires_grad and hit[0]() is native
+                and not _dispatch_modes() and not compiling()):
+            return hit[1]
         if native.requires_grad or not (native.is_floating_point() or native.is_complex()):
             return native
         if type(native) is not torch.Tensor or _dispatch_modes() or compiling():
             return native.detach().requires_grad_(True)
         key = id(native)
-        hit = _leaves.get(key)
-        if hit is not None and hit[0]() is native:
-            return hit[1]
         leaf = native.detach().requires_grad_(True)
         _leaves[key] = (weakref.ref(native, _forget(key)), leaf)
         return leaf

@@ -14,21 +14,19 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ArgumentError, ShapeError, TapeError
+from .._errors import ArgumentError, TapeError
 from .._tensor import Tensor
 from ._engine import Engine, Gradients, Target, chosen_engine, engine_for
+from ._gradient_args import flat, given_seed, rebuild, target_leaves, unconnected, zeros_for
 from ._record import RECORDING
 from ._tracker import Tracker
-from ._tree import flatten, unflatten
-from ._variables import Variable, reading_variables, variable_of
+from ._tree import flatten
+from ._variables import Variable, _by_native, _reading, start_reading, stop_reading
 
 if TYPE_CHECKING:
     from .._backend import Backend
 
 __all__ = ["GradientTape"]
-
-_UNCONNECTED = ("none", "zero")
-
 
 class GradientTape:
     """Record operations for automatic differentiation, with TensorFlow's semantics.
@@ -59,13 +57,14 @@ class GradientTape:
         self._is_recording = False
         self._entered = False
         self._used = False
-        self._reading: reading_variables | None = None
+        self._reading = False  # between start_reading() and stop_reading()
         self._variables: list[Variable] = []  # kept after gradient(), as TensorFlow does
         self._variable_ids: set[int] = set()
+        self._tracker_hooks = _callbacks(self)  # (read, keeps), holding the tape weakly
         self._clear()
 
     def _clear(self) -> None:
-        self._tracker = Tracker(self._auto, *_callbacks(self))
+        self._tracker = Tracker(self._auto, *self._tracker_hooks)
         self._watched: dict[int, tuple[Tensor, int]] = {}  # id(tensor) -> (tensor, slot)
         self._var_slots: dict[int, tuple[Variable, list[int]]] = {}  # id(variable) -> reads
         self._engines: dict[Backend, Engine] = {}
@@ -90,22 +89,24 @@ class GradientTape:
         RECORDING.set((*RECORDING.get(), self._tracker))
         for engine in self._engines.values():  # entered again: recording resumes
             engine.resume()
-        if self._auto and self._reading is None:
-            self._reading = reading_variables()
-            self._reading.__enter__()
+        if self._auto and not self._reading:
+            self._reading = True
+            start_reading()
 
     def _pop(self) -> None:
         if not self._is_recording:
             raise TapeError("this GradientTape is not recording")
         self._is_recording = False
-        RECORDING.set(tuple(t for t in RECORDING.get() if t is not self._tracker))
-        if self._reading is not None:
-            self._reading.__exit__()
-            self._reading = None
-        self._release_engines()
+        stack = RECORDING.get()
+        tracker = self._tracker
+        RECORDING.set(() if stack == (tracker,) else tuple(t for t in stack if t is not tracker))
+        self._release_engines()  # first: the variables' own arrays are back
+        if self._reading:
+            self._reading = False
+            stop_reading()
         for v in self._pinned:
             v._pins -= 1
-            if v._pins == 0 and not _reading_now() and v._b is not v._b.root:
+            if v._pins == 0 and not _reading[0] and v._b is not v._b.root:
                 v._b = v._b.root
         self._pinned = []
 
@@ -194,21 +195,22 @@ class GradientTape:
             t._b = root.recording
 
     def _watch_variable(self, v: Variable, *, pin: bool) -> int:
-        root = v._b.root
         s = self._tracker.find(v._n)
         if s is None:
             s = self._source(v)
-        entry = self._var_slots.get(id(v))
+        key = id(v)
+        entry = self._var_slots.get(key)
         if entry is None:
-            self._var_slots[id(v)] = (v, [s])
-            if id(v) not in self._variable_ids:
-                self._variable_ids.add(id(v))
+            self._var_slots[key] = (v, [s])
+            if key not in self._variable_ids:
+                self._variable_ids.add(key)
                 self._variables.append(v)
         elif s not in entry[1]:
             entry[1].append(s)
         if pin and all(w is not v for w in self._pinned):
             v._pins += 1
             self._pinned.append(v)
+            root = v._b.root
             if v._b is root:
                 v._b = root.recording
         return s
@@ -220,13 +222,32 @@ class GradientTape:
     def _read(self, a: Any) -> tuple[int, Any]:
         """The tracker's callback for an array a kernel reads that may be a trainable
         variable's: watch it (slot, its array now; -1 and ``a`` for any other array)."""
-        v = variable_of(a)
-        if v is None or not v._trainable:
+        r = _by_native.get(id(a))  # variable_of(a), inlined: once per variable and tape
+        v = None if r is None else r()
+        if v is None or not v._trainable or (v._n is not a and v._orig is not a):
             return -1, a
-        return self._watch_variable(v, pin=False), v._n
+        key = id(v)
+        if key in self._var_slots or a is not v._n:
+            return self._watch_variable(v, pin=False), v._n
+        # the first read of v by this tape (every variable of every training step): the body
+        # of _watch_variable for that case, in one call
+        tracker = self._tracker
+        s = tracker.find(a)
+        if s is None:
+            root = v._b.root
+            native = (self._engines.get(root) or self._engine(root)).source(a)
+            if native is not a:
+                v._swap(native)
+                self._swaps.append((v, a, native))
+            s = tracker.slot(native)
+        self._var_slots[key] = (v, [s])
+        if key not in self._variable_ids:
+            self._variable_ids.add(key)
+            self._variables.append(v)
+        return s, v._n
 
     # -- gradients -----------------------------------------------------------------------------
-    def _source_slots(self, src: Any) -> list[int]:
+    def _source_slots(self, src: Any) -> tuple[int, ...]:
         if not isinstance(src, Tensor):
             raise ArgumentError(
                 f"gradient sources must be tensors or variables (or nested lists/tuples/dicts "
@@ -234,14 +255,14 @@ class GradientTape:
         if isinstance(src, Variable):
             entry = self._var_slots.get(id(src))
             if entry is not None:
-                return list(entry[1])
+                return tuple(entry[1])
         w = self._watched.get(id(src))
         if w is not None:
-            return [w[1]]
+            return (w[1],)
         s = self._tracker.find(src._n)
         if s is None:
             s = self._adopt(src)
-        return [] if s is None else [s]
+        return () if s is None else (s,)
 
     def _target_slot(self, t: Tensor) -> int | None:
         """The slot a target seeds, or None if the tape did not compute or watch it.
@@ -292,70 +313,52 @@ class GradientTape:
         if sources is None:
             raise ArgumentError("gradient: sources is None; pass the tensors or variables to "
                                 "differentiate with respect to")
-        zero = _unconnected(unconnected_gradients)
+        zero = unconnected(unconnected_gradients)
         if self._is_recording and not self._persistent:
             self._pop()  # TensorFlow: computing gradients ends a non-persistent tape
-        src_leaves, tree = flatten(sources)
-        slots = [self._source_slots(s) for s in src_leaves]
+        src_leaves, tree = flat(sources)
+        slots = tuple(self._source_slots(s) for s in src_leaves)
         targets = self._seeds(target, output_gradients)
         grads = self._compute(targets, slots)
         assert grads is not None  # only a batched request can go unanswered
         self._used = True
-        out = []
-        for s, g in zip(src_leaves, grads):
+        for i, (s, g) in enumerate(zip(src_leaves, grads)):
             if g is None or not s.dtype.is_inexact:
-                g = _zeros(s) if zero and s.dtype.is_inexact else None
-            out.append(g)
+                grads[i] = zeros_for(s) if zero and s.dtype.is_inexact else None
         if not self._persistent:
             self._release()
-        return unflatten(tree, out)
+        return rebuild(sources, tree, grads)
 
     def _seeds(self, target: Any, output_gradients: Any) -> list[Target]:
-        t_leaves, _ = flatten(target)
-        for t in t_leaves:
-            if not isinstance(t, Tensor):
-                raise ArgumentError(f"gradient: target must hold tensors, got "
-                                    f"{type(t).__name__}: {t!r:.60}")
-        if output_gradients is None:
-            seeds: list[Any] = [None] * len(t_leaves)
-        else:
-            seeds = flatten(output_gradients)[0]
-            if len(seeds) != len(t_leaves):
-                raise ArgumentError(f"gradient: {len(seeds)} output_gradients for "
-                                    f"{len(t_leaves)} target tensors")
         out = []
-        for t, g in zip(t_leaves, seeds):
+        for t, g in target_leaves(target, output_gradients):
             s = self._target_slot(t)
             if s is None or not t.dtype.is_inexact:
                 continue
-            root = t._b.root
-            if g is None:
-                g = self._engine(root).ones(t)
-            else:
-                from ..ops._creation import asarray
-                from ..ops._dtypes import astype
-
-                g = g if isinstance(g, Tensor) else asarray(g, backend=root)
-                if g.shape != t.shape:
-                    raise ShapeError(f"gradient: output_gradients of shape {g.shape} for a "
-                                     f"target of shape {t.shape}; they must match")
-                if g.dtype is not t.dtype:
-                    g = astype(g, t.dtype)
+            g = self._engine(t._b.root).ones(t) if g is None else given_seed(g, t)
             out.append(Target(s, g, t))
         return out
 
-    def _compute(self, targets: list[Target], sources: list[list[int]], *,
+    def _compute(self, targets: list[Target], sources: tuple[tuple[int, ...], ...], *,
                  batched: bool = False) -> list[Any] | None:
         """Per source, the sum of its gradients from every backend's engine (None where it is
         unconnected); None if ``batched`` and an engine has no batched form."""
+        if len(targets) == 1:
+            if not batched:  # the common case: one answer, taken as it is
+                engine = self._engine(targets[0].tensor._b.root)
+                one = engine.gradient(self._tracker.request(tuple(targets), sources,
+                                                            self._persistent))
+                self._take(engine, targets, one)
+                return list(one.grads)
+            by_root = {targets[0].tensor._b.root: targets}
+        else:
+            by_root = {}
+            for t in targets:
+                by_root.setdefault(t.tensor._b.root, []).append(t)
         grads: list[Any] = [None] * len(sources)
-        by_root: dict[Backend, list[Target]] = {}
-        for t in targets:
-            by_root.setdefault(t.tensor._b.root, []).append(t)
-        slots = tuple(tuple(s) for s in sources)
         for root, tg in by_root.items():
             engine = self._engine(root)
-            request = self._tracker.request(tuple(tg), slots, self._persistent)
+            request = self._tracker.request(tuple(tg), sources, self._persistent)
             res = engine.batched_gradient(request) if batched else engine.gradient(request)
             if res is None:
                 return None
@@ -404,7 +407,7 @@ class GradientTape:
         """d(target)/d(source) of shape target.shape + source.shape, for each source."""
         from ._jacobian import jacobian
 
-        zero = _unconnected(unconnected_gradients)
+        zero = unconnected(unconnected_gradients)
         self._begin("jacobian", target)
         out = jacobian(target, sources, zero, self._vjps)
         self._finish()
@@ -417,7 +420,7 @@ class GradientTape:
         target[i] must depend on source[i] only."""
         from ._jacobian import batch_jacobian, check_batch_jacobian
 
-        zero = _unconnected(unconnected_gradients)
+        zero = unconnected(unconnected_gradients)
         check_batch_jacobian(target, source)
         self._begin("batch_jacobian", target)
         out = batch_jacobian(target, source, zero, self._vjps)
@@ -442,7 +445,7 @@ class GradientTape:
         """For seeds of shape (m, *target.shape): per source, its m VJPs stacked (or None)."""
         from ._jacobian import stack_rows
 
-        slots = [self._source_slots(x) for x in sources]
+        slots = tuple(self._source_slots(x) for x in sources)
         s = self._target_slot(target)
         if s is None or not target.dtype.is_inexact:
             return [None] * len(slots)
@@ -482,23 +485,3 @@ def _callbacks(tape: GradientTape) -> tuple[Callable[[Any], tuple[int, Any]],
         return True if t is None else t._engine_keeps(root)
 
     return read, keeps
-
-
-def _unconnected(value: Any) -> bool:
-    v = getattr(value, "value", value)  # also an enum with .value, like tf.UnconnectedGradients
-    if v not in _UNCONNECTED:
-        raise ArgumentError(f"unknown value for unconnected_gradients: {value!r}; "
-                            f"use 'none' or 'zero'")
-    return v == "zero"
-
-
-def _zeros(s: Tensor) -> Tensor:
-    from ..ops._creation import zeros_like
-
-    return zeros_like(Tensor(s._n, s._b.root, s._d))
-
-
-def _reading_now() -> bool:
-    from ._variables import _reading
-
-    return _reading[0] > 0

@@ -231,15 +231,15 @@ def _one(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
 
     def kernel(*args: Any) -> Any:
         trackers = get()
-        if not trackers:
-            return fn(*args)
         if len(trackers) != 1:
-            return general(trackers, args)
+            return general(trackers, args) if trackers else fn(*args)
         t = trackers[0]
         keeps = t._keeps.get(root)
+        if keeps is None:  # the tape's first call on this backend: its engine tells
+            keeps = t._keeps_of(root)
         a = id(args[p])
         if keeps is False:  # torch.autograd records: only a variable read matters
-            if t._watch_reads and a in variables and a not in t._ids:
+            if a in variables and t._watch_reads and a not in t._ids:
                 args = _read(t, args, args[p])
             return fn(*args)
         ids = t._ids
@@ -249,7 +249,7 @@ def _one(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
                 return general(trackers, args)
             return fn(*args)
         out = fn(*args)
-        if multi or keeps is None:
+        if multi:
             t._add(root, inexact, info, fn, args, (s,), out)
         elif out.dtype in inexact and id(out) not in ids:
             values = t._values
@@ -272,16 +272,16 @@ def _two(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
 
     def kernel(*args: Any) -> Any:
         trackers = get()
-        if not trackers:
-            return fn(*args)
         if len(trackers) != 1:
-            return general(trackers, args)
+            return general(trackers, args) if trackers else fn(*args)
         t = trackers[0]
         keeps = t._keeps.get(root)
+        if keeps is None:  # the tape's first call on this backend: its engine tells
+            keeps = t._keeps_of(root)
         a0 = id(args[p0])
         a1 = id(args[p1])
         if keeps is False:  # torch.autograd records: only a variable read matters
-            if t._watch_reads:
+            if (a0 in variables or a1 in variables) and t._watch_reads:
                 if a0 in variables and a0 not in t._ids:
                     args = _read(t, args, args[p0])
                     a1 = id(args[p1])
@@ -297,7 +297,7 @@ def _two(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
             if s0 < 0 and s1 < 0:
                 return fn(*args)
         out = fn(*args)
-        if multi or keeps is None:
+        if multi:
             t._add(root, inexact, info, fn, args, (s0, s1), out)
         elif out.dtype in inexact and id(out) not in ids:
             values = t._values
@@ -319,15 +319,15 @@ def _unary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fro
 
     def kernel(x: Any) -> Any:
         trackers = get()
-        if not trackers:
-            return fn(x)
         if len(trackers) != 1:
-            return general(trackers, (x,))
+            return general(trackers, (x,)) if trackers else fn(x)
         t = trackers[0]
         keeps = t._keeps.get(root)
+        if keeps is None:  # the tape's first call on this backend: its engine tells
+            keeps = t._keeps_of(root)
         a = id(x)
         if keeps is False:  # torch.autograd records: only a variable read matters
-            if t._watch_reads and a in variables and a not in t._ids:
+            if a in variables and t._watch_reads and a not in t._ids:
                 x = t._on_read(x)[1]
             return fn(x)
         ids = t._ids
@@ -337,7 +337,7 @@ def _unary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fro
                 return general(trackers, (x,))
             return fn(x)
         out = fn(x)
-        if multi or keeps is None:
+        if multi:
             t._add(root, inexact, info, fn, (x,), (s,), out)
         elif out.dtype in inexact and id(out) not in ids:
             values = t._values
@@ -359,16 +359,16 @@ def _binary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fr
 
     def kernel(x1: Any, x2: Any) -> Any:
         trackers = get()
-        if not trackers:
-            return fn(x1, x2)
         if len(trackers) != 1:
-            return general(trackers, (x1, x2))
+            return general(trackers, (x1, x2)) if trackers else fn(x1, x2)
         t = trackers[0]
         keeps = t._keeps.get(root)
+        if keeps is None:  # the tape's first call on this backend: its engine tells
+            keeps = t._keeps_of(root)
         a0 = id(x1)
         a1 = id(x2)
         if keeps is False:  # torch.autograd records: only a variable read matters
-            if t._watch_reads:
+            if (a0 in variables or a1 in variables) and t._watch_reads:
                 if a0 in variables and a0 not in t._ids:
                     new = t._on_read(x1)[1]
                     if x2 is x1:  # the same variable twice (v * v): one read, both swapped
@@ -387,7 +387,7 @@ def _binary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fr
             if s0 < 0 and s1 < 0:
                 return fn(x1, x2)
         out = fn(x1, x2)
-        if multi or keeps is None:
+        if multi:
             t._add(root, inexact, info, fn, (x1, x2), (s0, s1), out)
         elif out.dtype in inexact and id(out) not in ids:
             values = t._values

@@ -12,13 +12,13 @@ from .. import _dtypes as dt
 from .._errors import BackendMismatchError, DTypeError, ShapeError
 from .._tensor import Tensor
 
-__all__ = ["Variable", "alias", "live_variables", "reading_variables", "variable_of"]
+__all__ = ["Variable", "alias", "live_variables", "start_reading", "stop_reading", "variable_of"]
 
 # id(native array) -> weak reference to the Variable holding it (so a tape can tell, from a
 # kernel's arguments, that a variable is being read)
 _by_native: dict[int, weakref.ref[Variable]] = {}
 _lock = threading.Lock()
-_reading = [0]  # tapes anywhere that watch the variables they read (see reading_variables)
+_reading = [0]  # tapes anywhere that watch the variables they read (see start_reading)
 
 
 def alias(b: Any, n: Any) -> Any:
@@ -49,25 +49,33 @@ def live_variables() -> list[Variable]:
     return out
 
 
-class reading_variables:
-    """While one is open anywhere, trainable variables live on their backend's recording twin,
-    so that a tape sees them read (GradientTape holds one when it watches accessed variables)."""
+def start_reading() -> None:
+    """While reading is started anywhere (and not stopped as many times), trainable variables
+    live on their backend's recording twin, so that a tape sees them read (a GradientTape
+    starts it when it watches accessed variables, and stops it when it stops recording)."""
+    with _lock:
+        _reading[0] += 1
+        if _reading[0] == 1:
+            for r in list(_by_native.values()):
+                v = r()
+                if v is not None and v._trainable:
+                    b = v._b
+                    if b is b.root:
+                        v._b = b.recording
 
-    def __enter__(self) -> None:
-        with _lock:
-            _reading[0] += 1
-            if _reading[0] == 1:
-                for v in live_variables():
-                    if v._trainable and v._b is v._b.root:
-                        v._b = v._b.recording
 
-    def __exit__(self, *exc: Any) -> None:
-        with _lock:
-            _reading[0] -= 1
-            if _reading[0] == 0:
-                for v in live_variables():
-                    if v._pins == 0 and v._b is not v._b.root:
-                        v._b = v._b.root
+def stop_reading() -> None:
+    """Undo one :func:`start_reading`: with none left, variables go back to their backend
+    (except those a tape watches explicitly: pinned)."""
+    with _lock:
+        _reading[0] -= 1
+        if _reading[0] == 0:
+            for r in list(_by_native.values()):
+                v = r()
+                if v is not None and v._pins == 0:
+                    b = v._b
+                    if b is not b.root:
+                        v._b = b.root
 
 
 class Variable(Tensor):

@@ -18,7 +18,7 @@ from ember._squaring import power_by_squaring
 
 from ._util import Tensor
 
-__all__ = ["contract", "exact_int_matmul", "int_matrix_power", "integral"]
+__all__ = ["INTEGRAL", "contract", "exact_int_matmul", "int_matrix_power", "integral"]
 
 _CHUNK = 1 << 24  # elements of the largest products tensor one step builds (128 MiB of int64)
 

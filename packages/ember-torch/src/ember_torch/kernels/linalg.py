@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from ember._linalg_errors import NONFINITE, NOT_CONVERGED, NOT_PD, SINGULAR, linalg_error
 
-from ._int_matmul import contract, exact_int_matmul, int_matrix_power, integral
+from ._int_matmul import INTEGRAL, contract, exact_int_matmul, int_matrix_power, integral
 from ._outside_graph import outside_graph
 from ._util import UNSIGNED_WIDE, Tensor, narrow, widen
 from .statistical import sum
@@ -33,7 +33,9 @@ __all__ = [
 
 def matmul(x1: Tensor, x2: Tensor) -> Tensor:
     dt = x1.dtype
-    if integral(dt) and x1.device.type != "cpu":  # CUDA has no integer mm/dot kernels
+    if dt not in INTEGRAL:  # floating point and complex (nearly every call): torch's own
+        return torch.matmul(x1, x2)
+    if x1.device.type != "cpu":  # CUDA has no integer mm/dot kernels
         return exact_int_matmul(x1, x2)
     if dt in UNSIGNED_WIDE:  # wrapping products agree modulo 2**bits
         return narrow(torch.matmul(widen(x1), widen(x2)), dt)
