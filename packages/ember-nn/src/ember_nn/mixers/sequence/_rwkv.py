@@ -288,9 +288,12 @@ class RWKV6TimeMix(_RWKVTimeMix):
     def _mix(self, x: ember.Tensor, xx: ember.Tensor) -> _Mixed:
         lead = x.shape[:-1]
         base = ember.tanh(ember.matmul(x + xx * self.time_maa_x, self.time_maa_w1))
-        base = ember.reshape(base, (*lead, 5, 1, self.mix_rank))
-        m = ember.matmul(base, self.time_maa_w2)  # (..., 5, 1, dim)
-        mw, mk, mv, mr, mg = (m[..., i, 0, :] for i in range(5))
+        # the five low-rank maps as one batched product (5, positions, rank) @ (5, rank, dim),
+        # not one tiny product per position (whose weight gradient is a full (..., 5, rank,
+        # dim) tensor)
+        base = ember.permute_dims(ember.reshape(base, (-1, 5, self.mix_rank)), (1, 0, 2))
+        m = ember.matmul(base, self.time_maa_w2)  # (5, positions, dim)
+        mw, mk, mv, mr, mg = (ember.reshape(m[i], (*lead, self.dim)) for i in range(5))
         xw = x + xx * (self.time_maa_w + mw)
         xk = x + xx * (self.time_maa_k + mk)
         xv = x + xx * (self.time_maa_v + mv)

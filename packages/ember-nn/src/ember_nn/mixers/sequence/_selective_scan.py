@@ -67,7 +67,7 @@ def selective_scan(x: Any, dt: Any, A: Any, B: Any, C: Any, D: Any = None, z: An
     _check(x, dt, A, B, C)
     dt4 = dt[..., None]  # (batch, L, d, 1)
     dA = ember.exp(dt4 * A)  # (batch, L, d, n)
-    dBx = dt4 * B[:, :, None, :] * x[..., None]
+    dBx = (dt * x)[..., None] * B[:, :, None, :]
     if initial_state is not None:
         h0 = initial_state if isinstance(initial_state, ember.Tensor) else \
             ember.asarray(initial_state)
@@ -76,7 +76,7 @@ def selective_scan(x: Any, dt: Any, A: Any, B: Any, C: Any, D: Any = None, z: An
                                    f"d_inner, d_state) = {(x.shape[0], *A.shape)}")
         dBx = ember.concat([dBx[:, :1] + dA[:, :1] * h0[:, None], dBx[:, 1:]], axis=1)
     _, h = ember.nn.associative_scan(_combine, (dA, dBx), axis=1)
-    y = ember.sum(h * C[:, :, None, :], axis=-1)
+    y = ember.matmul(h, C[..., None])[..., 0]  # sum_n h[..., n] C[..., n], as one product
     y = _skip_and_gate(y, x, D, z)
     return (y, h[:, -1]) if return_state else y
 
