@@ -238,6 +238,9 @@ def main() -> None:
                     help="cpu: this thread's CPU time (steadier on a shared CPU machine; the "
                     "torch sides run on this one thread; not for --device gpu)")
     ap.add_argument("--plot", default=None, help="write the time-vs-length plot here (PNG)")
+    ap.add_argument("--json", default=None, help="write the rows here (JSON), to plot elsewhere")
+    ap.add_argument("--from-json", default=None, help="print and plot the rows of a --json "
+                    "file instead of measuring (e.g. a GPU run on a machine without matplotlib)")
     ap.add_argument("--_peak", help=argparse.SUPPRESS)
     args = ap.parse_args()
     DEVICE["name"] = args.device
@@ -256,9 +259,20 @@ def main() -> None:
     lengths = [int(v) for v in (args.lengths or ("256,1024,2048" if args.device == "cpu"
                                                   else "256,1024,4096,8192")).split(",")]
     backends = args.backends.split(",")
-    for b in backends:
-        prepare(b, args.device)
-    rows = run(names, lengths, args.batch, args.dim, backends, args.repeats, not args.no_memory)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        rows, args.device, args.clock = saved["rows"], saved["device"], saved["clock"]
+        args.batch, args.dim = saved["batch"], saved["dim"]
+    else:
+        for b in backends:
+            prepare(b, args.device)
+        rows = run(names, lengths, args.batch, args.dim, backends, args.repeats,
+                   not args.no_memory)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "device": args.device, "clock": args.clock,
+                       "batch": args.batch, "dim": args.dim}, f)
     print(f"\n(device: {args.device}, {args.clock} clock; batch {args.batch}, dim {args.dim}; "
           f"forward and backward; "
           f"target ember-torch / native <= {TARGET})\n"
