@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from ember import EmberError, Tensor, compiling
+from ember import EmberError, Tensor
+from ember._compile import _tracing
 from ember.autodiff import Engine, GradientRequest, Gradients
 from ember.autodiff._functional import native_vmap
 from ember.autodiff._record import RECORDING
@@ -42,6 +43,7 @@ _PROBE = torch.zeros((), requires_grad=True)
 # Not while a dispatch mode or ember.compile traces: a leaf made there is the trace's own.
 _leaves: dict[int, tuple[weakref.ref[Any], Any]] = {}
 _dispatch_modes = torch._C._len_torch_dispatch_stack
+_compiling = _tracing.get  # ember.compiling(), without its frame (asked once per source)
 
 
 def _forget(key: int) -> Any:
@@ -112,16 +114,20 @@ class TorchEngine(Engine):
         if node is None:
             return False
         seq = node._sequence_nr()
-        return any(start <= seq and (end is None or seq < end) for start, end in self._windows)
+        windows = self._windows
+        if len(windows) == 1:  # recorded once (the usual tape)
+            start, end = windows[0]
+            return start <= seq and (end is None or seq < end)
+        return any(start <= seq and (end is None or seq < end) for start, end in windows)
 
     def source(self, native: Any) -> Any:
         hit = _leaves.get(id(native))  # checked first: a variable read again, by a new tape
         if (hit is not None and not native.requires_grad and hit[0]() is native
-                and not _dispatch_modes() and not compiling()):
+                and not _dispatch_modes() and not _compiling()):
             return hit[1]
         if native.requires_grad or not (native.is_floating_point() or native.is_complex()):
             return native
-        if type(native) is not torch.Tensor or _dispatch_modes() or compiling():
+        if type(native) is not torch.Tensor or _dispatch_modes() or _compiling():
             return native.detach().requires_grad_(True)
         key = id(native)
         leaf = native.detach().requires_grad_(True)
@@ -169,18 +175,15 @@ class TorchEngine(Engine):
                 f"torch.autograd cannot differentiate this recording: {exc} (an op with no "
                 f"derivative lies between the target and a source; compute its input under "
                 f"ember.stop_gradient if no gradient should flow through it)") from exc
-        natives: list[Any] = [None] * len(result)
+        # with create_graph the gradients are functions of tracked arrays: on the twin (the
+        # tapes recording now track them: see GradientTape, engines that keep no records)
+        b = self.root.recording if higher else self.root
         for i, gr in zip(owner, grads):
             if gr is not None:
                 if gr._is_zerotensor():  # torch's symbolic zeros cannot leave torch (to NumPy)
                     gr = torch.zeros(gr.shape, dtype=gr.dtype, device=gr.device)
-                natives[i] = gr if natives[i] is None else natives[i] + gr
-        # with create_graph the gradients are functions of tracked arrays: on the twin (the
-        # tapes recording now track them: see GradientTape, engines that keep no records)
-        b = self.root.recording if higher else self.root
-        for i, n in enumerate(natives):
-            if n is not None:
-                result[i] = Tensor(n, b)
+                r = result[i]  # a source read several times: its slots' gradients summed
+                result[i] = Tensor(gr if r is None else r.native + gr, b)
         return Gradients(result)
 
     def gradient(self, request: GradientRequest) -> Gradients:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _dtypes as dt
 from .._errors import ArgumentError, ShapeError
 from .._tensor import Tensor
 from ._tree import flatten, unflatten
 
-__all__ = ["flat", "given_seed", "rebuild", "target_leaves", "unconnected", "zeros_for"]
+__all__ = ["finish", "flat", "given_seed", "rebuild", "target_leaves", "unconnected"]
 
 _UNCONNECTED = ("none", "zero")
+_INEXACT = frozenset(d for d in dt.ALL_DTYPES if d.is_inexact)
 _ONE: Any = object()  # flat's tree of one tensor
 _FLAT: Any = object()  # flat's tree of a list or tuple of tensors
 
@@ -81,8 +83,19 @@ def unconnected(value: Any) -> bool:
     return v == "zero"
 
 
-def zeros_for(s: Tensor) -> Tensor:
-    """The gradient of an unconnected source with ``unconnected_gradients='zero'``."""
+def finish(grads: list[Any], sources: list[Tensor], zero: bool) -> None:
+    """The engines' gradients, in place, as ``gradient`` returns them: None for an
+    integer-dtype source, and for an unconnected one zeros if ``zero`` (else None)."""
+    for i, g in enumerate(grads):
+        if g is None:
+            if zero:
+                s = sources[i]
+                grads[i] = _zeros(s) if (s._d or s.dtype) in _INEXACT else None
+        elif (sources[i]._d or sources[i].dtype) not in _INEXACT:
+            grads[i] = None
+
+
+def _zeros(s: Tensor) -> Tensor:
     from ..ops._creation import zeros_like
 
     return zeros_like(Tensor(s._n, s._b.root, s._d))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ArgumentError, TapeError
 from .._tensor import Tensor
 from ._engine import Engine, Gradients, Target, chosen_engine, engine_for
-from ._gradient_args import flat, given_seed, rebuild, target_leaves, unconnected, zeros_for
+from ._gradient_args import finish, flat, given_seed, rebuild, target_leaves, unconnected
 from ._record import RECORDING
 from ._tracker import Tracker
 from ._tree import flatten
@@ -317,14 +317,14 @@ class GradientTape:
         if self._is_recording and not self._persistent:
             self._pop()  # TensorFlow: computing gradients ends a non-persistent tape
         src_leaves, tree = flat(sources)
-        slots = tuple(self._source_slots(s) for s in src_leaves)
+        var_slots = self._var_slots  # a variable read here: its slots (the usual source)
+        slots = tuple(tuple(e[1]) if (e := var_slots.get(id(x))) is not None
+                      else self._source_slots(x) for x in src_leaves)
         targets = self._seeds(target, output_gradients)
         grads = self._compute(targets, slots)
         assert grads is not None  # only a batched request can go unanswered
         self._used = True
-        for i, (s, g) in enumerate(zip(src_leaves, grads)):
-            if g is None or not s.dtype.is_inexact:
-                grads[i] = zeros_for(s) if zero and s.dtype.is_inexact else None
+        finish(grads, src_leaves, zero)
         if not self._persistent:
             self._release()
         return rebuild(sources, tree, grads)
@@ -399,7 +399,8 @@ class GradientTape:
         self._swaps = []
 
     def _release(self) -> None:
-        self._release_engines()
+        if self._swaps:  # (the engines were released when the tape stopped recording)
+            self._release_engines()
         self._clear()
 
     def jacobian(self, target: Any, sources: Any, unconnected_gradients: str = "none",

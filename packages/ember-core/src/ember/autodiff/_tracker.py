@@ -13,12 +13,9 @@ The kernels are closures with the tracker's lookups inlined, since recording cos
 benchmarked (``benchmarks/tape.py``): one factory for one array argument to check and one for
 two (nearly every call), each in two forms: with the kernel's own parameters for the
 element-wise signatures ``(x)`` and ``(x1, x2)`` (88 kernels, the hottest), and with ``*args``
-for the others. Measured in one process against the exec-generated kernels they replaced
-(4x4 float32, CPython 3.11): the same cost within 0.02 us a call on NumPy and MLX; on torch's
-path (torch.autograd records, the kernel only looks for variable reads) the ``*args`` forms
-cost 0.02-0.08 us more (packing the arguments), and ``benchmarks/tape.py`` shows no change.
-Any other number of array arguments, lists of arrays and several tapes recording at once
-take :func:`_general`.
+for the others (0.02-0.08 us more a call on torch's path, where torch.autograd records and the
+kernel only looks for variable reads). Any other number of array arguments, lists of arrays
+and several tapes recording at once take :func:`_general`.
 """
 
 from __future__ import annotations
@@ -47,8 +44,8 @@ class Tracker:
     its slot and array); ``keeps(root)`` says whether the tape's engine for a backend keeps
     records (asked once per backend)."""
 
-    __slots__ = ("_aliases", "_ids", "_keeps", "_keeps_of", "_on_read", "_records", "_values",
-                 "_watch_reads")
+    __slots__ = ("_aliases", "_ids", "_keeps", "_keeps_of", "_on_read", "_plain_root", "_records",
+                 "_values", "_watch_reads")
 
     def __init__(self, auto: bool, read: Callable[[Any], tuple[int, Any]],
                  keeps: Callable[[Backend], bool]) -> None:
@@ -60,6 +57,7 @@ class Tracker:
         self._aliases: list[Any] = []  # other arrays of a slot's values (kept alive too)
         self._records: list[Record] = []
         self._keeps: dict[Backend, bool] = {}  # per backend: does its engine keep records
+        self._plain_root: Backend | None = None  # a backend whose engine keeps none (torch)
 
     # -- for the tape ------------------------------------------------------------------------
     def slot(self, native: Any) -> int:
@@ -87,6 +85,8 @@ class Tracker:
     def keeps(self, root: Backend, keeps: bool) -> None:
         """The tape's engine for ``root`` keeps records (or not)."""
         self._keeps[root] = keeps
+        if not keeps:
+            self._plain_root = root
 
     def request(self, targets: tuple[Target, ...], sources: tuple[tuple[int, ...], ...],
                 persistent: bool) -> GradientRequest:
@@ -234,11 +234,11 @@ def _one(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
         if len(trackers) != 1:
             return general(trackers, args) if trackers else fn(*args)
         t = trackers[0]
-        keeps = t._keeps.get(root)
-        if keeps is None:  # the tape's first call on this backend: its engine tells
-            keeps = t._keeps_of(root)
+        plain = t._plain_root is root  # torch.autograd records: only a variable read matters
+        if not plain and (keeps := t._keeps.get(root)) is not True:  # None: the first call
+            plain = (t._keeps_of(root) if keeps is None else keeps) is False
         a = id(args[p])
-        if keeps is False:  # torch.autograd records: only a variable read matters
+        if plain:
             if a in variables and t._watch_reads and a not in t._ids:
                 args = _read(t, args, args[p])
             return fn(*args)
@@ -275,12 +275,12 @@ def _two(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
         if len(trackers) != 1:
             return general(trackers, args) if trackers else fn(*args)
         t = trackers[0]
-        keeps = t._keeps.get(root)
-        if keeps is None:  # the tape's first call on this backend: its engine tells
-            keeps = t._keeps_of(root)
+        plain = t._plain_root is root  # torch.autograd records: only a variable read matters
+        if not plain and (keeps := t._keeps.get(root)) is not True:  # None: the first call
+            plain = (t._keeps_of(root) if keeps is None else keeps) is False
         a0 = id(args[p0])
         a1 = id(args[p1])
-        if keeps is False:  # torch.autograd records: only a variable read matters
+        if plain:
             if (a0 in variables or a1 in variables) and t._watch_reads:
                 if a0 in variables and a0 not in t._ids:
                     args = _read(t, args, args[p0])
@@ -322,11 +322,11 @@ def _unary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fro
         if len(trackers) != 1:
             return general(trackers, (x,)) if trackers else fn(x)
         t = trackers[0]
-        keeps = t._keeps.get(root)
-        if keeps is None:  # the tape's first call on this backend: its engine tells
-            keeps = t._keeps_of(root)
+        plain = t._plain_root is root  # torch.autograd records: only a variable read matters
+        if not plain and (keeps := t._keeps.get(root)) is not True:  # None: the first call
+            plain = (t._keeps_of(root) if keeps is None else keeps) is False
         a = id(x)
-        if keeps is False:  # torch.autograd records: only a variable read matters
+        if plain:
             if a in variables and t._watch_reads and a not in t._ids:
                 x = t._on_read(x)[1]
             return fn(x)
@@ -362,12 +362,12 @@ def _binary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fr
         if len(trackers) != 1:
             return general(trackers, (x1, x2)) if trackers else fn(x1, x2)
         t = trackers[0]
-        keeps = t._keeps.get(root)
-        if keeps is None:  # the tape's first call on this backend: its engine tells
-            keeps = t._keeps_of(root)
+        plain = t._plain_root is root  # torch.autograd records: only a variable read matters
+        if not plain and (keeps := t._keeps.get(root)) is not True:  # None: the first call
+            plain = (t._keeps_of(root) if keeps is None else keeps) is False
         a0 = id(x1)
         a1 = id(x2)
-        if keeps is False:  # torch.autograd records: only a variable read matters
+        if plain:
             if (a0 in variables or a1 in variables) and t._watch_reads:
                 if a0 in variables and a0 not in t._ids:
                     new = t._on_read(x1)[1]

@@ -61,7 +61,7 @@ def start_reading() -> None:
                 if v is not None and v._trainable:
                     b = v._b
                     if b is b.root:
-                        v._b = b.recording
+                        v._b = b._recording or b.recording
 
 
 def stop_reading() -> None:
