@@ -86,13 +86,16 @@ def _autograd(outs: tuple[Any, ...], seeds: tuple[Any, ...], inputs: tuple[Any, 
                                    create_graph=create, retain_graph=retain,
                                    is_grads_batched=batched)
 
+    if not batched:
+        return _engine_run_backward(outs, seeds, retain, create, inputs, True,
+                                    accumulate_grad=False)
+
     def vjp(gs: tuple[Any, ...]) -> tuple[Any, ...]:
         return _engine_run_backward(outs, gs, retain, create, inputs, True,
                                     accumulate_grad=False)
 
-    if batched:  # as torch.autograd.grad does for is_grads_batched
-        return torch._vmap_internals._vmap(vjp, 0, 0, allow_none_pass_through=True)(seeds)
-    return vjp(seeds)
+    # as torch.autograd.grad does for is_grads_batched
+    return torch._vmap_internals._vmap(vjp, 0, 0, allow_none_pass_through=True)(seeds)
 
 
 class TorchEngine(Engine):

@@ -1,9 +1,10 @@
 """``GradientTape.jacobian`` and ``batch_jacobian``: the seeds and the shapes.
 
-A jacobian is one VJP per target element. The tape computes them (``vjps``: batched when the
-engine can, torch with ``is_grads_batched`` and MLX with ``mx.vmap`` of the replay's vjp, a
-loop of VJPs otherwise); this module builds the seeds (rows of an identity) and reshapes the
-stacked VJPs into jacobians. It never sees the tape itself.
+A jacobian is one VJP per target element. The tape's engines compute them (:func:`vjps`, from
+the tape's slot lookups and its ``_compute``: batched when the engine can, torch with
+``is_grads_batched`` and MLX with ``mx.vmap`` of the replay's vjp, a loop of VJPs otherwise);
+this module builds the seeds (rows of an identity) and reshapes the stacked VJPs into
+jacobians. It never sees the tape itself, only those bound methods.
 """
 
 from __future__ import annotations
@@ -14,13 +15,38 @@ from typing import Any
 
 from .._errors import ArgumentError, ShapeError
 from .._tensor import Tensor
+from ._engine import Target
 from ._tree import flatten, unflatten
 
-__all__ = ["batch_jacobian", "check_batch_jacobian", "jacobian", "stack_rows"]
+__all__ = ["batch_jacobian", "check_batch_jacobian", "jacobian", "stack_rows", "vjps"]
 
 #: ``vjps(target, seeds, sources)``: for seeds of shape (m, *target.shape), per source its m
 #: VJPs stacked along a new first axis (or None where the source is unconnected)
 VJPs = Callable[[Tensor, Tensor, list[Any]], list[Any]]
+
+
+def vjps(source_slots: Callable[[Any], tuple[int, ...]],
+         target_slot: Callable[[Tensor], int | None],
+         compute: Callable[..., list[Any] | None]) -> VJPs:
+    """The :data:`VJPs` of a tape, from its ``_source_slots``, ``_target_slot`` and
+    ``_compute``: batched in one request when its engine can, else one request per row."""
+
+    def run(target: Tensor, seeds: Tensor, sources: list[Any]) -> list[Any]:
+        slots = tuple(source_slots(x) for x in sources)
+        s = target_slot(target)
+        if s is None or not target.dtype.is_inexact:
+            return [None] * len(slots)
+        res = compute([Target(s, seeds, target)], slots, batched=True)
+        if res is not None:
+            return res
+        rows = []
+        for i in range(seeds.shape[0]):
+            row = compute([Target(s, seeds[i], target)], slots)
+            assert row is not None
+            rows.append(row)
+        return stack_rows(rows, len(slots))
+
+    return run
 
 
 def stack_rows(rows: list[list[Any]], n: int) -> list[Any]:

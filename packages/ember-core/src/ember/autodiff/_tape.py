@@ -25,6 +25,7 @@ from ._variables import Variable, _by_native, _reading, start_reading, stop_read
 
 if TYPE_CHECKING:
     from .._backend import Backend
+    from ._jacobian import VJPs
 
 __all__ = ["GradientTape"]
 
@@ -306,7 +307,8 @@ class GradientTape:
         Sources the target does not depend on give None, or zeros with
         ``unconnected_gradients='zero'``; integer-dtype sources give None.
         """
-        self._check_use("gradient")
+        if self._used and not self._persistent:
+            self._check_use("gradient")
         if target is None:
             raise ArgumentError("gradient: target is None; pass the tensor (or nested "
                                 "structure of tensors) to differentiate")
@@ -330,6 +332,11 @@ class GradientTape:
         return rebuild(sources, tree, grads)
 
     def _seeds(self, target: Any, output_gradients: Any) -> list[Target]:
+        if output_gradients is None and isinstance(target, Tensor):  # the usual: one loss
+            s = self._target_slot(target)
+            if s is None or not target.dtype.is_inexact:
+                return []
+            return [Target(s, self._engine(target._b.root).ones(target), target)]
         out = []
         for t, g in target_leaves(target, output_gradients):
             s = self._target_slot(t)
@@ -410,7 +417,7 @@ class GradientTape:
 
         zero = unconnected(unconnected_gradients)
         self._begin("jacobian", target)
-        out = jacobian(target, sources, zero, self._vjps)
+        out = jacobian(target, sources, zero, self._vjps())
         self._finish()
         return out
 
@@ -424,7 +431,7 @@ class GradientTape:
         zero = unconnected(unconnected_gradients)
         check_batch_jacobian(target, source)
         self._begin("batch_jacobian", target)
-        out = batch_jacobian(target, source, zero, self._vjps)
+        out = batch_jacobian(target, source, zero, self._vjps())
         self._finish()
         return out
 
@@ -442,23 +449,11 @@ class GradientTape:
         if not self._persistent:
             self._release()
 
-    def _vjps(self, target: Tensor, seeds: Tensor, sources: list[Any]) -> list[Any]:
-        """For seeds of shape (m, *target.shape): per source, its m VJPs stacked (or None)."""
-        from ._jacobian import stack_rows
+    def _vjps(self) -> VJPs:
+        """The tape's VJPs for its jacobians."""
+        from ._jacobian import vjps
 
-        slots = tuple(self._source_slots(x) for x in sources)
-        s = self._target_slot(target)
-        if s is None or not target.dtype.is_inexact:
-            return [None] * len(slots)
-        res = self._compute([Target(s, seeds, target)], slots, batched=True)
-        if res is not None:
-            return res
-        rows = []
-        for i in range(seeds.shape[0]):
-            row = self._compute([Target(s, seeds[i], target)], slots)
-            assert row is not None
-            rows.append(row)
-        return stack_rows(rows, len(slots))
+        return vjps(self._source_slots, self._target_slot, self._compute)
 
     def __repr__(self) -> str:
         state = "recording" if self._is_recording else ("used" if self._used else "idle")
