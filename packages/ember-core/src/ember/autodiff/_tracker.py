@@ -9,13 +9,11 @@ trackers of the tapes recording in the context (``RECORDING``) and record the ca
 Only this module reads or writes a tracker's fields: the tape uses its methods, an engine gets
 a :class:`~._engine.GradientRequest` built from it.
 
-The kernels are closures with the tracker's lookups inlined, since recording cost is
-benchmarked (``benchmarks/tape.py``): one factory for one array argument to check and one for
-two (nearly every call), each in two forms: with the kernel's own parameters for the
-element-wise signatures ``(x)`` and ``(x1, x2)`` (88 kernels, the hottest), and with ``*args``
-for the others (0.02-0.08 us more a call on torch's path, where torch.autograd records and the
-kernel only looks for variable reads). Any other number of array arguments, lists of arrays
-and several tapes recording at once take :func:`_general`.
+The kernels are closures with the tracker's lookups inlined (recording cost is benchmarked:
+``benchmarks/tape.py``): for one array argument to check and for two, each with the kernel's
+own parameters for ``(x)`` and ``(x1, x2)`` (88 element-wise kernels) and with ``*args`` for
+the others. Other numbers of array arguments, lists of arrays and several tapes recording
+at once take :func:`_general`. On torch (torch.autograd records) they only look for reads.
 """
 
 from __future__ import annotations
@@ -280,15 +278,16 @@ def _two(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: froze
             plain = (t._keeps_of(root) if keeps is None else keeps) is False
         a0 = id(args[p0])
         a1 = id(args[p1])
-        if plain:
-            if (a0 in variables or a1 in variables) and t._watch_reads:
-                if a0 in variables and a0 not in t._ids:
+        ids = t._ids
+        if plain:  # (a variable read before, in this tape: tracked already)
+            if ((a0 in variables and a0 not in ids) or (a1 in variables and a1 not in ids)) \
+                    and t._watch_reads:
+                if a0 in variables and a0 not in ids:
                     args = _read(t, args, args[p0])
                     a1 = id(args[p1])
-                if a1 in variables and a1 not in t._ids:
+                if a1 in variables and a1 not in ids:
                     args = _read(t, args, args[p1])
             return fn(*args)
-        ids = t._ids
         s0 = ids.get(a0, -1)
         s1 = ids.get(a1, -1)
         if s0 < 0 or s1 < 0:
@@ -367,18 +366,19 @@ def _binary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fr
             plain = (t._keeps_of(root) if keeps is None else keeps) is False
         a0 = id(x1)
         a1 = id(x2)
-        if plain:
-            if (a0 in variables or a1 in variables) and t._watch_reads:
-                if a0 in variables and a0 not in t._ids:
+        ids = t._ids
+        if plain:  # (a variable read before, in this tape: tracked already)
+            if ((a0 in variables and a0 not in ids) or (a1 in variables and a1 not in ids)) \
+                    and t._watch_reads:
+                if a0 in variables and a0 not in ids:
                     new = t._on_read(x1)[1]
                     if x2 is x1:  # the same variable twice (v * v): one read, both swapped
                         x2 = new
                     x1 = new
                     a1 = id(x2)
-                if a1 in variables and a1 not in t._ids:
+                if a1 in variables and a1 not in ids:
                     x2 = t._on_read(x2)[1]
             return fn(x1, x2)
-        ids = t._ids
         s0 = ids.get(a0, -1)
         s1 = ids.get(a1, -1)
         if s0 < 0 or s1 < 0:
