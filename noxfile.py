@@ -27,7 +27,9 @@ TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
 # safetensors: the reference reader/writer our checkpoint files must match; ncps 1.0.1 and torch:
 # the references of the recurrent layers, wirings and liquid cells (torch comes as a plain library
 # in the numpy/mlx sessions too, after their standalone check).
-NN_TEST_DEPS = ["safetensors>=0.4", "ncps==1.0.1", "torch>=2.3"]
+# librosa, torchaudio and soundfile: the references of the audio features; tokenizers: text
+NN_TEST_DEPS = ["safetensors>=0.4", "ncps==1.0.1", "torch>=2.3", "librosa>=0.10",
+                "torchaudio>=2.3", "soundfile>=0.12", "tokenizers>=0.15"]
 
 STANDALONE_CHECK = """
 import sys, ember
