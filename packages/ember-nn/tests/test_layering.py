@@ -1,7 +1,7 @@
 """ember-nn's folders import only to their left in DESIGN.md's order ("ember-nn layout"):
 
-    _core < init < layers < recurrent, wirings, mixers < blocks < losses, metrics, optim
-          < io < training < pipelines
+    _core < init < layers, features < recurrent, wirings, mixers < blocks
+          < losses, metrics, optim < io, data < training < pipelines
 
 Folders on one level (recurrent, wirings and mixers; losses, metrics and optim) may import one
 another; ``init.py`` (the public initialisers) sits just above ``_core``, which imports nothing
@@ -20,8 +20,9 @@ ROOT = "ember_nn/__init__.py"
 #: the order of DESIGN.md's "ember-nn layout": a folder imports folders of a lower rank or of
 #: its own rank only (recurrent/, wirings/, mixers/ and blocks/ come with later issues)
 RANK = {
-    "_core": 0, "init": 1, "layers": 2, "recurrent": 3, "wirings": 3, "mixers": 3, "blocks": 4,
-    "losses": 5, "metrics": 5, "optim": 5, "io": 6, "training": 7, "pipelines": 8,
+    "_core": 0, "init": 1, "layers": 2, "features": 2, "recurrent": 3, "wirings": 3,
+    "mixers": 3, "blocks": 4, "losses": 5, "metrics": 5, "optim": 5, "io": 6, "data": 6,
+    "training": 7, "pipelines": 8,
     ROOT: 9,
 }
 #: what may sit directly in ember_nn/ besides the folders of RANK
