@@ -15,10 +15,10 @@ from .._errors import ArgumentError, ShapeError
 from .._tensor import Tensor
 from ._tree import flatten, unflatten
 
-__all__ = ["finish", "flat", "given_seed", "rebuild", "target_leaves", "unconnected"]
+__all__ = ["INEXACT", "finish", "flat", "given_seed", "rebuild", "target_leaves", "unconnected"]
 
 _UNCONNECTED = ("none", "zero")
-_INEXACT = frozenset(d for d in dt.ALL_DTYPES if d.is_inexact)
+INEXACT = frozenset(d for d in dt.ALL_DTYPES if d.is_inexact)  # the dtypes with gradients
 _ONE: Any = object()  # flat's tree of one tensor
 _FLAT: Any = object()  # flat's tree of a list or tuple of tensors
 
@@ -90,8 +90,8 @@ def finish(grads: list[Any], sources: list[Tensor], zero: bool) -> None:
         if g is None:
             if zero:
                 s = sources[i]
-                grads[i] = _zeros(s) if (s._d or s.dtype) in _INEXACT else None
-        elif (sources[i]._d or sources[i].dtype) not in _INEXACT:
+                grads[i] = _zeros(s) if (s._d or s.dtype) in INEXACT else None
+        elif (sources[i]._d or sources[i].dtype) not in INEXACT:
             grads[i] = None
 
 

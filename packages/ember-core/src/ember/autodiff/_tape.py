@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ArgumentError, TapeError
 from .._tensor import Tensor
 from ._engine import Engine, Gradients, Target, chosen_engine, engine_for
-from ._gradient_args import finish, flat, given_seed, rebuild, target_leaves, unconnected
+from ._gradient_args import (
+    INEXACT,
+    finish,
+    flat,
+    given_seed,
+    rebuild,
+    target_leaves,
+    unconnected,
+)
 from ._record import RECORDING
 from ._tracker import Tracker
-from ._tree import flatten
 from ._variables import Variable, _by_native, _reading, start_reading, stop_reading
 
 if TYPE_CHECKING:
@@ -70,7 +77,7 @@ class GradientTape:
         self._var_slots: dict[int, tuple[Variable, list[int]]] = {}  # id(variable) -> reads
         self._engines: dict[Backend, Engine] = {}
         self._swaps: list[tuple[Tensor, Any, Any]] = []  # (tensor, its array, the tracked one)
-        self._pinned: list[Variable] = []
+        self._pinned: dict[int, Variable] = {}  # id -> variable watched explicitly
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -105,11 +112,11 @@ class GradientTape:
         if self._reading:
             self._reading = False
             stop_reading()
-        for v in self._pinned:
+        for v in self._pinned.values():
             v._pins -= 1
             if v._pins == 0 and not _reading[0] and v._b is not v._b.root:
                 v._b = v._b.root
-        self._pinned = []
+        self._pinned = {}
 
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
@@ -145,13 +152,12 @@ class GradientTape:
         if not self._entered:
             raise TapeError("watch() needs a tape that has been entered: call it inside "
                             "`with tape:`")
-        leaves, _ = flatten(tensor)
-        for t in leaves:
+        for t in flat(tensor)[0]:
             if not isinstance(t, Tensor):
                 raise ArgumentError(
                     f"GradientTape.watch takes tensors (or nested lists/tuples/dicts of them), "
                     f"got {type(t).__name__}: {t!r:.60}")
-            if not t.dtype.is_inexact:
+            if (t._d or t.dtype) not in INEXACT:
                 warnings.warn(f"GradientTape.watch: {t.dtype} tensors have no gradient (only "
                               f"floating-point ones do); it is not watched", stacklevel=2)
                 continue
@@ -196,9 +202,16 @@ class GradientTape:
             t._b = root.recording
 
     def _watch_variable(self, v: Variable, *, pin: bool) -> int:
-        s = self._tracker.find(v._n)
-        if s is None:
-            s = self._source(v)
+        tracker = self._tracker
+        original = v._n
+        s = tracker.find(original)
+        if s is None:  # _source(v), inlined (every variable of every training step)
+            root = v._b.root
+            native = (self._engines.get(root) or self._engine(root)).source(original)
+            if native is not original:
+                v._swap(native)
+                self._swaps.append((v, original, native))
+            s = tracker.slot(native)
         key = id(v)
         entry = self._var_slots.get(key)
         if entry is None:
@@ -208,9 +221,9 @@ class GradientTape:
                 self._variables.append(v)
         elif s not in entry[1]:
             entry[1].append(s)
-        if pin and all(w is not v for w in self._pinned):
+        if pin and key not in self._pinned:
             v._pins += 1
-            self._pinned.append(v)
+            self._pinned[key] = v
             root = v._b.root
             if v._b is root:
                 v._b = root.recording
@@ -227,25 +240,7 @@ class GradientTape:
         v = None if r is None else r()
         if v is None or not v._trainable or (v._n is not a and v._orig is not a):
             return -1, a
-        key = id(v)
-        if key in self._var_slots or a is not v._n:
-            return self._watch_variable(v, pin=False), v._n
-        # the first read of v by this tape (every variable of every training step): the body
-        # of _watch_variable for that case, in one call
-        tracker = self._tracker
-        s = tracker.find(a)
-        if s is None:
-            root = v._b.root
-            native = (self._engines.get(root) or self._engine(root)).source(a)
-            if native is not a:
-                v._swap(native)
-                self._swaps.append((v, a, native))
-            s = tracker.slot(native)
-        self._var_slots[key] = (v, [s])
-        if key not in self._variable_ids:
-            self._variable_ids.add(key)
-            self._variables.append(v)
-        return s, v._n
+        return self._watch_variable(v, pin=False), v._n
 
     # -- gradients -----------------------------------------------------------------------------
     def _source_slots(self, src: Any) -> tuple[int, ...]:
