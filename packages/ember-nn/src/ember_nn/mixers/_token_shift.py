@@ -1,19 +1,16 @@
-"""What the RWKV and Mamba mixers share: RWKV's token shift (each position sees the one before
-it), the init ramps of RWKV's mixing coefficients, and torch's ``nn.Linear`` initialisation
-(which MAD-Lab's layers use)."""
+"""What the RWKV mixers share: RWKV's token shift (each position sees the one before it) and
+the init ramps of RWKV's mixing coefficients."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import ember
 
 from .._core._errors import ConfigError
-from ..layers._dense import Dense
 from ..layers._support import new_variable, positive_int
 
-__all__ = ["check_layer_position", "constant_variable", "ramp", "token_shift", "torch_linear"]
+__all__ = ["check_layer_position", "constant_variable", "ramp", "token_shift"]
 
 
 def token_shift(x: ember.Tensor, prev: ember.Tensor | None = None) -> ember.Tensor:
@@ -49,22 +46,3 @@ def constant_variable(layer: str, values: list[float], shape: tuple[int, ...],
     def fn(key: Any, s: tuple[int, ...], d: ember.DType) -> ember.Tensor:
         return ember.reshape(ember.asarray(values, dtype=d), s)
     return new_variable(layer, fn, None, shape, dtype, name)
-
-
-def torch_linear(in_features: int, out_features: int, *, bias: bool, dtype: Any,
-                 key: Any) -> Dense:
-    """A ``Dense`` initialised as torch's ``nn.Linear``: weight and bias uniform in
-    ``±1/sqrt(in_features)``."""
-    k_layer, k_w, k_b = ember.random.split(key, 3)
-    layer = Dense(in_features, out_features, use_bias=bias, dtype=dtype, key=k_layer)
-    bound = 1.0 / math.sqrt(in_features)
-    d = layer.weight.dtype
-    layer.weight = new_variable("Dense", _uniform(bound), k_w, (in_features, out_features), d,
-                                "weight")
-    if bias:
-        layer.bias = new_variable("Dense", _uniform(bound), k_b, (out_features,), d, "bias")
-    return layer
-
-
-def _uniform(bound: float) -> Any:
-    return lambda k, s, d: ember.random.uniform(k, s, d, low=-bound, high=bound)

@@ -15,8 +15,9 @@ from ...layers._dense import Dense
 from ...layers._dropout import Dropout
 from ...layers._support import brief_repr, layer_dtype, new_variable, positive_int
 from .._base import SequenceMixer, check_sequence, check_step
+from .._torch_init import torch_linear, uniform_init
 from ._fft_conv import causal_conv_last, fft_conv
-from ._hyena_filter import HyenaFilter, parse_long_conv_cfg, torch_dense, uniform_init
+from ._hyena_filter import HyenaFilter, parse_long_conv_cfg
 
 __all__ = ["Hyena", "MultiHeadHyena"]
 
@@ -300,9 +301,9 @@ class Hyena(_HyenaCore):
                     filter_width=inner * (order - 1), max_length=max_length,
                     short_filter_order=short_filter_order, long_conv_cfg=long_conv_cfg,
                     dropout=dropout, dtype=dtype, base=base)
-        self.in_proj = torch_dense(dim, inner * (order + 1) // proj_groups, bias=True,
+        self.in_proj = torch_linear(dim, inner * (order + 1) // proj_groups, bias=True,
                                    dtype=dtype, key=ember.random.fold_in(base, 0))
-        self.out_proj = torch_dense(inner, dim, bias=True, dtype=dtype,
+        self.out_proj = torch_linear(inner, dim, bias=True, dtype=dtype,
                                     key=ember.random.fold_in(base, 1))
 
     def forward(self, x: Any) -> ember.Tensor:
@@ -403,9 +404,9 @@ class MultiHeadHyena(_HyenaCore):
                     max_length=max_length, short_filter_order=short_filter_order,
                     long_conv_cfg=long_conv_cfg, dropout=0.0, dtype=dtype, base=base,
                     num_heads=heads)
-        self.in_proj = torch_dense(dim, 3 * inner // proj_groups, bias=True, dtype=dtype,
+        self.in_proj = torch_linear(dim, 3 * inner // proj_groups, bias=True, dtype=dtype,
                                    key=ember.random.fold_in(base, 0))
-        self.out_proj = torch_dense(inner, dim, bias=True, dtype=dtype,
+        self.out_proj = torch_linear(inner, dim, bias=True, dtype=dtype,
                                     key=ember.random.fold_in(base, 1))
 
     def forward(self, x: Any) -> ember.Tensor:

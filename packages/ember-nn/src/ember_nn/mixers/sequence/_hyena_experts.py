@@ -11,8 +11,8 @@ from ..._core._errors import ConfigError
 from ..._core._random import next_key
 from ...layers._support import positive_int
 from .._base import check_sequence, check_step
+from .._torch_init import torch_linear
 from ._hyena import IDENTITY, _HyenaCore
-from ._hyena_filter import torch_dense
 
 __all__ = ["HyenaExperts"]
 
@@ -112,11 +112,11 @@ class HyenaExperts(_HyenaCore):
                     filter_width=width * (order - 1), max_length=max_length,
                     short_filter_order=short_filter_order, long_conv_cfg=long_conv_cfg,
                     dropout=dropout, dtype=dtype, base=base)
-        self.in_proj = torch_dense(dim, (order + 1) * width, bias=True, dtype=dtype,
+        self.in_proj = torch_linear(dim, (order + 1) * width, bias=True, dtype=dtype,
                                    key=ember.random.fold_in(base, 0))
-        self.out_proj = torch_dense(dim_inner, dim, bias=True, dtype=dtype,
+        self.out_proj = torch_linear(dim_inner, dim, bias=True, dtype=dtype,
                                     key=ember.random.fold_in(base, 1))
-        self.router = torch_dense(dim, num_experts, bias=True, dtype=dtype,
+        self.router = torch_linear(dim, num_experts, bias=True, dtype=dtype,
                                   key=ember.random.fold_in(base, 2))
 
     def _route(self, u: ember.Tensor, x: ember.Tensor) -> ember.Tensor:

@@ -12,29 +12,10 @@ import ember
 from ..._core._errors import ConfigError
 from ..._core._module import Module
 from ..._core._random import next_key
-from ...layers._dense import Dense
 from ...layers._support import brief_repr, layer_dtype, new_variable, positive_int
+from .._torch_init import torch_linear
 
-__all__ = ["HyenaFilter", "parse_long_conv_cfg", "positional_features", "torch_dense",
-           "uniform_init"]
-
-
-def torch_dense(in_features: int, out_features: int, *, bias: bool, dtype: Any,
-                key: Any) -> Dense:
-    """A ``Dense`` initialised as torch's ``nn.Linear`` (MAD-Lab's layers): weight and bias
-    uniform in ``±1/sqrt(in_features)``."""
-    k_layer, k_w, k_b = ember.random.split(next_key(key), 3)
-    layer = Dense(in_features, out_features, use_bias=bias, dtype=dtype, key=k_layer)
-    init, d = uniform_init(1.0 / math.sqrt(in_features)), layer.weight.dtype
-    layer.weight = new_variable("Dense", init, k_w, (in_features, out_features), d, "weight")
-    if bias:
-        layer.bias = new_variable("Dense", init, k_b, (out_features,), d, "bias")
-    return layer
-
-
-def uniform_init(bound: float) -> Any:
-    """An initialiser drawing uniformly from ``[-bound, bound)``."""
-    return lambda k, s, d: ember.random.uniform(k, s, d, low=-bound, high=bound)
+__all__ = ["HyenaFilter", "parse_long_conv_cfg", "positional_features"]
 
 
 def positional_features(seq_len: int, emb_dim: int, length: int,
@@ -114,9 +95,9 @@ class HyenaFilter(Module):
         d = layer_dtype(name, dtype)
         base = next_key(key)
         sizes = [emb_dim] + [order] * (depth_implicit + 1)
-        self.mlp = [torch_dense(a, b, bias=True, dtype=dtype, key=ember.random.fold_in(base, i))
+        self.mlp = [torch_linear(a, b, bias=True, dtype=dtype, key=ember.random.fold_in(base, i))
                     for i, (a, b) in enumerate(itertools.pairwise(sizes))]
-        self.mlp.append(torch_dense(order, d_model, bias=False, dtype=dtype,
+        self.mlp.append(torch_linear(order, d_model, bias=False, dtype=dtype,
                                     key=ember.random.fold_in(base, len(sizes))))
         self.freq = new_variable(name, lambda k, s, dt: ember.full(s, float(w), dtype=dt), None,
                                  (order,), d, "freq")

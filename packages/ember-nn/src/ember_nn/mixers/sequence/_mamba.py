@@ -12,7 +12,7 @@ from ..._core._random import next_key
 from ...layers._dense import Dense
 from ...layers._support import brief_repr, layer_dtype, new_variable, positive_int
 from .._base import SequenceMixer, check_sequence, check_step
-from .._token_shift import torch_linear
+from .._torch_init import torch_linear, uniform_init
 from ._selective_scan import selective_scan, selective_step
 
 __all__ = ["Mamba"]
@@ -110,13 +110,13 @@ class Mamba(SequenceMixer):
         keys = ember.random.split(next_key(key), 7)
         di, n, r = self.d_inner, self.d_state, self.dt_rank
         self.in_proj = torch_linear(dim, 2 * di, bias=bias, dtype=dtype, key=keys[0])
-        self.conv1d_weight = new_variable(name, _uniform(1 / math.sqrt(d_conv)), keys[1],
+        self.conv1d_weight = new_variable(name, uniform_init(1 / math.sqrt(d_conv)), keys[1],
                                           (di, d_conv, 1), d, "conv1d_weight")
-        self.conv1d_bias = new_variable(name, _uniform(1 / math.sqrt(d_conv)), keys[2],
+        self.conv1d_bias = new_variable(name, uniform_init(1 / math.sqrt(d_conv)), keys[2],
                                         (di,), d, "conv1d_bias") if conv_bias else None
         self.x_proj = torch_linear(di, r + 2 * n, bias=False, dtype=dtype, key=keys[3])
         std = scale / math.sqrt(r)
-        w_init = _uniform(std) if dt_init == "random" else \
+        w_init = uniform_init(std) if dt_init == "random" else \
             (lambda k, s, dt: ember.full(s, std, dtype=dt))
         k_layer, k_w, k_b = ember.random.split(keys[4], 3)
         self.dt_proj = Dense(r, di, dtype=dtype, key=k_layer)
@@ -183,10 +183,6 @@ class Mamba(SequenceMixer):
 
     def extra_repr(self) -> str:
         return brief_repr(self)
-
-
-def _uniform(bound: float) -> Any:
-    return lambda k, s, d: ember.random.uniform(k, s, d, low=-bound, high=bound)
 
 
 def _s4d_real(key: Any, shape: tuple[int, ...], dtype: ember.DType) -> ember.Tensor:

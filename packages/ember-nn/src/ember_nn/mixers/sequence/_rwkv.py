@@ -18,8 +18,8 @@ from .._token_shift import (
     constant_variable,
     ramp,
     token_shift,
-    torch_linear,
 )
+from .._torch_init import torch_linear
 
 __all__ = ["RWKV5TimeMix", "RWKV6TimeMix", "wkv", "wkv_step"]
 
