@@ -33,33 +33,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _native_common import associative_scan
+from _native_common import dense as _linear
+from _native_common import expect as _expect
+from _native_common import param as _param
+from _native_common import variables as _variables
 from torch import nn
-
-Pair = tuple[torch.Tensor, torch.Tensor]
-
-
-def _variables(layer: Any) -> dict[str, np.ndarray]:
-    return {name: np.asarray(v.numpy(), dtype=np.float32) for name, v in layer.named_variables()}
-
-
-def _param(value: np.ndarray) -> nn.Parameter:
-    return nn.Parameter(torch.tensor(np.ascontiguousarray(value), dtype=torch.float32))
-
-
-def _linear(v: dict[str, np.ndarray], name: str) -> nn.Linear:
-    """A torch Linear from ember Dense ``name``'s ``(in, out)`` weight (and bias, if any)."""
-    weight, bias = v[f"{name}.weight"], v.get(f"{name}.bias")
-    n_in, n_out = weight.shape
-    lin = nn.Linear(n_in, n_out, bias=bias is not None)
-    lin.weight = _param(weight.T)
-    if bias is not None:
-        lin.bias = _param(bias)
-    return lin
-
-
-def _expect(kind: str, v: dict[str, np.ndarray], names: set[str]) -> None:
-    if set(v) != names:
-        raise ValueError(f"native {kind}: expected the variables {sorted(names)}, got {sorted(v)}")
 
 
 # -- softmax attention ----------------------------------------------------------------------------
@@ -186,31 +165,6 @@ class LinearAttention(nn.Module):
 
 
 # -- gated linear attention -----------------------------------------------------------------------
-def _combine(first: Pair, second: Pair) -> Pair:
-    """``h = a h + b``: (a1, b1) then (a2, b2)."""
-    (a1, b1), (a2, b2) = first, second
-    return a1 * a2, a2 * b1 + b2
-
-
-def associative_scan(a: torch.Tensor, b: torch.Tensor) -> Pair:
-    """Inclusive scan of ``h = a h + b`` along axis 0 in log depth (odd/even recursion)."""
-    m = a.shape[0]
-    if m < 2:
-        return a, b
-    odd_a, odd_b = associative_scan(*_combine((a[0:-1:2], b[0:-1:2]), (a[1::2], b[1::2])))
-    if m % 2 == 0:
-        even_a, even_b = _combine((odd_a[:-1], odd_b[:-1]), (a[2::2], b[2::2]))
-    else:
-        even_a, even_b = _combine((odd_a, odd_b), (a[2::2], b[2::2]))
-    out = []
-    for first, ev, od in ((a, even_a, odd_a), (b, even_b, odd_b)):
-        ev = torch.cat([first[:1], ev])
-        k = od.shape[0]
-        pairs = torch.stack([ev[:k], od], 1).reshape(2 * k, *od.shape[1:])
-        out.append(torch.cat([pairs, ev[k:]]) if ev.shape[0] > k else pairs)
-    return out[0], out[1]
-
-
 def chunked_gla(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor,
                 chunk: int) -> torch.Tensor:
     """``o_t = q_t S_t / sqrt(Dk)``, ``S_t = diag(exp(g_t)) S_{t-1} + k_t^T v_t``, for

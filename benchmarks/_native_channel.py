@@ -23,28 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from _native_common import linear as _linear
+from _native_common import param as _param
+from _native_common import variables as _variables
 from torch import nn
-
-
-def _variables(layer: Any) -> dict[str, np.ndarray]:
-    return {name: np.asarray(v.numpy(), dtype=np.float32) for name, v in layer.named_variables()}
-
-
-def _param(value: np.ndarray) -> nn.Parameter:
-    return nn.Parameter(torch.tensor(np.ascontiguousarray(value), dtype=torch.float32))
-
-
-def _linear(weight: np.ndarray, bias: np.ndarray | None = None) -> nn.Linear:
-    """A torch Linear from an ember Dense's ``(in, out)`` weight (and bias)."""
-    n_in, n_out = weight.shape
-    lin = nn.Linear(n_in, n_out, bias=bias is not None)
-    lin.weight = _param(weight.T)
-    if bias is not None:
-        lin.bias = _param(bias)
-    return lin
 
 
 class MLP(nn.Module):

@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _native_common import linear
+from _native_common import param as _param
+from _native_common import tensor as _tensor
 from torch import nn
 
 
@@ -42,24 +45,11 @@ def _variables(layer: Any) -> dict[str, tuple[np.ndarray, bool]]:
             for name, v in layer.named_variables()}
 
 
-def _tensor(value: np.ndarray) -> torch.Tensor:
-    return torch.tensor(np.ascontiguousarray(value), dtype=torch.float32)
-
-
-def _param(value: np.ndarray) -> nn.Parameter:
-    return nn.Parameter(_tensor(value))
-
-
 def _linear(v: dict[str, tuple[np.ndarray, bool]], prefix: str) -> nn.Linear:
     """A torch Linear from an ember Dense's ``(in, out)`` weight (and bias, if it has one)."""
     weight = v[f"{prefix}.weight"][0]
     bias = v.get(f"{prefix}.bias")
-    n_in, n_out = weight.shape
-    lin = nn.Linear(n_in, n_out, bias=bias is not None)
-    lin.weight = _param(weight.T)
-    if bias is not None:
-        lin.bias = _param(bias[0])
-    return lin
+    return linear(weight, None if bias is None else bias[0])
 
 
 def _store(module: nn.Module, name: str, entry: tuple[np.ndarray, bool]) -> None:
