@@ -21,7 +21,7 @@ from ember_nn.mixers.channel import _rwkv as _channel_rwkv
 from ember_nn.mixers.sequence import RWKV5TimeMix, RWKV6TimeMix
 from ember_nn.mixers.sequence import _rwkv as _time_rwkv
 from ember_nn.mixers.sequence._rwkv import wkv, wkv_step
-from test_mixers_mamba import (
+from mixer_support import (
     TOLERANCE,
     as_np,
     check_causal,
