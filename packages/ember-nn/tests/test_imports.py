@@ -17,7 +17,9 @@ OPTIONAL = {"pipelines/_datasets.py": {"sklearn"}, "pipelines/_plot.py": {"matpl
             # interop: reads an ncps torch module, importing torch and ncps when called
             "io/_ncps.py": {"ncps", "torch"},
             # interop: reads a torch.nn recurrent module, importing torch when called
-            "io/_interop.py": {"torch"}}
+            "io/_interop.py": {"torch"},
+            # text features: a byte-level BPE (the text extra), imported when one is built
+            "features/_text.py": {"tokenizers"}}
 
 
 def _imported_roots(path: Path) -> set[str]:
