@@ -11,21 +11,20 @@ is given and every text whose characters a character vocabulary holds.
 from __future__ import annotations
 
 import json
-import operator
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, final
 
 import ember
 
 from .._core._errors import ConfigError
+from . import _text_support as ts
 from ._text_chars import FORMAT, CharVocab
+from ._text_support import SPECIAL_TOKENS
 
 __all__ = ["SPECIAL_TOKENS", "TOKENIZER_FILE", "Tokenizer"]
 
-#: the default special tokens, in their roles' order: padding, unknown, begin and end of text
-SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>")
 #: the name of a tokenizer saved beside a checkpoint (``Tokenizer.save_beside``)
 TOKENIZER_FILE = "tokenizer.json"
 _BYTES = 256  # a byte-level BPE's first tokens: one per byte
@@ -41,143 +40,6 @@ def _tokenizers() -> Any:
             "pip install ember-nn[text]  (or pip install tokenizers); "
             "Tokenizer.characters works without it") from None
     return tokenizers
-
-
-def _specials(special_tokens: Any, where: str) -> tuple[str, ...]:
-    """``special_tokens`` checked: at least four distinct non-empty strings."""
-    if isinstance(special_tokens, str) or not isinstance(special_tokens, Sequence):
-        raise ember.ArgumentError(
-            f"{where}: special_tokens must be a sequence of strings (pad, unk, bos, eos, then "
-            f"any extra ones), got {special_tokens!r}")
-    tokens = tuple(special_tokens)
-    if (len(tokens) < 4 or not all(isinstance(t, str) and t for t in tokens)
-            or len(set(tokens)) != len(tokens)):
-        raise ember.ArgumentError(
-            f"{where}: special_tokens must be at least four distinct non-empty strings, for "
-            f"the roles pad, unk, bos and eos in this order (then any extra ones), got "
-            f"{special_tokens!r}; the default is {SPECIAL_TOKENS!r}")
-    return tokens
-
-
-def _texts(texts: Any, files: Any, where: str) -> tuple[Iterable[str] | None, list[str] | None]:
-    """Exactly one of ``texts`` (a str or an iterable of str) and ``files`` (paths), checked."""
-    if (texts is None) == (files is None):
-        raise ember.ArgumentError(
-            f"{where}: pass the corpus as texts (strings) or as files=[paths], exactly one of "
-            f"them; got {'both' if texts is not None else 'neither'}")
-    if files is not None:
-        if isinstance(files, str | os.PathLike):
-            files = [files]
-        paths = [os.fspath(f) for f in files]
-        missing = [p for p in paths if not Path(p).is_file()]
-        if missing or not paths:
-            raise ember.ArgumentError(f"{where}: files must name existing text files; "
-                                      f"{'missing: ' + repr(missing[:5]) if missing else 'none'}")
-        return None, paths
-    if isinstance(texts, str):
-        return [texts], None
-    if isinstance(texts, bytes) or not isinstance(texts, Iterable):
-        raise ember.ArgumentError(f"{where}: texts must be a str or an iterable of str, got "
-                                  f"{type(texts).__name__}; decode bytes first")
-    return texts, None
-
-
-def _checked_texts(texts: Iterable[str], where: str) -> Iterator[str]:
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise ember.ArgumentError(f"{where}: text {i} is a {type(text).__name__}, not a "
-                                      f"str; pass strings (decode bytes first) or files=[paths]")
-        yield text
-
-
-def _read(paths: list[str]) -> Iterator[str]:
-    for p in paths:
-        yield Path(p).read_text(encoding="utf-8")
-
-
-def _ids(ids: Any, n: int, where: str) -> list[int]:
-    """``ids`` (ints, a 1-D integer tensor or anything with ``tolist``) as a list of ints in
-    ``[0, n)``; ArgumentError naming the first bad one otherwise."""
-    if isinstance(ids, ember.Tensor):
-        if ids.ndim != 1 or not ember.isdtype(ids.dtype, "integral"):
-            raise ember.ArgumentError(f"{where}: ids must be a 1-D integer tensor, got shape "
-                                      f"{ids.shape} {ids.dtype}")
-        ids = ids.tolist()
-    elif hasattr(ids, "tolist"):
-        ids = ids.tolist()
-    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
-        raise ember.ArgumentError(f"{where}: ids must be a sequence of ints, got "
-                                  f"{type(ids).__name__}")
-    out = []
-    for i, v in enumerate(ids):
-        try:
-            if isinstance(v, bool):
-                raise TypeError
-            k = operator.index(v)
-        except TypeError:
-            raise ember.ArgumentError(f"{where}: ids[{i}] = {v!r} is not an int") from None
-        if not 0 <= k < n:
-            raise ember.ArgumentError(f"{where}: ids[{i}] = {k} is outside this tokenizer's "
-                                      f"vocabulary of {n} tokens (ids 0..{n - 1})")
-        out.append(k)
-    return out
-
-
-class _BPE:
-    """A ``tokenizers.Tokenizer`` behind the small interface ``Tokenizer`` uses."""
-
-    def __init__(self, native: Any) -> None:
-        self.native = native
-
-    def __len__(self) -> int:
-        return int(self.native.get_vocab_size(with_added_tokens=True))
-
-    def encode(self, text: str) -> list[int]:
-        return list(self.native.encode(text, add_special_tokens=False).ids)
-
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return [list(e.ids) for e in self.native.encode_batch(texts, add_special_tokens=False)]
-
-    def decode(self, ids: list[int], skip: frozenset[int]) -> str:
-        return str(self.native.decode([i for i in ids if i not in skip],
-                                      skip_special_tokens=False))
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.native.token_to_id(token)
-
-    def id_to_token(self, i: int) -> str | None:
-        return self.native.id_to_token(i)
-
-    def to_json(self) -> str:
-        return str(self.native.to_str())
-
-
-class _Chars:
-    """A :class:`CharVocab` behind the same interface."""
-
-    def __init__(self, vocab: CharVocab) -> None:
-        self.vocab = vocab
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-    def encode(self, text: str) -> list[int]:
-        return self.vocab.encode(text)
-
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return [self.vocab.encode(t) for t in texts]
-
-    def decode(self, ids: list[int], skip: frozenset[int]) -> str:
-        return self.vocab.decode(ids, skip)
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.vocab.ids.get(token)
-
-    def id_to_token(self, i: int) -> str | None:
-        return self.vocab.tokens[i] if 0 <= i < len(self.vocab) else None
-
-    def to_json(self) -> str:
-        return self.vocab.to_json()
 
 
 @final
@@ -199,7 +61,8 @@ class Tokenizer:
     ('hole<eos>', 'hole')
     """
 
-    def __init__(self, _impl: _BPE | _Chars, _specials: tuple[str, ...], _kind: str) -> None:
+    def __init__(self, _impl: ts.BPEVocab | ts.CharsVocab, _specials: tuple[str, ...],
+                 _kind: str) -> None:
         """Private: use the constructors (``train_bpe``, ``characters``, ``load``...)."""
         self._impl = _impl
         self._kind = _kind
@@ -244,7 +107,7 @@ class Tokenizer:
         (267, [261, 72, 264], 'naïve 🙂\\n')
         """
         where = "Tokenizer.train_bpe"
-        specials = _specials(special_tokens, where)
+        specials = ts.special_tokens(special_tokens, where)
         lowest = _BYTES + len(specials)
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) \
                 or vocab_size < lowest:
@@ -255,7 +118,7 @@ class Tokenizer:
                 or min_frequency < 1:
             raise ember.ArgumentError(f"{where}: min_frequency must be a positive int (how "
                                       f"often a pair occurs to be merged), got {min_frequency!r}")
-        corpus, paths = _texts(texts, files, where)
+        corpus, paths = ts.corpus(texts, files, where)
         tk = _tokenizers()
         native = tk.Tokenizer(tk.models.BPE(unk_token=specials[1]))
         native.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -268,8 +131,8 @@ class Tokenizer:
             native.train(paths, trainer=trainer)
         else:
             assert corpus is not None
-            native.train_from_iterator(_checked_texts(corpus, where), trainer=trainer)
-        return cls(_BPE(native), specials, "bpe")
+            native.train_from_iterator(ts.checked_texts(corpus, where), trainer=trainer)
+        return cls(ts.BPEVocab(native), specials, "bpe")
 
     @classmethod
     def characters(cls, texts: str | Iterable[str] | None = None, *,
@@ -295,11 +158,11 @@ class Tokenizer:
         Tokenizer.encode: the character 'd' (U+0064) at position 2 is not in t
         """
         where = "Tokenizer.characters"
-        specials = _specials(special_tokens, where)
-        corpus, paths = _texts(texts, files, where)
-        source = _read(paths) if paths is not None else corpus
+        specials = ts.special_tokens(special_tokens, where)
+        corpus, paths = ts.corpus(texts, files, where)
+        source = ts.read_files(paths) if paths is not None else corpus
         assert source is not None
-        return cls(_Chars(CharVocab.build(source, specials, unk=1, unknown=unknown)),
+        return cls(ts.CharsVocab(CharVocab.build(source, specials, unk=1, unknown=unknown)),
                    specials, "characters")
 
     @classmethod
@@ -334,7 +197,7 @@ class Tokenizer:
                                           f"strings (pad, unk, bos, eos), got {special_tokens!r}")
             specials = tuple(special_tokens) + tuple(t for t in found
                                                       if t not in special_tokens)
-        return cls(_BPE(tokenizer), specials, "bpe")
+        return cls(ts.BPEVocab(tokenizer), specials, "bpe")
 
     # -- encoding --------------------------------------------------------------------------
     def encode(self, text: str, *, bos: bool = False, eos: bool = False) -> list[int]:
@@ -351,7 +214,7 @@ class Tokenizer:
         if isinstance(texts, str):
             raise ember.ArgumentError("Tokenizer.encode_batch: expected a sequence of str, got "
                                       "one str; use encode for one text")
-        checked = list(_checked_texts(texts, "Tokenizer.encode_batch"))
+        checked = list(ts.checked_texts(texts, "Tokenizer.encode_batch"))
         return [self._framed(ids, bos, eos) for ids in self._impl.encode_batch(checked)]
 
     def _framed(self, ids: list[int], bos: bool, eos: bool) -> list[int]:
@@ -365,7 +228,7 @@ class Tokenizer:
         """The text of ``ids`` (ints or a 1-D integer tensor); ``skip_special`` leaves the
         special tokens out (else they appear as their strings, so that decoding inverts
         encoding). Raises ``ArgumentError`` for an id outside the vocabulary."""
-        checked = _ids(ids, self.vocab_size, "Tokenizer.decode")
+        checked = ts.checked_ids(ids, self.vocab_size, "Tokenizer.decode")
         return self._impl.decode(checked, self._skip if skip_special else frozenset())
 
     def decode_batch(self, batch: Iterable[Any], *, skip_special: bool = False) -> list[str]:
@@ -416,7 +279,7 @@ class Tokenizer:
     @property
     def native(self) -> Any:
         """The wrapped ``tokenizers.Tokenizer`` of a BPE; None for a character vocabulary."""
-        return self._impl.native if isinstance(self._impl, _BPE) else None
+        return self._impl.native if isinstance(self._impl, ts.BPEVocab) else None
 
     def token_to_id(self, token: str) -> int | None:
         """The id of ``token``, or None when the vocabulary lacks it."""
@@ -447,7 +310,7 @@ class Tokenizer:
                               f"wrote") from None
         if isinstance(d, dict) and d.get("format") == FORMAT:
             vocab = CharVocab.from_dict(d, where)
-            return cls(_Chars(vocab), vocab.specials, "characters")
+            return cls(ts.CharsVocab(vocab), vocab.specials, "characters")
         if isinstance(d, dict) and "model" in d:
             tk = _tokenizers()
             try:
