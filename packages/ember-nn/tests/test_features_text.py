@@ -374,6 +374,13 @@ def test_pack_blocks_values_on_every_backend(backend: str, block: int) -> None:
     # every token after the first is a target exactly once (the padding aside)
     targets = padded.numpy()[:, 1:].ravel()
     np.testing.assert_array_equal(targets[targets != 0], stream[1:])
+    elsewhere = "numpy" if backend != "numpy" else "torch"
+    if elsewhere in ember_nn_backends():
+        moved = pack_blocks(docs, block, bos_id=2, eos_id=3, backend=elsewhere)
+        assert moved.backend == elsewhere
+        np.testing.assert_array_equal(moved.numpy(), blocks.numpy())
+        ids, mask = pad_batch(docs, 0, backend=elsewhere)
+        assert (ids.backend, mask.backend) == (elsewhere, elsewhere)
     flat = pack_blocks(ember.asarray(stream), block)
     np.testing.assert_array_equal(flat.numpy(), blocks.numpy())
     inputs, outputs = flat[:, :-1], flat[:, 1:]
@@ -424,6 +431,16 @@ def test_train_pack_and_detokenize_a_language_model_corpus(backend: str) -> None
     text = tok.decode(stream)
     assert "".join(t + "<eos>" for t in CORPUS[:4]).startswith(text) and len(text) > 100
     assert detokenize(tok, blocks[0]) == tok.decode(rows[0].tolist())
+
+
+def ember_nn_backends() -> list[str]:
+    from nn_support import loadable_backends
+    return loadable_backends()
+
+
+def test_pad_batch_of_empty_sequences_has_length_zero(backend: str) -> None:
+    ids, mask = pad_batch([[], []], 0)
+    assert ids.shape == mask.shape == (2, 0) and ids.backend == backend
 
 
 # -- docstrings --------------------------------------------------------------------------------

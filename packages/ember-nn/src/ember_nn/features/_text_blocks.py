@@ -2,12 +2,15 @@
 modelling, and detokenisation of padded batches.
 
 The tensors are int64 (ids) and bool (masks) on the current backend (or ``backend=``,
-``device=``), built from Python lists, so every backend gives the same values.
+``device=``), built from Python lists through their bytes (``ember.frombuffer``: no scan of
+the list for tensors), so every backend gives the same values.
 """
 
 from __future__ import annotations
 
+import array
 import operator
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,12 +43,27 @@ def _sequence(seq: Any, where: str) -> list[int]:
     if isinstance(seq, str | bytes) or not isinstance(seq, Iterable):
         raise ember.ArgumentError(f"{where} must be a sequence of token ids (ints), got "
                                   f"{type(seq).__name__}; encode text with a Tokenizer first")
-    out = [_int(v, f"{where}[{i}]") for i, v in enumerate(seq)]
-    negative = next((i for i, v in enumerate(out) if v < 0), None)
+    out = list(seq)
+    if not all(type(v) is int for v in out):  # the fast path: plain ints (Tokenizer's output)
+        out = [_int(v, f"{where}[{i}]") for i, v in enumerate(out)]
+    negative = next((i for i, v in enumerate(out) if v < 0), None) if out and min(out) < 0 \
+        else None
     if negative is not None:
         raise ember.ArgumentError(f"{where}[{negative}] = {out[negative]} is negative; token "
                                   f"ids are >= 0")
     return out
+
+
+def _int64(values: list[int], shape: tuple[int, int], backend: str | None,
+           device: str | None) -> ember.Tensor:
+    """``values`` as an int64 tensor of ``shape`` (little-endian bytes, as frombuffer reads)."""
+    try:
+        packed = array.array("q", values)
+    except OverflowError:
+        raise ember.ArgumentError(f"token ids must fit int64, got {max(values)}") from None
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return ember.frombuffer(packed.tobytes(), ember.int64, shape, backend=backend, device=device)
 
 
 def _optional_id(value: Any, name: str, where: str) -> int | None:
@@ -118,8 +136,8 @@ def pad_batch(sequences: Sequence[Any], pad_id: int, length: int | None = None,
             ids += [pad] * fill + r
             mask += [False] * fill + [True] * len(r)
     shape = (len(rows), n)
-    return (ember.asarray(ids, dtype=ember.int64, backend=backend, device=device).reshape(shape),
-            ember.asarray(mask, dtype=ember.bool, backend=backend, device=device).reshape(shape))
+    return (_int64(ids, shape, backend, device),
+            ember.frombuffer(bytes(mask), ember.bool, shape, backend=backend, device=device))
 
 
 def pack_blocks(tokens: Any, block_size: int, *, bos_id: int | None = None,
@@ -179,8 +197,7 @@ def pack_blocks(tokens: Any, block_size: int, *, bos_id: int | None = None,
         assert pad is not None
         tail = stream[full * block_size:]
         flat += tail + [pad] * (width - len(tail))
-    return ember.asarray(flat, dtype=ember.int64, backend=backend,
-                         device=device).reshape((n, width))
+    return _int64(flat, (n, width), backend, device)
 
 
 def _stream(tokens: Any, bos: int | None, eos: int | None, where: str) -> list[int]:
