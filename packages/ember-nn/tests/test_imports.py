@@ -19,7 +19,9 @@ OPTIONAL = {"pipelines/_datasets.py": {"sklearn"}, "pipelines/_plot.py": {"matpl
             # interop: reads a torch.nn recurrent module, importing torch when called
             "io/_interop.py": {"torch"},
             # text features: a byte-level BPE (the text extra), imported when one is built
-            "features/_text.py": {"tokenizers"}}
+            "features/_text.py": {"tokenizers"},
+            # audio files (the audio extra), imported when one is read or written
+            "features/_audio_io.py": {"soundfile"}}
 
 
 def _imported_roots(path: Path) -> set[str]:
