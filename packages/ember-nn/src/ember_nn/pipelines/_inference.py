@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ class InferencePipeline:
     >>> model = ember_nn.Dense(2, 3, key=0)
     >>> pipe = InferencePipeline(model, postprocess=Pipeline([("label", Argmax())]))
     >>> pipe.predict([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]).tolist()
-    [2, 1, 2]
+    [0, 1, 2]
     """
 
     def __init__(self, model: Any, preprocess: Any = None, postprocess: Any = None, *,
@@ -174,21 +175,23 @@ class InferencePipeline:
     def _predict_samples(self, samples: list[Any]) -> _BatchRows:
         """One result (or Failure) per sample; runs in the server's worker thread."""
         with ember.use_backend(self.backend):
-            feats: list[ember.Tensor] = []
-            rows: list[int] = []
+            made: dict[int, ember.Tensor] = {}
             failures: dict[int, Failure] = {}
             for i, s in enumerate(samples):
                 try:
-                    f = self.preprocess.run(s, index=i) if isinstance(
+                    made[i] = self.preprocess.run(s, index=i) if isinstance(
                         self.preprocess, FeaturePipeline) else ember.asarray(s)
-                    if feats and f.shape != feats[0].shape:
-                        raise ember.ShapeError(f"this request's input has shape {f.shape}, the "
-                                               f"others in its batch {feats[0].shape}")
                 except Exception as e:
                     failures[i] = Failure(e)
-                    continue
-                feats.append(f)
-                rows.append(i)
+            shapes = Counter(f.shape for f in made.values())
+            common = max(shapes, key=lambda k: shapes[k]) if shapes else None  # first of ties
+            for i, f in made.items():
+                if f.shape != common:
+                    failures[i] = Failure(ember.ShapeError(
+                        f"this request's input has shape {f.shape}, the others in its batch "
+                        f"{common}"))
+            rows = [i for i in made if i not in failures]
+            feats = [made[i] for i in rows]
             out = materialise(self._forward(ember.stack(feats, axis=0))) if feats else None
             return _BatchRows(len(samples), out, rows, failures)
 
