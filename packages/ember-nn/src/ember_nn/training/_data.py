@@ -1,4 +1,5 @@
-"""Arrays in, batches out: what ``Trainer.fit`` iterates over.
+"""Arrays in, batches out: what ``Trainer.fit`` iterates over (and the checks that let it take
+a data pipeline or any iterable of batches instead).
 
 Data is held as ember tensors on the model's backend; an epoch's order is a permutation drawn
 from an explicit key, so the same seed gives the same batches on a backend.
@@ -6,14 +7,15 @@ from an explicit key, so the same seed gives the same batches on a backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ember
 
 from .._core._errors import ConfigError
 
-__all__ = ["ArrayData", "as_tensor", "check_batch_size", "split"]
+__all__ = ["EVAL_BATCH", "FIT_BATCH", "ArrayData", "DefaultSize", "StreamEpochs", "as_stream", "as_tensor", "check_batch_size", "inputs_of", "is_stream", "pair",
+           "split", "stream_for_fit"]
 
 
 def check_batch_size(batch_size: Any, where: str = "batch_size") -> int:
@@ -103,3 +105,143 @@ def split(arrays: Sequence[ember.Tensor], fraction: float, *,
         parts = [ember.take(a, order, axis=0) for a in parts]
     cut = data.size - n_hold
     return [a[:cut] for a in parts], [a[cut:] for a in parts]
+
+
+class DefaultSize(int):
+    """A default batch size: an int, told apart from the same number passed explicitly (a
+    dataset batches itself, so an explicit ``batch_size`` with one is an error)."""
+
+
+#: the default batch sizes of ``fit`` and of ``evaluate``/``predict``
+FIT_BATCH, EVAL_BATCH = DefaultSize(32), DefaultSize(256)
+
+
+def is_stream(x: Any) -> bool:
+    """Whether ``x`` is a data pipeline (``ember_nn.data.Dataset``) or another iterable of
+    batches (a generator, a generator function, a torch ``DataLoader`` ...) rather than array
+    data (tensors, nested lists, anything with ``__array__``/``__dlpack__``)."""
+    from ..data._dataset import Dataset
+
+    if isinstance(x, Dataset):
+        return True
+    if isinstance(x, ember.Tensor | list | tuple | str | bytes | dict) or x is None \
+            or hasattr(x, "__array__") or hasattr(x, "__dlpack__"):
+        return False
+    import inspect
+
+    return hasattr(x, "__iter__") or inspect.isgeneratorfunction(x)
+
+
+def as_stream(op: str, x: Any, *, batch_size: Any = None, what: str = "data") -> Any:
+    """``x`` as an ``ember_nn.data.Dataset`` of batches, after checking it is not a dataset of
+    single samples and that no array-only option was passed."""
+    from ..data._dataset import Dataset
+    from ..data._sources import from_iterable
+
+    ds = x if isinstance(x, Dataset) else from_iterable(x)
+    if batch_size is not None and not isinstance(batch_size, DefaultSize):
+        raise ConfigError(
+            f"{op}: batch_size={batch_size!r} is for array data; the {what} is a dataset that "
+            f"yields batches, so batch it in the pipeline (dataset.batch({batch_size}))")
+    if ds.batched is False:
+        raise ConfigError(
+            f"{op}: the {what} {ds!r} yields single samples, not batches; add a batch stage, "
+            f"e.g. dataset.batch(32)")
+    return ds
+
+
+def stream_for_fit(x: Any, y: Any, *, batch_size: Any, shuffle: Any, drop_last: Any,
+                   validation_split: Any, steps_per_epoch: Any) -> Any:
+    """The dataset ``fit`` trains on, after checking that no array-only option was passed and
+    that an endless dataset comes with ``steps_per_epoch``."""
+    if y is not None:
+        raise ConfigError("fit: the data is a dataset yielding (inputs, targets) batches, so y "
+                          "must be omitted (fit(dataset, epochs=...)); to pair inputs with "
+                          "targets use Dataset.from_arrays(x, y)")
+    for name, value, fix in (("shuffle", shuffle, "dataset.shuffle(buffer_size, seed)"),
+                             ("drop_last", drop_last or None,
+                              "dataset.batch(n, drop_remainder=True)"),
+                             ("validation_split", validation_split or None,
+                              "validation_data=another dataset")):
+        if value is not None:
+            raise ConfigError(f"fit: {name}={value!r} is for array data; with a dataset use "
+                              f"{fix}")
+    if steps_per_epoch is not None:
+        check_batch_size(steps_per_epoch, "fit: steps_per_epoch")
+    ds = as_stream("fit", x, batch_size=batch_size, what="training data")
+    if steps_per_epoch is None and ds.length is None and ds._length() is not None:
+        raise ConfigError(f"fit: {ds!r} never ends; pass steps_per_epoch (batches an epoch)")
+    return ds
+
+
+def describe_batch(batch: Any) -> str:
+    if isinstance(batch, ember.Tensor):
+        return f"a tensor of shape {batch.shape}"
+    if isinstance(batch, tuple | list):
+        return f"a {type(batch).__name__} of {len(batch)}"
+    return f"a {type(batch).__name__}"
+
+
+def pair(op: str, batch: Any, index: int, what: str = "data") -> tuple[Any, Any]:
+    """``(inputs, targets)`` of one batch of a dataset; ConfigError naming what came instead."""
+    if isinstance(batch, tuple | list) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ConfigError(f"{op}: batch {index} of the {what} is {describe_batch(batch)}; the "
+                      f"dataset must yield (inputs, targets) pairs, e.g. "
+                      f"Dataset.from_arrays(x, y).batch(32)")
+
+
+def inputs_of(batch: Any) -> Any:
+    """The inputs of a batch for ``predict``: the batch itself, or the first of a tuple."""
+    return batch[0] if isinstance(batch, tuple | list) else batch
+
+
+_END = object()  # next()'s default: a pass over a dataset that ended
+
+
+class StreamEpochs:
+    """The batches of each epoch of ``fit`` on a dataset: a pass over it an epoch
+    (``dataset.iter(k)`` for the k-th pass), or with ``steps_per_epoch`` that many batches from
+    one pass going on across epochs (a new pass started when one ends). ``convert`` turns a
+    batch's inputs and targets into the model's tensors; ``close()`` ends a pass left open."""
+
+    def __init__(self, ds: Any, steps_per_epoch: int | None,
+                 convert: Callable[[Any, Any], tuple[ember.Tensor, ember.Tensor]]) -> None:
+        self.ds, self.steps, self.convert = ds, steps_per_epoch, convert
+        self.passes = 0
+        self.it: Iterator[Any] | None = None
+
+    def _fresh(self) -> Iterator[Any]:
+        it: Iterator[Any] = self.ds.iter(self.passes)
+        self.passes += 1
+        return it
+
+    def __call__(self, epoch: int) -> Iterator[tuple[ember.Tensor, ember.Tensor]]:
+        from ..data._dataset import close_iterator
+
+        if self.steps is None:
+            it = self._fresh()
+            try:
+                for i, batch in enumerate(it):
+                    yield self.convert(*pair("fit", batch, i, "training data"))
+            finally:
+                close_iterator(it)
+            return
+        for i in range(self.steps):
+            for attempt in range(2):
+                if self.it is None:
+                    self.it = self._fresh()
+                batch = next(self.it, _END)
+                if batch is not _END:
+                    break
+                self.it = None
+                if attempt:
+                    raise ConfigError(f"fit: {self.ds!r} gave no batch in a pass over it")
+            yield self.convert(*pair("fit", batch, i, "training data"))
+
+    def close(self) -> None:
+        from ..data._dataset import close_iterator
+
+        if self.it is not None:
+            close_iterator(self.it)
+            self.it = None

@@ -23,6 +23,7 @@ from .. import metrics as _metrics
 from .._core._aux_losses import collect_losses, sum_losses
 from .._core._errors import ConfigError
 from .._core._module import Module
+from ..data._dataset import close_iterator
 from ._callbacks import Callback
 from ._checks import (
     aligned,
@@ -33,7 +34,19 @@ from ._checks import (
     warn_non_finite,
 )
 from ._compile_step import CompiledStep, check_compile, compile_step
-from ._data import as_tensor, check_batch_size, split
+from ._data import (
+    EVAL_BATCH,
+    FIT_BATCH,
+    StreamEpochs,
+    as_stream,
+    as_tensor,
+    check_batch_size,
+    inputs_of,
+    is_stream,
+    pair,
+    split,
+    stream_for_fit,
+)
 from ._precision import MixedPrecision, check_precision, compute_dtype
 from ._progress import ProgressBar
 from ._value_and_grad import _triples
@@ -94,7 +107,8 @@ def _loss_fn(loss: Any) -> Callable[..., ember.Tensor]:
 
 
 class Trainer:
-    """Fits ``model`` with ``optimizer`` on array data.
+    """Fits ``model`` with ``optimizer`` on array data or a data pipeline
+    (``ember_nn.data.Dataset``, or any iterable of ``(inputs, targets)`` batches).
 
     Arguments:
         model: the module to train (its variables are updated in place).
@@ -254,29 +268,54 @@ class Trainer:
         return as_tensor(y, backend=self.backend, device=self.device, what="targets")
 
     # -- loops ---------------------------------------------------------------------------------
-    def fit(self, x: Any, y: Any, *, epochs: int = 1, batch_size: int = 32,
-            validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
-            shuffle: bool = True, drop_last: bool = False) -> History:
+    def fit(self, x: Any, y: Any = None, *, epochs: int = 1, batch_size: int = FIT_BATCH,
+            validation_data: Any = None, validation_split: float = 0.0,
+            shuffle: bool | None = None, drop_last: bool = False,
+            steps_per_epoch: int | None = None) -> History:
         """Train for ``epochs`` passes over ``(x, y)``; returns the per-epoch ``History``.
 
-        ``validation_data=(xv, yv)`` (or ``validation_split``, a fraction held out from the end
-        after shuffling with the trainer's seed) adds ``val_*`` entries to the logs.
+        ``x`` is array data (with targets ``y``; ``batch_size`` defaults to 32 and ``shuffle``
+        to True) or a data pipeline yielding ``(inputs, targets)`` batches: an
+        ``ember_nn.data.Dataset`` (iterated with ``dataset.iter(epoch)``, so its shuffle order
+        follows the epoch) or any iterable of batches (a generator function, a ``DataLoader``),
+        with ``y`` omitted; batching, shuffling and dropping the last batch are then the
+        pipeline's stages, so ``batch_size``, ``shuffle``, ``drop_last`` and
+        ``validation_split`` must not be passed. ``steps_per_epoch`` ends an epoch after that
+        many batches of a pipeline, the next epoch going on where it stopped (needed for an
+        endless one, ``repeat()``).
 
-        Before the first step the arguments and data are checked: x and y must have the same
-        (non-zero) number of samples, an epoch must have at least one step (``drop_last`` with
-        fewer samples than ``batch_size`` is an error), and inputs or targets holding NaN or
-        infinite values give a ``RuntimeWarning`` naming how many samples do. A callback that
-        sets ``trainer.stop_training`` in ``on_batch_end`` ends the epoch after that batch.
+        ``validation_data=(xv, yv)`` or a pipeline of batches (or ``validation_split``, a
+        fraction of array data held out from the end after shuffling with the trainer's seed)
+        adds ``val_*`` entries to the logs.
+
+        Before the first step array data is checked: x and y must have the same (non-zero)
+        number of samples, an epoch must have at least one step (``drop_last`` with fewer
+        samples than ``batch_size`` is an error), and inputs or targets holding NaN or infinite
+        values give a ``RuntimeWarning`` naming how many samples do (a pipeline is not read
+        ahead; an epoch of it with no batch is an error). A callback that sets
+        ``trainer.stop_training`` in ``on_batch_end`` ends the epoch after that batch.
         """
         op = "fit"
         check_epochs(op, epochs)
+        if is_stream(x):
+            return self._fit_stream(x, y, epochs=epochs, batch_size=batch_size,
+                                    validation_data=validation_data,
+                                    validation_split=validation_split, shuffle=shuffle,
+                                    drop_last=drop_last, steps_per_epoch=steps_per_epoch)
+        if y is None:
+            raise ConfigError("fit: array inputs need their targets y (fit(x, y)); only a "
+                              "dataset yielding (inputs, targets) batches goes without")
+        if steps_per_epoch is not None:
+            raise ConfigError("fit: steps_per_epoch is for datasets (an epoch of arrays is one "
+                              "pass over them)")
+        shuffle = True if shuffle is None else shuffle
         check_batch_size(batch_size, op)
         check_flag(op, "shuffle", shuffle)
         check_flag(op, "drop_last", drop_last)
-        fraction = check_validation(op, validation_data, validation_split)
-        if self.optimizer is None:
-            raise ConfigError("fit: this trainer has no optimizer (optimizer=None); pass one, "
-                              "e.g. Trainer(model, ember_nn.Adam(1e-3), ...)")
+        stream_val = is_stream(validation_data)
+        fraction = check_validation(op, None if stream_val else validation_data,
+                                    validation_split)
+        self._need_optimizer()
         xs, ys = self._input(x), self._target(y)
         aligned(op, "training", xs, ys)
         warn_non_finite(op, "input", xs)
@@ -288,6 +327,8 @@ class Trainer:
             validation_data = (xv, yv)
             held_out = (f" (after holding out validation_split={fraction} of "
                         f"{xs.shape[0] + xv.shape[0]})")
+        elif stream_val:
+            validation_data = as_stream(op, validation_data, what="validation data")
         elif validation_data is not None:
             xv, yv = self._input(validation_data[0]), self._target(validation_data[1])
             aligned(op, "validation", xv, yv)
@@ -296,6 +337,49 @@ class Trainer:
             validation_data = (xv, yv)
         data = aligned(op, "training", xs, ys)
         steps = check_steps(op, data, batch_size, drop_last, held_out)
+
+        def epoch_batches(epoch: int) -> Iterator[Any]:
+            key = None
+            if shuffle:
+                self.key, key = ember.random.split(self.key)
+            yield from data.batches(batch_size, key=key, drop_last=drop_last)
+
+        return self._loop(epochs, steps, epoch_batches, validation_data,
+                          max(batch_size, 256))
+
+    def _need_optimizer(self) -> None:
+        if self.optimizer is None:
+            raise ConfigError("fit: this trainer has no optimizer (optimizer=None); pass one, "
+                              "e.g. Trainer(model, ember_nn.Adam(1e-3), ...)")
+
+    def _fit_stream(self, x: Any, y: Any, *, epochs: int, batch_size: Any,
+                    validation_data: Any, validation_split: Any, shuffle: Any, drop_last: Any,
+                    steps_per_epoch: Any) -> History:
+        """``fit`` on a pipeline of ``(inputs, targets)`` batches."""
+        op = "fit"
+        ds = stream_for_fit(x, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                            validation_split=validation_split, steps_per_epoch=steps_per_epoch)
+        if validation_data is not None:
+            if is_stream(validation_data):
+                validation_data = as_stream(op, validation_data, what="validation data")
+            else:
+                check_validation(op, validation_data, 0.0)
+                xv, yv = self._input(validation_data[0]), self._target(validation_data[1])
+                aligned(op, "validation", xv, yv)
+                validation_data = (xv, yv)
+        self._need_optimizer()
+        epochs_of = StreamEpochs(ds, steps_per_epoch,
+                                 lambda xb, yb: (self._input(xb), self._target(yb)))
+        steps = steps_per_epoch if steps_per_epoch is not None else ds.length
+        try:
+            return self._loop(epochs, steps, epochs_of, validation_data, EVAL_BATCH)
+        finally:
+            epochs_of.close()
+
+    def _loop(self, epochs: int, steps: int | None,
+              epoch_batches: Callable[[int], Iterator[Any]],
+              validation_data: Any, val_batch_size: int) -> History:
+        """The epochs of ``fit``: steps, logs, validation, callbacks and the progress bar."""
         history = History()
         self.history = history
         bar = ProgressBar(epochs, steps, enabled=self.progress)
@@ -309,29 +393,33 @@ class Trainer:
             bar.start(epoch)
             self._train_mode(True, sync=True)
             skipped = self.mixed_precision.skipped_steps if self.mixed_precision else 0
-            key = None
-            if shuffle:
-                self.key, key = ember.random.split(self.key)
             loss_sum, aux_sum, seen = 0.0, None, 0
             streams = [_metrics.streaming(n) for n in self.metric_names]
-            for i, (xb, yb) in enumerate(data.batches(batch_size, key=key, drop_last=drop_last)):
-                total, parts = self._step(xb, yb)
-                pred, n = parts["pred"], xb.shape[0]
-                loss_sum += float(parts.get("loss", total)) * n
-                if "aux_loss" in parts:
-                    aux_sum = (aux_sum or 0.0) + float(parts["aux_loss"]) * n
-                seen += n
-                for s in streams:
-                    s.update(ember.stop_gradient(pred), yb)
-                logs = {"loss": loss_sum / seen}
-                if aux_sum is not None:
-                    logs["aux_loss"] = aux_sum / seen
-                for cb in self.callbacks:
-                    cb.on_batch_end(self, i, logs)
-                bar.update(i + 1, logs)
-                if self.stop_training:
-                    break
-            logs = {"loss": loss_sum / seen}  # seen > 0: check_steps made sure of a step
+            batches = epoch_batches(epoch)
+            try:
+                for i, (xb, yb) in enumerate(batches):
+                    total, parts = self._step(xb, yb)
+                    pred, n = parts["pred"], xb.shape[0]
+                    loss_sum += float(parts.get("loss", total)) * n
+                    if "aux_loss" in parts:
+                        aux_sum = (aux_sum or 0.0) + float(parts["aux_loss"]) * n
+                    seen += n
+                    for s in streams:
+                        s.update(ember.stop_gradient(pred), yb)
+                    logs = {"loss": loss_sum / seen}
+                    if aux_sum is not None:
+                        logs["aux_loss"] = aux_sum / seen
+                    for cb in self.callbacks:
+                        cb.on_batch_end(self, i, logs)
+                    bar.update(i + 1, logs)
+                    if self.stop_training:
+                        break
+            finally:
+                close_iterator(batches)
+            if not seen:  # arrays: check_steps made sure of a step; a dataset may be empty
+                raise ConfigError(f"fit: the training data gave no samples in epoch {epoch}; a "
+                                  f"dataset must yield at least one batch an epoch")
+            logs = {"loss": loss_sum / seen}
             if aux_sum is not None:
                 logs["aux_loss"] = aux_sum / seen
             logs.update({name: s.result() for name, s in zip(self.metric_names, streams,
@@ -340,7 +428,8 @@ class Trainer:
                 logs["skipped_steps"] = self.mixed_precision.skipped_steps - skipped
                 logs["loss_scale"] = self.mixed_precision.scaler.scale
             if validation_data is not None:
-                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                val = (self.evaluate(*validation_data, batch_size=val_batch_size)
+                       if isinstance(validation_data, tuple) else self.evaluate(validation_data))
                 logs.update({f"val_{k}": v for k, v in val.items()})
             seconds = time.perf_counter() - t0
             history.append(logs, seconds)
@@ -353,50 +442,95 @@ class Trainer:
             cb.on_train_end(self)
         return history
 
-    def evaluate(self, x: Any, y: Any, *, batch_size: int = 256) -> dict[str, float]:
+    def evaluate(self, x: Any, y: Any = None, *,
+                 batch_size: int = EVAL_BATCH) -> dict[str, float]:
         """The loss and metrics over ``(x, y)`` in eval mode (dropout off, running statistics).
 
-        x and y must have the same, non-zero number of samples (there is no loss of nothing).
+        ``x`` is array data with targets ``y`` (``batch_size`` defaults to 256), or a dataset
+        (any iterable) of ``(inputs, targets)`` batches with ``y`` omitted. There must be at
+        least one sample (there is no loss of nothing).
         """
-        check_batch_size(batch_size, "evaluate")
+        stream = is_stream(x)
+        if stream:
+            if y is not None:
+                raise ConfigError("evaluate: the data is a dataset of (inputs, targets) batches; "
+                                  "omit y")
+            ds = as_stream("evaluate", x, batch_size=batch_size, what="evaluation data")
+        else:
+            if y is None:
+                raise ConfigError("evaluate: array inputs need their targets y")
+            check_batch_size(batch_size, "evaluate")
         was = self.model.training
         self._train_mode(False, sync=True)
         try:
-            data = aligned("evaluate", "evaluation", self._input(x), self._target(y))
-            loss_sum = 0.0
+            if stream:
+                batches: Iterator[Any] = (
+                    (self._input(xb), self._target(yb))
+                    for i, b in enumerate(ds.iter(0))
+                    for xb, yb in [pair("evaluate", b, i, "evaluation data")])
+            else:
+                data = aligned("evaluate", "evaluation", self._input(x), self._target(y))
+                batches = data.batches(batch_size)
+            loss_sum, seen = 0.0, 0
             streams = [_metrics.streaming(n) for n in self.metric_names]
-            for xb, yb in data.batches(batch_size):
-                loss, pred = self._predict_loss(xb, yb)
-                loss_sum += float(loss) * xb.shape[0]
-                for s in streams:
-                    s.update(pred, yb)
-            out = {"loss": loss_sum / len(data)}
+            try:
+                for xb, yb in batches:
+                    loss, pred = self._predict_loss(xb, yb)
+                    loss_sum += float(loss) * xb.shape[0]
+                    seen += xb.shape[0]
+                    for s in streams:
+                        s.update(pred, yb)
+            finally:
+                close_iterator(batches)
+            if not seen:
+                raise ConfigError("evaluate: the dataset gave no samples; evaluate needs at "
+                                  "least one batch")
+            out = {"loss": loss_sum / seen}
             out.update({n: s.result() for n, s in zip(self.metric_names, streams, strict=True)})
             return out
         finally:
             self._train_mode(was)
 
-    def predict(self, x: Any, *, batch_size: int = 256) -> ember.Tensor:
+    def predict(self, x: Any, *, batch_size: int = EVAL_BATCH) -> ember.Tensor:
         """The model's outputs for ``x`` (at least one sample) in eval mode, batched and
-        concatenated."""
-        check_batch_size(batch_size, "predict")
+        concatenated. ``x`` is array data (``batch_size`` defaults to 256) or a dataset (any
+        iterable) of batches: input tensors, or tuples whose first entry is the inputs (the
+        targets of ``(inputs, targets)`` batches are ignored)."""
+        stream = is_stream(x)
+        if stream:
+            ds = as_stream("predict", x, batch_size=batch_size, what="prediction data")
+        else:
+            check_batch_size(batch_size, "predict")
         was = self.model.training
         self._train_mode(False, sync=True)
         try:
-            data = aligned("predict", "prediction", self._input(x))
-            return ember.concat([self._compute(xb) for (xb,) in data.batches(batch_size)], axis=0)
+            if not stream:
+                data = aligned("predict", "prediction", self._input(x))
+                return ember.concat([self._compute(xb)
+                                     for (xb,) in data.batches(batch_size)], axis=0)
+            it = ds.iter(0)
+            try:
+                outs = [self._compute(self._input(inputs_of(b))) for b in it]
+            finally:
+                close_iterator(it)
+            if not outs:
+                raise ConfigError("predict: the dataset gave no batches; predict needs at least "
+                                  "one")
+            return ember.concat(outs, axis=0)
         finally:
             self._train_mode(was)
 
 
-def fit(model: Module, optimizer: Any, x: Any, y: Any, *, loss: Any = "mse",
-        metrics: Sequence[str] = (), epochs: int = 1, batch_size: int = 32,
-        validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
+def fit(model: Module, optimizer: Any, x: Any, y: Any = None, *, loss: Any = "mse",
+        metrics: Sequence[str] = (), epochs: int = 1, batch_size: int = FIT_BATCH,
+        validation_data: Any = None, validation_split: float = 0.0,
         callbacks: Sequence[Callback] = (), seed: int = 0, progress: bool = True,
-        shuffle: bool = True, drop_last: bool = False, **trainer_options: Any) -> History:
-    """``Trainer(model, optimizer, ...).fit(x, y, ...)`` in one call."""
+        shuffle: bool | None = None, drop_last: bool = False,
+        steps_per_epoch: int | None = None, **trainer_options: Any) -> History:
+    """``Trainer(model, optimizer, ...).fit(x, y, ...)`` in one call (``x`` arrays with targets
+    ``y``, or a dataset of ``(inputs, targets)`` batches with ``y`` omitted)."""
     trainer = Trainer(model, optimizer, loss=loss, metrics=metrics, callbacks=callbacks,
                       seed=seed, progress=progress, **trainer_options)
     return trainer.fit(x, y, epochs=epochs, batch_size=batch_size,
                        validation_data=validation_data, validation_split=validation_split,
-                       shuffle=shuffle, drop_last=drop_last)
+                       shuffle=shuffle, drop_last=drop_last, steps_per_epoch=steps_per_epoch)
