@@ -23,12 +23,12 @@ class DataError(ember.EmberError, RuntimeError):
 
 
 def describe_fn(fn: object, name: str | None = None) -> str:
-    """How a stage names its function in messages: ``name``, else the function's qualified
-    name (``normalise``, ``<lambda>``), else its repr."""
+    """How a stage names its function in messages: ``name``, else the function's name
+    (``normalise``, ``<lambda>``), else its repr."""
     if name is not None:
         return name
-    qual = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    return qual if isinstance(qual, str) else repr(fn)
+    own = getattr(fn, "__name__", None)
+    return own if isinstance(own, str) else repr(fn)
 
 
 def stage_error(stage: str, index: int | None, epoch: int, exc: BaseException,

@@ -63,7 +63,7 @@ def read_header(f: IO[bytes], where: str) -> NpyHeader:
         descr, fortran, shape = meta["descr"], meta["fortran_order"], tuple(meta["shape"])
     except (ValueError, SyntaxError, KeyError, TypeError) as e:
         raise ConfigError(f"{where}: unreadable .npy header {text.strip()!r} ({e})") from None
-    if not isinstance(descr, str) or len(descr) < 3:
+    if not isinstance(descr, str) or len(descr) < 2:
         raise ConfigError(f"{where}: the array has the structured dtype {descr!r}; only plain "
                           f"numeric arrays can be read (save the fields as separate arrays)")
     order, kind, size = descr[0], descr[1], descr[2:]

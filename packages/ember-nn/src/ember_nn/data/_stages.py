@@ -77,7 +77,7 @@ class Map(Stage):
         try:
             for i, element in enumerate(it):
                 ctx = contextvars.copy_context()
-                pending.append((i, pool.submit(ctx.run, call_settled, fn, element)))
+                pending.append((i, pool.submit(ctx.run, call_settled, fn, settle(element))))
                 if len(pending) >= window:
                     yield self._result(*pending.popleft(), epoch)
             while pending:
