@@ -244,6 +244,8 @@ def main() -> None:
     ap.add_argument("--_peak", help=argparse.SUPPRESS)
     args = ap.parse_args()
     DEVICE["name"] = args.device
+    if args.device == "gpu":  # ember-torch's layers and tensors on the GPU, as the native side's
+        ember.set_default_device("cuda", backend="torch")
     if args.clock == "cpu":
         if args.device == "gpu":
             ap.error("--clock cpu measures this thread's CPU time: not GPU work")

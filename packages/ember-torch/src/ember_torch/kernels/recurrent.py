@@ -19,6 +19,12 @@ from ._util import Tensor
 __all__ = ["nn_gru", "nn_lstm", "nn_rnn"]
 
 
+
+def _train() -> bool:
+    """The fused kernels' ``train`` flag: True where autograd records (cuDNN's RNN backward
+    needs the buffers its training mode keeps; with no dropout the outputs are the same)."""
+    return torch.is_grad_enabled()
+
 def _params(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
             w_hr: Tensor | None = None) -> tuple[list[Tensor], bool]:
     ps = [w_ih, w_hh]
@@ -87,9 +93,9 @@ def nn_rnn(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | Non
 
     def run(inp: Tensor, sizes: Tensor | None, hs: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         if sizes is None:
-            y, h = fn(inp, hs[0], ps, bias, 1, 0.0, False, False, False)
+            y, h = fn(inp, hs[0], ps, bias, 1, 0.0, _train(), False, False)
         else:
-            y, h = fn(inp, sizes, hs[0], ps, bias, 1, 0.0, False, False)
+            y, h = fn(inp, sizes, hs[0], ps, bias, 1, 0.0, _train(), False)
         return y, [h]
 
     y, (h,) = _sequence(run, x, [h0], lengths, reverse)
@@ -103,9 +109,9 @@ def nn_lstm(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih:
 
     def run(inp: Tensor, sizes: Tensor | None, hs: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         if sizes is None:
-            y, h, c = torch.lstm(inp, hs, ps, bias, 1, 0.0, False, False, False)
+            y, h, c = torch.lstm(inp, hs, ps, bias, 1, 0.0, _train(), False, False)
         else:
-            y, h, c = torch.lstm(inp, sizes, hs, ps, bias, 1, 0.0, False, False)
+            y, h, c = torch.lstm(inp, sizes, hs, ps, bias, 1, 0.0, _train(), False)
         return y, [h, c]
 
     y, (h, c) = _sequence(run, x, [h0, c0], lengths, reverse)
@@ -118,9 +124,9 @@ def nn_gru(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | Non
 
     def run(inp: Tensor, sizes: Tensor | None, hs: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         if sizes is None:
-            y, h = torch.gru(inp, hs[0], ps, bias, 1, 0.0, False, False, False)
+            y, h = torch.gru(inp, hs[0], ps, bias, 1, 0.0, _train(), False, False)
         else:
-            y, h = torch.gru(inp, sizes, hs[0], ps, bias, 1, 0.0, False, False)
+            y, h = torch.gru(inp, sizes, hs[0], ps, bias, 1, 0.0, _train(), False)
         return y, [h]
 
     y, (h,) = _sequence(run, x, [h0], lengths, reverse)
