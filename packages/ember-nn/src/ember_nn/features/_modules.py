@@ -3,6 +3,7 @@ configs round-trip (``get_config``/``from_config``, ``ember_nn.serialize``)."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import ember
@@ -39,7 +40,11 @@ class _Feature(Module):
     channels_last: bool
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self._config.items())
+        """Positional arguments, and keyword ones that differ from their defaults."""
+        params = list(inspect.signature(type(self).__init__).parameters.values())[1:]
+        return ", ".join(f"{p.name}={self._config[p.name]!r}" for p in params
+                         if p.name in self._config and (p.kind is not p.KEYWORD_ONLY
+                                                        or self._config[p.name] != p.default))
 
 
 class Spectrogram(_Feature):
