@@ -224,5 +224,6 @@ def test_closed_servers_and_bad_arguments() -> None:
 def test_docstring_examples() -> None:
     with ember.use_backend("numpy"):
         globs = {"ember": ember, "ember_nn": ember_nn, "asyncio": asyncio,
-                 "InferencePipeline": InferencePipeline, "Pipeline": Pipeline, "Argmax": Argmax}
+                 "InferencePipeline": InferencePipeline, "Pipeline": Pipeline, "Argmax": Argmax,
+                 "scaling_preprocess": _inference.scaling_preprocess}
         assert doctest.testmod(_inference, globs=globs).failed == 0

@@ -129,15 +129,18 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from ._inference import InferencePipeline, locate
     from ._predict import predict_lines, read_inputs
 
     name = args.backend or ember.get_backend()
     with ember.use_backend(name):
-        ck = _load(args.checkpoint, name, args.imports)
+        spec, path = locate(args.checkpoint)  # an inference.json beside it: its pipeline
+        ck = _load(str(path), name, args.imports)
         extra = ck.extra if isinstance(ck.extra, dict) else {}
         rows = read_inputs(Path(args.input))
+        pipe = InferencePipeline.from_checkpoint(ck, spec, backend=name) if spec else None
         lines, failed = predict_lines(ck.model, rows, loss=extra.get("loss"),
-                                      scaling=extra.get("scaling", {}))
+                                      scaling=extra.get("scaling", {}), pipeline=pipe)
     text = "\n".join(lines) + "\n"
     if args.output:
         Path(args.output).write_text(text)

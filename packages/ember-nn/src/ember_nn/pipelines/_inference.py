@@ -27,12 +27,13 @@ import ember
 
 from .._core._errors import ConfigError
 from .._core._module import Module
+from ..training._data import as_tensor
 from ._pipeline import FeaturePipeline, Pipeline
 from ._serving import BatchServer, Failure
 from ._stages import Cast, Normalize
 from ._threads import is_lazy, materialise
 
-__all__ = ["InferencePipeline"]
+__all__ = ["InferencePipeline", "locate", "scaling_preprocess", "write_spec"]
 
 INFERENCE = "inference.json"
 FORMAT = "ember-inference"
@@ -132,6 +133,8 @@ class InferencePipeline:
         self.batch_size = batch_size
         variables = model.variables if isinstance(model, Module) else []
         self.backend = backend or (variables[0].backend if variables else ember.get_backend())
+        self.device = variables[0].device if variables and variables[0].backend == self.backend \
+            else None
         if isinstance(model, Module):
             model.eval()
             if variables and is_lazy(ember.stop_gradient(variables[0])):
@@ -140,6 +143,10 @@ class InferencePipeline:
         self._server: BatchServer | None = None
 
     # -- prediction -----------------------------------------------------------------------
+    def _placed(self, x: Any) -> ember.Tensor:
+        """``x`` as a tensor on the model's backend and device."""
+        return as_tensor(x, backend=self.backend, device=self.device, what="inputs")
+
     def _forward(self, x: Any) -> Any:
         """A batch already through the per-sample features (if any): the rest of the way."""
         if self.preprocess is not None and not isinstance(self.preprocess, FeaturePipeline):
@@ -155,9 +162,8 @@ class InferencePipeline:
         Raises StageError naming the stage and sample when a pre/postprocessing stage fails.
         """
         with ember.use_backend(self.backend):
-            if not isinstance(inputs, ember.Tensor) and not isinstance(self.preprocess,
-                                                                       FeaturePipeline):
-                inputs = ember.asarray(inputs)
+            if not isinstance(self.preprocess, FeaturePipeline):
+                inputs = self._placed(inputs)
             n = _rows(inputs)
             if n == 0:
                 raise ember.ArgumentError("predict: no inputs (the batch is empty)")
@@ -166,7 +172,7 @@ class InferencePipeline:
                 stop = min(n, start + self.batch_size)
                 if isinstance(self.preprocess, FeaturePipeline):
                     feats = [self.preprocess.run(inputs[i], index=i) for i in range(start, stop)]
-                    x = ember.stack(_same_shapes(feats, start), axis=0)
+                    x = self._placed(ember.stack(_same_shapes(feats, start), axis=0))
                 else:
                     x = inputs[start:stop]
                 parts.append(self._forward(x))
@@ -175,6 +181,15 @@ class InferencePipeline:
     def _predict_samples(self, samples: list[Any]) -> _BatchRows:
         """One result (or Failure) per sample; runs in the server's worker thread."""
         with ember.use_backend(self.backend):
+            if not isinstance(self.preprocess, FeaturePipeline):
+                try:  # the common case first: one conversion for the whole batch
+                    x = self._placed(samples)
+                except Exception:
+                    pass
+                else:
+                    if x.ndim >= 1 and x.shape[0] == len(samples):
+                        return _BatchRows(len(samples), materialise(self._forward(x)),
+                                          list(range(len(samples))), {})
             made: dict[int, ember.Tensor] = {}
             failures: dict[int, Failure] = {}
             for i, s in enumerate(samples):
@@ -192,7 +207,8 @@ class InferencePipeline:
                         f"{common}"))
             rows = [i for i in made if i not in failures]
             feats = [made[i] for i in rows]
-            out = materialise(self._forward(ember.stack(feats, axis=0))) if feats else None
+            out = materialise(self._forward(self._placed(ember.stack(feats, axis=0)))) \
+                if feats else None
             return _BatchRows(len(samples), out, rows, failures)
 
     def serve_async(self, max_batch_size: int = 32, max_wait_ms: float = 5.0) -> BatchServer:
@@ -241,17 +257,11 @@ class InferencePipeline:
         if not isinstance(self.model, Module):
             raise ember.ArgumentError(f"InferencePipeline.save: the model must be an "
                                       f"ember_nn.Module to save, got {type(self.model).__name__}")
-        spec = {"format": FORMAT, "version": 1, "checkpoint": "checkpoint", **self.get_config()}
-        text = json.dumps(spec, indent=2, allow_nan=False) + "\n"
+        config = self.get_config()  # before writing anything: every stage has a config
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         save(self.model, d / "checkpoint")
-        fd, tmp = tempfile.mkstemp(prefix=".inference-", suffix=".json", dir=d)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, d / INFERENCE)
+        write_spec(d, "checkpoint", config)
         return d
 
     @classmethod
@@ -265,27 +275,69 @@ class InferencePipeline:
         """
         from ..io._checkpoint import load_checkpoint
 
-        p = Path(path)
-        spec, ckpt = None, p
-        for candidate in (p / INFERENCE, p.parent / INFERENCE):
-            if candidate.is_file():
-                found = _read_spec(candidate)
-                target = candidate.parent / found.get("checkpoint", "checkpoint")
-                if candidate.parent == p or target == p:
-                    spec, ckpt = found, target
-                    break
+        spec, ckpt = locate(path)
         with ember.use_backend(backend or ember.get_backend()):
             ck = load_checkpoint(ckpt, backend=backend, device=device)
-            if spec is not None:
-                return cls(ck.model, _pipeline_from(spec.get("preprocess"), "preprocess"),
-                           _pipeline_from(spec.get("postprocess"), "postprocess"),
-                           batch_size=spec.get("batch_size", 256), backend=backend)
-            extra = ck.extra if isinstance(ck.extra, Mapping) else {}
-            scaling = extra.get("scaling") or {}
-            stages: list[tuple[str, Any]] = [("float32", Cast("float32"))]
-            if scaling:
-                stages.append(("scale", Normalize(mean=scaling["mean"], std=scaling["std"])))
-            return cls(ck.model, Pipeline(stages), None, backend=backend)
+            return cls.from_checkpoint(ck, spec, backend=backend)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Any, spec: Mapping[str, Any] | None = None, *,
+                        backend: str | None = None) -> InferencePipeline:
+        """The pipeline around an already loaded ``ember_nn.load_checkpoint`` result: with
+        ``spec`` (an ``inference.json``'s content, from :func:`locate`) its pre/postprocessing,
+        else the run's saved scaling."""
+        if spec is not None:
+            return cls(checkpoint.model, _pipeline_from(spec.get("preprocess"), "preprocess"),
+                       _pipeline_from(spec.get("postprocess"), "postprocess"),
+                       batch_size=spec.get("batch_size", 256), backend=backend)
+        extra = checkpoint.extra if isinstance(checkpoint.extra, Mapping) else {}
+        return cls(checkpoint.model, scaling_preprocess(extra.get("scaling")), None,
+                   backend=backend)
+
+
+def locate(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, Path]:
+    """``(inference.json's content or None, the checkpoint's path)`` for ``path``: a directory
+    ``save`` wrote, a checkpoint with an ``inference.json`` naming it beside it, or a bare
+    checkpoint. Raises ConfigError for an inference.json that is not valid."""
+    p = Path(path)
+    for candidate in (p / INFERENCE, p.parent / INFERENCE):
+        if candidate.is_file():
+            found = _read_spec(candidate)
+            target = candidate.parent / str(found.get("checkpoint", "checkpoint"))
+            if candidate.parent == p or target == p:
+                return found, target
+    return None, p
+
+
+def scaling_preprocess(scaling: Mapping[str, Any] | None) -> Pipeline:
+    """The preprocessing of an ``ember train`` run: float32, then its saved feature scaling
+    (``{"mean": [...], "std": [...]}``; none if empty).
+
+    >>> scaling_preprocess({"mean": [1.0], "std": [2.0]}).names
+    ['float32', 'scale']
+    """
+    stages: list[tuple[str, Any]] = [("float32", Cast("float32"))]
+    if scaling:
+        stages.append(("scale", Normalize(mean=list(scaling["mean"]), std=list(scaling["std"]))))
+    return Pipeline(stages)
+
+
+def write_spec(directory: Path, checkpoint: str, config: Mapping[str, Any]) -> Path:
+    """Write ``directory/inference.json`` (atomically) for the checkpoint ``checkpoint`` beside
+    it, from an ``InferencePipeline.get_config()``."""
+    spec = {"format": FORMAT, "version": 1, "checkpoint": checkpoint, **config}
+    text = json.dumps(spec, indent=2, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=".inference-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, directory / INFERENCE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return directory / INFERENCE
 
 
 def _read_spec(path: Path) -> dict[str, Any]:

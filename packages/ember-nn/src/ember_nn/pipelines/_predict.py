@@ -20,8 +20,7 @@ import ember
 
 from .._core._errors import ConfigError
 from .._core._module import Module
-from ..training._trainer import Trainer
-from ._datasets import apply_scaling
+from ._inference import InferencePipeline, scaling_preprocess
 
 __all__ = ["CLASSIFICATION", "predict_lines", "read_inputs"]
 
@@ -80,8 +79,16 @@ def _bad_inputs(row: list[float]) -> str | None:
 
 
 def predict_lines(model: Module, rows: list[list[float]], *, loss: Any,
-                  scaling: Mapping[str, list[float]]) -> tuple[list[str], list[int]]:
-    """The JSON lines for ``rows`` and the indices of the samples without a prediction."""
+                  scaling: Mapping[str, list[float]],
+                  pipeline: InferencePipeline | None = None) -> tuple[list[str], list[int]]:
+    """The JSON lines for ``rows`` and the indices of the samples without a prediction.
+    ``pipeline`` (an ``inference.json`` beside the checkpoint) replaces the run's scaling with
+    its preprocessing, and its postprocessing, if any, gives each line's ``output``."""
+    pipe = pipeline or InferencePipeline(model, scaling_preprocess(scaling))
+    raw_pipe = InferencePipeline(pipe.model, pipe.preprocess, None, batch_size=pipe.batch_size,
+                                 backend=pipe.backend)
+    if pipe.postprocess is not None:
+        loss = None  # the postprocessing's output, whatever the loss
     errors: dict[int, str] = {}
     for i, row in enumerate(rows):
         why = _bad_inputs(row)
@@ -91,9 +98,18 @@ def predict_lines(model: Module, rows: list[list[float]], *, loss: Any,
     results: dict[int, dict[str, Any]] = {}
     if good:
         x = ember.asarray([rows[i] for i in good], dtype=ember.float32)
-        out = Trainer(model, None, progress=False).predict(apply_scaling(x, scaling))
-        out = ember.astype(out, ember.float32)
-        if loss in CLASSIFICATION:
+        out = ember.astype(raw_pipe.predict(x), ember.float32)
+        if pipe.postprocess is not None:
+            flat = ember.reshape(out, (out.shape[0], -1))
+            finite = ember.all(ember.isfinite(flat), axis=-1).tolist()
+            post = pipe.postprocess.run(out)
+            post = post.tolist() if isinstance(post, ember.Tensor) else list(post)
+            for i, ok, row in zip(good, finite, post, strict=True):
+                if ok:
+                    results[i] = {"output": row}
+                else:
+                    errors[i] = "the model's output is not finite (NaN or infinite)"
+        elif loss in CLASSIFICATION:
             probs = ember.nn.softmax(out, axis=-1)
             flat = ember.reshape(probs, (probs.shape[0], -1)) if probs.ndim else probs
             finite = ember.all(ember.isfinite(flat), axis=-1).tolist()
