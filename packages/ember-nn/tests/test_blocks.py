@@ -6,8 +6,8 @@ same weights, the layer-name registry, configs through JSON and checkpoints, err
 from __future__ import annotations
 
 import doctest
-import os
 import json
+import os
 
 import ember
 import ember_nn

@@ -140,7 +140,7 @@ class IterableSource(Dataset):
         self.source = source
         self.factory = callable(source) and not hasattr(source, "__iter__")
         self.one_shot = not self.factory and iter(source) is source
-        self._used = False
+        self._consumed = False
         self.name = (f"from_iterable({describe_fn(source)})" if self.factory
                      else f"from_iterable({type(source).__name__})")
 
@@ -157,13 +157,13 @@ class IterableSource(Dataset):
 
     def _iterate(self, epoch: int) -> Iterator[Any]:
         if self.one_shot:
-            if self._used:
+            if self._consumed:
                 raise DataError(
                     f"{self.name}: the source is a one-shot iterator (a generator object) and "
                     f"was used up by an earlier epoch; pass the generator function itself "
                     f"(from_iterable(make_samples), not make_samples()) or a list to iterate it "
                     f"every epoch", stage=self.name, epoch=epoch)
-            self._used = True
+            self._consumed = True
         return self._run(epoch)
 
     def _run(self, epoch: int) -> Iterator[Any]:
