@@ -225,5 +225,5 @@ def test_docstring_examples() -> None:
     with ember.use_backend("numpy"):
         globs = {"ember": ember, "ember_nn": ember_nn, "asyncio": asyncio,
                  "InferencePipeline": InferencePipeline, "Pipeline": Pipeline, "Argmax": Argmax,
-                 "scaling_preprocess": _inference.scaling_preprocess}
+                 "scaling_preprocess": _inference.scaling_preprocess, "Cast": Cast}
         assert doctest.testmod(_inference, globs=globs).failed == 0

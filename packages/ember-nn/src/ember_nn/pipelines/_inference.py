@@ -272,6 +272,13 @@ class InferencePipeline:
 
         Raises CheckpointError for a missing or damaged checkpoint, ConfigError for a bad
         ``inference.json``.
+
+        >>> import tempfile
+        >>> pipe = InferencePipeline(ember_nn.Dense(2, 3, key=0), Pipeline([("cast", Cast())]),
+        ...                          Pipeline([("label", Argmax())]))
+        >>> served = InferencePipeline.load(pipe.save(tempfile.mkdtemp()))
+        >>> served.postprocess.names, served.predict([[1, 0], [0, 1]]).tolist()
+        (['label'], [0, 1])
         """
         from ..io._checkpoint import load_checkpoint
 
