@@ -119,8 +119,11 @@ from .optim import (
 )
 
 if TYPE_CHECKING:  # imported on first use, through __getattr__ below
+    from . import data as data
     from . import wirings as wirings
     from .blocks import SequenceRegressor
+    from .data import DataError
+    from .features import MFCC, LogMel, MelSpectrogram, Resample, Spectrogram, Tokenizer
     from .io import (
         Checkpoint,
         from_ncps,
@@ -183,18 +186,22 @@ _LAZY = {
     **dict.fromkeys(["Checkpoint", "load", "load_checkpoint", "load_file", "load_weights",
                      "read_metadata", "save", "save_file", "from_ncps", "from_torch"], "io"),
     **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
+    **dict.fromkeys(["DataError"], "data"),
+    **dict.fromkeys(["LogMel", "MelSpectrogram", "MFCC", "Spectrogram", "Resample", "Tokenizer"],
+                    "features"),
     **dict.fromkeys(["PRECISIONS", "ArrayData", "Callback", "CSVLogger", "EarlyStopping",
                      "History", "ModelCheckpoint", "TerminateOnNaN", "Trainer", "fit",
                      "value_and_grad", "MixedPrecision", "LossScaler", "PRECISION_MODES",
                      "compile_step", "CompiledStep"],
                     "training"),
 }
-_LAZY_FOLDERS = ("io", "pipelines", "training", "recurrent", "wirings", "mixers", "blocks")
+_LAZY_FOLDERS = ("io", "pipelines", "training", "recurrent", "wirings", "mixers", "blocks",
+                 "data", "features")
 
 
 def _import_model_folders() -> None:
     """The folders whose Module classes a config may name (deserialize, registered)."""
-    for folder in ("wirings", "recurrent", "blocks"):
+    for folder in ("wirings", "recurrent", "blocks", "features"):
         importlib.import_module(f"{__name__}.{folder}")
     importlib.import_module(f"{__name__}.mixers").import_all()
 
@@ -257,6 +264,11 @@ __all__ = [
     "save", "load", "load_checkpoint", "load_weights", "Checkpoint", "save_file", "load_file",
     "read_metadata",
     # errors
-    "CheckpointError", "ConfigError", "StateError", "TrainingError",
+    "CheckpointError", "ConfigError", "StateError", "TrainingError", "DataError",
+    # data pipelines (ember_nn.data: sources and stages; ember_nn.Dataset is the named example
+    # data sets of `ember train`, ember_nn.data.Dataset the streaming pipelines)
+    "data",
+    # features (ember_nn.features: audio ops and modules, tokenizers, packing)
+    "features", "LogMel", "MelSpectrogram", "MFCC", "Spectrogram", "Resample", "Tokenizer",
     "__version__",
 ]

@@ -1,4 +1,7 @@
-"""Audio features as differentiable ember ops on every backend: windows, framing and
+"""Feature extraction. Text: ``Tokenizer`` (byte-level BPE through the ``tokenizers`` library,
+or a character vocabulary; saved beside a checkpoint), ``pad_batch``, ``pack_blocks`` (fixed
+length blocks for language modelling) and ``detokenize``. Audio features as differentiable
+ember ops on every backend: windows, framing and
 overlap-add, STFT/iSTFT, power and magnitude spectrograms, decibels, mel filter banks, mel and
 log-mel spectrograms, the DCT and MFCCs, band-limited resampling, audio file I/O (soundfile),
 and module shells (``Spectrogram``, ``MelSpectrogram``, ``LogMel``, ``MFCC``, ``Resample``).
@@ -35,13 +38,20 @@ from ._spectrogram import power_to_db as power_to_db
 from ._spectrogram import spectrogram as spectrogram
 from ._stft import istft as istft
 from ._stft import stft as stft
+from ._text import SPECIAL_TOKENS as SPECIAL_TOKENS
+from ._text import TOKENIZER_FILE as TOKENIZER_FILE
+from ._text import Tokenizer as Tokenizer
+from ._text_blocks import detokenize as detokenize
+from ._text_blocks import pack_blocks as pack_blocks
+from ._text_blocks import pad_batch as pad_batch
 from ._windows import WINDOWS as WINDOWS
 from ._windows import blackman_window as blackman_window
 from ._windows import get_window as get_window
 from ._windows import hamming_window as hamming_window
 from ._windows import hann_window as hann_window
 
-__all__ = ["MEL_SCALES", "MFCC", "PAD_MODES", "WINDOWS", "LogMel", "MelSpectrogram", "Resample",
+__all__ = ["MEL_SCALES", "MFCC", "PAD_MODES", "SPECIAL_TOKENS", "TOKENIZER_FILE", "WINDOWS",
+           "Tokenizer", "detokenize", "pack_blocks", "pad_batch", "LogMel", "MelSpectrogram", "Resample",
            "Spectrogram", "amplitude_to_db", "blackman_window", "dct", "frame", "get_window",
            "hamming_window", "hann_window", "hz_to_mel", "istft", "log_mel_spectrogram",
            "mel_filterbank", "mel_spectrogram", "mel_to_hz", "mfcc", "overlap_add", "pad",
