@@ -136,7 +136,16 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
         save,
         save_file,
     )
-    from .pipelines import Dataset, load_dataset
+    from .pipelines import (
+        AsyncPipeline,
+        Dataset,
+        FeaturePipeline,
+        InferencePipeline,
+        Pipeline,
+        StageError,
+        TrainingPipeline,
+        load_dataset,
+    )
     from .recurrent import (
         GRU,
         LSTM,
@@ -185,7 +194,8 @@ _LAZY = {
     **dict.fromkeys(["SequenceRegressor"], "blocks"),
     **dict.fromkeys(["Checkpoint", "load", "load_checkpoint", "load_file", "load_weights",
                      "read_metadata", "save", "save_file", "from_ncps", "from_torch"], "io"),
-    **dict.fromkeys(["Dataset", "load_dataset"], "pipelines"),
+    **dict.fromkeys(["Dataset", "load_dataset", "Pipeline", "FeaturePipeline", "StageError",
+                     "InferencePipeline", "AsyncPipeline", "TrainingPipeline"], "pipelines"),
     **dict.fromkeys(["DataError"], "data"),
     **dict.fromkeys(["LogMel", "MelSpectrogram", "MFCC", "Spectrogram", "Resample", "Tokenizer"],
                     "features"),
@@ -270,5 +280,8 @@ __all__ = [
     "data",
     # features (ember_nn.features: audio ops and modules, tokenizers, packing)
     "features", "LogMel", "MelSpectrogram", "MFCC", "Spectrogram", "Resample", "Tokenizer",
+    # pipelines (ember_nn.pipelines has the stages, BatchServer, AsyncStage, register_stage)
+    "Pipeline", "FeaturePipeline", "StageError", "InferencePipeline", "AsyncPipeline",
+    "TrainingPipeline",
     "__version__",
 ]
