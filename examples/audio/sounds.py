@@ -21,9 +21,8 @@ melspectrogram(...))`` gives.
 
 from __future__ import annotations
 
-import numpy as np
-
 import ember
+import numpy as np
 from ember_nn.features import LogMel
 
 CLASSES = ("tone", "up-chirp", "down-chirp", "chord", "two beeps", "noise")

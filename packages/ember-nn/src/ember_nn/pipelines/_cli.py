@@ -69,6 +69,9 @@ def _train(args: argparse.Namespace) -> int:
         print(f"trajectory: {result.trajectory}")
     if result.wiring is not None:
         print(f"wiring:     {result.wiring}")
+    if result.samples is not None:
+        print(f"samples:    {result.samples}")
+        print(result.samples.read_text(encoding="utf-8"), end="")
     return 0
 
 

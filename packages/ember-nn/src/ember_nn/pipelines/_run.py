@@ -28,17 +28,24 @@ from ..training._precision import PRECISION_MODES
 from ..training._trainer import History, Trainer
 from ._datasets import Dataset, load_dataset
 from ._imports import import_user_code, loader_import
-from ._sequences import check_gap_scaling, trajectory_options
+from ._sequences import (
+    check_gap_scaling,
+    check_generates,
+    generate_samples,
+    generation_options,
+    run_tokenizer,
+    trajectory_options,
+)
 
-__all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "read_config",
-           "recorded_imports", "train_from_config"]
+__all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "model_from_layers",
+           "read_config", "recorded_imports", "train_from_config"]
 
 KEYS = {
     "": {"backend", "device", "seed", "imports", "data", "model", "optimizer", "training",
          "output"},
     "training": {"epochs", "batch_size", "loss", "metrics", "validation_split", "dtype",
                  "precision", "compile", "early_stopping", "shuffle", "terminate_on_nan"},
-    "output": {"dir", "plot", "checkpoint", "trajectory", "wiring"},
+    "output": {"dir", "plot", "checkpoint", "trajectory", "wiring", "tokenizer", "generate"},
     "data": {"source", "name", "path", "label", "loader", "test_size", "seed", "scale", "dtype"},
 }
 
@@ -111,8 +118,34 @@ def _class_table(table: Mapping[str, Any], what: str) -> dict[str, Any]:
 
 
 def build_model(table: Mapping[str, Any]) -> Module:
-    """The model a ``[model]`` table names (``class`` plus that class's arguments)."""
+    """The model a ``[model]`` table names (``class`` plus that class's arguments); with
+    ``layers = [...]``, built by that class's ``from_layers`` (see ``model_from_layers``)."""
+    if "layers" in table:
+        return model_from_layers(table)
     return deserialize(_class_table(table, "model"))
+
+
+def model_from_layers(table: Mapping[str, Any]) -> Module:
+    """``[model] class = "LanguageModel"``, ``layers = ["mh-attention", "swiglu", ...]`` and
+    the rest of ``from_layers``' arguments (``vocab_size``, ``dim``, ``max_length``, ...): the
+    class's ``from_layers`` builds one block per MAD-Lab layer name (an entry may be a table
+    ``{name = "mh-attention", num_heads = 4}``). For the classes that have ``from_layers``
+    (``LanguageModel``, ``AutoEncoder``)."""
+    from .._core._serialize import registered
+
+    name = table.get("class")
+    classes = registered()
+    cls = classes.get(name) if isinstance(name, str) else None
+    if cls is None or not callable(getattr(cls, "from_layers", None)):
+        have = sorted(n for n, c in classes.items() if callable(getattr(c, "from_layers", None)))
+        raise ConfigError(f"[model] layers = [...] builds the model with its class's "
+                          f"from_layers; class = {name!r} has none (classes that do: {have})")
+    args = {k: v for k, v in table.items() if k != "class"}
+    try:
+        model: Module = cls.from_layers(**args)  # type: ignore[attr-defined]
+    except TypeError as e:
+        raise ConfigError(f"[model] {name}.from_layers: {e}") from None
+    return model
 
 
 def build_optimizer(table: Mapping[str, Any]) -> Any:
@@ -155,6 +188,7 @@ class RunResult:
     seconds: float
     trajectory: Path | None = None
     wiring: Path | None = None
+    samples: Path | None = None
 
 
 def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
@@ -181,6 +215,10 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
         tr = dict(cfg.get("training", {}))
         out = dict(cfg.get("output", {}))
         trajectory = trajectory_options(out.get("trajectory", False))
+        generate = generation_options(out)
+        tokenizer = run_tokenizer(out, model)  # the data loader wrote it
+        if generate is not None:
+            check_generates(model)
         if not isinstance(out.get("wiring", False), bool):
             raise ConfigError(f"[output] wiring must be true or false, got {out['wiring']!r}")
         out_dir = Path(output_dir or out.get("dir", "runs/ember"))
@@ -228,6 +266,8 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
                          "loss": tr.get("loss", "mse"), "metrics": metrics})
         ckpt = save(model, out_dir / out.get("checkpoint", "checkpoint"), optimizer=optimizer,
                     extra=extra)
+        if tokenizer is not None:  # the checkpoint's run dir holds what decodes its outputs
+            tokenizer.save_beside(ckpt)
         seconds = time.perf_counter() - t0
         (out_dir / "metrics.json").write_text(json.dumps(_finite(
             {"backend": name, "dataset": data.name, "epochs": history.epochs,
@@ -249,4 +289,9 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
                 model, data, out_dir / "trajectory.png", samples=trajectory["samples"],
                 names=trajectory["names"], title=f"{data.name} on {name}, test sequences: "
                 + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
-    return RunResult(model, history, test, data, out_dir, ckpt, plot, seconds, traj, wiring)
+        samples = None
+        if generate is not None:
+            samples = out_dir / "samples.txt"
+            generate_samples(model, tokenizer, generate, samples, seed=seed)
+    return RunResult(model, history, test, data, out_dir, ckpt, plot, seconds, traj, wiring,
+                     samples)

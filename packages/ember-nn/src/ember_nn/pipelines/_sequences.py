@@ -1,6 +1,7 @@
 """What ``ember train`` adds for sequence models: the check that a gap read as timespans is not
-rescaled, the predicted-vs-true trajectory plot (``[output] trajectory``) and the picture of
-the model's wiring (``[output] wiring``). matplotlib and networkx are imported only here."""
+rescaled, the predicted-vs-true trajectory plot (``[output] trajectory``), the picture of
+the model's wiring (``[output] wiring``), and the text a language model generates at the end
+(``[output] tokenizer`` and ``generate``). matplotlib and networkx are imported only here."""
 
 from __future__ import annotations
 
@@ -138,3 +139,107 @@ def plot_trajectory(model: Module, data: Dataset, path: Path, *, samples: int = 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# -- [output] tokenizer and generate: text from a trained language model --------------------
+
+#: ``[output] generate``'s keys and their defaults
+GENERATE_DEFAULTS: dict[str, Any] = {"prompt": "", "tokens": 200, "temperature": 0.8,
+                                     "samples": 1}
+
+
+def generation_options(out: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``[output] generate``: false (the default), true (the defaults) or a table ``{prompt =
+    "...", tokens = 200, temperature = 0.8, samples = 1}``, checked before training. It needs
+    ``[output] tokenizer``, the path (relative to the working directory) of the tokenizer the
+    data loader saved."""
+    value = out.get("generate", False)
+    if value is False or value is None:
+        return None
+    table: Mapping[str, Any] = {} if value is True else value
+    form = ("[output] generate must be true, false or a table {prompt = \"The \", tokens = "
+            "200, temperature = 0.8, samples = 1}")
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{form}, got {value!r:.80}")
+    bad = sorted(set(table) - set(GENERATE_DEFAULTS))
+    if bad:
+        raise ConfigError(f"[output] generate: unknown keys {bad}; allowed: "
+                          f"{sorted(GENERATE_DEFAULTS)}")
+    opts = {**GENERATE_DEFAULTS, **table}
+    if not isinstance(opts["prompt"], str):
+        raise ConfigError(f"[output] generate: prompt must be a string, got {opts['prompt']!r}")
+    for k in ("tokens", "samples"):
+        v = opts[k]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"[output] generate: {k} must be a positive int, got {v!r}")
+    t = opts["temperature"]
+    if isinstance(t, bool) or not isinstance(t, int | float) or not t >= 0:
+        raise ConfigError(f"[output] generate: temperature must be a number >= 0 (0 is "
+                          f"greedy), got {t!r}")
+    if not isinstance(out.get("tokenizer"), str):
+        raise ConfigError("[output] generate needs [output] tokenizer = \"PATH.json\": the "
+                          "tokenizer the data loader saved (Tokenizer.save), to encode the "
+                          "prompt and decode the generated ids")
+    return opts
+
+
+def run_tokenizer(out: Mapping[str, Any], model: Module) -> Any:
+    """The tokenizer ``[output] tokenizer`` names (written by the data loader, so read after
+    the data and before training), checked against the model: None without that key."""
+    spec = out.get("tokenizer")
+    if spec is None:
+        return None
+    if not isinstance(spec, str):
+        raise ConfigError(f"[output] tokenizer must be the path of a tokenizer JSON file, got "
+                          f"{spec!r:.80}")
+    from ..features import Tokenizer
+
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"[output] tokenizer = {spec!r}: no such file (looked for "
+                          f"{path.absolute()}); the data loader must save its tokenizer there "
+                          f"(tokenizer.save(path)) before it returns")
+    tok = Tokenizer.load(path)
+    vocab = getattr(model, "vocab_size", None)
+    if isinstance(vocab, int) and tok.vocab_size > vocab:
+        raise ConfigError(f"[output] tokenizer {spec!r} has {tok.vocab_size} tokens, more than "
+                          f"the model's vocab_size = {vocab}; set [model] vocab_size >= "
+                          f"{tok.vocab_size}")
+    return tok
+
+
+def check_generates(model: Module) -> None:
+    """A model ``[output] generate`` can sample from: one with ``generate`` (LanguageModel)."""
+    if not callable(getattr(model, "generate", None)):
+        raise ConfigError(f"[output] generate: {type(model).__name__} has no generate method; "
+                          f"use a language model (class = \"LanguageModel\"), or remove "
+                          f"generate")
+
+
+def generate_samples(model: Module, tokenizer: Any, options: Mapping[str, Any], path: Path,
+                     *, seed: int = 0) -> list[str]:
+    """``options["samples"]`` texts generated after the prompt (``model.eval().generate``,
+    sample ``i`` drawn with key ``seed + i``), decoded with the special tokens shown; written
+    to ``path`` one after another under a header line, and returned. An empty prompt starts
+    from the eos token (where documents begin in a stream ``pack_blocks`` framed)."""
+    ids = tokenizer.encode(options["prompt"]) or [tokenizer.eos_id]
+    variables = model.trainable_variables
+    device = getattr(variables[0], "device", None) if variables else None
+    prompt = ember.asarray([ids], dtype=ember.int64, device=device)
+    lm: Any = model  # a LanguageModel (check_generates)
+    was_training = model.training
+    model.eval()
+    texts = []
+    try:
+        for i in range(options["samples"]):
+            out = lm.generate(prompt, options["tokens"],
+                              temperature=float(options["temperature"]), key=seed + i)
+            texts.append(str(tokenizer.decode(out[0])))
+    finally:
+        model.train(was_training)
+    header = (f"prompt {options['prompt']!r}, {options['tokens']} tokens, temperature "
+              f"{options['temperature']}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"--- sample {i + 1}: {header} ---\n{t}\n"
+                            for i, t in enumerate(texts)), encoding="utf-8")
+    return texts
