@@ -2,8 +2,8 @@
 
 Nothing is downloaded: every clip is drawn from a fixed seed with NumPy (so every backend
 trains and tests on the same waveforms), then turned into log-mel features by
-``ember_nn.features.LogMel`` on the current backend. A clip is ``DURATION`` seconds at
-``SAMPLE_RATE`` Hz of one of
+``ember_nn.features.log_mel_spectrogram`` on the current backend. A clip is ``DURATION``
+seconds at ``SAMPLE_RATE`` Hz of one of
 
     0 tone        a steady sine at a random pitch
     1 up-chirp    a sine sweeping up (exponentially) over an octave or two
@@ -14,16 +14,17 @@ trains and tests on the same waveforms), then turned into log-mel features by
 
 each with a random level, onset and length (within the clip), a short fade in and out, and
 background noise at a random signal-to-noise ratio. The features are ``(clips, frames,
-N_MELS)``: ``1 + SAMPLES // HOP`` frames of ``N_MELS`` log-mel bands in dB, the layout a
-recurrent layer reads (time first), the same numbers ``librosa.power_to_db(librosa.feature.
-melspectrogram(...))`` gives.
+N_MELS)``: ``1 + SAMPLES // HOP`` frames of ``N_MELS`` log-mel bands in dB relative to the
+clip's loudest band (``ref="max"``, floored 60 dB below it), the layout a recurrent layer
+reads (time first): ``librosa.power_to_db(librosa.feature.melspectrogram(...), ref=np.max,
+top_db=60)``, transposed.
 """
 
 from __future__ import annotations
 
 import ember
 import numpy as np
-from ember_nn.features import LogMel
+from ember_nn.features import log_mel_spectrogram
 
 CLASSES = ("tone", "up-chirp", "down-chirp", "chord", "two beeps", "noise")
 CLIPS_PER_CLASS = 300       # 1800 clips (the config's test_size splits them)
@@ -113,8 +114,9 @@ def waveforms(clips_per_class: int = CLIPS_PER_CLASS, seed: int = SEED
 def features(waves: object) -> ember.Tensor:
     """Log-mel features ``(clips, frames, N_MELS)`` in dB of ``waves`` ``(clips, samples)``,
     on the current backend."""
-    return LogMel(SAMPLE_RATE, N_FFT, HOP, N_MELS, ref="max", top_db=60.0,
-                  channels_last=True)(ember.asarray(waves))
+    db = log_mel_spectrogram(ember.asarray(waves), SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP,
+                             n_mels=N_MELS, ref="max", top_db=60.0)   # (clips, N_MELS, frames)
+    return ember.permute_dims(db, (0, 2, 1))
 
 
 def load(clips_per_class: int = CLIPS_PER_CLASS, seed: int = SEED
