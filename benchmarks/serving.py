@@ -35,15 +35,14 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before the array libraries load
 
 import argparse  # noqa: E402
-import asyncio  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import ember  # noqa: E402
 import ember_nn  # noqa: E402
 import numpy as np  # noqa: E402
 from ember_nn.pipelines._inference import InferencePipeline  # noqa: E402
+from ember_nn.pipelines._load_test import one_at_a_time, serve_concurrently  # noqa: E402
 from ember_nn.pipelines._pipeline import Pipeline  # noqa: E402
 from ember_nn.pipelines._stages import Argmax, Cast, Normalize  # noqa: E402
 
@@ -59,42 +58,16 @@ def percentiles(lat: list[float]) -> tuple[float, float]:
     return statistics.median(lat) * 1e3, q[18] * 1e3
 
 
-def one_at_a_time(pipe: InferencePipeline, rows: list[list[float]]) -> dict[str, Any]:
-    for r in rows[:20]:
-        pipe.predict([r]).tolist()  # warm-up
-    lat = []
-    t0 = time.perf_counter()
-    for r in rows:
-        t = time.perf_counter()
-        pipe.predict([r]).tolist()  # the label as a client reads it (MLX computes it here)
-        lat.append(time.perf_counter() - t)
-    wall = time.perf_counter() - t0
-    return {"rps": len(rows) / wall, "lat": lat, "batch": 1.0}
+def alone(pipe: InferencePipeline, rows: list[list[float]]) -> dict[str, Any]:
+    run = one_at_a_time(pipe, rows)
+    return {"rps": run.requests_per_second, "lat": run.latencies, "batch": run.mean_batch}
 
 
 def concurrent(pipe: InferencePipeline, rows: list[list[float]], clients: int, max_batch: int,
                max_wait_ms: float) -> dict[str, Any]:
-    async def main() -> dict[str, Any]:
-        async with pipe.serve_async(max_batch_size=max_batch, max_wait_ms=max_wait_ms) as srv:
-            await asyncio.gather(*(srv.predict(r) for r in rows[:64]))  # warm-up
-            warm = srv.stats.batches, srv.stats.requests
-            lat: list[float] = []
-            share = [rows[i::clients] for i in range(clients)]
-
-            async def client(mine: list[list[float]]) -> None:
-                for r in mine:
-                    t = time.perf_counter()
-                    (await srv.predict(r)).tolist()
-                    lat.append(time.perf_counter() - t)
-
-            t0 = time.perf_counter()
-            await asyncio.gather(*(client(m) for m in share))
-            wall = time.perf_counter() - t0
-            batches = srv.stats.batches - warm[0]
-            return {"rps": len(rows) / wall, "lat": lat,
-                    "batch": (srv.stats.requests - warm[1]) / max(batches, 1)}
-
-    return asyncio.run(main())
+    run = serve_concurrently(pipe, rows, clients=clients, max_batch_size=max_batch,
+                             max_wait_ms=max_wait_ms)
+    return {"rps": run.requests_per_second, "lat": run.latencies, "batch": run.mean_batch}
 
 
 def main() -> None:
@@ -129,7 +102,7 @@ def main() -> None:
                               key=lambda run: float(run["rps"]))
                 return done[len(done) // 2]
 
-            base = median_run(one_at_a_time)
+            base = median_run(alone)
             runs = [("predict, one at a time", 1, base)]
             for k in clients:
                 runs.append(("predict_async, batch <= 1", k,

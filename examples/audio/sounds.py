@@ -124,3 +124,11 @@ def load(clips_per_class: int = CLIPS_PER_CLASS, seed: int = SEED
     """``(features, labels)``: ``(6 * clips_per_class, 32, 32)`` log-mel dB and the classes."""
     waves, labels = waveforms(clips_per_class, seed)
     return features(waves), ember.asarray(labels)
+
+
+def load_waveforms(clips_per_class: int = CLIPS_PER_CLASS, seed: int = SEED
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(waves, labels)`` for ``sounds.toml``, whose ``[pipeline]`` computes the same
+    log-mel features as :func:`features` from each raw clip (so a served or ``ember
+    predict``-ed model takes raw audio)."""
+    return waveforms(clips_per_class, seed)

@@ -59,7 +59,7 @@ sounds = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sounds)
 
 def load():
-    return sounds.load(clips_per_class=40)
+    return sounds.load_waveforms(clips_per_class=40)
 """
 
 
@@ -110,6 +110,31 @@ def test_audio_example_trains_above_chance(backend: str, tmp_path: Path,
     # 48 test clips of 6 classes: chance is 1/6; the full example reaches 0.89
     assert metrics["test"]["accuracy"] >= 0.45, metrics
     assert metrics["final"]["loss"] < math.log(6) - 0.5, metrics
+    # the saved [pipeline] computes the features from raw clips: `ember predict` on raw audio
+    # gives what the model gives on the example's own features, scaled as in training
+    sounds = _module(AUDIO / "sounds.py")
+    waves, _ = sounds.waveforms(clips_per_class=1, seed=9)
+    np.savetxt(tmp_path / "clips.csv", waves, delimiter=",")
+    assert main(["predict", str(out / "checkpoint"), "--input", str(tmp_path / "clips.csv"),
+                 "--backend", backend]) == 0
+    got = [json.loads(line)["class"] for line in capsys.readouterr().out.splitlines()]
+    with ember.use_backend(backend):
+        ck = load_checkpoint(out / "checkpoint", backend=backend)
+        scaling = ck.extra["scaling"]
+        x = (sounds.features(waves) - ember.asarray(scaling["mean"])) \
+            / ember.asarray(scaling["std"])
+        want = ember.argmax(ck.model(ember.astype(x, ember.float32)), axis=-1).tolist()
+    assert got == want
+
+
+def test_audio_pipeline_table_is_the_examples_features(backend: str) -> None:
+    from ember_nn.pipelines import FeaturePipeline
+
+    sounds = _module(AUDIO / "sounds.py")
+    waves, _ = sounds.waveforms(clips_per_class=1, seed=3)
+    table = read_config(AUDIO / "sounds.toml")["pipeline"]
+    got = FeaturePipeline.from_config(table).run_batch(list(waves))
+    np.testing.assert_allclose(got.numpy(), sounds.features(waves).numpy(), rtol=1e-4, atol=1e-3)
 
 
 # -- text ---------------------------------------------------------------------------------

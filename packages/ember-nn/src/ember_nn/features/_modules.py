@@ -118,7 +118,7 @@ class LogMel(MelSpectrogram):
                  n_mels: int = 128, *, win_length: int | None = None,
                  window: str | None = "hann", center: bool = True, pad_mode: str = "constant",
                  f_min: float = 0.0, f_max: float | None = None, mel_scale: str = "slaney",
-                 norm: str | None = "slaney", ref: float = 1.0, amin: float = 1e-10,
+                 norm: str | None = "slaney", ref: float | str = 1.0, amin: float = 1e-10,
                  top_db: float | None = 80.0, channels_last: bool = False) -> None:
         super().__init__(sample_rate, n_fft, hop_length, n_mels, win_length=win_length,
                          window=window, center=center, pad_mode=pad_mode, f_min=f_min,

@@ -72,6 +72,13 @@ def _train(args: argparse.Namespace) -> int:
     if result.samples is not None:
         print(f"samples:    {result.samples}")
         print(result.samples.read_text(encoding="utf-8"), end="")
+    if result.serving is not None:
+        import json
+
+        from ._serve_run import format_report
+
+        print(f"serving:    {result.serving}")
+        print(format_report(json.loads(result.serving.read_text())))
     return 0
 
 
@@ -107,7 +114,7 @@ def _load(checkpoint: str, backend: str | None, imports: list[str]) -> Any:
 def _evaluate(args: argparse.Namespace) -> int:
     from ..training._trainer import Trainer
     from ._datasets import load_dataset
-    from ._run import import_code, read_config
+    from ._run import import_code, read_config, run_features
 
     name = args.backend or ember.get_backend()
     with ember.use_backend(name):
@@ -119,7 +126,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                 raise ConfigError(f"{args.checkpoint}: no saved run config; pass --config")
             cfg, base = extra["run"], Path(extra.get("base_dir", "."))
         # the data first: a [data] loader (and the run's imports) may define the model's class
-        data = load_dataset(cfg["data"], base_dir=base)
+        data = load_dataset(cfg["data"], base_dir=base, features=run_features(cfg))
         import_code(cfg, base)
         ck = _load(args.checkpoint, name, args.imports)
         tr = cfg.get("training", {})
@@ -141,7 +148,7 @@ def _predict(args: argparse.Namespace) -> int:
         ck = _load(str(path), name, args.imports)
         extra = ck.extra if isinstance(ck.extra, dict) else {}
         rows = read_inputs(Path(args.input))
-        pipe = InferencePipeline.from_checkpoint(ck, spec, backend=name) if spec else None
+        pipe = InferencePipeline.from_checkpoint(ck, spec, backend=name)
         lines, failed = predict_lines(ck.model, rows, loss=extra.get("loss"),
                                       scaling=extra.get("scaling", {}), pipeline=pipe)
     text = "\n".join(lines) + "\n"

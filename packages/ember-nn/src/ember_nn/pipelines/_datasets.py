@@ -39,6 +39,7 @@ class Dataset:
     x_test: ember.Tensor
     y_test: ember.Tensor
     scaling: dict[str, list[float]] = field(default_factory=dict)
+    raw_test: Any = None  # the test inputs as loaded (before features and scaling)
 
     @property
     def num_features(self) -> int:
@@ -112,13 +113,18 @@ def _python(spec: Mapping[str, Any], base: Path) -> tuple[Any, Any, str]:
     return out[0], out[1], target
 
 
-def load_dataset(spec: Mapping[str, Any], *, base_dir: str | Path = ".") -> Dataset:
+def load_dataset(spec: Mapping[str, Any], *, base_dir: str | Path = ".",
+                 features: Any = None) -> Dataset:
     """The dataset a config's ``[data]`` table describes, split and scaled.
 
     Keys: ``source`` ("sklearn" with ``name``; "csv" with ``path`` and ``label``; "python"
     with ``loader = "file.py:function"``), ``test_size`` (0.2), ``seed`` (0), ``scale``
     ("standard": zero mean and unit variance from the training split; "none"; or a number to
     divide by), ``dtype`` of the inputs ("float32").
+
+    ``features`` (a ``FeaturePipeline``, a run's ``[pipeline]``) turns each loaded sample
+    into the model's input before the split is scaled; ``raw_test`` keeps the test inputs as
+    loaded (what a served model receives).
     """
     source = spec.get("source")
     base = Path(base_dir)
@@ -130,8 +136,9 @@ def load_dataset(spec: Mapping[str, Any], *, base_dir: str | Path = ".") -> Data
         xs, ys, name = _python(spec, base)
     else:
         raise ConfigError(f"data: source must be 'sklearn', 'csv' or 'python', got {source!r}")
-    x = ember.asarray(xs, dtype=spec.get("dtype", "float32"))
+    raw = ember.asarray(xs, dtype=spec.get("dtype", "float32"))
     y = ember.asarray(ys)
+    x = raw if features is None else _features(features, raw, name)
     if x.ndim < 2 or y.ndim < 1 or x.shape[0] != y.shape[0]:
         raise ConfigError(f"data: {name} gave inputs of shape {x.shape} and labels of shape "
                           f"{y.shape}; they need the same number of samples")
@@ -150,7 +157,16 @@ def load_dataset(spec: Mapping[str, Any], *, base_dir: str | Path = ".") -> Data
     y_train, y_test = ember.take(y, train, axis=0), ember.take(y, test, axis=0)
     scaling = _scaling(spec.get("scale", "standard"), x_train)
     return Dataset(name, apply_scaling(x_train, scaling), y_train,
-                   apply_scaling(x_test, scaling), y_test, scaling)
+                   apply_scaling(x_test, scaling), y_test, scaling,
+                   raw_test=ember.take(raw, test, axis=0) if raw.ndim else raw)
+
+
+def _features(features: Any, raw: ember.Tensor, name: str) -> ember.Tensor:
+    """Each sample of ``raw`` through the run's feature pipeline, stacked (float32)."""
+    if raw.ndim < 1 or raw.shape[0] == 0:
+        raise ConfigError(f"data: {name} gave no samples for the [pipeline] to compute")
+    out = features.run_batch([raw[i] for i in range(raw.shape[0])])
+    return ember.astype(out, ember.float32) if out.dtype != ember.float32 else out
 
 
 def _scaling(scale: Any, x: ember.Tensor) -> dict[str, list[float]]:

@@ -33,7 +33,7 @@ from ._serving import BatchServer, Failure
 from ._stages import Cast, Normalize
 from ._threads import is_lazy, materialise
 
-__all__ = ["InferencePipeline", "locate", "scaling_preprocess", "write_spec"]
+__all__ = ["InferencePipeline", "locate", "run_preprocess", "scaling_preprocess", "write_spec"]
 
 INFERENCE = "inference.json"
 FORMAT = "ember-inference"
@@ -297,9 +297,7 @@ class InferencePipeline:
             return cls(checkpoint.model, _pipeline_from(spec.get("preprocess"), "preprocess"),
                        _pipeline_from(spec.get("postprocess"), "postprocess"),
                        batch_size=spec.get("batch_size", 256), backend=backend)
-        extra = checkpoint.extra if isinstance(checkpoint.extra, Mapping) else {}
-        return cls(checkpoint.model, scaling_preprocess(extra.get("scaling")), None,
-                   backend=backend)
+        return cls(checkpoint.model, run_preprocess(checkpoint.extra), None, backend=backend)
 
 
 def locate(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, Path]:
@@ -316,9 +314,12 @@ def locate(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, Path]:
     return None, p
 
 
-def scaling_preprocess(scaling: Mapping[str, Any] | None) -> Pipeline:
-    """The preprocessing of an ``ember train`` run: float32, then its saved feature scaling
-    (``{"mean": [...], "std": [...]}``; none if empty).
+def scaling_preprocess(scaling: Mapping[str, Any] | None,
+                       features: Mapping[str, Any] | None = None) -> Pipeline:
+    """The preprocessing of an ``ember train`` run: its ``[pipeline]`` feature stages (a
+    config, if the run has one: then the result is a :class:`FeaturePipeline`, run on each raw
+    sample), float32, then its saved feature scaling (``{"mean": [...], "std": [...]}``; none if
+    empty).
 
     >>> scaling_preprocess({"mean": [1.0], "std": [2.0]}).names
     ['float32', 'scale']
@@ -326,7 +327,18 @@ def scaling_preprocess(scaling: Mapping[str, Any] | None) -> Pipeline:
     stages: list[tuple[str, Any]] = [("float32", Cast("float32"))]
     if scaling:
         stages.append(("scale", Normalize(mean=list(scaling["mean"]), std=list(scaling["std"]))))
-    return Pipeline(stages)
+    if features is None:
+        return Pipeline(stages)
+    own = FeaturePipeline.from_config(features).stages
+    taken = {n for n, _ in own}
+    return FeaturePipeline([*own, *((n if n not in taken else f"run_{n}", s) for n, s in stages)])
+
+
+def run_preprocess(extra: Any) -> Pipeline:
+    """:func:`scaling_preprocess` of the run a checkpoint's ``extra`` records."""
+    extra = extra if isinstance(extra, Mapping) else {}
+    run = extra.get("run") if isinstance(extra.get("run"), Mapping) else {}
+    return scaling_preprocess(extra.get("scaling"), run.get("pipeline"))
 
 
 def write_spec(directory: Path, checkpoint: str, config: Mapping[str, Any]) -> Path:

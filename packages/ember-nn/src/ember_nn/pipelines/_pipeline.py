@@ -22,33 +22,38 @@ import os
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import ember
 
 from .._core._errors import ConfigError
+from ..data._errors import DataError
+from . import _feature_stages  # noqa: F401  (registers the audio feature stage kinds)
 from ._stages import build_stage, stage_config
 
 __all__ = ["FeaturePipeline", "Pipeline", "StageError"]
 
 
-class StageError(ember.EmberError, RuntimeError):
+class StageError(DataError):
     """A stage raised: the message names the stage (its name and position) and the item index;
-    the stage's own exception is ``__cause__``.
+    the stage's own exception is ``__cause__``. A :class:`ember_nn.data.DataError`, so one
+    ``except DataError`` catches a failure in a data pipeline and in a pipeline object alike.
 
     Attributes:
         stage: the stage's name.
         position: the stage's place in the pipeline (0 first; -1 for an async source).
         index: the index of the item it failed on (None for a single ``run``).
+        epoch: always None (a pipeline object has no epochs).
     """
 
     def __init__(self, stage: str, position: int, index: int | None, cause: BaseException,
                  count: int | None = None) -> None:
-        self.stage, self.position, self.index = stage, position, index
+        self.position = position
         where = ("the source" if position < 0 else
                  f"stage {stage!r} ({position + 1}" + (f" of {count})" if count else ")"))
         item = f" on item {index}" if index is not None else ""
-        super().__init__(f"{where} failed{item}: {type(cause).__name__}: {cause}")
+        super().__init__(f"{where} failed{item}: {type(cause).__name__}: {cause}", stage=stage,
+                         index=index)
 
 
 def _named(stages: Any, what: str) -> list[tuple[str, Callable[[Any], Any]]]:
@@ -167,7 +172,7 @@ class Pipeline:
         return {"stages": out}
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Pipeline:
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
         """The pipeline ``get_config`` (or a ``[pipeline]`` table) describes.
 
         Raises ConfigError naming the stage for an unknown kind, a missing name or bad
@@ -191,7 +196,7 @@ class Pipeline:
 
     @classmethod
     def from_toml(cls, source: str | os.PathLike[str] | Mapping[str, Any],
-                  table: str = "pipeline") -> Pipeline:
+                  table: str = "pipeline") -> Self:
         """The pipeline of a TOML ``[pipeline]`` table: ``source`` is a ``.toml`` file, a
         parsed document holding the table, or the table itself. ``table`` picks another table
         name (``"preprocess"`` ...); dotted names reach nested tables.

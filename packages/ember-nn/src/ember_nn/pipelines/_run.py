@@ -28,6 +28,7 @@ from ..training._precision import PRECISION_MODES
 from ..training._trainer import History, Trainer
 from ._datasets import Dataset, load_dataset
 from ._imports import import_user_code, loader_import
+from ._pipeline import FeaturePipeline
 from ._sequences import (
     check_gap_scaling,
     check_generates,
@@ -36,13 +37,14 @@ from ._sequences import (
     run_tokenizer,
     trajectory_options,
 )
+from ._serve_run import serve_options
 
 __all__ = ["RunResult", "build_model", "build_optimizer", "import_code", "model_from_layers",
-           "read_config", "recorded_imports", "train_from_config"]
+           "read_config", "recorded_imports", "run_features", "train_from_config"]
 
 KEYS = {
     "": {"backend", "device", "seed", "imports", "data", "model", "optimizer", "training",
-         "output"},
+         "output", "pipeline", "serve"},
     "training": {"epochs", "batch_size", "loss", "metrics", "validation_split", "dtype",
                  "precision", "compile", "early_stopping", "shuffle", "terminate_on_nan"},
     "output": {"dir", "plot", "checkpoint", "trajectory", "wiring", "tokenizer", "generate"},
@@ -75,6 +77,18 @@ def check_keys(cfg: Mapping[str, Any], where: str) -> None:
     for section in ("data", "model", "optimizer"):
         if section not in cfg:
             raise ConfigError(f"{where}: the config needs a [{section}] table")
+
+
+def run_features(cfg: Mapping[str, Any]) -> FeaturePipeline | None:
+    """The run's ``[pipeline]`` table as a :class:`FeaturePipeline` (each loaded sample to the
+    model's input), or None without one. Raises ConfigError for a bad table."""
+    table = cfg.get("pipeline")
+    if table is None:
+        return None
+    try:
+        return FeaturePipeline.from_config(table)
+    except ConfigError as e:
+        raise ConfigError(f"[pipeline]: {e}") from None
 
 
 def import_code(cfg: Mapping[str, Any], base_dir: str | Path) -> list[str]:
@@ -189,6 +203,7 @@ class RunResult:
     trajectory: Path | None = None
     wiring: Path | None = None
     samples: Path | None = None
+    serving: Path | None = None
 
 
 def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
@@ -206,8 +221,9 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
     t0 = time.perf_counter()
     with ember.use_backend(name):
         seed = int(cfg.get("seed", 0))
-        data = load_dataset(cfg["data"], base_dir=base_dir)
+        data = load_dataset(cfg["data"], base_dir=base_dir, features=run_features(cfg))
         import_code(cfg, base_dir)
+        serving = serve_options(cfg.get("serve"))
         with seeded(seed):
             model = build_model(cfg["model"])
         check_gap_scaling(model, cfg["data"])
@@ -293,5 +309,13 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
         if generate is not None:
             samples = out_dir / "samples.txt"
             generate_samples(model, tokenizer, generate, samples, seed=seed)
+        served = None
+        if serving is not None:
+            from ._inference import run_preprocess
+            from ._serve_run import serve_trained
+
+            served = out_dir / "serving.json"
+            serve_trained(model, data, run_preprocess(extra), tr.get("loss", "mse"), serving,
+                          served)
     return RunResult(model, history, test, data, out_dir, ckpt, plot, seconds, traj, wiring,
-                     samples)
+                     samples, served)

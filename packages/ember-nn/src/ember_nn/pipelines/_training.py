@@ -86,12 +86,15 @@ class TrainingPipeline:
                                    output_dir=None if output_dir is None else Path(output_dir),
                                    epochs=epochs, progress=progress,
                                    callbacks=self.callbacks)
-        serve = InferencePipeline(result.model, scaling_preprocess(result.data.scaling),
-                                  self.postprocess, backend=backend)
+        serve = InferencePipeline(result.model, self._preprocess(result), self.postprocess,
+                                  backend=backend)
         write_spec(result.checkpoint.parent, result.checkpoint.name, serve.get_config())
         return result
 
     def inference(self, result: RunResult) -> InferencePipeline:
         """The trained model of ``result`` with this run's pre- and postprocessing."""
-        return InferencePipeline(result.model, scaling_preprocess(result.data.scaling),
-                                 self.postprocess)
+        return InferencePipeline(result.model, self._preprocess(result), self.postprocess)
+
+    def _preprocess(self, result: RunResult) -> Pipeline:
+        """The run's ``[pipeline]`` features (if any), float32 and its feature scaling."""
+        return scaling_preprocess(result.data.scaling, self.config.get("pipeline"))
