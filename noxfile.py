@@ -3,7 +3,7 @@
 Each tests(backend) session installs only ember-core and that backend first and checks that
 they work alone; then it adds ember-numpy (the conformance kit's reference answer, not a
 backend under test) and ember-nn, and runs ember-core's, the backend's and ember-nn's tests
-(ember-nn's on that backend: the same models train on each).
+(ember-nn's on that backend: the same models train on each), and ember-mad's.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ nox.options.error_on_external_run = True
 ROOT = Path(__file__).parent
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PKG = {name: str(ROOT / "packages" / name) for name in
-       ("ember-core", "ember-numpy", "ember-torch", "ember-mlx", "ember-nn")}
+       ("ember-core", "ember-numpy", "ember-torch", "ember-mlx", "ember-nn", "ember-mad")}
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100"]
 # safetensors: the reference reader/writer our checkpoint files must match; ncps 1.0.1 and torch:
 # the references of the recurrent layers, wirings and liquid cells (torch comes as a plain library
 # in the numpy/mlx sessions too, after their standalone check).
-# librosa, torchaudio and soundfile: the references of the audio features; tokenizers: text
+# librosa, torchaudio and soundfile: the references of the audio features; tokenizers: text;
+# torchmetrics: the reference of ember-mad's macro accuracy
 NN_TEST_DEPS = ["safetensors>=0.4", "ncps==1.0.1", "torch>=2.3", "librosa>=0.10",
-                "torchaudio>=2.3", "soundfile>=0.12", "tokenizers>=0.15"]
+                "torchaudio>=2.3", "soundfile>=0.12", "tokenizers>=0.15", "torchmetrics>=1.0"]
 
 STANDALONE_CHECK = """
 import sys, ember
@@ -50,9 +51,10 @@ def tests(session: nox.Session, backend: str) -> None:
     session.install(PKG["ember-core"], PKG[f"ember-{backend}"])
     session.run("ember", "info")
     session.run("python", "-c", STANDALONE_CHECK.format(backend=backend))
-    session.install(PKG["ember-numpy"], f"{PKG['ember-nn']}[examples]", *TEST_DEPS, *NN_TEST_DEPS)
+    session.install(PKG["ember-numpy"], f"{PKG['ember-nn']}[examples]", PKG["ember-mad"],
+                    *TEST_DEPS, *NN_TEST_DEPS)
     paths = ["packages/ember-core/tests", f"packages/ember-{backend}/tests",
-             "packages/ember-nn/tests"]
+             "packages/ember-nn/tests", "packages/ember-mad/tests"]
     session.run("pytest", "-q", "-p", "no:cacheprovider", *paths, *session.posargs,
                 env={"EMBER_TEST_BACKEND": backend})
 
@@ -84,10 +86,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy on ember-core (the package every other one builds on) and ember-nn."""
-    session.install("mypy>=1.11", PKG["ember-core"], PKG["ember-nn"], "pytest", "hypothesis",
-                    "numpy>=2.0")
-    session.run("mypy", "packages/ember-core/src/ember", "packages/ember-nn/src/ember_nn")
+    """mypy on ember-core (the package every other one builds on), ember-nn and ember-mad."""
+    session.install("mypy>=1.11", PKG["ember-core"], PKG["ember-nn"], PKG["ember-mad"], "pytest",
+                    "hypothesis", "numpy>=2.0")
+    session.run("mypy", "packages/ember-core/src/ember", "packages/ember-nn/src/ember_nn",
+                "packages/ember-mad/src/ember_mad")
 
 
 @nox.session(python=PYTHON)
