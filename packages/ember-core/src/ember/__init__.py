@@ -13,7 +13,7 @@ explicit-key random numbers. ``ember info`` on the command line lists the backen
 
 from __future__ import annotations
 
-from . import _dtypes, autodiff, fft, linalg, nn, ops, random
+from . import _dtypes, autodiff, distributed, fft, linalg, nn, ops, random
 from ._backend import (
     Backend,
     BackendHooks,
@@ -114,7 +114,7 @@ __all__ = [
     "BackendNotFoundError", "Capabilities", "CopyError", "DType", "DTypeError", "EmberError",
     "LinAlgError", "NativeArrays", "NativeDevices", "OpSpec", "OutOfBoundsError", "OutOfMemoryError", "ShapeError", "Tensor",
     "UnsupportedError", "backends", "bfloat16", "bool",
-    "complex64", "complex128", "e", "fft", "float16", "float32", "float64",
+    "complex64", "complex128", "distributed", "e", "fft", "float16", "float32", "float64",
     "get_backend", "inf", "int8", "int16", "int32", "int64", "linalg",
     "load_backend", "nan", "newaxis", "nn", "pi", "random", "set_backend", "uint8", "uint16",
     "uint32", "uint64", "use_backend",

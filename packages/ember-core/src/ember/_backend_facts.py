@@ -15,6 +15,7 @@ from . import _dtypes as dt
 
 if TYPE_CHECKING:
     from .autodiff import Engine
+    from .distributed import Collectives
 
 __all__ = ["BackendHooks", "Capabilities", "NativeArrays", "NativeDevices"]
 
@@ -108,6 +109,10 @@ class BackendHooks:
         set_memory_limit: ``set_memory_limit(nbytes, device) -> previous limit (int or None)``,
             or ``NotImplemented`` where the device has none (``ember.set_memory_limit``).
             Default: no limit can be set.
+        distributed: ``distributed() -> ember.distributed.Collectives``: the library's own
+            collectives across processes (torch.distributed, ``mx.distributed``) behind
+            ``ember.distributed``. Default: a world of one process only; a launched job of
+            several raises :class:`ember.UnsupportedError`.
     """
 
     basic_index: Callable[[Any, tuple[Any, ...]], Any] | None = None
@@ -120,3 +125,4 @@ class BackendHooks:
     memory_info: Callable[[Any], tuple[int | None, int | None, int | None, int | None] | None] | None = None
     reset_peak_memory: Callable[[Any], bool] | None = None
     set_memory_limit: Callable[[int, Any], Any] | None = None
+    distributed: Callable[[], Collectives] | None = None

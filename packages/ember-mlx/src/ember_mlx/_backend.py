@@ -275,6 +275,12 @@ def _tape_engine() -> Any:
     return _ENGINE[0]()
 
 
+def _distributed() -> ember.distributed.Collectives:
+    from ._distributed import MLXCollectives
+
+    return MLXCollectives()
+
+
 def create_backend() -> ember.Backend:
     all_dtypes = frozenset(DTYPES)
     return ember.Backend(
@@ -305,5 +311,6 @@ def create_backend() -> ember.Backend:
             reset_peak_memory=_settings.reset_peak_memory,
             set_memory_limit=_settings.set_memory_limit,
             tape_engine=_tape_engine,
+            distributed=_distributed,
         ),
     )

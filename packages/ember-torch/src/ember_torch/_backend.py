@@ -164,6 +164,12 @@ def _tape_engine() -> Any:
     return _ENGINE[0]()
 
 
+def _distributed() -> ember.distributed.Collectives:
+    from ._distributed import TorchCollectives  # torch.distributed only when a job starts
+
+    return TorchCollectives()
+
+
 def create_backend() -> ember.Backend:
     return ember.Backend(
         name="torch",
@@ -186,5 +192,6 @@ def create_backend() -> ember.Backend:
             reset_peak_memory=_settings.reset_peak_memory,
             set_memory_limit=_settings.set_memory_limit,
             tape_engine=_tape_engine,
+            distributed=_distributed,
         ),
     )

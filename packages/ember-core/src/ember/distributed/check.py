@@ -1,0 +1,89 @@
+"""``python -m ember.distributed.check``: run every collective once under a launcher and print
+what this rank got, one JSON line per rank; a quick test of a set-up and what the
+multi-process tests of ember-torch and ember-mlx run.
+
+    python -m torch.distributed.run --nproc-per-node 2 -m ember.distributed.check --backend torch
+    mlx.launch -n 2 -- python -m ember.distributed.check --backend mlx
+
+Rank r contributes ``r + arange(n)`` (float32) to the reductions. ``--die R`` makes rank R
+exit with status 3 once the job has started, ``--stall R`` makes it sleep for three timeouts: the
+other ranks then print the error they get (``{"rank": r, "error": ...}``) and exit with status
+1, or (MLX, past the timeout) are ended by ember's watchdog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import ember
+
+__all__ = ["main"]
+
+
+def _results(n: int) -> dict[str, object]:
+    d = ember.distributed
+    r = d.rank()
+    x = ember.arange(n, dtype=ember.float32) + r
+    before = x.tolist()
+    out: dict[str, object] = {
+        op: d.all_reduce(x, op=op).tolist() for op in ("sum", "mean", "max", "min")
+    }
+    out["unchanged"] = x.tolist() == before
+    out["int_sum"] = d.all_reduce(ember.asarray([r, 2 * r], dtype=ember.int32)).tolist()
+    out["gather"] = d.all_gather(x).tolist()
+    out["gather_scalar"] = d.all_gather(ember.asarray(float(r))).tolist()
+    out["gather_bool"] = d.all_gather(ember.asarray([r % 2 == 0, True])).tolist()
+    src = 1 if d.world_size() > 1 else 0
+    out["broadcast"] = d.broadcast(x * 10, src=src).tolist()
+    out["broadcast_bool"] = d.broadcast(ember.asarray([r == src, r != src]), src=src).tolist()
+    many = [ember.full((2, 2), float(r)), ember.arange(3, dtype=ember.float32) * (r + 1),
+            ember.asarray([r], dtype=ember.int64), ember.asarray(float(r))]
+    out["many_sum"] = [t.tolist() for t in d.all_reduce_many(many, op="sum", bucket_bytes=16)]
+    d.barrier()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ember.distributed.check")
+    p.add_argument("--backend", default=None, help="ember backend (default: the default one)")
+    p.add_argument("--engine", default=None, help="gloo, nccl, ring, mpi (default: chosen)")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--size", type=int, default=4)
+    p.add_argument("--die", type=int, default=None, help="this rank exits with status 3")
+    p.add_argument("--stall", type=int, default=None,
+                   help="this rank sleeps (3 timeouts) instead of joining the next collective")
+    args = p.parse_args(argv)
+    if args.backend:
+        ember.set_backend(args.backend)
+    d = ember.distributed
+    world = d.init(args.engine, timeout=args.timeout)
+    head = {"rank": world.rank, "world": world.world_size, "local_rank": world.local_rank,
+            "backend": world.backend, "engine": world.engine, "launcher": world.launcher}
+    if args.die is not None or args.stall is not None:
+        d.barrier()
+        if world.rank == args.die:
+            sys.exit(3)
+        if world.rank == args.stall:
+            time.sleep(3 * args.timeout)
+            return 0
+        start = time.perf_counter()
+        try:
+            d.all_reduce(ember.ones(4))
+            d.barrier()
+        except ember.EmberError as exc:
+            seconds = round(time.perf_counter() - start, 1)
+            print(json.dumps(head | {"error": f"{type(exc).__name__}: {exc}",
+                                     "seconds": seconds}), flush=True)
+            return 1
+        print(json.dumps(head | {"error": None}), flush=True)
+        return 0
+    print(json.dumps(head | _results(args.size)), flush=True)
+    d.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
