@@ -199,3 +199,18 @@ def test_bad_pipeline_table_fails_before_training(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[pipeline\].*unknown stage kind 'log_mell'"):
         train_from_config(read_config(tmp_path / "run.toml"), base_dir=tmp_path,
                           output_dir=tmp_path / "out", progress=False)
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from ember_nn.pipelines import _inference, _load_test, _stages
+
+    with ember.use_backend("numpy"):
+        for module in (_load_test, _inference):
+            globs = {"ember": ember, "ember_nn": ember_nn, "asyncio": __import__("asyncio"),
+                     "tempfile": __import__("tempfile"),
+                     **{k: getattr(module, k) for k in dir(module) if not k.startswith("__")},
+                     **{k: getattr(_stages, k) for k in _stages.__all__}}
+            result = doctest.testmod(module, globs=globs, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+            assert result.attempted > 0 and result.failed == 0, module

@@ -11,6 +11,9 @@ from ._async import AsyncStage as AsyncStage
 from ._datasets import Dataset as Dataset
 from ._datasets import load_dataset as load_dataset
 from ._inference import InferencePipeline as InferencePipeline
+from ._load_test import LoadTest as LoadTest
+from ._load_test import one_at_a_time as one_at_a_time
+from ._load_test import serve_concurrently as serve_concurrently
 from ._pipeline import FeaturePipeline as FeaturePipeline
 from ._pipeline import Pipeline as Pipeline
 from ._pipeline import StageError as StageError
@@ -27,6 +30,6 @@ from ._stages import register_stage as register_stage
 from ._training import TrainingPipeline as TrainingPipeline
 
 __all__ = ["Argmax", "AsyncPipeline", "AsyncStage", "BatchServer", "Call", "Cast", "Dataset",
-           "FeaturePipeline", "InferencePipeline", "Normalize", "OneHot", "Pipeline", "Reshape",
-           "ServeStats", "Stage", "StageError", "TrainingPipeline", "load_dataset",
-           "register_stage"]
+           "FeaturePipeline", "InferencePipeline", "LoadTest", "Normalize", "OneHot", "Pipeline",
+           "Reshape", "ServeStats", "Stage", "StageError", "TrainingPipeline", "load_dataset",
+           "one_at_a_time", "register_stage", "serve_concurrently"]
