@@ -49,6 +49,26 @@ def test_feature_stage_kinds_are_the_feature_modules(backend: str, spec: dict[st
     assert again.get_config() == pipe.get_config()
 
 
+def test_batchable_pipelines_run_in_chunks_with_the_same_numbers(backend: str) -> None:
+    from ember_nn.pipelines._stages import Cast, Normalize, Reshape
+
+    spec, _ = STAGES[1]
+    pipe = FeaturePipeline([("f", FeaturePipeline.from_config(
+        {"stages": [{"name": "f", **spec}]})["f"]), ("n", Normalize(mean=1.0, std=2.0)),
+        ("c", Cast("float32"))])
+    assert pipe.batchable
+    x = ember.asarray(np.concatenate([WAVES] * 3))
+    chunked = pipe.run_batch(x, chunk=4)
+    alone = ember.stack([pipe.run(x[i]) for i in range(x.shape[0])], axis=0)
+    np.testing.assert_allclose(chunked.numpy(), alone.numpy(), rtol=1e-6, atol=1e-5)
+    assert not FeaturePipeline([("r", Reshape([-1]))]).batchable  # a sample's shape
+    # a failure in a chunk is found again sample by sample: the error names the sample
+    bad = np.concatenate([WAVES, WAVES[:, :100]], axis=1)  # 900 values, 800 means
+    pipe_bad = FeaturePipeline([("n", Normalize(mean=[0.0] * 800, std=[1.0] * 800))])
+    with pytest.raises(StageError, match="stage 'n' \\(1 of 1\\) failed on item 0"):
+        pipe_bad.run_batch(ember.asarray(bad))
+
+
 def test_feature_stage_errors_name_the_kind() -> None:
     with pytest.raises(ConfigError, match=r"log_mel.*n_bands"):
         FeaturePipeline.from_config({"stages": [{"name": "f", "kind": "log_mel",

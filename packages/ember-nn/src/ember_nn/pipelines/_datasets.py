@@ -165,7 +165,7 @@ def _features(features: Any, raw: ember.Tensor, name: str) -> ember.Tensor:
     """Each sample of ``raw`` through the run's feature pipeline, stacked (float32)."""
     if raw.ndim < 1 or raw.shape[0] == 0:
         raise ConfigError(f"data: {name} gave no samples for the [pipeline] to compute")
-    out = features.run_batch([raw[i] for i in range(raw.shape[0])])
+    out = features.run_batch(raw)
     return ember.astype(out, ember.float32) if out.dtype != ember.float32 else out
 
 

@@ -31,6 +31,7 @@ class FeatureStage(Stage):
     Subclasses name the module class in ``module``."""
 
     module: type[Module]
+    batched = True  # the modules compute over the last axis, batch axes in front
 
     def __init__(self, **kwargs: Any) -> None:
         try:

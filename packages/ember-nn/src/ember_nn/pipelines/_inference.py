@@ -170,7 +170,10 @@ class InferencePipeline:
             parts = []
             for start in range(0, n, self.batch_size):
                 stop = min(n, start + self.batch_size)
-                if isinstance(self.preprocess, FeaturePipeline):
+                if isinstance(self.preprocess, FeaturePipeline) and self.preprocess.batchable \
+                        and isinstance(inputs, ember.Tensor):
+                    x = self._placed(self.preprocess.run_batch(inputs[start:stop]))
+                elif isinstance(self.preprocess, FeaturePipeline):
                     feats = [self.preprocess.run(inputs[i], index=i) for i in range(start, stop)]
                     x = self._placed(ember.stack(_same_shapes(feats, start), axis=0))
                 else:

@@ -130,11 +130,28 @@ class Pipeline:
         """
         return list(self.iter(items))
 
-    def run_batch(self, items: Iterable[Any]) -> ember.Tensor:
-        """Each item through the pipeline, the outputs stacked on a new first axis.
+    @property
+    def batchable(self) -> bool:
+        """Whether every stage does to a batch what it does to each of its samples (stages
+        whose class sets ``batched = True``: casts, normalisation, the audio features)."""
+        return all(getattr(fn, "batched", False) for _, fn in self._stages)
+
+    def run_batch(self, items: Iterable[Any], *, chunk: int = 256) -> ember.Tensor:
+        """Each item through the pipeline, the outputs stacked on a new first axis. A
+        :attr:`batchable` pipeline given a tensor of samples with at least one axis each runs on
+        ``chunk`` samples at a time (the same numbers, far fewer calls); a failure there is
+        retried item by item, so that the error names the item.
 
         Raises ShapeError naming the first item whose output shape differs from item 0's.
         """
+        if isinstance(items, ember.Tensor) and items.ndim >= 2 and items.shape[0] > 0 \
+                and self.batchable:
+            try:
+                parts = [self.run(items[i:i + chunk]) for i in range(0, items.shape[0], chunk)]
+            except StageError:
+                pass  # item by item below: the error names the item
+            else:
+                return ember.concat([ember.asarray(y) for y in parts], axis=0)
         return _stack([ember.asarray(y) if not isinstance(y, ember.Tensor) else y
                        for y in self.iter(items)], type(self).__name__)
 

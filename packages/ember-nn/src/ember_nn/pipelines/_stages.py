@@ -122,6 +122,8 @@ class Cast(Stage):
     ember.Tensor([1.0, 2.0], dtype=float32, backend=numpy)
     """
 
+    batched = True
+
     def __init__(self, dtype: str = "float32") -> None:
         if not isinstance(dtype, str) or not isinstance(getattr(ember, dtype, None), ember.DType):
             raise ConfigError(f"cast: dtype must be a dtype name such as 'float32', 'int64', "
@@ -146,6 +148,8 @@ class Normalize(Stage):
     >>> Normalize(mean=[1.0, 2.0], std=[2.0, 4.0])([3.0, 6.0])
     ember.Tensor([1.0, 1.0], dtype=float32, backend=numpy)
     """
+
+    batched = True
 
     def __init__(self, mean: float | list[float] = 0.0, std: float | list[float] = 1.0) -> None:
         self.mean = _numbers(mean, "normalize: mean")
