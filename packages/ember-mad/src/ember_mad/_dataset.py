@@ -93,10 +93,10 @@ def make_dataset(task: str, *, seed: int = 12345, num_train_examples: int = 12_8
     >>> data = make_dataset("in-context-recall", num_train_examples=2, num_test_examples=1,
     ...                     seq_len=8, vocab_size=8)
     >>> data.train_inputs
-    array([[2, 6, 3, 7, 0, 4, 2],
-           [1, 5, 2, 6, 1, 5, 1]])
+    array([[0, 7, 1, 4, 3, 6, 3],
+           [1, 7, 1, 7, 2, 6, 1]])
     >>> data.test_inputs, data.test_targets
-    (array([[3, 7, 3, 7, 0, 5, 0]]), array([[-100,    7, -100, -100, -100, -100,    5]]))
+    (array([[0, 6, 2, 7, 2, 7, 0]]), array([[-100, -100, -100, -100,    7, -100,    6]]))
     """
     params = resolve_params(task, task_params)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import ember
@@ -25,8 +26,6 @@ _MAMBA = ("mamba", "swiglu", "mamba", "swiglu")
 
 def _row(compression: float, fuzzy: float, recall: float, memorization: float, noisy: float,
          copying: float, mean: float) -> Mapping[str, float]:
-    from types import MappingProxyType
-
     return MappingProxyType({
         "compression": compression, "fuzzy-in-context-recall": fuzzy,
         "in-context-recall": recall, "memorization": memorization,
@@ -35,11 +34,11 @@ def _row(compression: float, fuzzy: float, recall: float, memorization: float, n
 
 #: The MAD scores (%) of Poli et al. 2024 (Table: MAD synthetics), keyed by the layer list:
 #: per task and their ``"mean"`` as printed (the mean of the six, rounded).
-PAPER_SCORES: Mapping[tuple[str, ...], Mapping[str, float]] = {
+PAPER_SCORES: Mapping[tuple[str, ...], Mapping[str, float]] = MappingProxyType({
     _TRANSFORMER: _row(51.6, 29.8, 94.1, 85.2, 86.8, 99.6, 74.5),
     _HYENA: _row(44.8, 14.4, 99.0, 89.4, 98.6, 93.0, 73.2),
     _MAMBA: _row(52.7, 6.7, 90.4, 89.5, 90.1, 86.3, 69.3),
-}
+})
 
 
 def _labels(x: Any, name: str, *, logits_ok: bool, ndim: int | None = None) -> np.ndarray:
