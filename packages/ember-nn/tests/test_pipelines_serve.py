@@ -234,3 +234,21 @@ def test_docstring_examples() -> None:
                      **{k: getattr(_stages, k) for k in _stages.__all__}}
             result = doctest.testmod(module, globs=globs, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
             assert result.attempted > 0 and result.failed == 0, module
+
+
+def test_the_serving_example_config(backend: str, tmp_path: Path) -> None:
+    """examples/serving/digits_served.toml as the README runs it, with fewer epochs and
+    requests."""
+    from ember_nn.pipelines._run import read_config, train_from_config
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "serving" / "digits_served.toml"
+    cfg = read_config(example)
+    cfg["serve"].update(requests=100, clients=[1, 16])
+    result = train_from_config(cfg, base_dir=example.parent, backend=backend,
+                               output_dir=tmp_path, epochs=3, progress=False)
+    assert result.serving == tmp_path / "serving.json"
+    report = json.loads(result.serving.read_text())
+    assert [r["clients"] for r in report["runs"]] == [1, 1, 16]
+    assert all(r["agree_with_batch"] == 100 for r in report["runs"])
+    assert report["runs"][2]["mean_batch"] > 1.0  # 16 clients: the server batched them
+    assert report["runs"][0]["accuracy"] >= 0.8
