@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import _dtypes as dt
 from .._errors import (
     ArgumentError,
     BackendMismatchError,
@@ -257,7 +258,7 @@ def all_reduce(x: Tensor, op: str = "sum") -> Tensor:
         raise ArgumentError(f"all_reduce: op must be one of {list(OPS)}, got {op!r}")
     x, b, engine, place = _checked(x, "all_reduce")
     dtype = x.dtype
-    if dtype.kind == "bool":
+    if dtype == dt.bool:
         raise DTypeError(f"all_reduce: x is bool, which has no {op!r}; cast it first, e.g. "
                          f"x.astype(ember.int32) (max is 'any', min is 'all')")
     if op == "mean" and not dtype.is_inexact:

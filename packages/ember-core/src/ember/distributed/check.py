@@ -6,7 +6,7 @@ multi-process tests of ember-torch and ember-mlx run.
     mlx.launch -n 2 -- python -m ember.distributed.check --backend mlx
 
 Rank r contributes ``r + arange(n)`` (float32) to the reductions. ``--die R`` makes rank R
-exit with status 3 once the job has started, ``--stall R`` makes it sleep for three timeouts: the
+exit with status 3 once the job has started, ``--stall R`` makes it sleep for two timeouts: the
 other ranks then print the error they get (``{"rank": r, "error": ...}``) and exit with status
 1, or (MLX, past the timeout) are ended by ember's watchdog.
 """
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=4)
     p.add_argument("--die", type=int, default=None, help="this rank exits with status 3")
     p.add_argument("--stall", type=int, default=None,
-                   help="this rank sleeps (3 timeouts) instead of joining the next collective")
+                   help="this rank sleeps (2 timeouts) instead of joining the next collective")
     args = p.parse_args(argv)
     if args.backend:
         ember.set_backend(args.backend)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         if world.rank == args.die:
             sys.exit(3)
         if world.rank == args.stall:
-            time.sleep(3 * args.timeout)
+            time.sleep(2 * args.timeout)
             return 0
         start = time.perf_counter()
         try:

@@ -1,0 +1,122 @@
+"""ember.distributed on torch.distributed's gloo, 2 and 3 processes on this machine: started by
+torchrun (``python -m torch.distributed.run``), or with the exact environment torchrun sets
+(RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) to watch each rank when one dies or
+stalls. Each rank runs ``python -m ember.distributed.check`` and prints what it got; the
+values are checked here against NumPy. Every run is bounded by a timeout and its processes are
+killed if it overruns."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+CHECK = [sys.executable, "-m", "ember.distributed.check", "--backend", "torch"]
+BOUND = 120  # seconds any run may take before it is killed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(cmds: list[list[str]], envs: list[dict[str, str]]) -> list[tuple[int, str]]:
+    """Start every command in a session of its own; kill all if the bound passes."""
+    procs = [subprocess.Popen(c, env=os.environ | e, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+             for c, e in zip(cmds, envs, strict=True)]
+    out = []
+    deadline = time.monotonic() + BOUND
+    try:
+        for p in procs:
+            text, _ = p.communicate(timeout=max(deadline - time.monotonic(), 1))
+            out.append((p.returncode, text))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    return out
+
+
+def results(text: str) -> dict[int, dict[str, Any]]:
+    lines = [json.loads(s) for s in text.splitlines() if s.startswith("{")]
+    return {r["rank"]: r for r in lines}
+
+
+def check_values(by_rank: dict[int, dict[str, Any]], n: int, size: int = 4) -> None:
+    xs = [np.arange(size, dtype=np.float32) + r for r in range(n)]
+    stack = np.stack(xs)
+    assert sorted(by_rank) == list(range(n))
+    for r, got in by_rank.items():
+        assert (got["world"], got["local_rank"], got["engine"]) == (n, r, "gloo")
+        np.testing.assert_array_equal(got["sum"], stack.sum(0))
+        np.testing.assert_allclose(got["mean"], stack.mean(0), rtol=1e-6)
+        np.testing.assert_array_equal(got["max"], stack.max(0))
+        np.testing.assert_array_equal(got["min"], stack.min(0))
+        assert got["unchanged"] is True
+        np.testing.assert_array_equal(got["int_sum"], np.sum([[q, 2 * q] for q in range(n)], 0))
+        np.testing.assert_array_equal(got["gather"], stack)  # rank order
+        np.testing.assert_array_equal(got["gather_scalar"], np.arange(n, dtype=np.float32))
+        assert got["gather_bool"] == [[q % 2 == 0, True] for q in range(n)]
+        np.testing.assert_array_equal(got["broadcast"], xs[1] * 10)  # from src=1
+        assert got["broadcast_bool"] == [True, False]
+        ranks = np.arange(n)
+        want = [np.full((2, 2), ranks.sum()), np.arange(3) * (ranks + 1).sum(), [ranks.sum()],
+                ranks.sum()]
+        for g, w in zip(got["many_sum"], want, strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_collectives_under_torchrun(n: int) -> None:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(n),
+           "--master-port", str(free_port()), *CHECK[1:]]
+    [(rc, text)] = run([cmd], [{"OMP_NUM_THREADS": "1"}])
+    assert rc == 0, text
+    by_rank = results(text)
+    assert {r["launcher"] for r in by_rank.values()} == {"torchrun"}
+    check_values(by_rank, n)
+
+
+def torchrun_env(n: int) -> list[dict[str, str]]:
+    port = str(free_port())
+    return [{"RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": str(n), "LOCAL_WORLD_SIZE":
+             str(n), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "OMP_NUM_THREADS": "1"}
+            for r in range(n)]
+
+
+def test_a_rank_that_dies_ends_every_rank() -> None:
+    """Rank 1 of 3 exits once the job has started: ranks 0 and 2 fail at their next
+    collective at once (gloo sees the closed connection), naming themselves."""
+    out = run([[*CHECK, "--die", "1", "--timeout", "60"]] * 3, torchrun_env(3))
+    assert out[1][0] == 3
+    for r in (0, 2):
+        rc, text = out[r]
+        got = results(text)[r]
+        assert rc == 1, text
+        assert got["error"].startswith(f"DistributedError: ember.distributed.all_reduce failed "
+                                       f"on rank {r} of 3: ")
+        assert "Connection closed by peer" in got["error"]
+        assert got["seconds"] < 30  # not the timeout: at once
+
+
+@pytest.mark.skipif(os.environ.get("EMBER_SLOW") != "1",
+                    reason="15 s on two cores: runs with EMBER_SLOW=1 (nox -s slow)")
+def test_a_stalled_rank_times_out() -> None:
+    """Rank 1 of 2 sleeps: rank 0's all_reduce fails after init's timeout (3 s)."""
+    out = run([[*CHECK, "--stall", "1", "--timeout", "3"]] * 2, torchrun_env(2))
+    rc, text = out[0]
+    got = results(text)[0]
+    assert rc == 1, text
+    assert "failed on rank 0 of 2" in got["error"] and "Timed out" in got["error"]
+    assert 2.5 < got["seconds"] < 30
