@@ -9,11 +9,11 @@ from ._callbacks import TerminateOnNaN as TerminateOnNaN
 from ._compile_step import CompiledStep as CompiledStep
 from ._compile_step import compile_step as compile_step
 from ._data import ArrayData as ArrayData
+from ._history import History as History
 from ._loss_scale import LossScaler as LossScaler
 from ._precision import PRECISION_MODES as PRECISION_MODES
 from ._precision import MixedPrecision as MixedPrecision
 from ._trainer import PRECISIONS as PRECISIONS
-from ._trainer import History as History
 from ._trainer import Trainer as Trainer
 from ._trainer import fit as fit
 from ._value_and_grad import value_and_grad as value_and_grad

@@ -12,8 +12,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ember
@@ -41,12 +40,12 @@ from ._data import (
     as_stream,
     as_tensor,
     check_batch_size,
-    inputs_of,
     is_stream,
-    pair,
     split,
     stream_for_fit,
 )
+from ._evaluation import evaluate_model, predict_model
+from ._history import History
 from ._precision import MixedPrecision, check_precision, compute_dtype
 from ._progress import ProgressBar
 from ._value_and_grad import _triples
@@ -60,41 +59,6 @@ PRECISIONS = {
     "float16": "parameters, activations and gradients in float16; losses and metrics in float32",
     "bfloat16": "parameters, activations and gradients in bfloat16; losses and metrics in float32",
 }
-
-
-@dataclass
-class History(Mapping[str, list[float]]):
-    """Per-epoch logs (``history["val_loss"][-1]``) and the wall time of each epoch.
-
-    A read-only mapping from log names to per-epoch values: ``"val_loss" in history``,
-    ``list(history)``, ``history.items()``, ``len(history)`` (the number of names; ``.epochs``
-    is the number of epochs). ``.history`` is the plain dict.
-    """
-
-    history: dict[str, list[float]] = field(default_factory=dict)
-    epoch_seconds: list[float] = field(default_factory=list)
-
-    def append(self, logs: dict[str, float], seconds: float) -> None:
-        for k, v in logs.items():
-            self.history.setdefault(k, []).append(float(v))
-        self.epoch_seconds.append(seconds)
-
-    def __getitem__(self, name: str) -> list[float]:
-        try:
-            return self.history[name]
-        except (KeyError, TypeError):
-            raise KeyError(f"{name!r} is not in the history; it has {sorted(self.history)}") \
-                from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.history)
-
-    def __len__(self) -> int:
-        return len(self.history)
-
-    @property
-    def epochs(self) -> int:
-        return len(self.epoch_seconds)
 
 
 def _loss_fn(loss: Any) -> Callable[..., ember.Tensor]:
@@ -450,76 +414,14 @@ class Trainer:
         (any iterable) of ``(inputs, targets)`` batches with ``y`` omitted. There must be at
         least one sample (there is no loss of nothing).
         """
-        stream = is_stream(x)
-        if stream:
-            if y is not None:
-                raise ConfigError("evaluate: the data is a dataset of (inputs, targets) batches; "
-                                  "omit y")
-            ds = as_stream("evaluate", x, batch_size=batch_size, what="evaluation data")
-        else:
-            if y is None:
-                raise ConfigError("evaluate: array inputs need their targets y")
-            check_batch_size(batch_size, "evaluate")
-        was = self.model.training
-        self._train_mode(False, sync=True)
-        try:
-            if stream:
-                batches: Iterator[Any] = (
-                    (self._input(xb), self._target(yb))
-                    for i, b in enumerate(ds.iter(0))
-                    for xb, yb in [pair("evaluate", b, i, "evaluation data")])
-            else:
-                data = aligned("evaluate", "evaluation", self._input(x), self._target(y))
-                batches = data.batches(batch_size)
-            loss_sum, seen = 0.0, 0
-            streams = [_metrics.streaming(n) for n in self.metric_names]
-            try:
-                for xb, yb in batches:
-                    loss, pred = self._predict_loss(xb, yb)
-                    loss_sum += float(loss) * xb.shape[0]
-                    seen += xb.shape[0]
-                    for s in streams:
-                        s.update(pred, yb)
-            finally:
-                close_iterator(batches)
-            if not seen:
-                raise ConfigError("evaluate: the dataset gave no samples; evaluate needs at "
-                                  "least one batch")
-            out = {"loss": loss_sum / seen}
-            out.update({n: s.result() for n, s in zip(self.metric_names, streams, strict=True)})
-            return out
-        finally:
-            self._train_mode(was)
+        return evaluate_model(self, x, y, batch_size=batch_size)
 
     def predict(self, x: Any, *, batch_size: int = EVAL_BATCH) -> ember.Tensor:
         """The model's outputs for ``x`` (at least one sample) in eval mode, batched and
         concatenated. ``x`` is array data (``batch_size`` defaults to 256) or a dataset (any
         iterable) of batches: input tensors, or tuples whose first entry is the inputs (the
         targets of ``(inputs, targets)`` batches are ignored)."""
-        stream = is_stream(x)
-        if stream:
-            ds = as_stream("predict", x, batch_size=batch_size, what="prediction data")
-        else:
-            check_batch_size(batch_size, "predict")
-        was = self.model.training
-        self._train_mode(False, sync=True)
-        try:
-            if not stream:
-                data = aligned("predict", "prediction", self._input(x))
-                return ember.concat([self._compute(xb)
-                                     for (xb,) in data.batches(batch_size)], axis=0)
-            it = ds.iter(0)
-            try:
-                outs = [self._compute(self._input(inputs_of(b))) for b in it]
-            finally:
-                close_iterator(it)
-            if not outs:
-                raise ConfigError("predict: the dataset gave no batches; predict needs at least "
-                                  "one")
-            return ember.concat(outs, axis=0)
-        finally:
-            self._train_mode(was)
-
+        return predict_model(self, x, batch_size=batch_size)
 
 def fit(model: Module, optimizer: Any, x: Any, y: Any = None, *, loss: Any = "mse",
         metrics: Sequence[str] = (), epochs: int = 1, batch_size: int = FIT_BATCH,
