@@ -10,9 +10,10 @@ from ._optimizers import Adam as Adam
 from ._optimizers import AdamW as AdamW
 from ._optimizers import RMSprop as RMSprop
 from ._schedules import Constant as Constant
+from ._schedules import CosineAnnealing as CosineAnnealing
 from ._schedules import CosineDecay as CosineDecay
 from ._schedules import Schedule as Schedule
 from ._schedules import StepDecay as StepDecay
 
-__all__ = ["Adam", "AdamW", "Constant", "CosineDecay", "Optimizer", "RMSprop", "SGD", "Schedule",
+__all__ = ["Adam", "AdamW", "Constant", "CosineAnnealing", "CosineDecay", "Optimizer", "RMSprop", "SGD", "Schedule",
            "StepDecay", "clip_by_global_norm", "global_norm"]

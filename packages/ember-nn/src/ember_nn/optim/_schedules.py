@@ -24,7 +24,7 @@ import ember
 from .._core._errors import ConfigError
 from .._core._names import config_name
 
-__all__ = ["Constant", "CosineDecay", "Schedule", "StepDecay", "as_schedule", "deserialize",
+__all__ = ["Constant", "CosineAnnealing", "CosineDecay", "Schedule", "StepDecay", "as_schedule", "deserialize",
            "registered", "serialize"]
 
 _REGISTRY: dict[str, type[Schedule]] = {}
@@ -158,6 +158,32 @@ class CosineDecay(Schedule):
             return self.final
         cos = 0.5 * (1.0 + math.cos(math.pi * t / self.decay_steps))
         return self.final + (self.initial - self.final) * cos
+
+
+class CosineAnnealing(Schedule):
+    """``torch.optim.lr_scheduler.CosineAnnealingLR`` stepped once per epoch, given per update:
+    ``eta_min + (initial - eta_min) * (1 + cos(pi * epoch / t_max)) / 2`` with
+    ``epoch = step // steps_per_epoch`` (torch's closed form; like torch's, it rises again
+    after ``t_max`` epochs). Every update of an epoch uses that epoch's rate, as a scheduler
+    stepped after each epoch does (MAD-Lab's: ``T_max=epochs, eta_min=1e-6``).
+
+    >>> s = CosineAnnealing(1.0, t_max=4, eta_min=0.0, steps_per_epoch=10)
+    >>> s(0), s(9), s(10), s(20), s(39), s(40)
+    (1.0, 1.0, 0.8535533905932737, 0.5, 0.14644660940672627, 0.0)
+    """
+
+    def __init__(self, initial: float, *, t_max: int, eta_min: float = 0.0,
+                 steps_per_epoch: int = 1) -> None:
+        self.initial = _number(self, "initial", initial)
+        self.t_max = _count(self, "t_max", t_max, minimum=1)
+        self.eta_min = _number(self, "eta_min", eta_min)
+        self.steps_per_epoch = _count(self, "steps_per_epoch", steps_per_epoch, minimum=1)
+
+    def __call__(self, step: int) -> float:
+        _check_step(self, step)
+        epoch = step // self.steps_per_epoch
+        cos = 1.0 + math.cos(math.pi * epoch / self.t_max)
+        return self.eta_min + (self.initial - self.eta_min) * cos / 2
 
 
 # -- conversion and JSON ------------------------------------------------------------------------
