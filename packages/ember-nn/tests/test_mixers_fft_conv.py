@@ -1,0 +1,102 @@
+"""ember_nn.mixers.sequence's FFT long convolution (``fft_conv``) on every backend: against
+direct convolution (values and gradients), broadcasting, errors, and MLX's complex64-only FFT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ember
+import numpy as np
+import pytest
+from ember_nn.mixers.sequence import Hyena
+from ember_nn.mixers.sequence._fft_conv import causal_conv_last, fft_conv
+from hyena_support import FFT64, _dtype, _np, _t, _tol, np_causal_conv
+from nn_support import loadable_backends
+
+RNG = np.random.default_rng(15)
+
+
+# -- fft_conv ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("taps", [1, 5, 7, 10])
+def test_fft_conv_matches_direct_convolution(backend: str, taps: int) -> None:
+    d, tol = _dtype(backend), _tol(backend)
+    u, k, bias = RNG.standard_normal((2, 7, 3)), RNG.standard_normal((taps, 3)), \
+        RNG.standard_normal(3)
+    want = np_causal_conv(u, np.concatenate([k, np.zeros((7, 3))])[:7], bias)
+    got = fft_conv(_t(u, d), _t(k, d), _t(bias, d))
+    assert got.dtype is d and got.shape == u.shape
+    np.testing.assert_allclose(_np(got), want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(_np(fft_conv(_t(u, d), _t(k, d))), want - bias * u, rtol=tol,
+                               atol=tol)
+    # the last position by the direct sum (what step runs)
+    np.testing.assert_allclose(_np(causal_conv_last(_t(u, d), _t(k, d), _t(bias, d))),
+                               want[:, -1], rtol=tol, atol=tol)
+
+
+def test_fft_conv_on_another_axis_broadcasts_the_filter(backend: str) -> None:
+    d, tol = _dtype(backend), _tol(backend)
+    u = RNG.standard_normal((2, 6, 3, 2, 2))
+    k, bias = RNG.standard_normal((6, 3, 1, 1)), RNG.standard_normal((3, 1, 1))
+    got = _np(fft_conv(_t(u, d), _t(k, d), _t(bias, d), axis=-4))
+    flat = np.moveaxis(u, 1, -1).reshape(-1, 6)             # each (batch, g, i, j) signal
+    taps = np.broadcast_to(np.moveaxis(k, 0, -1), (2, 3, 2, 2, 6)).reshape(-1, 6)
+    want = np.stack([np.convolve(a, b)[:6] for a, b in zip(flat, taps, strict=True)])
+    want = np.moveaxis(want.reshape(2, 3, 2, 2, 6), -1, 1) + u * bias
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_fft_conv_gradients(backend: str) -> None:
+    """Through rfft/irfft on the backend's tape: float64 finite differences where the FFT
+    has float64, else the NumPy backend's (finite-difference checked) gradients."""
+    u0, k0, b0 = RNG.standard_normal((1, 5, 2)), RNG.standard_normal((5, 2)), \
+        RNG.standard_normal(2)
+    g = RNG.standard_normal((1, 5, 2))
+
+    def grads(d: Any) -> list[np.ndarray]:
+        xs = [_t(a, d) for a in (u0, k0, b0)]
+        with ember.GradientTape() as tape:
+            for x in xs:
+                tape.watch(x)
+            loss = ember.sum(fft_conv(*xs) * _t(g, d))
+        return [_np(a) for a in tape.gradient(loss, xs)]
+
+    if backend in FFT64:
+        got = grads(ember.float64)
+        for i, a in enumerate((u0, k0, b0)):
+            fd = np.zeros_like(a)
+            for j in np.ndindex(a.shape):
+                vals = []
+                for h in (1e-6, -1e-6):
+                    args = [u0, k0, b0]
+                    args[i] = a.copy()
+                    args[i][j] += h
+                    vals.append(np.sum(np_causal_conv(args[0], args[1], args[2]) * g))
+                fd[j] = (vals[0] - vals[1]) / 2e-6
+            np.testing.assert_allclose(got[i], fd, rtol=1e-6, atol=1e-8)
+    else:
+        got = grads(ember.float32)
+        with ember.use_backend("numpy"):
+            want = grads(ember.float64)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fft_conv_errors(backend: str) -> None:
+    u = ember.ones((1, 4, 2))
+    with pytest.raises(ember.ArgumentError, match="axis must be a negative int"):
+        fft_conv(u, ember.ones((4, 2)), axis=1)
+    with pytest.raises(ember.ShapeError, match="axis -3 is outside"):
+        fft_conv(u, ember.ones((4, 2)), axis=-3)
+    with pytest.raises(ember.DTypeError, match="u must be real floating point"):
+        fft_conv(ember.ones((1, 4, 2), dtype=ember.int32), ember.ones((4, 2)))
+    with pytest.raises(ember.ShapeError, match="at least one position"):
+        fft_conv(ember.ones((1, 0, 2)), ember.ones((4, 2)))
+
+
+@pytest.mark.skipif("mlx" not in loadable_backends(), reason="MLX does not load here")
+def test_float64_on_mlx_is_refused_by_its_fft() -> None:
+    """The known gap: MLX has no complex128, so float64 Hyena layers cannot run there."""
+    with ember.use_backend("mlx"), pytest.raises(ember.UnsupportedError, match="complex64"):
+        Hyena(4, max_length=8, dtype=ember.float64, key=0)(ember.ones((1, 3, 4),
+                                                                      dtype=ember.float64))
+
