@@ -4,6 +4,8 @@ paper's scoring."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._dataset import MADDataset, make_dataset
 from ._errors import MADError
 from ._scoring import (
@@ -16,7 +18,28 @@ from ._scoring import (
 )
 from ._tasks import LR_GRID, NUM_TEST_EXAMPLES, TASKS, WD_GRID, task_defaults, task_settings
 
+if TYPE_CHECKING:
+    from ._benchmark import benchmark, plan_runs, setting_slug
+    from ._report import format_scores, report, score_runs
+    from ._train import DEFAULT_LAYERS, TrainResult, train
+
+_LAZY = {"DEFAULT_LAYERS": "_train", "TrainResult": "_train", "train": "_train",
+         "benchmark": "_benchmark", "plan_runs": "_benchmark", "setting_slug": "_benchmark",
+         "report": "_report", "score_runs": "_report", "format_scores": "_report"}
+
+
+def __getattr__(name: str) -> object:
+    """The training and benchmark names, imported on first use (they import ember_nn)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ember_mad' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"ember_mad.{module}"), name)
+
+
 __all__ = [
+    "DEFAULT_LAYERS",
     "LR_GRID",
     "NUM_TEST_EXAMPLES",
     "PAPER_SCORES",
@@ -24,12 +47,20 @@ __all__ = [
     "WD_GRID",
     "MADDataset",
     "MADError",
+    "TrainResult",
+    "benchmark",
+    "format_scores",
     "macro_accuracy",
     "mad_score",
     "make_dataset",
+    "plan_runs",
+    "report",
     "run_result",
+    "score_runs",
     "setting_result",
+    "setting_slug",
     "task_defaults",
     "task_score",
     "task_settings",
+    "train",
 ]

@@ -1,0 +1,254 @@
+"""``benchmark``: every (task setting x lr x weight decay) run of the MAD benchmark, each in a
+process of its own (``python -m ember_mad train ...``), ``jobs`` at a time, resumable: a run
+whose ``result.json`` exists is skipped, a run that failed is tried again next time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._errors import MADError
+from ._tasks import LR_GRID, TASKS, WD_GRID, check_task, task_settings
+from ._train import DEFAULT_LAYERS, _positive, _weight_decay, _write_json, check_layers
+
+__all__ = ["RunSpec", "benchmark", "plan_runs", "setting_slug"]
+
+#: the file a benchmark directory describes itself in
+CONFIG_FILE = "benchmark.json"
+
+
+def _num(v: Any) -> str:
+    """A number as a short stable string for a directory name (1e-4, 0.1, 0, 6400)."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int):
+        return str(v)
+    v = float(v)
+    if v != 0 and abs(v) < 0.01:
+        mantissa, exponent = f"{v:e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{v:g}"
+
+
+def setting_slug(task: str, index: int) -> str:
+    """A readable, stable name of ``task_settings(task, "full")[index]``: ``"baseline"``, or the
+    parameter that differs from the baseline and its value (``"vocab_size-32"``).
+
+    >>> setting_slug("memorization", 0), setting_slug("memorization", 2)
+    ('baseline', 'vocab_size-1024')
+    """
+    settings = task_settings(task, "full")
+    if not 0 <= index < len(settings):
+        raise MADError(f"setting {index} of {task} does not exist: {task} has settings 0 to "
+                       f"{len(settings) - 1} (0 is the baseline)")
+    if index == 0:
+        return "baseline"
+    base, s = settings[0], settings[index]
+    changed = [k for k in s if s[k] != base[k]]
+    return "_".join(f"{k}-{_num(s[k])}" for k in changed)
+
+
+def run_name(lr: float, weight_decay: float) -> str:
+    """``lr1e-4_wd0.1``: the directory name of one point of the grid."""
+    return f"lr{_num(lr)}_wd{_num(weight_decay)}"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the benchmark: where it writes, and its arguments."""
+
+    task: str
+    setting: int
+    slug: str
+    lr: float
+    weight_decay: float
+    directory: Path
+
+    @property
+    def done(self) -> bool:
+        return (self.directory / "result.json").is_file()
+
+    def argv(self, common: Sequence[str]) -> list[str]:
+        return [sys.executable, "-m", "ember_mad", "train", "--task", self.task, "--setting",
+                str(self.setting), "--lr", repr(self.lr), "--wd", repr(self.weight_decay),
+                "--out", str(self.directory), "--no-progress", *common]
+
+
+def _tasks(tasks: Sequence[str] | str | None) -> list[str]:
+    if tasks is None:
+        return list(TASKS)
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    if not tasks:
+        raise MADError(f"tasks must name at least one task of {', '.join(TASKS)}")
+    return [check_task(t) for t in tasks]
+
+
+def _grid(name: str, values: Sequence[float] | None, default: Sequence[float]) -> list[float]:
+    values = list(default if values is None else values)
+    if not values:
+        raise MADError(f"{name} must hold at least one value")
+    check = (lambda v: _positive("lr", v, float)) if name == "lrs" else _weight_decay
+    return [check(v) for v in values]
+
+
+def plan_runs(out: str | os.PathLike[str], *, protocol: str = "baseline",
+              tasks: Sequence[str] | str | None = None, lrs: Sequence[float] | None = None,
+              wds: Sequence[float] | None = None) -> list[RunSpec]:
+    """The runs of a benchmark in ``out``: ``out/<task>/<setting>/lr<lr>_wd<wd>/`` for each
+    task, each setting of ``protocol`` and each point of the grid (default ``LR_GRID`` x
+    ``WD_GRID``), in that order.
+
+    >>> [str(r.directory) for r in plan_runs("runs", tasks="memorization", lrs=[1e-4])]
+    ['runs/memorization/baseline/lr1e-4_wd0', 'runs/memorization/baseline/lr1e-4_wd0.1']
+    """
+    if protocol not in ("baseline", "full"):
+        raise MADError(f"unknown protocol {protocol!r}: use 'baseline' or 'full'")
+    lr_list, wd_list = _grid("lrs", lrs, LR_GRID), _grid("wds", wds, WD_GRID)
+    runs = []
+    for task in _tasks(tasks):
+        for index in range(len(task_settings(task, protocol))):
+            slug = setting_slug(task, index)
+            for lr in lr_list:
+                for wd in wd_list:
+                    runs.append(RunSpec(task, index, slug, lr, wd,
+                                        Path(out) / task / slug / run_name(lr, wd)))
+    return runs
+
+
+def _check_config(out: Path, config: dict[str, Any]) -> None:
+    """The directory's recorded benchmark must be this one (the same layers, epochs ...)."""
+    path = out / CONFIG_FILE
+    if not path.is_file():
+        return
+    old = json.loads(path.read_text(encoding="utf-8"))
+    keys = ("layers", "epochs", "dim", "batch_size", "seed", "precision", "train_args")
+    diff = [k for k in keys if old.get(k) != config.get(k)]
+    if diff:
+        what = ", ".join(f"{k}: {old.get(k)!r} there, {config.get(k)!r} now" for k in diff)
+        raise MADError(f"{out} holds a benchmark with other settings ({what}); use another "
+                       f"--out directory, or the same settings to resume it")
+
+
+def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
+              out: str | os.PathLike[str], protocol: str = "baseline",
+              tasks: Sequence[str] | str | None = None, lrs: Sequence[float] | None = None,
+              wds: Sequence[float] | None = None, epochs: int = 200, jobs: int = 1,
+              backend: str | None = None, device: str | None = None, precision: str = "auto",
+              compile: str = "auto", dim: int = 128, batch_size: int = 128, seed: int = 12345,
+              train_args: Sequence[str] = (),
+              log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the MAD benchmark of ``layers`` into ``out`` and write its report; returns the
+    scores (``scores.json``'s content).
+
+    Each run is ``python -m ember_mad train ...`` in a process of its own, ``jobs`` at once
+    (several fit on one GPU), writing ``out/<task>/<setting>/lr<lr>_wd<wd>/result.json`` and
+    its output to ``log.txt`` beside it. A run whose ``result.json`` exists is skipped, so
+    calling again resumes; one that failed is tried again (and until then reported missing).
+    A line is logged per finished run. ``out/benchmark.json`` records the settings; a
+    directory holding another benchmark (other layers, epochs ...) is refused.
+
+    Arguments:
+        layers: the model's layer names (a list or ``"mh-attention,swiglu,..."``).
+        out: the benchmark's directory.
+        protocol: ``"baseline"`` (each task's baseline setting) or ``"full"`` (the difficulty
+            sweeps too: 66 settings).
+        tasks: a subset of the tasks (default all six).
+        lrs, wds: the grid (default ``LR_GRID`` x ``WD_GRID``).
+        epochs: the most epochs per run (200 is the paper's; fewer is a shortened protocol,
+            which the report says).
+        jobs: runs at once.
+        backend, device, precision, compile, dim, batch_size, seed: passed to every run
+            (see :func:`ember_mad.train`).
+        train_args: more arguments for every run's ``ember mad train`` (e.g.
+            ``["--num-train-examples", "256"]``; the tests use it for tiny runs).
+        log: where the progress lines go.
+
+    Raises:
+        MADError: bad arguments; a directory of another benchmark.
+    """
+    from ._report import report
+
+    layers = check_layers(layers)
+    epochs, jobs = _positive("epochs", epochs), _positive("jobs", jobs)
+    runs = plan_runs(out, protocol=protocol, tasks=tasks, lrs=lrs, wds=wds)
+    outdir = Path(out)
+    config = {"layers": list(layers), "protocol": protocol,
+              "tasks": sorted({r.task for r in runs}, key=TASKS.index),
+              "lrs": sorted({r.lr for r in runs}), "wds": sorted({r.weight_decay for r in runs}),
+              "epochs": epochs, "dim": dim, "batch_size": batch_size, "seed": seed,
+              "precision": precision, "backend": backend, "device": device,
+              "train_args": list(train_args)}
+    _check_config(outdir, config)
+    _write_json(outdir / CONFIG_FILE, config)
+    common = ["--layers", ",".join(layers), "--epochs", str(epochs), "--dim", str(dim),
+              "--batch-size", str(batch_size), "--seed", str(seed), "--precision", precision,
+              "--compile", str(compile).lower()]
+    if backend:
+        common += ["--backend", backend]
+    if device:
+        common += ["--device", device]
+    common += [str(a) for a in train_args]
+    todo = [r for r in runs if not r.done]
+    log(f"{len(runs)} runs, {len(runs) - len(todo)} done already, {len(todo)} to run, "
+        f"{jobs} at a time -> {outdir}")
+    _run_all(todo, common, jobs, log)
+    return report(outdir, log=log)
+
+
+def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
+             log: Callable[[str], None]) -> None:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    pending = list(todo)
+    running: list[tuple[RunSpec, subprocess.Popen[bytes], Any, float]] = []
+    finished, failed, t0 = 0, 0, time.perf_counter()
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                spec = pending.pop(0)
+                spec.directory.mkdir(parents=True, exist_ok=True)
+                logf = open(spec.directory / "log.txt", "w", encoding="utf-8")  # noqa: SIM115
+                proc = subprocess.Popen(spec.argv(common), stdout=logf, stderr=subprocess.STDOUT,
+                                        env=env)
+                running.append((spec, proc, logf, time.perf_counter()))
+            time.sleep(0.2)
+            for item in list(running):
+                spec, proc, logf, _ = item
+                rc = proc.poll()
+                if rc is None:
+                    continue
+                running.remove(item)
+                logf.close()
+                finished += 1
+                where = f"[{finished}/{len(todo)}] {spec.task} {spec.slug} {spec.directory.name}"
+                if rc == 0 and spec.done:
+                    r = json.loads((spec.directory / "result.json").read_text(encoding="utf-8"))
+                    log(f"{where}: best {r['best_accuracy']:.4f} (at lowest loss "
+                        f"{r['lowest_loss_accuracy']:.4f}), {r['epochs_run']} epochs, "
+                        f"{r['seconds']:.0f} s  [{time.perf_counter() - t0:.0f} s]")
+                else:
+                    failed += 1
+                    tail = _tail(spec.directory / "log.txt")
+                    log(f"{where}: FAILED (exit {rc}); see {spec.directory / 'log.txt'}: {tail}")
+    finally:
+        for _spec, proc, logf, _ in running:  # interrupted: stop the runs this call started
+            proc.terminate()
+            proc.wait()
+            logf.close()
+    if failed:
+        log(f"{failed} run(s) failed; run the same command again to retry them")
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:200] if lines else ""

@@ -1,0 +1,423 @@
+"""``train``: one MAD run (a task setting, a layer list, a learning rate and a weight decay),
+with MAD-Lab's training protocol, on any ember backend."""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import ember
+import ember_nn
+import numpy as np
+
+from ._dataset import MADDataset, make_dataset
+from ._errors import MADError
+from ._scoring import macro_accuracy
+from ._tasks import check_task
+
+__all__ = ["DEFAULT_LAYERS", "TrainResult", "check_layers", "train"]
+
+#: the layer list the paper's transformer uses (and ``train``'s default)
+DEFAULT_LAYERS: tuple[str, ...] = ("mh-attention", "swiglu", "mh-attention", "swiglu")
+#: MAD-Lab's cosine schedule ends here
+MIN_LR = 1e-6
+#: MAD-Lab's early stop: a run ends after the first epoch whose test accuracy reaches this
+STOP_ACCURACY = 0.999
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one MAD run gives (``result.json`` holds ``to_dict()``).
+
+    Attributes:
+        task, layers: the task and the model's layer list.
+        settings: every setting of the run (task parameters, lr, weight decay, epochs, batch
+            size, width, seed, precision, compile, backend, device, versions).
+        best_accuracy: the run's result as the paper defines it: its best epoch's test
+            accuracy; ``best_epoch`` that epoch (1-based).
+        lowest_loss_accuracy: the test accuracy of the epoch with the lowest test perplexity
+            (MAD-Lab's reported ``test_acc``: it validates its lowest-perplexity checkpoint);
+            ``lowest_loss_epoch`` that epoch (1-based).
+        epochs_run: epochs trained (fewer than ``settings["epochs"]`` after an early stop);
+            ``stopped_early`` whether the accuracy reached 0.999.
+        seconds: the whole run (data, model, training, evaluation); ``train_seconds`` the
+            training steps alone; ``tokens_per_second`` training tokens (input positions) per
+            second of training steps.
+        history: one dict per epoch: ``epoch``, ``lr``, ``train_loss``, ``test_loss`` (the
+            mean of the batches' losses, Lightning's), ``test_perplexity`` (exp of the mean
+            loss per token), ``test_accuracy`` (MAD-Lab's per-batch macro accuracy mean),
+            ``seconds``.
+    """
+
+    task: str
+    layers: tuple[str, ...]
+    settings: dict[str, Any]
+    best_accuracy: float
+    best_epoch: int
+    lowest_loss_accuracy: float
+    lowest_loss_epoch: int
+    epochs_run: int
+    stopped_early: bool
+    seconds: float
+    train_seconds: float
+    tokens_per_second: float
+    history: list[dict[str, float]] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-able data (what ``result.json`` holds)."""
+        d = asdict(self)
+        d["layers"] = list(self.layers)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainResult:
+        """The result ``to_dict`` wrote (``result.json`` read back)."""
+        names = cls.__dataclass_fields__
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise MADError(f"a MAD run result needs the keys {', '.join(missing)}; got "
+                           f"{', '.join(sorted(data))}")
+        d = {n: data[n] for n in names}
+        d["layers"] = tuple(d["layers"])
+        return cls(**d)
+
+    def summary(self) -> str:
+        """Two lines for people: the run and its numbers."""
+        s = self.settings
+        return (f"{self.task} {','.join(self.layers)} lr={s['lr']:g} wd={s['weight_decay']:g} "
+                f"on {s['backend']}/{s['device']} ({s['precision']}, "
+                f"{'compiled' if s['compile'] else 'eager'})\n"
+                f"best test accuracy {self.best_accuracy:.4f} (epoch {self.best_epoch}), at the "
+                f"lowest test loss {self.lowest_loss_accuracy:.4f} (epoch "
+                f"{self.lowest_loss_epoch}); {self.epochs_run} epochs"
+                f"{' (stopped at 0.999)' if self.stopped_early else ''} in {self.seconds:.1f} s, "
+                f"{self.tokens_per_second:,.0f} training tokens/s")
+
+
+def check_layers(layers: Any) -> tuple[str, ...]:
+    """A layer list as a tuple of names ``ember_nn.blocks`` knows (a comma-separated string is
+    split), else a :class:`MADError` naming the bad entry and the known names."""
+    from ember_nn.blocks import layer_names
+
+    if isinstance(layers, str):
+        layers = [p.strip() for p in layers.split(",") if p.strip()]
+    if not isinstance(layers, Sequence) or not layers:
+        raise MADError(f"layers must be a non-empty list of layer names (e.g. "
+                       f"{','.join(DEFAULT_LAYERS)}), got {layers!r}")
+    known = layer_names()
+    for name in layers:
+        if not isinstance(name, str) or name not in known:
+            raise MADError(f"unknown layer {name!r} in layers: the layer names are "
+                           f"{', '.join(known)}")
+    return tuple(layers)
+
+
+def _positive(name: str, value: Any, kind: type = int) -> Any:
+    bad = isinstance(value, bool) or not isinstance(
+        value, numbers.Integral if kind is int else numbers.Real)
+    if bad or not (value > 0) or (kind is float and not math.isfinite(value)):
+        what = "an integer >= 1" if kind is int else "a finite number > 0"
+        raise MADError(f"{name} must be {what}, got {value!r}")
+    return kind(value)
+
+
+def _weight_decay(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(float(value)) or float(value) < 0:
+        raise MADError(f"weight_decay must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _auto(backend: str, device: str, precision: str, compile: Any) -> tuple[str, bool]:
+    """``precision`` and ``compile`` with ``"auto"`` resolved for this backend and device."""
+    accelerated = device.split(":")[0] not in ("cpu", "")
+    if precision == "auto":
+        precision = "bf16-mixed" if backend in ("torch", "mlx") and accelerated else "32"
+    elif precision not in ember_nn.PRECISION_MODES:
+        raise MADError(f"precision must be 'auto' or one of {sorted(ember_nn.PRECISION_MODES)}, "
+                       f"got {precision!r}")
+    if compile == "auto":
+        compile = backend == "mlx" or (backend == "torch" and accelerated)
+    elif not isinstance(compile, bool):
+        raise MADError(f"compile must be 'auto', True or False, got {compile!r}")
+    return precision, compile
+
+
+def _versions(backend: str) -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for dist in ("ember-core", "ember-nn", "ember-mad", f"ember-{backend}", backend):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def build_model(data: MADDataset, layers: Sequence[str], *, dim: int, seed: int) -> Any:
+    """MAD-Lab's model for the task: a ``LanguageModel`` (an ``AutoEncoder`` for compression)
+    of one pre-norm residual block per layer, RMS norms, no position embedding, an untied head,
+    ``max_length`` the task's ``seq_len`` (as MAD-Lab's benchmark builds it)."""
+    cls = ember_nn.blocks.AutoEncoder if data.backbone == "autoencoder" \
+        else ember_nn.blocks.LanguageModel
+    return cls.from_layers(list(layers), vocab_size=data.vocab_size, dim=dim,
+                           max_length=int(data.params["seq_len"]), key=seed)
+
+
+class _Bar:
+    """One line per epoch: redrawn on a terminal, printed per epoch elsewhere."""
+
+    def __init__(self, epochs: int, enabled: bool, stream: TextIO | None = None) -> None:
+        self.epochs, self.enabled = epochs, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def show(self, epoch: int, row: dict[str, float], best: float, elapsed: float) -> None:
+        if not self.enabled:
+            return
+        filled = int(24 * epoch / self.epochs)
+        line = (f"epoch {epoch}/{self.epochs} [{'#' * filled}{'.' * (24 - filled)}] "
+                f"{elapsed:.0f}s  loss {row['train_loss']:.4f}  test loss "
+                f"{row['test_loss']:.4f}  test acc {row['test_accuracy']:.4f}  best {best:.4f}")
+        self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _loss(logits: ember.Tensor, targets: ember.Tensor, reduction: str = "mean") -> ember.Tensor:
+    """torch's ``CrossEntropyLoss(ignore_index=-100)`` over every position, in float32."""
+    if logits.dtype != ember.float32:
+        logits = ember.astype(logits, ember.float32)
+    v = logits.shape[-1]
+    return ember.nn.cross_entropy(ember.reshape(logits, (-1, v)), ember.reshape(targets, (-1,)),
+                                  ignore_index=IGNORE_INDEX, reduction=reduction)
+
+
+class _Run:
+    """The pieces of one run: model, optimiser, the step for the precision and compile mode."""
+
+    def __init__(self, model: Any, lr: float, weight_decay: float, epochs: int,
+                 steps_per_epoch: int, precision: str, compile: bool) -> None:
+        schedule = ember_nn.optim.CosineAnnealing(lr, t_max=epochs, eta_min=MIN_LR,
+                                                  steps_per_epoch=steps_per_epoch)
+        self.optimizer = ember_nn.AdamW(schedule, beta1=0.9, beta2=0.999, eps=1e-8,
+                                        weight_decay=weight_decay)
+        self.model = model
+        self.mixed: ember_nn.MixedPrecision | None = None
+        self.compiled: ember_nn.CompiledStep | None = None
+        if precision != "32":
+            self.mixed = ember_nn.MixedPrecision(model, self.optimizer, precision)
+            self.compute = self.mixed.compute_model
+            if compile:
+                self.optimizer.compile_updates(True)
+        else:
+            self.compute = model
+        if compile and self.mixed is None:
+            self.compiled = ember_nn.compile_step(model, lambda x, y: _loss(model(x), y),
+                                                  self.optimizer)
+
+    def step(self, x: ember.Tensor, y: ember.Tensor) -> ember.Tensor:
+        if self.mixed is not None:
+            out: ember.Tensor = self.mixed.step(lambda m, xb, yb: _loss(m(xb), yb), x, y)
+            return out
+        if self.compiled is not None:
+            loss: ember.Tensor = self.compiled(x, y)
+            return loss
+        loss, grads = ember_nn.value_and_grad(self.model, lambda xb, yb: _loss(self.model(xb),
+                                                                              yb))(x, y)
+        self.optimizer.update(self.model, grads)
+        return loss
+
+
+def _evaluate(net: Any, x: ember.Tensor, y_host: np.ndarray, y: ember.Tensor,
+              batch_size: int, vocab: int) -> tuple[float, float, float]:
+    """(Lightning's epoch test loss, perplexity, MAD-Lab's epoch macro accuracy)."""
+    n = x.shape[0]
+    sums, preds = [], []
+    for start in range(0, n, batch_size):
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        logits = net(xb)
+        sums.append(_loss(logits, yb, "sum"))
+        preds.append(ember.argmax(logits, axis=-1))
+    nll = ember.stack(sums).numpy().astype(np.float64)
+    pred = ember.concat(preds, axis=0).numpy()
+    counts = np.array([(y_host[s:s + batch_size] != IGNORE_INDEX).sum()
+                       for s in range(0, n, batch_size)], dtype=np.float64)
+    sizes = np.array([min(batch_size, n - s) for s in range(0, n, batch_size)], dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        batch_loss = nll / counts
+    loss = float((batch_loss * sizes).sum() / sizes.sum())
+    perplexity = float(np.exp(nll.sum() / max(counts.sum(), 1.0)))
+    acc = macro_accuracy(pred, y_host, num_classes=vocab, batch_size=batch_size)
+    return loss, perplexity, acc
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """``data`` to ``path`` atomically (a temporary file beside it, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float = 5e-4,
+          weight_decay: float = 0.0, epochs: int = 200, batch_size: int = 128, dim: int = 128,
+          seed: int = 12345, backend: str | None = None, device: str | None = None,
+          precision: str = "auto", compile: bool | str = "auto",
+          task_params: Mapping[str, Any] | None = None, num_train_examples: int | None = None,
+          num_test_examples: int | None = None, progress: bool = True,
+          out: str | os.PathLike[str] | None = None) -> TrainResult:
+    """Train a model of ``layers`` on a MAD task with MAD-Lab's protocol; return its result.
+
+    The protocol (MAD-Lab's ``train.py``): the task's data drawn with ``seed``
+    (:func:`make_dataset`); MAD-Lab's backbone (``LanguageModel``, ``AutoEncoder`` for
+    compression) of width ``dim`` built with the key ``seed``; AdamW (betas 0.9/0.999, eps
+    1e-8) with ``lr`` and ``weight_decay``; torch's ``CosineAnnealingLR(T_max=epochs,
+    eta_min=1e-6)`` stepped once per epoch; batches of ``batch_size`` shuffled every epoch (a
+    NumPy generator seeded with ``seed``); cross entropy over every position, -100 ignored;
+    after each epoch the test set in batches of ``batch_size``, its accuracy the mean of the
+    batches' macro accuracies (MAD-Lab's logged ``test/Accuracy_epoch``); the run stops after
+    the first epoch at 0.999 test accuracy.
+
+    Arguments:
+        task: one of ``ember_mad.TASKS``.
+        layers: MAD-Lab layer names (``ember_nn.blocks.layer_names()``), a list or a
+            comma-separated string; one pre-norm residual block each.
+        lr, weight_decay: AdamW's (the benchmark's grid: ``LR_GRID`` x ``WD_GRID``).
+        epochs: the most epochs (the schedule's ``T_max``); batch_size, dim, seed: as above.
+        backend, device: where to train (default: the current backend and its default
+            device), e.g. ``"torch"``, ``"cuda"``.
+        precision: ``"auto"`` (``"bf16-mixed"`` on a torch or MLX accelerator, MAD-Lab's
+            ``bf16``; else ``"32"``), ``"32"``, ``"bf16-mixed"`` or ``"fp16-mixed"``.
+        compile: ``"auto"`` (``ember_nn.compile_step`` on MLX and on torch off the CPU; with
+            mixed precision only the optimiser update is compiled), True or False.
+        task_params: the task's parameters (``task_defaults(task)`` has them; default the
+            baseline).
+        num_train_examples, num_test_examples: default the baseline's (``task_settings``).
+        progress: a line per epoch with the test accuracy (on stderr).
+        out: a directory: ``out/result.json`` (``TrainResult.to_dict()``) is written
+            atomically at the end.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        MADError: an unknown task, layer or parameter, a value out of range.
+
+    >>> r = train("in-context-recall", ["mlp", "mlp"], epochs=2, dim=16, backend="numpy",
+    ...           task_params={"vocab_size": 8, "seq_len": 16}, num_train_examples=64,
+    ...           num_test_examples=32, progress=False)
+    >>> r.epochs_run, len(r.history), 0 <= r.best_accuracy <= 1
+    (2, 2, True)
+    """
+    t_start = time.perf_counter()
+    check_task(task)
+    layers = check_layers(layers)
+    lr = _positive("lr", lr, float)
+    weight_decay = _weight_decay(weight_decay)
+    epochs = _positive("epochs", epochs)
+    batch_size = _positive("batch_size", batch_size)
+    dim = _positive("dim", dim)
+    from ._tasks import task_settings
+
+    base = task_settings(task, "baseline")[0]
+    params = {k: v for k, v in base.items() if not k.startswith("num_")}
+    if task_params is not None:
+        if not isinstance(task_params, Mapping):
+            raise MADError(f"task_params must be a mapping of task parameters, got "
+                           f"{type(task_params).__name__}")
+        params.update(task_params)
+    n_train = base["num_train_examples"] if num_train_examples is None else num_train_examples
+    n_test = base["num_test_examples"] if num_test_examples is None else num_test_examples
+    data = make_dataset(task, seed=seed, num_train_examples=n_train, num_test_examples=n_test,
+                        **params)
+    backend = backend or ember.get_backend()
+    with ember.use_backend(backend):
+        device = str(device or ember.get_default_device())
+        precision, compile = _auto(backend, device, precision, compile)
+        if backend == "torch":
+            ember.set_matmul_precision("high")  # MAD-Lab's torch.set_float32_matmul_precision
+        model = build_model(data, layers, dim=dim, seed=seed)
+        model.to(device=device)
+        steps = -(-len(data.train_inputs) // batch_size)
+        run = _Run(model, lr, weight_decay, epochs, steps, precision, compile)
+
+        def put(a: np.ndarray) -> ember.Tensor:
+            return ember.asarray(a, device=device)
+
+        x_train, y_train = put(data.train_inputs), put(data.train_targets)
+        x_test, y_test = put(data.test_inputs), put(data.test_targets)
+        settings = {
+            "task": task, "task_params": dict(data.params), "num_train_examples": int(n_train),
+            "num_test_examples": int(n_test), "layers": list(layers), "lr": lr,
+            "weight_decay": weight_decay, "epochs": epochs, "batch_size": batch_size,
+            "dim": dim, "seed": seed, "backend": backend, "device": device,
+            "precision": precision, "compile": compile, "backbone": data.backbone,
+            "parameters": int(model.num_parameters()), "versions": _versions(backend)}
+        rng = np.random.default_rng(seed)
+        bar = _Bar(epochs, progress)
+        history: list[dict[str, float]] = []
+        train_seconds, tokens = 0.0, 0
+        best = -1.0
+        try:
+            for epoch in range(epochs):
+                t0 = time.perf_counter()
+                lr_now = run.optimizer.learning_rate
+                model.train()
+                if run.mixed is not None:
+                    run.compute.train()
+                order = put(rng.permutation(len(data.train_inputs)))
+                total: ember.Tensor | None = None
+                for i in range(steps):
+                    idx = order[i * batch_size:(i + 1) * batch_size]
+                    xb, yb = ember.take(x_train, idx, axis=0), ember.take(y_train, idx, axis=0)
+                    loss = run.step(xb, yb) * float(xb.shape[0])
+                    total = loss if total is None else total + loss
+                assert total is not None  # an epoch has at least one step
+                train_loss = float(total) / len(data.train_inputs)  # the epoch's one sync
+                seconds = time.perf_counter() - t0
+                train_seconds += seconds
+                tokens += data.train_inputs.size
+                model.eval()
+                if run.mixed is not None:
+                    run.compute.eval()
+                test_loss, ppl, acc = _evaluate(run.compute, x_test, data.test_targets, y_test,
+                                                batch_size, data.vocab_size)
+                row = {"epoch": epoch + 1, "lr": lr_now, "train_loss": train_loss,
+                       "test_loss": test_loss, "test_perplexity": ppl, "test_accuracy": acc,
+                       "seconds": time.perf_counter() - t0}
+                history.append(row)
+                best = max(best, acc)
+                bar.show(epoch + 1, row, best, time.perf_counter() - t_start)
+                if acc >= STOP_ACCURACY:
+                    break
+        finally:
+            bar.close()
+    best_row = max(history, key=lambda r: r["test_accuracy"])  # the first of equals
+    low_row = min(history, key=lambda r: (math.inf if math.isnan(r["test_perplexity"])
+                                          else r["test_perplexity"]))
+    result = TrainResult(
+        task=task, layers=layers, settings=settings,
+        best_accuracy=best_row["test_accuracy"], best_epoch=int(best_row["epoch"]),
+        lowest_loss_accuracy=low_row["test_accuracy"], lowest_loss_epoch=int(low_row["epoch"]),
+        epochs_run=len(history), stopped_early=history[-1]["test_accuracy"] >= STOP_ACCURACY,
+        seconds=time.perf_counter() - t_start, train_seconds=train_seconds,
+        tokens_per_second=tokens / train_seconds if train_seconds > 0 else 0.0,
+        history=history)
+    if out is not None:
+        _write_json(Path(out) / "result.json", result.to_dict())
+    return result
