@@ -168,6 +168,7 @@ if TYPE_CHECKING:  # imported on first use, through __getattr__ below
         Callback,
         CompiledStep,
         CSVLogger,
+        DataParallel,
         EarlyStopping,
         History,
         LossScaler,
@@ -202,7 +203,7 @@ _LAZY = {
     **dict.fromkeys(["PRECISIONS", "ArrayData", "Callback", "CSVLogger", "EarlyStopping",
                      "History", "ModelCheckpoint", "TerminateOnNaN", "Trainer", "fit",
                      "value_and_grad", "MixedPrecision", "LossScaler", "PRECISION_MODES",
-                     "compile_step", "CompiledStep"],
+                     "compile_step", "CompiledStep", "DataParallel"],
                     "training"),
 }
 _LAZY_FOLDERS = ("io", "pipelines", "training", "recurrent", "wirings", "mixers", "blocks",
@@ -269,7 +270,7 @@ __all__ = [
     "value_and_grad", "Trainer", "fit", "History", "PRECISIONS", "Callback", "EarlyStopping",
     "ModelCheckpoint", "CSVLogger", "TerminateOnNaN", "ArrayData", "Dataset", "load_dataset",
     "MixedPrecision", "LossScaler", "PRECISION_MODES", "compile_step", "CompiledStep",
-    "add_loss", "collect_losses",
+    "DataParallel", "add_loss", "collect_losses",
     # checkpoints
     "save", "load", "load_checkpoint", "load_weights", "Checkpoint", "save_file", "load_file",
     "read_metadata",

@@ -1,5 +1,5 @@
 """Training: ``value_and_grad(model, fn)``, the ``Trainer`` and ``fit``, callbacks, in-memory
-data batching, the progress bar, whole-step compilation (``compile_step``) and mixed precision (``MixedPrecision``, ``LossScaler``)."""
+data batching, the progress bar, whole-step compilation (``compile_step``), mixed precision (``MixedPrecision``, ``LossScaler``) and data parallelism (``DataParallel``, ``Trainer(distributed=True)``)."""
 
 from ._callbacks import Callback as Callback
 from ._callbacks import CSVLogger as CSVLogger
@@ -9,6 +9,7 @@ from ._callbacks import TerminateOnNaN as TerminateOnNaN
 from ._compile_step import CompiledStep as CompiledStep
 from ._compile_step import compile_step as compile_step
 from ._data import ArrayData as ArrayData
+from ._data_parallel import DataParallel as DataParallel
 from ._history import History as History
 from ._loss_scale import LossScaler as LossScaler
 from ._precision import PRECISION_MODES as PRECISION_MODES
@@ -18,6 +19,6 @@ from ._trainer import Trainer as Trainer
 from ._trainer import fit as fit
 from ._value_and_grad import value_and_grad as value_and_grad
 
-__all__ = ["ArrayData", "CSVLogger", "Callback", "CompiledStep", "compile_step", "EarlyStopping", "History", "LossScaler",
+__all__ = ["ArrayData", "CSVLogger", "Callback", "CompiledStep", "compile_step", "DataParallel", "EarlyStopping", "History", "LossScaler",
            "MixedPrecision", "ModelCheckpoint", "PRECISIONS", "PRECISION_MODES", "TerminateOnNaN",
            "Trainer", "fit", "value_and_grad"]

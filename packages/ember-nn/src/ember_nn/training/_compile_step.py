@@ -18,6 +18,13 @@ between train and eval mode. ``step.stats`` counts them; each is logged at DEBUG
 ``CompileWarning`` naming the reason: a Dropout layer in training mode (its masks come from a
 host-side counter, so a compiled step would repeat one mask), a backend that cannot trace the
 loss (a value read on the host), an optimiser without the functional hooks.
+
+With a ``gradient_hook`` (``Trainer(distributed=True, compile=True)`` sets one: the data-parallel
+gradient average) the program stops at the gradients: the collectives of ``ember.distributed``
+run eagerly (MLX evaluates each at once to bound it with a timeout; torch.distributed's calls are
+not in the traced ATen graph), so the hook runs between the compiled forward/backward program and
+the optimiser's update (``Optimizer.apply``, its update arithmetic compiled with
+``compile_updates``).
 """
 
 from __future__ import annotations
@@ -84,8 +91,8 @@ class _Structure:
     buffers, its Dropout layers, and the compiled program for it. ``walk`` (the module walk it
     was made from) keeps every object the key names alive, so no id in the key is reused."""
 
-    __slots__ = ("backend", "buffers", "compiles", "dropouts", "program", "trainable", "used",
-                 "walk")
+    __slots__ = ("backend", "buffers", "compiles", "dropouts", "live", "program", "trainable",
+                 "used", "walk")
 
     def __init__(self, walk: Any, step: CompiledStep) -> None:
         named = walk.named
@@ -97,9 +104,12 @@ class _Structure:
         self.dropouts = [(name, m) for name, m in step.model.named_modules()
                          if type(m).__name__ == "Dropout"]
         self.used = False  # whether a step has run with it
-        pure = step._pure
+        self.live: list[int] = []  # the variables with a gradient (a gradient-hook program)
+        pure, pure_gradients = step._pure, step._pure_gradients
 
         def program(flat: list[Any], hyper: Any) -> Any:
+            if hyper[0] == "gradients":
+                return pure_gradients(self, flat)
             return pure(self, flat, hyper)
 
         program.__qualname__ = "compile_step"
@@ -122,6 +132,9 @@ class CompiledStep:
         #: eager step: the oldest are dropped)
         self._structures: OrderedDict[Any, _Structure] = OrderedDict()
         self._programs = 0  # structures whose program has run
+        #: None, or a function of the list of gradients (None entries left out) returning the
+        #: ones to apply, run outside the compiled program (see the module's note)
+        self.gradient_hook: Callable[[list[Any]], list[Any]] | None = None
 
     @property
     def stats(self) -> ember.CompileStats:
@@ -143,6 +156,8 @@ class CompiledStep:
         pairs = now.trainable
         params = [ember.stop_gradient(v) for _, v in pairs]
         buffers = [ember.stop_gradient(v) for v in now.buffers]
+        if self.gradient_hook is not None:
+            return self._gradients_then_update(now, params, buffers, batch)
         slots = opt.read_slots(pairs)
         # the rate and the step number are inputs, so a schedule does not recompile
         device = params[0].device if params else None
@@ -195,8 +210,53 @@ class CompiledStep:
 
     def _plain(self, batch: Sequence[Any]) -> Any:
         out, triples = _triples(self.model, self.loss_fn, self.has_aux, tuple(batch), {})
+        if self.gradient_hook is not None:
+            live = [t for t in triples if t[2] is not None]
+            triples = [(p, v, g) for (p, v, _), g in
+                       zip(live, self.gradient_hook([g for _, _, g in live]), strict=True)]
         self.optimizer.apply(triples)
         return out
+
+    def _gradients_then_update(self, now: _Structure, params: list[Any], buffers: list[Any],
+                               batch: tuple[Any, ...]) -> Any:
+        """The compiled forward/backward program, the hook on its gradients, the update."""
+        pairs = now.trainable
+        try:
+            out, grads, new_buffers = now.program([*params, *buffers, *batch],
+                                                  ("gradients", len(batch)))
+        finally:  # the variables were bound to the program's values: their own again
+            _bind([v for _, v in pairs] + now.buffers, params + buffers)
+        if self.stats.fallback is not None and self.fallback is None:
+            self.fallback = self.stats.fallback
+        for v, b in zip(now.buffers, new_buffers, strict=True):
+            v.assign(b)
+        live = now.live
+        reduced = self.gradient_hook(list(grads)) if self.gradient_hook else list(grads)
+        self.optimizer.apply([(pairs[i][0], pairs[i][1], g)
+                              for i, g in zip(live, reduced, strict=True)])
+        return out
+
+    def _pure_gradients(self, now: _Structure, flat: list[Any]) -> Any:
+        """The program of a step with a gradient hook: ``(out, live gradients, buffers)``;
+        which variables have a gradient is kept in ``now.live`` (found while tracing)."""
+        n, nb = len(now.trainable), len(now.buffers)
+        params, buffers, batch = flat[:n], flat[n:n + nb], flat[n + nb:]
+        variables = [v for _, v in now.trainable]
+        _bind(variables + now.buffers, params + buffers)
+        with ember.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(variables)
+            with collect_losses() as extra:
+                out = self.loss_fn(*batch)
+            loss = out[0] if self.has_aux else out
+            if not isinstance(loss, ember.Tensor) or loss.size != 1:
+                raise ember.ShapeError(
+                    f"compile_step: loss_fn must return a scalar loss, got "
+                    f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
+            out, loss = with_aux_losses(out, loss, self.has_aux, extra)
+        grads = tape.gradient(loss, variables)
+        now.live = [i for i, g in enumerate(grads) if g is not None]
+        return (out, [ember.stop_gradient(grads[i]) for i in now.live],
+                [ember.stop_gradient(v) for v in now.buffers])
 
     @staticmethod
     def _eager_reason(now: _Structure) -> str | None:

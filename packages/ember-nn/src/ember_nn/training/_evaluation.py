@@ -12,7 +12,7 @@ from .. import metrics as _metrics
 from .._core._errors import ConfigError
 from ..data._dataset import close_iterator
 from ._checks import aligned
-from ._data import EVAL_BATCH, as_stream, check_batch_size, inputs_of, is_stream, pair
+from ._data import EVAL_BATCH, ArrayData, as_stream, check_batch_size, inputs_of, is_stream, pair
 
 if TYPE_CHECKING:
     from ._trainer import Trainer
@@ -35,15 +35,20 @@ def evaluate_model(trainer: Trainer, x: Any, y: Any = None, *,
         check_batch_size(batch_size, "evaluate")
     was = trainer.model.training
     trainer._train_mode(False, sync=True)
+    par = trainer.parallel  # distributed: each rank evaluates its part, the sums are combined
     try:
         if stream:
+            if par is not None:
+                ds = par.shard_stream(ds)
             batches: Iterator[Any] = (
                 (trainer._input(xb), trainer._target(yb))
                 for i, b in enumerate(ds.iter(0))
                 for xb, yb in [pair("evaluate", b, i, "evaluation data")])
         else:
             data = aligned("evaluate", "evaluation", trainer._input(x), trainer._target(y))
-            batches = data.batches(batch_size)
+            lo, hi = par.eval_range(data.size) if par is not None else (0, data.size)
+            batches = (ArrayData([a[lo:hi] for a in data.arrays]).batches(batch_size)
+                       if hi > lo else iter(()))
         loss_sum, seen = 0.0, 0
         streams = [_metrics.streaming(n) for n in trainer.metric_names]
         try:
@@ -55,6 +60,10 @@ def evaluate_model(trainer: Trainer, x: Any, y: Any = None, *,
                     s.update(pred, yb)
         finally:
             close_iterator(batches)
+        if par is not None:
+            loss_sum, total = par.sum_floats([loss_sum, float(seen)])
+            seen = round(total)
+            par.reduce_metrics(streams)
         if not seen:
             raise ConfigError("evaluate: the dataset gave no samples; evaluate needs at "
                               "least one batch")

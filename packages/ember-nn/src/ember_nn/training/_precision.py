@@ -109,6 +109,10 @@ class MixedPrecision:
         self.master_model, self.optimizer = model, optimizer
         self.scaler = (scaler or LossScaler()) if precision == "fp16-mixed" else None
         self.last_step_skipped = False
+        #: called with the step's (float32, still scaled) gradients before the overflow check
+        #: and the update, returning the ones to use: ``DataParallel.reduce`` averages them
+        #: over the ranks there, so every rank skips the same steps
+        self.gradient_hook: Callable[[list[Any]], list[Any]] | None = None
         self._scale_value: float | None = None
         self._scale_tensors: tuple[ember.Tensor, ember.Tensor] | None = None
         if self.compute_dtype is None:
@@ -148,6 +152,9 @@ class MixedPrecision:
         grads = tape.gradient(target, watched)
         triples = [(path, master, g if g.dtype is master.dtype else ember.astype(g, master.dtype))
                    for (path, master, _), g in zip(pairs, grads, strict=True) if g is not None]
+        if self.gradient_hook is not None:
+            reduced = self.gradient_hook([g for _, _, g in triples])
+            triples = [(p, m, g) for (p, m, _), g in zip(triples, reduced, strict=True)]
         self.last_step_skipped = False
         if self.scaler is not None:
             if not _all_finite([g for _, _, g in triples]):

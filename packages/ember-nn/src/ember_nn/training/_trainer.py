@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -44,6 +45,7 @@ from ._data import (
     split,
     stream_for_fit,
 )
+from ._data_parallel import DataParallel
 from ._evaluation import evaluate_model, predict_model
 from ._history import History
 from ._precision import MixedPrecision, check_precision, compute_dtype
@@ -99,6 +101,13 @@ class Trainer:
             mixed ``precision``, only the optimiser's update arithmetic is compiled.
         callbacks: ``Callback`` objects (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``).
         progress: show a progress bar (on a terminal; one line per epoch elsewhere).
+        distributed: data-parallel training across the ranks of a launched job (torchrun,
+            ``mlx.launch``; ``ember train --nproc N``): a ``DataParallel`` (``trainer.parallel``)
+            broadcasts rank 0's weights and optimiser state at the start of ``fit``, averages
+            the gradients of every step, and ``batch_size`` is the global batch, each rank
+            computing its slice of it; losses and metrics are those of every rank's samples;
+            only rank 0 shows progress and runs ``ModelCheckpoint``/``CSVLogger``
+            (``docs/distributed.md``). Without a launcher: a world of one, as without it.
 
     Losses: ``history["loss"]`` (and ``"val_loss"``, ``evaluate``'s ``"loss"``) is always the
     ``loss`` argument's value on the predictions. Auxiliary losses the model's layers add in
@@ -111,7 +120,7 @@ class Trainer:
                  metrics: Sequence[str] = (), dtype: str | None = None,
                  precision: str | None = None, device: str | None = None,
                  seed: int = 0, compile: bool = False, callbacks: Sequence[Callback] = (),
-                 progress: bool = True) -> None:
+                 progress: bool = True, distributed: bool = False) -> None:
         if not isinstance(model, Module):
             raise ConfigError(f"Trainer: model must be an ember_nn.Module, got "
                               f"{type(model).__name__}")
@@ -142,6 +151,9 @@ class Trainer:
         self.stop_training = False
         if self.dtype is not None or device is not None:
             model.to(device=device, dtype=self.dtype)
+        check_flag("Trainer", "distributed", distributed)
+        #: the ``DataParallel`` of a distributed trainer (None otherwise)
+        self.parallel = DataParallel(model, broadcast=False) if distributed else None
         variables = model.variables
         self.backend = variables[0].backend if variables else ember.get_backend()
         self.compiled = check_compile(compile, "Trainer")
@@ -157,8 +169,13 @@ class Trainer:
             if self.mixed_precision is None:
                 self.compiled_step = compile_step(model, self._train_loss, optimizer,
                                                   has_aux=True)
-            else:
+            if self.mixed_precision is not None or self.parallel is not None:
                 optimizer.compile_updates(True)
+        if self.parallel is not None:  # the gradients averaged between backward and update
+            if self.mixed_precision is not None:
+                self.mixed_precision.gradient_hook = self.parallel.reduce
+            if self.compiled_step is not None:
+                self.compiled_step.gradient_hook = self.parallel.reduce
         self._step = self._make_step()
 
     # -- steps ---------------------------------------------------------------------------------
@@ -183,7 +200,7 @@ class Trainer:
 
     def _make_step(self) -> Callable[[ember.Tensor, ember.Tensor], tuple[ember.Tensor, Any]]:
         """The training step: ``(objective, _train_loss's dict)`` of a batch."""
-        opt, model, train_loss = self.optimizer, self.model, self._train_loss
+        opt, model, train_loss, par = self.optimizer, self.model, self._train_loss, self.parallel
         mixed = self.mixed_precision
         if mixed is not None:
             def mixed_step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
@@ -199,7 +216,7 @@ class Trainer:
         def step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
             # value_and_grad's work, keeping the variables it found: one model walk a step
             out, triples = _triples(model, train_loss, True, (x, y), {})
-            opt.apply(triples)
+            opt.apply(triples if par is None else par.reduce_triples(triples))
             return out
 
         return step
@@ -208,6 +225,8 @@ class Trainer:
         """One optimisation step on one batch; returns (loss, predictions), the loss without
         the auxiliary losses (``history["loss"]``'s)."""
         self._train_mode(True)
+        if self.parallel is not None:
+            self.parallel.counts = None  # each rank's batch: an equal share
         total, parts = self._step(self._input(x), self._target(y))
         return parts.get("loss", total), parts["pred"]
 
@@ -306,7 +325,11 @@ class Trainer:
             key = None
             if shuffle:
                 self.key, key = ember.random.split(self.key)
-            yield from data.batches(batch_size, key=key, drop_last=drop_last)
+            if self.parallel is not None:
+                yield from self.parallel.array_batches(data, batch_size, key=key,
+                                                       drop_last=drop_last)
+            else:
+                yield from data.batches(batch_size, key=key, drop_last=drop_last)
 
         return self._loop(epochs, steps, epoch_batches, validation_data,
                           max(batch_size, 256))
@@ -332,11 +355,16 @@ class Trainer:
                 aligned(op, "validation", xv, yv)
                 validation_data = (xv, yv)
         self._need_optimizer()
+        par = self.parallel
+        if par is not None:
+            ds = par.shard_stream(ds)
         epochs_of = StreamEpochs(ds, steps_per_epoch,
                                  lambda xb, yb: (self._input(xb), self._target(yb)))
         steps = steps_per_epoch if steps_per_epoch is not None else ds.length
         try:
-            return self._loop(epochs, steps, epochs_of, validation_data, EVAL_BATCH)
+            return self._loop(epochs, steps, epochs_of if par is None else
+                              lambda e: par.stream_batches(epochs_of(e)),
+                              validation_data, EVAL_BATCH)
         finally:
             epochs_of.close()
 
@@ -346,12 +374,20 @@ class Trainer:
         """The epochs of ``fit``: steps, logs, validation, callbacks and the progress bar."""
         history = History()
         self.history = history
-        bar = ProgressBar(epochs, steps, enabled=self.progress)
+        par = self.parallel
+        callbacks = self.callbacks if par is None else par.here(self.callbacks)
+        if par is not None:  # rank 0's weights and optimiser state (a resumed run's) everywhere
+            par.broadcast_parameters()
+            par.broadcast_optimizer(self.optimizer)
+        # with several ranks, a callback that may stop training mid-epoch is agreed on each step
+        agree = par is not None and par.world_size > 1 and any(
+            type(cb).on_batch_end is not Callback.on_batch_end for cb in callbacks)
+        bar = ProgressBar(epochs, steps, enabled=self.progress and (par is None or par.rank == 0))
         self.stop_training = False
-        for cb in self.callbacks:
+        for cb in callbacks:
             cb.on_train_begin(self)
         for epoch in range(epochs):
-            for cb in self.callbacks:
+            for cb in callbacks:
                 cb.on_epoch_begin(self, epoch)
             t0 = time.perf_counter()
             bar.start(epoch)
@@ -364,22 +400,33 @@ class Trainer:
                 for i, (xb, yb) in enumerate(batches):
                     total, parts = self._step(xb, yb)
                     pred, n = parts["pred"], xb.shape[0]
-                    loss_sum += float(parts.get("loss", total)) * n
-                    if "aux_loss" in parts:
-                        aux_sum = (aux_sum or 0.0) + float(parts["aux_loss"]) * n
-                    seen += n
-                    for s in streams:
-                        s.update(ember.stop_gradient(pred), yb)
-                    logs = {"loss": loss_sum / seen}
+                    if par is not None and par.counts is not None:
+                        n = par.counts[par.rank]  # 0: a padding sample of a short last batch
+                    if n:
+                        loss_sum += float(parts.get("loss", total)) * n
+                        if "aux_loss" in parts:
+                            aux_sum = (aux_sum or 0.0) + float(parts["aux_loss"]) * n
+                        seen += n
+                        for s in streams:
+                            s.update(ember.stop_gradient(pred), yb)
+                    logs = {"loss": loss_sum / seen if seen else math.nan}
                     if aux_sum is not None:
                         logs["aux_loss"] = aux_sum / seen
-                    for cb in self.callbacks:
+                    for cb in callbacks:
                         cb.on_batch_end(self, i, logs)
                     bar.update(i + 1, logs)
+                    if agree:
+                        self.stop_training = par.any(self.stop_training)  # type: ignore[union-attr]
                     if self.stop_training:
                         break
             finally:
                 close_iterator(batches)
+            if par is not None:  # every rank's samples: sums of the losses and metric counts
+                sums = par.sum_floats([loss_sum, aux_sum or 0.0, float(seen)])
+                loss_sum, seen = sums[0], round(sums[2])
+                aux_sum = None if aux_sum is None else sums[1]
+                par.reduce_metrics(streams)
+                par.sync_buffers()
             if not seen:  # arrays: check_steps made sure of a step; a dataset may be empty
                 raise ConfigError(f"fit: the training data gave no samples in epoch {epoch}; a "
                                   f"dataset must yield at least one batch an epoch")
@@ -398,11 +445,13 @@ class Trainer:
             seconds = time.perf_counter() - t0
             history.append(logs, seconds)
             bar.finish(logs)
-            for cb in self.callbacks:
+            for cb in callbacks:
                 cb.on_epoch_end(self, epoch, logs)
+            if par is not None and par.world_size > 1:  # EarlyStopping decides alike, but agree
+                self.stop_training = par.any(self.stop_training)
             if self.stop_training:
                 break
-        for cb in self.callbacks:
+        for cb in callbacks:
             cb.on_train_end(self)
         return history
 
