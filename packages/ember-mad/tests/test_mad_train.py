@@ -149,7 +149,7 @@ def test_step_equals_torch_adamw_with_epoch_cosine() -> None:
 def test_errors() -> None:
     with pytest.raises(ember_mad.MADError, match="unknown MAD task 'recall'"):
         ember_mad.train("recall")
-    with pytest.raises(ember_mad.MADError, match="unknown layer 'attn'.*mh-attention"):
+    with pytest.raises(ember_mad.MADError, match=r"unknown layer 'attn'.*mh-attention"):
         ember_mad.train("memorization", ["attn", "swiglu"])
     with pytest.raises(ember_mad.MADError, match="lr must be a finite number > 0, got 0"):
         ember_mad.train("memorization", lr=0)

@@ -1,0 +1,154 @@
+"""``ember mad train|benchmark|report`` and ``python -m ember_mad``: the benchmark's run
+directories, resume (a second call skips finished runs, retries failed ones), the report's
+aggregation on hand-made result files (numbers checked by hand), the paper's columns, and the
+commands' errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import ember_mad
+import pytest
+from ember_mad._cli import main
+
+TINY_RUN = ["--num-train-examples", "32", "--num-test-examples", "16"]
+
+
+def _fake(out: Path, task: str, slug: str, lr: str, wd: str, best: float, low: float,
+          layers: tuple[str, ...] = ember_mad.DEFAULT_LAYERS, epochs: int = 200) -> None:
+    d = out / task / slug / f"lr{lr}_wd{wd}"
+    d.mkdir(parents=True)
+    (d / "result.json").write_text(json.dumps({
+        "task": task, "layers": list(layers), "best_accuracy": best,
+        "lowest_loss_accuracy": low, "epochs_run": 10, "seconds": 1.0,
+        "settings": {"epochs": epochs, "backend": "torch", "device": "cuda",
+                     "precision": "bf16-mixed", "task_params": {"vocab_size": 16},
+                     "num_train_examples": 12800}}))
+
+
+def test_run_directories() -> None:
+    runs = ember_mad.plan_runs("B", protocol="full", tasks="memorization")
+    assert len(runs) == 6 * 6
+    assert [str(r.directory) for r in runs[:7]] == [
+        "B/memorization/baseline/lr1e-4_wd0", "B/memorization/baseline/lr1e-4_wd0.1",
+        "B/memorization/baseline/lr5e-4_wd0", "B/memorization/baseline/lr5e-4_wd0.1",
+        "B/memorization/baseline/lr1e-3_wd0", "B/memorization/baseline/lr1e-3_wd0.1",
+        "B/memorization/vocab_size-512/lr1e-4_wd0"]
+    assert ember_mad.setting_slug("noisy-in-context-recall", 11) == "frac_noise-0.4"
+    assert len(ember_mad.plan_runs("B")) == 6 * 6  # the baseline protocol: 6 tasks x grid
+
+
+def test_report_aggregates_by_hand(tmp_path: Path) -> None:
+    """memorization: baseline best of the grid 0.9 (at lowest loss 0.8), vocab_size-512 0.5
+    (0.5): task score (90 + 50) / 2 = 70, at lowest loss (80 + 50) / 2 = 65; compression 0.4
+    -> 40; MAD score (70 + 40) / 2 = 55."""
+    _fake(tmp_path, "memorization", "baseline", "1e-4", "0", 0.9, 0.7)
+    _fake(tmp_path, "memorization", "baseline", "1e-3", "0.1", 0.6, 0.8)
+    _fake(tmp_path, "memorization", "vocab_size-512", "1e-4", "0", 0.5, 0.5)
+    _fake(tmp_path, "compression", "baseline", "5e-4", "0", 0.4, 0.3)
+    (tmp_path / "benchmark.json").write_text(json.dumps(
+        {"protocol": "full", "tasks": ["memorization"], "lrs": [1e-4, 1e-3], "wds": [0.0, 0.1],
+         "layers": list(ember_mad.DEFAULT_LAYERS)}))
+    lines: list[str] = []
+    s = ember_mad.report(tmp_path, plot=False, log=lines.append)
+    mem = s["tasks"]["memorization"]
+    assert [x["result"] for x in mem["settings"]] == pytest.approx([90.0, 50.0])
+    assert mem["score"] == pytest.approx(70.0) and mem["score_lowest_loss"] == pytest.approx(65.0)
+    assert mem["settings"][0]["best_run"] == "lr1e-4_wd0"
+    assert s["tasks"]["compression"]["score"] == pytest.approx(40.0)
+    assert s["mad_score"] == pytest.approx(55.0)
+    assert s["paper"]["memorization"] == 85.2  # the transformer's row
+    # planned: memorization's 6 settings x 2 x 2 = 24 runs, 3 of them done
+    assert len(s["missing"]) == 21 and "memorization/baseline/lr1e-4_wd0.1" in s["missing"]
+    md = (tmp_path / "scores.md").read_text()
+    assert "| memorization | 70.0 | 65.0 | 85.2 | -15.2 | 2 of 6 |" in md
+    assert "| **MAD score** | **55.0** | 47.5 | 74.5 | -19.5 | 2 of 6 tasks |" in md
+    assert "## Missing runs (21)" in md and "200 epochs" in md and "shortened" not in md
+    assert json.loads((tmp_path / "scores.json").read_text())["mad_score"] == pytest.approx(55.0)
+    assert any("21 planned run(s) have no result yet" in ln for ln in lines)
+
+
+def test_report_shortened_and_other_layers(tmp_path: Path) -> None:
+    _fake(tmp_path, "memorization", "baseline", "1e-4", "0", 0.5, 0.5, layers=("mlp",),
+          epochs=20)
+    s = ember_mad.report(tmp_path, plot=False, log=None)
+    assert s["paper"] is None and s["epochs"] == [20]
+    md = (tmp_path / "scores.md").read_text()
+    assert "20 epochs** at most (a shortened protocol: the paper trains 200)" in md
+    assert "The paper has no score for this layer list." in md
+    _fake(tmp_path, "compression", "baseline", "1e-4", "0", 0.5, 0.5)
+    with pytest.raises(ember_mad.MADError, match="mixes runs of different layer lists"):
+        ember_mad.report(tmp_path, log=None)
+
+
+def test_benchmark_resumes(tmp_path: Path) -> None:
+    """Four tiny runs, two at a time; a second call runs nothing; a run whose result is
+    removed runs again; the scores and the plot are written."""
+    kw = dict(out=tmp_path, tasks="memorization,compression", lrs=[1e-3], epochs=1, dim=8,
+              jobs=2, backend="numpy", train_args=TINY_RUN)
+    lines: list[str] = []
+    s = ember_mad.benchmark(["mlp", "swiglu"], log=lines.append, **kw)  # type: ignore[arg-type]
+    assert lines[0].startswith("4 runs, 0 done already, 4 to run, 2 at a time")
+    assert sum(ln.startswith("[") and ": best " in ln for ln in lines) == 4 and s["runs_done"] == 4 and not s["missing"]
+    for r in ember_mad.plan_runs(tmp_path, tasks="memorization,compression", lrs=[1e-3]):
+        assert (r.directory / "log.txt").is_file() and r.done
+    assert (tmp_path / "scores.md").is_file()
+    lines.clear()
+    ember_mad.benchmark(["mlp", "swiglu"], log=lines.append, **kw)  # type: ignore[arg-type]
+    assert lines[0].startswith("4 runs, 4 done already, 0 to run")
+    (tmp_path / "compression" / "baseline" / "lr1e-3_wd0.1" / "result.json").unlink()
+    lines.clear()
+    ember_mad.benchmark(["mlp", "swiglu"], log=lines.append, **kw)  # type: ignore[arg-type]
+    assert lines[0].startswith("4 runs, 3 done already, 1 to run")
+    with pytest.raises(ember_mad.MADError, match="holds a benchmark with other settings"):
+        ember_mad.benchmark(["mlp"], log=lines.append, **kw)  # type: ignore[arg-type]
+
+
+def test_failed_run_is_reported_and_retried(tmp_path: Path) -> None:
+    lines: list[str] = []
+    # a run that fails: an unknown task parameter given to every run
+    with pytest.raises(ember_mad.MADError, match=r"holds no result\.json"):
+        ember_mad.benchmark(["mlp"], out=tmp_path, tasks="memorization", lrs=[1e-3], wds=[0.0],
+                            epochs=1, dim=8, backend="numpy",
+                            train_args=[*TINY_RUN, "--param", "bogus=1"], log=lines.append)
+    assert any("FAILED (exit 1)" in ln and "takes no parameter 'bogus'" in ln for ln in lines)
+    assert (tmp_path / "memorization" / "baseline" / "lr1e-3_wd0" / "log.txt").is_file()
+
+
+def test_cli_train_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["train", "--task", "memorization", "--layers", "mlp", "--epochs", "1", "--dim",
+               "8", "--backend", "numpy", "--no-progress", "--out", str(tmp_path), *TINY_RUN])
+    out = capsys.readouterr().out
+    assert rc == 0 and "memorization mlp lr=0.0005 wd=0 on numpy/cpu (32, eager)" in out
+    assert json.loads((tmp_path / "result.json").read_text())["settings"]["num_train_examples"] \
+        == 32
+    for argv, message in [
+        (["train", "--task", "recall"], "unknown MAD task 'recall'"),
+        (["train", "--task", "memorization", "--layers", "mh-attention,bogus"],
+         "unknown layer 'bogus'"),
+        (["train", "--task", "memorization", "--lr", "-0.1"], "lr must be a finite number > 0"),
+        (["train", "--task", "memorization", "--setting", "6"], "settings 0 to 5"),
+        (["train", "--task", "memorization", "--param", "vocab_size"], "--param takes NAME=VALUE"),
+        (["report", str(tmp_path / "none")], "is not a directory of MAD runs"),
+        (["benchmark", "--tasks", "memorization,nope", "--out", str(tmp_path / "b")],
+         "unknown MAD task 'nope'"),
+    ]:
+        assert main(argv) == 1, argv
+        assert message in capsys.readouterr().err, argv
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--lrs", "1e-3,x"])
+    assert "expected comma-separated numbers" in capsys.readouterr().err
+
+
+def test_python_m_and_ember_command(tmp_path: Path) -> None:
+    ember = str(Path(sys.executable).parent / "ember")  # ember-core's console script
+    for cmd in ([sys.executable, "-m", "ember_mad"], [ember, "mad"]):
+        p = subprocess.run([*cmd, "report", str(tmp_path / "none")], capture_output=True,
+                           text=True)
+        assert p.returncode == 1 and "is not a directory of MAD runs" in p.stderr, p.stderr
+    p = subprocess.run([ember, "mad", "--help"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0 and "train" in p.stdout and "benchmark" in p.stdout
