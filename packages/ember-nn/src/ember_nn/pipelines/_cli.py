@@ -27,6 +27,21 @@ def register(sub: Any) -> None:
     p.add_argument("--output", help="override the config's output directory")
     p.add_argument("--epochs", type=int, help="override the number of epochs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("data-parallel training (docs/distributed.md)")
+    g.add_argument("--nproc", type=int, help="start N workers on this machine with the "
+                   "backend's launcher (torchrun for torch, mlx.launch for mlx), each training "
+                   "its share of every batch")
+    g.add_argument("--nnodes", type=int, default=1, help="torch: the number of machines (run "
+                   "the same command on each, with its --node-rank)")
+    g.add_argument("--node-rank", type=int, default=0, help="torch: this machine's rank")
+    g.add_argument("--master-addr", help="torch: the address of the machine of --node-rank 0")
+    g.add_argument("--master-port", type=int, help="torch: its port; mlx: the ring's first "
+                   "port (default: a free one)")
+    g.add_argument("--hostfile", help="mlx: mlx.launch's JSON host list (several machines)")
+    g.add_argument("--timeout", type=float, default=300.0, help="seconds a rank waits for the "
+                   "others before every rank ends with an error (default 300)")
+    g.add_argument("--distributed", action="store_true", help="join the job a launcher "
+                   "started (what --nproc's workers run; use it under torchrun/mlx.launch)")
     p.set_defaults(run=_train)
     p = sub.add_parser("evaluate", help="the test metrics of a saved checkpoint")
     p.add_argument("checkpoint", help="a checkpoint directory written by `ember train`")
@@ -53,10 +68,30 @@ def _train(args: argparse.Namespace) -> int:
     cfg = read_config(path)
     if args.device:
         cfg["device"] = args.device
+    backend = args.backend or cfg.get("backend") or ember.get_backend()
+    if args.nproc is not None and not args.distributed:
+        from ._launch import launch_command, run_launcher, worker_args
+
+        options = [f"--{k.replace('_', '-')}={v}" for k, v in
+                   (("backend", backend), ("device", args.device), ("output", args.output),
+                    ("epochs", args.epochs), ("timeout", args.timeout)) if v is not None]
+        cmd = launch_command(backend, args.nproc, worker_args(str(path), options
+                                                              + ["--no-progress"] *
+                                                              args.no_progress),
+                             nnodes=args.nnodes, node_rank=args.node_rank,
+                             master_addr=args.master_addr, master_port=args.master_port,
+                             hostfile=args.hostfile)
+        return run_launcher(cmd)
     result = train_from_config(cfg, base_dir=path.parent, backend=args.backend,
                                output_dir=args.output, epochs=args.epochs,
-                               progress=not args.no_progress)
-    backend = args.backend or cfg.get("backend") or ember.get_backend()
+                               progress=not args.no_progress, distributed=args.distributed,
+                               timeout=args.timeout)
+    if args.distributed:
+        rank, world = ember.distributed.rank(), ember.distributed.world_size()
+        ember.distributed.shutdown()
+        if rank:
+            return 0
+        print(f"data-parallel: {world} processes, rank 0 wrote the outputs")
     print(f"trained {type(result.model).__name__} ({result.model.num_parameters():,} parameters) "
           f"on {result.data.name} with {backend} in {result.seconds:.1f} s, "
           f"{result.history.epochs} epochs")

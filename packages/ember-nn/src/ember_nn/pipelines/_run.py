@@ -188,6 +188,19 @@ def _precision(tr: Mapping[str, Any]) -> str | None:
     return str(precision)
 
 
+def _join(cfg: Mapping[str, Any], backend: str, timeout: float | None) -> bool:
+    """Join the launched job (NCCL for a torch run on CUDA, else the engine's default) and
+    check that every rank has the same config; whether this is rank 0."""
+    from ..training._data_parallel import check_same
+
+    device = cfg.get("device")
+    cuda = backend == "torch" and isinstance(device, str) and device.startswith("cuda")
+    ember.distributed.init("nccl" if cuda else None, timeout=timeout)
+    check_same(json.dumps(cfg, sort_keys=True, default=str), "the config (ember train's)",
+               device=device if cuda else None)
+    return ember.distributed.rank() == 0
+
+
 @dataclass
 class RunResult:
     """What a run produced: the trained model, its history, test metrics and the files."""
@@ -209,8 +222,14 @@ class RunResult:
 def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
                       backend: str | None = None, output_dir: str | Path | None = None,
                       epochs: int | None = None, progress: bool = True,
-                      callbacks: list[Callback] | None = None) -> RunResult:
+                      callbacks: list[Callback] | None = None, distributed: bool = False,
+                      timeout: float | None = 300.0) -> RunResult:
     """Train, test, save a checkpoint, history CSV, metrics JSON and (optionally) a plot.
+
+    ``distributed``: this process is one rank of a launched job (``ember train --nproc N``):
+    it joins the job (``timeout``: seconds a rank waits for the others), every rank's config
+    is checked to be the same, training is data-parallel (``Trainer(distributed=True)``) and
+    rank 0 alone writes the outputs (the others return the same ``RunResult``, files unwritten).
 
     With ``[training] terminate_on_nan`` (the default) a NaN or infinite training loss stops
     the run with ``TrainingError`` (no checkpoint is written; history.csv holds the epochs so
@@ -220,6 +239,7 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
     name = backend or cfg.get("backend") or ember.get_backend()
     t0 = time.perf_counter()
     with ember.use_backend(name):
+        rank0 = _join(cfg, name, timeout) if distributed else True
         seed = int(cfg.get("seed", 0))
         data = load_dataset(cfg["data"], base_dir=base_dir, features=run_features(cfg))
         import_code(cfg, base_dir)
@@ -238,9 +258,10 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
         if not isinstance(out.get("wiring", False), bool):
             raise ConfigError(f"[output] wiring must be true or false, got {out['wiring']!r}")
         out_dir = Path(output_dir or out.get("dir", "runs/ember"))
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if rank0:
+            out_dir.mkdir(parents=True, exist_ok=True)
         wiring = None
-        if out.get("wiring", False):  # before training: a model without a wiring fails fast
+        if out.get("wiring", False) and rank0:  # before training: a model without a wiring fails fast
             from ._sequences import draw_model_wiring
 
             wiring = draw_model_wiring(model, out_dir / "wiring.png")
@@ -263,7 +284,8 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
         precision = _precision(tr)
         trainer = Trainer(model, optimizer, loss=tr.get("loss", "mse"), metrics=metrics,
                           dtype=tr.get("dtype"), precision=precision, device=cfg.get("device"),
-                          seed=seed, compile=compile, callbacks=cbs, progress=progress)
+                          seed=seed, compile=compile, callbacks=cbs, progress=progress,
+                          distributed=distributed)
         try:
             history = trainer.fit(
                 data.x_train, data.y_train,
@@ -280,6 +302,10 @@ def train_from_config(cfg: Mapping[str, Any], *, base_dir: str | Path = ".",
                          "imports": recorded_imports(cfg, base_dir), "scaling": data.scaling,
                          "history": history.history, "test": test,
                          "loss": tr.get("loss", "mse"), "metrics": metrics})
+        if not rank0:  # rank 0 writes the outputs
+            return RunResult(model, history, test, data, out_dir,
+                             out_dir / out.get("checkpoint", "checkpoint"), None,
+                             time.perf_counter() - t0)
         ckpt = save(model, out_dir / out.get("checkpoint", "checkpoint"), optimizer=optimizer,
                     extra=extra)
         if tokenizer is not None:  # the checkpoint's run dir holds what decodes its outputs
