@@ -94,3 +94,16 @@ def test_a_single_process_is_a_world_of_one(backend: str) -> None:
         ember_nn.DataParallel(a, bucket_bytes=0)
     with pytest.raises(ember_nn.ConfigError, match="distributed must be True or False"):
         ember_nn.Trainer(a, ember_nn.SGD(0.1), distributed="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["ember_nn.training._data_parallel", "ember_nn.training._shards",
+                                  "ember_nn.pipelines._launch"])
+def test_docstring_examples_run(backend: str, name: str) -> None:
+    import doctest
+    import importlib
+
+    import ember_nn
+
+    result = doctest.testmod(importlib.import_module(name),
+                             extraglobs={"ember": ember, "ember_nn": ember_nn})
+    assert result.failed == 0
