@@ -20,7 +20,6 @@ import argparse
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -114,23 +113,10 @@ def worker_ddp(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": seconds, "loss": float(loss), "rank": rank}
 
 
-def _free_ports(n: int) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        try:
-            for p in range(base, base + n):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
-
-
 def run_job(args: argparse.Namespace, backend: str, mode: str, workers: int) -> dict[str, Any]:
     """One job of ``workers`` processes (``mode``: plain, ember or ddp); rank 0's result."""
+    from ember.distributed import free_ports
+
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         worker = [str(HERE), "--worker", mode, "--backends", backend, "--out", str(out),
@@ -140,10 +126,11 @@ def run_job(args: argparse.Namespace, backend: str, mode: str, workers: int) -> 
             cmd = [sys.executable, *worker]
         elif backend == "torch":
             cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node",
-                   str(workers), "--master-port", str(_free_ports(1)), *worker]
+                   str(workers), "--master-port", str(free_ports(1)), *worker]
         else:
             cmd = [str(Path(sys.executable).parent / "mlx.launch"), "-n", str(workers),
-                   "--starting-port", str(_free_ports(workers)), "--", sys.executable, *worker]
+                   "--starting-port", str(free_ports(workers)), "--", sys.executable,
+                   *worker]
         env = os.environ | ({"OMP_NUM_THREADS": "1"} if args.device == "cpu" else {})
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
         if not out.exists():

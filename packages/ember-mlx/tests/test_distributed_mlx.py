@@ -9,17 +9,15 @@ output.)"""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import ember
 import numpy as np
 import pytest
+from ember.testing import run_processes
 
 CHECK = [sys.executable, "-m", "ember.distributed.check", "--backend", "mlx"]
 LAUNCH = Path(sys.executable).parent / "mlx.launch"
@@ -28,39 +26,12 @@ BOUND = 60  # seconds any run may take before it is killed
 
 def free_ports(n: int) -> int:
     """The first of ``n`` consecutive free ports (the ring listens on one per rank)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        if base + n > 65535:
-            continue
-        try:
-            for port in range(base, base + n):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
+    return ember.distributed.free_ports(n)
 
 
 def run(cmds: list[list[str]], envs: list[dict[str, str]]) -> list[tuple[int, str]]:
     """Start every command in a session of its own; kill all if the bound passes."""
-    procs = [subprocess.Popen(c, env=os.environ | e, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
-             for c, e in zip(cmds, envs, strict=True)]
-    out = []
-    deadline = time.monotonic() + BOUND
-    try:
-        for p in procs:
-            text, _ = p.communicate(timeout=max(deadline - time.monotonic(), 1))
-            out.append((p.returncode, text))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    return out
+    return run_processes(cmds, envs, bound=BOUND, threads=None)
 
 
 def results(text: str) -> dict[int, dict[str, Any]]:

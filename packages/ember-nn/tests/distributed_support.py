@@ -6,12 +6,7 @@ and the parsing of each rank's JSON lines."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -113,46 +108,22 @@ def scenarios(backend: str, distributed: bool, world: int, resume: str | None,
 
 # -- launching ---------------------------------------------------------------------------------
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)
 
 
 def free_ports(n: int) -> int:
     """The first of ``n`` consecutive free ports (MLX's ring listens on one per rank)."""
-    for _ in range(50):
-        base = free_port()
-        if base + n > 65535:
-            continue
-        try:
-            for port in range(base, base + n):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
+    import ember
+
+    return ember.distributed.free_ports(n)
 
 
 def run(cmds: list[list[str]], envs: list[dict[str, str]], bound: float = 120,
         cwd: str | None = None) -> list[tuple[int, str]]:
     """Start every command in a session of its own; kill all if ``bound`` seconds pass."""
-    procs = [subprocess.Popen(c, env=os.environ | {"OMP_NUM_THREADS": "1"} | e,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              start_new_session=True, cwd=cwd)
-             for c, e in zip(cmds, envs, strict=True)]
-    out = []
-    deadline = time.monotonic() + bound
-    try:
-        for p in procs:
-            text, _ = p.communicate(timeout=max(deadline - time.monotonic(), 1))
-            out.append((p.returncode, text))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    return out
+    from ember.testing import run_processes
+
+    return run_processes(cmds, envs, bound=bound, cwd=cwd)
 
 
 def launch(backend: str, n: int, args: list[str], bound: float = 120) -> tuple[int, str]:

@@ -9,43 +9,25 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from typing import Any
 
+import ember
 import numpy as np
 import pytest
+from ember.testing import run_processes
 
 CHECK = [sys.executable, "-m", "ember.distributed.check", "--backend", "torch"]
 BOUND = 120  # seconds any run may take before it is killed
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ember.distributed.free_ports(1)
 
 
 def run(cmds: list[list[str]], envs: list[dict[str, str]]) -> list[tuple[int, str]]:
     """Start every command in a session of its own; kill all if the bound passes."""
-    procs = [subprocess.Popen(c, env=os.environ | e, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
-             for c, e in zip(cmds, envs, strict=True)]
-    out = []
-    deadline = time.monotonic() + BOUND
-    try:
-        for p in procs:
-            text, _ = p.communicate(timeout=max(deadline - time.monotonic(), 1))
-            out.append((p.returncode, text))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    return out
+    return run_processes(cmds, envs, bound=BOUND, threads=None)
 
 
 def results(text: str) -> dict[int, dict[str, Any]]:

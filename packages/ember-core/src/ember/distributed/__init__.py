@@ -35,9 +35,11 @@ from ._api import (
 from ._buckets import all_reduce_many
 from ._engine import Collectives
 from ._launch import Launch, read_launch
+from ._ports import free_ports
 
 __all__ = [
     "Collectives", "DistributedError", "Launch", "World", "all_gather", "all_reduce",
-    "all_reduce_many", "barrier", "broadcast", "init", "is_initialized", "local_rank", "rank",
+    "all_reduce_many", "barrier", "broadcast", "free_ports", "init", "is_initialized",
+    "local_rank", "rank",
     "read_launch", "shutdown", "world_size",
 ]

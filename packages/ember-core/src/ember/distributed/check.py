@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 import ember
 
@@ -44,6 +45,14 @@ def _results(n: int) -> dict[str, object]:
     out["many_sum"] = [t.tolist() for t in d.all_reduce_many(many, op="sum", bucket_bytes=16)]
     d.barrier()
     return out
+
+
+def _emit(record: dict[str, Any]) -> None:
+    """One JSON line in one write: lines of several ranks sharing a pipe never interleave
+    (a write of under PIPE_BUF bytes is atomic; ``print`` writes the line and its newline
+    apart when the stream is unbuffered, as launchers often make it)."""
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,12 +84,11 @@ def main(argv: list[str] | None = None) -> int:
             d.barrier()
         except ember.EmberError as exc:
             seconds = round(time.perf_counter() - start, 1)
-            print(json.dumps(head | {"error": f"{type(exc).__name__}: {exc}",
-                                     "seconds": seconds}), flush=True)
+            _emit(head | {"error": f"{type(exc).__name__}: {exc}", "seconds": seconds})
             return 1
-        print(json.dumps(head | {"error": None}), flush=True)
+        _emit(head | {"error": None})
         return 0
-    print(json.dumps(head | _results(args.size)), flush=True)
+    _emit(head | _results(args.size))
     d.shutdown()
     return 0
 

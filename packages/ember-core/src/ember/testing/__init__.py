@@ -14,7 +14,8 @@ See ``docs/writing-a-backend.md`` ("Running the conformance kit"). Needs pytest 
 from ._cases import CASES, Call, Case, load_all
 from ._compare import TOLERANCES, assert_close
 from ._derived import derived_backend
+from ._processes import run_processes
 from ._suite import BackendConformance, covered_ops
 
 __all__ = ["CASES", "TOLERANCES", "BackendConformance", "Call", "Case", "assert_close",
-           "covered_ops", "derived_backend", "load_all"]
+           "covered_ops", "derived_backend", "load_all", "run_processes"]

@@ -55,13 +55,10 @@ def _port_free(port: int) -> bool:
 
 def _free_ports(n: int) -> int:
     """The first of ``n`` consecutive free ports of this machine."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("", 0))
-            base = int(s.getsockname()[1])
-        if base + n <= 65535 and all(_port_free(p) for p in range(base, base + n)):
-            return base
-    raise ConfigError(f"no {n} consecutive free ports on this machine")
+    try:
+        return ember.distributed.free_ports(n, host="")
+    except OSError:
+        raise ConfigError(f"no {n} consecutive free ports on this machine") from None
 
 
 def launch_command(backend: str, nproc: int, worker: Sequence[str], *, nnodes: int = 1,
