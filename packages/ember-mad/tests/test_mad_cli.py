@@ -65,7 +65,7 @@ def test_report_aggregates_by_hand(tmp_path: Path) -> None:
     assert len(s["missing"]) == 21 and "memorization/baseline/lr1e-4_wd0.1" in s["missing"]
     md = (tmp_path / "scores.md").read_text()
     assert "| memorization | 70.0 | 65.0 | 85.2 | -15.2 | 2 of 6 |" in md
-    assert "| **MAD score** | **55.0** | 47.5 | 74.5 | -19.5 | 2 of 6 tasks |" in md
+    assert "| mean of the tasks run (not a MAD score) | 55.0 | 47.5 | 74.5 (all six) | | 2 of 6 tasks |" in md
     assert "## Missing runs (21)" in md and "200 epochs" in md and "shortened" not in md
     assert json.loads((tmp_path / "scores.json").read_text())["mad_score"] == pytest.approx(55.0)
     assert any("21 planned run(s) have no result yet" in ln for ln in lines)
@@ -152,3 +152,18 @@ def test_python_m_and_ember_command(tmp_path: Path) -> None:
     p = subprocess.run([ember, "mad", "--help"], capture_output=True,
                        text=True)
     assert p.returncode == 0 and "train" in p.stdout and "benchmark" in p.stdout
+
+
+def test_report_gives_a_mad_score_only_over_all_six_tasks(tmp_path: Path) -> None:
+    """One run per task's baseline at 0.5 .. 1.0: the MAD score is their mean, bold, beside the
+    paper's 74.5."""
+    values = dict(zip(ember_mad.TASKS, [0.5, 0.6, 0.7, 0.8, 0.9, 1.0], strict=True))
+    for task, v in values.items():
+        _fake(tmp_path, task, "baseline", "5e-4", "0", v, v)
+    (tmp_path / "benchmark.json").write_text(json.dumps(
+        {"protocol": "baseline", "tasks": list(ember_mad.TASKS), "lrs": [5e-4], "wds": [0.0],
+         "layers": list(ember_mad.DEFAULT_LAYERS)}))
+    s = ember_mad.report(tmp_path, plot=False, log=lambda _: None)
+    assert s["mad_score"] == pytest.approx(75.0)
+    md = (tmp_path / "scores.md").read_text()
+    assert "| **MAD score** | **75.0** | 75.0 | 74.5 | +0.5 | 6 of 6 tasks |" in md
