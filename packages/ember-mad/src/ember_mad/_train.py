@@ -219,24 +219,24 @@ class _Run:
         self.model = model
         self.mixed: ember_nn.MixedPrecision | None = None
         self.compiled: ember_nn.CompiledStep | None = None
+        self.compute = model
         if precision != "32":
             self.mixed = ember_nn.MixedPrecision(model, self.optimizer, precision)
             self.compute = self.mixed.compute_model
-            if compile:
-                self.optimizer.compile_updates(True)
-        else:
-            self.compute = model
-        if compile and self.mixed is None:
-            self.compiled = ember_nn.compile_step(model, lambda x, y: _loss(model(x), y),
-                                                  self.optimizer)
+        if compile and precision == "fp16-mixed":  # loss scaling: only the update compiles
+            self.optimizer.compile_updates(True)
+        elif compile:  # float32 or bf16-mixed: the whole step is one program
+            compute = self.compute
+            self.compiled = ember_nn.compile_step(model, lambda x, y: _loss(compute(x), y),
+                                                  self.optimizer, mixed_precision=self.mixed)
 
     def step(self, x: ember.Tensor, y: ember.Tensor) -> ember.Tensor:
-        if self.mixed is not None:
-            out: ember.Tensor = self.mixed.step(lambda m, xb, yb: _loss(m(xb), yb), x, y)
-            return out
         if self.compiled is not None:
             loss: ember.Tensor = self.compiled(x, y)
             return loss
+        if self.mixed is not None:
+            out: ember.Tensor = self.mixed.step(lambda m, xb, yb: _loss(m(xb), yb), x, y)
+            return out
         loss, grads = ember_nn.value_and_grad(self.model, lambda xb, yb: _loss(self.model(xb),
                                                                               yb))(x, y)
         self.optimizer.update(self.model, grads)
@@ -304,7 +304,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         precision: ``"auto"`` (``"bf16-mixed"`` on a torch or MLX accelerator, MAD-Lab's
             ``bf16``; else ``"32"``), ``"32"``, ``"bf16-mixed"`` or ``"fp16-mixed"``.
         compile: ``"auto"`` (``ember_nn.compile_step`` on MLX and on torch off the CPU; with
-            mixed precision only the optimiser update is compiled), True or False.
+            fp16-mixed only the optimiser update is compiled, with bf16-mixed the whole step), True
+            or False.
         task_params: the task's parameters (``task_defaults(task)`` has them; default the
             baseline).
         num_train_examples, num_test_examples: default the baseline's (``task_settings``).

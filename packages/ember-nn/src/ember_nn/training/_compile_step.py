@@ -41,6 +41,7 @@ from .._core._errors import ConfigError
 from .._core._module import Module
 from ..optim._base import Optimizer
 from ..optim._clip import clip_list
+from ._precision import MixedPrecision
 from ._value_and_grad import _triples, with_aux_losses
 
 __all__ = ["CompiledStep", "compile_step"]
@@ -54,7 +55,8 @@ def _log() -> Any:
 
 
 def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, *,
-                 has_aux: bool = False) -> CompiledStep:
+                 has_aux: bool = False,
+                 mixed_precision: MixedPrecision | None = None) -> CompiledStep:
     """``step(*batch) -> loss`` (``(loss, aux)`` with ``has_aux``): one optimisation step of
     ``model`` as one compiled program, with the results of the eager step.
 
@@ -62,6 +64,13 @@ def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimize
     as there, the auxiliary losses the layers add (``ember_nn.add_loss``) are added to it inside
     the compiled program, and the loss returned is that total.
     The variables and the optimiser are updated in place, as ``Optimizer.update`` does.
+
+    With ``mixed_precision`` (a ``MixedPrecision(model, optimizer, "bf16-mixed")``) the whole
+    mixed-precision step is the program: ``loss_fn`` computes with
+    ``mixed_precision.compute_model``, whose variables are the float32 masters cast down inside
+    the program; its gradients are cast up and the update made on the masters, as
+    ``MixedPrecision.step`` does. ``"fp16-mixed"`` is refused (its loss scaling skips steps on
+    an overflow, a branch the program would have to take): use ``MixedPrecision.step``.
 
     >>> model = ember_nn.Dense(3, 1, key=0)
     >>> opt = ember_nn.SGD(0.1)
@@ -80,7 +89,21 @@ def compile_step(model: Module, loss_fn: Callable[..., Any], optimizer: Optimize
     if not isinstance(optimizer, Optimizer):
         raise ember.ArgumentError(f"compile_step: optimizer must be an ember_nn optimiser "
                                   f"(ember_nn.Adam(...) ...), got {type(optimizer).__name__}")
-    return CompiledStep(model, loss_fn, optimizer, has_aux=bool(has_aux))
+    if mixed_precision is not None:
+        if not isinstance(mixed_precision, MixedPrecision) \
+                or mixed_precision.master_model is not model:
+            raise ember.ArgumentError(
+                "compile_step: mixed_precision must be the MixedPrecision of this model "
+                "(MixedPrecision(model, optimizer, 'bf16-mixed')), got "
+                f"{type(mixed_precision).__name__}")
+        if mixed_precision.scaler is not None:
+            raise ConfigError(
+                "compile_step: fp16-mixed's dynamic loss scaling skips the steps whose gradients "
+                "overflow, a branch a compiled program does not take; train fp16-mixed with "
+                "MixedPrecision.step (Trainer(precision='fp16-mixed') does), or use bf16-mixed")
+        if mixed_precision.compute_model is model:  # precision "32": nothing to cast
+            mixed_precision = None
+    return CompiledStep(model, loss_fn, optimizer, has_aux=bool(has_aux), mixed=mixed_precision)
 
 
 _STRUCTURES = 16  # structures (and their programs) kept
@@ -91,8 +114,8 @@ class _Structure:
     buffers, its Dropout layers, and the compiled program for it. ``walk`` (the module walk it
     was made from) keeps every object the key names alive, so no id in the key is reused."""
 
-    __slots__ = ("backend", "buffers", "compiles", "dropouts", "live", "program", "trainable",
-                 "used", "walk")
+    __slots__ = ("backend", "buffers", "compiles", "compute", "compute_buffers", "dropouts", "live",
+                 "program", "trainable", "used", "walk")
 
     def __init__(self, walk: Any, step: CompiledStep) -> None:
         named = walk.named
@@ -105,6 +128,8 @@ class _Structure:
                          if type(m).__name__ == "Dropout"]
         self.used = False  # whether a step has run with it
         self.live: list[int] = []  # the variables with a gradient (a gradient-hook program)
+        #: with mixed precision: the compute copy's variable of each trainable one and buffer
+        self.compute, self.compute_buffers = step._compute_variables(self)
         pure, pure_gradients = step._pure, step._pure_gradients
 
         def program(flat: list[Any], hyper: Any) -> Any:
@@ -122,8 +147,10 @@ class CompiledStep:
     not be compiled); ``recompiles`` counts programs built for a changed structure."""
 
     def __init__(self, model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, *,
-                 has_aux: bool) -> None:
+                 has_aux: bool, mixed: MixedPrecision | None = None) -> None:
         self.model, self.loss_fn, self.optimizer, self.has_aux = model, loss_fn, optimizer, has_aux
+        #: the MixedPrecision whose whole step is compiled (None: a float32 step)
+        self.mixed = mixed
         self.recompiles = 0
         self.fallback: str | None = None  # why this step runs eagerly, when it does
         self._walk: Any = None
@@ -157,6 +184,9 @@ class CompiledStep:
         params = [ember.stop_gradient(v) for _, v in pairs]
         buffers = [ember.stop_gradient(v) for v in now.buffers]
         if self.gradient_hook is not None:
+            if self.mixed is not None:  # the hook runs between backward and update: eagerly
+                self.mixed.gradient_hook = self.gradient_hook
+                return self._plain(batch)
             return self._gradients_then_update(now, params, buffers, batch)
         slots = opt.read_slots(pairs)
         # the rate and the step number are inputs, so a schedule does not recompile
@@ -167,12 +197,16 @@ class CompiledStep:
                              backend=now.backend)
         hyper = (tuple(getattr(opt, n) for n in opt._names), opt.clip_norm, opt.slot_names(),
                  len(batch))
+        computes = now.compute + now.compute_buffers
+        before = [ember.stop_gradient(c) for c in computes]
         try:
-            out, new_params, new_buffers, new_slots = now.program(
+            out, new_params, new_buffers, new_slots, *new_computes = now.program(
                 [*params, *buffers, *slots, lr, step, *batch], hyper)
         except BaseException:
-            _bind([v for _, v in pairs] + now.buffers, params + buffers)
+            _bind([v for _, v in pairs] + now.buffers + computes, params + buffers + before)
             raise
+        if computes:  # the compute copy: the new masters, cast down in the program
+            _bind(computes, new_computes[0])
         if self.stats.fallback is not None and self.fallback is None:
             self.fallback = self.stats.fallback
         for (_, v), p in zip(pairs, new_params, strict=True):
@@ -209,6 +243,8 @@ class CompiledStep:
         return self._plain(batch)
 
     def _plain(self, batch: Sequence[Any]) -> Any:
+        if self.mixed is not None:  # the eager mixed-precision step (no gradient hook here)
+            return self.mixed.step(lambda _m, *b: self.loss_fn(*b), *batch, has_aux=self.has_aux)
         out, triples = _triples(self.model, self.loss_fn, self.has_aux, tuple(batch), {})
         if self.gradient_hook is not None:
             live = [t for t in triples if t[2] is not None]
@@ -258,6 +294,17 @@ class CompiledStep:
         return (out, [ember.stop_gradient(grads[i]) for i in now.live],
                 [ember.stop_gradient(v) for v in now.buffers])
 
+    def _compute_variables(self, now: _Structure) -> tuple[list[Any], list[Any]]:
+        """The compute copy's variable of each trainable variable and buffer of ``now`` (empty
+        lists without mixed precision)."""
+        mp = self.mixed
+        if mp is None:
+            return [], []
+        mp.sync()  # pairs the variables by path again (a StateError if the structure changed)
+        copy_of = {id(m): c for _, m, c in mp._pairs + mp._state}
+        return ([copy_of[id(v)] for _, v in now.trainable],
+                [copy_of[id(v)] for v in now.buffers])
+
     @staticmethod
     def _eager_reason(now: _Structure) -> str | None:
         for name, m in now.dropouts:
@@ -297,8 +344,13 @@ class CompiledStep:
         batch = flat[n + nb + n * kinds + 2:]
         variables = [v for _, v in now.trainable]
         _bind(variables + now.buffers, params + buffers)
+        watched, state = variables, now.buffers
+        if now.compute:  # mixed precision: the compute copy holds the masters cast down
+            watched, state = now.compute, now.compute_buffers
+            _bind(watched + state, [_cast(t, c) for t, c in zip(params + buffers, watched + state,
+                                                                strict=True)])
         with ember.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(variables)
+            tape.watch(watched)
             with collect_losses() as extra:
                 out = self.loss_fn(*batch)
             loss = out[0] if self.has_aux else out
@@ -308,8 +360,12 @@ class CompiledStep:
                     f"{' (as the first of a pair, has_aux=True)' if self.has_aux else ''}, got "
                     f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
             out, loss = with_aux_losses(out, loss, self.has_aux, extra)
-        grads = tape.gradient(loss, variables)
-        new_buffers = [ember.stop_gradient(v) for v in now.buffers]
+        grads = tape.gradient(loss, watched)
+        if now.compute:  # the gradients of the compute copy, cast up to the masters' dtypes
+            grads = [None if g is None else _cast(g, p) for g, p in zip(grads, params,
+                                                                        strict=True)]
+        new_buffers = [_cast(ember.stop_gradient(v), b) for v, b in zip(state, buffers,
+                                                                        strict=True)]
         live = [i for i, g in enumerate(grads) if g is not None]  # None: left as it is
         gs = [ember.stop_gradient(grads[i]) for i in live]
         if opt.clip_norm is not None and gs:  # one global norm over every group, as apply does
@@ -327,7 +383,17 @@ class CompiledStep:
                 new_params[i] = ps[j]
                 for k in range(kinds):
                     new_slots[k * n + i] = ss[k * len(idx) + j]
+        if now.compute:  # and the compute copy's new values, cast down here
+            computes = [_cast(t, c) for t, c in zip(new_params + new_buffers,
+                                                    now.compute + now.compute_buffers,
+                                                    strict=True)]
+            return out, new_params, new_buffers, new_slots, computes
         return out, new_params, new_buffers, new_slots
+
+
+def _cast(t: ember.Tensor, like: ember.Tensor) -> ember.Tensor:
+    """``t`` in ``like``'s dtype (itself if it is already)."""
+    return t if t.dtype == like.dtype else ember.astype(t, like.dtype)
 
 
 def _bind(variables: list[ember.Variable], values: list[ember.Tensor]) -> None:

@@ -98,7 +98,8 @@ class Trainer:
             inductor, which takes tens of seconds on a CPU; NumPy runs the plain step). The
             numbers are the eager step's; ``trainer.compiled_step.stats`` counts compilations.
             A model with Dropout in training mode runs eagerly, with a ``CompileWarning``. With
-            mixed ``precision``, only the optimiser's update arithmetic is compiled.
+            ``precision="bf16-mixed"`` the whole mixed step is one program; with
+            ``"fp16-mixed"`` (or distributed and mixed) only the update arithmetic is.
         callbacks: ``Callback`` objects (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``).
         progress: show a progress bar (on a terminal; one line per epoch elsewhere).
         distributed: data-parallel training across the ranks of a launched job (torchrun,
@@ -166,10 +167,14 @@ class Trainer:
                          else model)
         self._input_dtype = self.dtype or compute_dtype(self.precision)
         if self.compiled and optimizer is not None:
-            if self.mixed_precision is None:
+            mixed = self.mixed_precision
+            # bf16-mixed compiles as one program; fp16-mixed (loss scaling) and a distributed
+            # mixed step compile their optimiser update only
+            whole = mixed is None or (mixed.scaler is None and self.parallel is None)
+            if whole:
                 self.compiled_step = compile_step(model, self._train_loss, optimizer,
-                                                  has_aux=True)
-            if self.mixed_precision is not None or self.parallel is not None:
+                                                  has_aux=True, mixed_precision=mixed)
+            if not whole or self.parallel is not None:
                 optimizer.compile_updates(True)
         if self.parallel is not None:  # the gradients averaged between backward and update
             if self.mixed_precision is not None:
@@ -202,6 +207,9 @@ class Trainer:
         """The training step: ``(objective, _train_loss's dict)`` of a batch."""
         opt, model, train_loss, par = self.optimizer, self.model, self._train_loss, self.parallel
         mixed = self.mixed_precision
+        if self.compiled_step is not None:
+            compiled: Callable[..., tuple[ember.Tensor, Any]] = self.compiled_step
+            return compiled
         if mixed is not None:
             def mixed_step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
                 out: tuple[ember.Tensor, Any] = mixed.step(lambda _m, xb, yb: train_loss(xb, yb),
@@ -209,9 +217,6 @@ class Trainer:
                 return out
 
             return mixed_step
-        if self.compiled_step is not None:
-            compiled: Callable[..., tuple[ember.Tensor, Any]] = self.compiled_step
-            return compiled
 
         def step(x: ember.Tensor, y: ember.Tensor) -> tuple[ember.Tensor, Any]:
             # value_and_grad's work, keeping the variables it found: one model walk a step
