@@ -46,11 +46,12 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="auto (compiled on MLX and torch off the CPU), true, false")
 
 
-def register(sub: Any) -> None:
-    """Add the ``mad`` command group to the ``ember`` argument parser's subparsers."""
+def register(sub: Any, prog: str | None = None) -> None:
+    """Add the ``mad`` command group to the ``ember`` argument parser's subparsers (``prog``:
+    how its usage lines name it, default ``ember mad``)."""
     p = sub.add_parser("mad", help="the MAD synthetic-task benchmark (ember-mad)",
                        description="The MAD synthetic-task benchmark (Poli et al. 2024) on any "
-                                   "ember backend.")
+                                   "ember backend.", **({"prog": prog} if prog else {}))
     cmds = p.add_subparsers(dest="mad_command", metavar="COMMAND")
     p.set_defaults(run=lambda args: (p.print_help(), 0)[1])
 
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m ember_mad")
     sub = parser.add_subparsers(dest="command")
-    register(sub)
+    register(sub, prog="python -m ember_mad")
     args = parser.parse_args(["mad", *(sys.argv[1:] if argv is None else argv)])
     try:
         return int(args.run(args))
