@@ -100,6 +100,7 @@ class DataParallel:
                 d.init(timeout=timeout)
         self.model, self.bucket_bytes = model, bucket_bytes
         self.rank, self.world_size = d.rank(), d.world_size()
+        decorrelate_dropout(model, self.rank)
         #: every rank's sample count in the current step (None: equal counts)
         self.counts: list[int] | None = None
         if broadcast:
@@ -359,4 +360,32 @@ class DataParallel:
         return [cb for cb in callbacks
                 if not isinstance(cb, ModelCheckpoint | CSVLogger)
                 and not getattr(cb, "rank_zero_only", False)]
+
+
+#: where a module with a dropout call counter (``calls``) keeps its mask key
+_DROPOUT_KEYS = ("key", "dropout_key")
+
+
+def decorrelate_dropout(model: Module, rank: int) -> int:
+    """Give rank ``rank``'s dropout layers a mask stream of their own (their key folded with
+    the rank), so that the samples of the global batch get independent masks, as in one
+    process; rank 0 keeps its keys (a one-process run's masks). Returns the layers changed.
+
+    >>> model = ember_nn.Sequential(ember_nn.Dense(2, 2, key=0), ember_nn.Dropout(0.5, key=1))
+    >>> decorrelate_dropout(model, 0), decorrelate_dropout(model, 1)
+    (0, 1)
+    """
+    if rank == 0:
+        return 0
+    changed = 0
+    for _, m in model.named_modules():
+        if not hasattr(m, "calls"):
+            continue
+        for attr in _DROPOUT_KEYS:
+            key = getattr(m, attr, None)
+            if key is not None:
+                setattr(m, attr, ember.random.fold_in(key, rank))
+                changed += 1
+                break
+    return changed
 
