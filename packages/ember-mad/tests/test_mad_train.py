@@ -77,7 +77,7 @@ def test_early_stop_and_autoencoder(backend: str) -> None:
     assert all(h["test_accuracy"] < 0.999 for h in r.history[:-1]) and r.epochs_run < 60
 
 
-def test_loss_and_accuracy_equal_torch_and_torchmetrics() -> None:
+def test_loss_and_accuracy_equal_torch_and_torchmetrics(backend: str) -> None:
     """_evaluate's numbers on the same logits: Lightning's epoch loss (the mean of the batch
     losses of torch's CrossEntropyLoss(ignore_index=-100), weighted by batch size), the
     perplexity (exp of the mean loss per token, torchmetrics' Perplexity) and MAD-Lab's
@@ -90,7 +90,7 @@ def test_loss_and_accuracy_equal_torch_and_torchmetrics() -> None:
     logits = rng.standard_normal((n, length, vocab)).astype(np.float32)
     targets = rng.integers(0, vocab, (n, length))
     targets[rng.random((n, length)) < 0.4] = -100
-    with ember.use_backend("torch"):
+    with ember.use_backend(backend):
         class Fixed(ember_nn.Module):
             def forward(self, x: ember.Tensor) -> ember.Tensor:
                 return ember.take(ember.asarray(logits), x[:, 0], axis=0)
@@ -117,14 +117,14 @@ def test_loss_and_accuracy_equal_torch_and_torchmetrics() -> None:
     assert ppl == pytest.approx(float(perplexity.compute()), rel=1e-5)
 
 
-def test_step_equals_torch_adamw_with_epoch_cosine() -> None:
+def test_step_equals_torch_adamw_with_epoch_cosine(backend: str) -> None:
     """Three epochs of two steps of the run's step (float32, eager) against torch.optim.AdamW
     (its defaults but lr and weight decay) with CosineAnnealingLR(T_max, eta_min=1e-6) stepped
     after each epoch, fed the same gradients: the weights agree."""
     torch = pytest.importorskip("torch")
     data = ember_mad.make_dataset("in-context-recall", num_train_examples=16, num_test_examples=4,
                                   vocab_size=8, seq_len=8)
-    with ember.use_backend("torch"):
+    with ember.use_backend(backend):
         model = build_model(data, ["mlp"], dim=8, seed=3)
         run = _Run(model, 1e-2, 0.1, 3, 2, "32", False)
         names = [k for k, _ in model.named_variables()]
