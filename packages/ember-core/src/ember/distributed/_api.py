@@ -6,6 +6,8 @@ values. Two or more processes go through the backend's ``BackendHooks.distribute
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,7 +162,15 @@ def init(backend: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT)
     world = World(launch.rank, launch.world_size, launch.local_rank, b.name, name,
                   launch.launcher, timeout)
     _state.append((world, b, engine))
+    atexit.register(_leave_at_exit)
     return world
+
+
+def _leave_at_exit() -> None:
+    """Leave the job as the interpreter exits (after an uncaught error too): an engine left
+    running can abort the exit (gloo's threads: SIGABRT) or keep its peers waiting."""
+    with contextlib.suppress(Exception):
+        shutdown()
 
 
 def _call(r: int, n: int, what: str, fn: Callable[[], T]) -> T:

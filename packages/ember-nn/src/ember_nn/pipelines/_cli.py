@@ -4,6 +4,7 @@ command through the ``ember.commands`` entry point)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,15 @@ def _train(args: argparse.Namespace) -> int:
                              master_addr=args.master_addr, master_port=args.master_port,
                              hostfile=args.hostfile)
         return run_launcher(cmd)
-    result = train_from_config(cfg, base_dir=path.parent, backend=args.backend,
-                               output_dir=args.output, epochs=args.epochs,
-                               progress=not args.no_progress, distributed=args.distributed,
-                               timeout=args.timeout)
+    try:
+        result = train_from_config(cfg, base_dir=path.parent, backend=args.backend,
+                                   output_dir=args.output, epochs=args.epochs,
+                                   progress=not args.no_progress, distributed=args.distributed,
+                                   timeout=args.timeout)
+    except BaseException:
+        if args.distributed:  # leave the job before the error ends the process: an engine
+            _leave()  # left running aborts the interpreter's exit (gloo: SIGABRT)
+        raise
     if args.distributed:
         rank, world = ember.distributed.rank(), ember.distributed.world_size()
         ember.distributed.shutdown()
@@ -115,6 +121,13 @@ def _train(args: argparse.Namespace) -> int:
         print(f"serving:    {result.serving}")
         print(format_report(json.loads(result.serving.read_text())))
     return 0
+
+
+def _leave() -> None:
+    """``ember.distributed.shutdown()``, whatever it raises (a peer may be gone already: the
+    error being raised is the one to report)."""
+    with contextlib.suppress(Exception):
+        ember.distributed.shutdown()
 
 
 def _saved_extra(checkpoint: str) -> dict[str, Any]:
