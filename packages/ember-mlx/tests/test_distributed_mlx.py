@@ -12,11 +12,10 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import ember
-import numpy as np
 import pytest
+from ember.distributed import check
 from ember.testing import run_processes
 
 CHECK = [sys.executable, "-m", "ember.distributed.check", "--backend", "mlx"]
@@ -34,44 +33,15 @@ def run(cmds: list[list[str]], envs: list[dict[str, str]]) -> list[tuple[int, st
     return run_processes(cmds, envs, bound=BOUND, threads=None)
 
 
-def results(text: str) -> dict[int, dict[str, Any]]:
-    lines = [json.loads(s) for s in text.splitlines() if s.startswith("{")]
-    return {r["rank"]: r for r in lines}
-
-
-def check_values(by_rank: dict[int, dict[str, Any]], n: int, size: int = 4) -> None:
-    xs = [np.arange(size, dtype=np.float32) + r for r in range(n)]
-    stack = np.stack(xs)
-    assert sorted(by_rank) == list(range(n))
-    for r, got in by_rank.items():
-        assert (got["world"], got["local_rank"], got["engine"]) == (n, r, "ring")
-        np.testing.assert_array_equal(got["sum"], stack.sum(0))
-        np.testing.assert_allclose(got["mean"], stack.mean(0), rtol=1e-6)
-        np.testing.assert_array_equal(got["max"], stack.max(0))
-        np.testing.assert_array_equal(got["min"], stack.min(0))
-        assert got["unchanged"] is True
-        np.testing.assert_array_equal(got["int_sum"], np.sum([[q, 2 * q] for q in range(n)], 0))
-        np.testing.assert_array_equal(got["gather"], stack)  # rank order
-        np.testing.assert_array_equal(got["gather_scalar"], np.arange(n, dtype=np.float32))
-        assert got["gather_bool"] == [[q % 2 == 0, True] for q in range(n)]
-        np.testing.assert_array_equal(got["broadcast"], xs[1] * 10)  # from src=1
-        assert got["broadcast_bool"] == [True, False]
-        ranks = np.arange(n)
-        want = [np.full((2, 2), ranks.sum()), np.arange(3) * (ranks + 1).sum(), [ranks.sum()],
-                ranks.sum()]
-        for g, w in zip(got["many_sum"], want, strict=True):
-            np.testing.assert_array_equal(g, w)
-
-
 @pytest.mark.skipif(not LAUNCH.exists(), reason=f"no mlx.launch beside {sys.executable}")
 @pytest.mark.parametrize("n", [2, 3])
 def test_collectives_under_mlx_launch(n: int) -> None:
     cmd = [str(LAUNCH), "-n", str(n), "--starting-port", str(free_ports(n)), "--", *CHECK]
     [(rc, text)] = run([cmd], [{}])
     assert rc == 0 and "exited with code" not in text, text
-    by_rank = results(text)
+    by_rank = check.parse(text)
     assert {r["launcher"] for r in by_rank.values()} == {"mlx.launch"}
-    check_values(by_rank, n)
+    check.verify(by_rank, n, "ring")
 
 
 def ring_env(n: int, tmp_path: Path) -> list[dict[str, str]]:
@@ -88,7 +58,7 @@ def test_a_rank_that_dies_ends_every_rank(tmp_path: Path) -> None:
     assert out[1][0] == 3
     for r in (0, 2):
         rc, text = out[r]
-        got = results(text)[r]
+        got = check.parse(text)[r]
         assert rc == 1, text
         assert got["error"].startswith(f"DistributedError: ember.distributed.all_reduce failed "
                                        f"on rank {r} of 3: [ring] connection to a peer was lost")

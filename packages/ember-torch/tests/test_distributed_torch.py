@@ -7,14 +7,12 @@ killed if it overruns."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import Any
 
 import ember
-import numpy as np
 import pytest
+from ember.distributed import check
 from ember.testing import run_processes
 
 CHECK = [sys.executable, "-m", "ember.distributed.check", "--backend", "torch"]
@@ -30,44 +28,15 @@ def run(cmds: list[list[str]], envs: list[dict[str, str]]) -> list[tuple[int, st
     return run_processes(cmds, envs, bound=BOUND, threads=None)
 
 
-def results(text: str) -> dict[int, dict[str, Any]]:
-    lines = [json.loads(s) for s in text.splitlines() if s.startswith("{")]
-    return {r["rank"]: r for r in lines}
-
-
-def check_values(by_rank: dict[int, dict[str, Any]], n: int, size: int = 4) -> None:
-    xs = [np.arange(size, dtype=np.float32) + r for r in range(n)]
-    stack = np.stack(xs)
-    assert sorted(by_rank) == list(range(n))
-    for r, got in by_rank.items():
-        assert (got["world"], got["local_rank"], got["engine"]) == (n, r, "gloo")
-        np.testing.assert_array_equal(got["sum"], stack.sum(0))
-        np.testing.assert_allclose(got["mean"], stack.mean(0), rtol=1e-6)
-        np.testing.assert_array_equal(got["max"], stack.max(0))
-        np.testing.assert_array_equal(got["min"], stack.min(0))
-        assert got["unchanged"] is True
-        np.testing.assert_array_equal(got["int_sum"], np.sum([[q, 2 * q] for q in range(n)], 0))
-        np.testing.assert_array_equal(got["gather"], stack)  # rank order
-        np.testing.assert_array_equal(got["gather_scalar"], np.arange(n, dtype=np.float32))
-        assert got["gather_bool"] == [[q % 2 == 0, True] for q in range(n)]
-        np.testing.assert_array_equal(got["broadcast"], xs[1] * 10)  # from src=1
-        assert got["broadcast_bool"] == [True, False]
-        ranks = np.arange(n)
-        want = [np.full((2, 2), ranks.sum()), np.arange(3) * (ranks + 1).sum(), [ranks.sum()],
-                ranks.sum()]
-        for g, w in zip(got["many_sum"], want, strict=True):
-            np.testing.assert_array_equal(g, w)
-
-
 @pytest.mark.parametrize("n", [2, 3])
 def test_collectives_under_torchrun(n: int) -> None:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(n),
            "--master-port", str(free_port()), *CHECK[1:]]
     [(rc, text)] = run([cmd], [{"OMP_NUM_THREADS": "1"}])
     assert rc == 0, text
-    by_rank = results(text)
+    by_rank = check.parse(text)
     assert {r["launcher"] for r in by_rank.values()} == {"torchrun"}
-    check_values(by_rank, n)
+    check.verify(by_rank, n, "gloo")
 
 
 def torchrun_env(n: int) -> list[dict[str, str]]:
@@ -84,11 +53,13 @@ def test_a_rank_that_dies_ends_every_rank() -> None:
     assert out[1][0] == 3
     for r in (0, 2):
         rc, text = out[r]
-        got = results(text)[r]
+        got = check.parse(text)[r]
         assert rc == 1, text
         assert got["error"].startswith(f"DistributedError: ember.distributed.all_reduce failed "
                                        f"on rank {r} of 3: ")
-        assert "Connection closed by peer" in got["error"]
+        # gloo's words depend on how the peer's socket went (closed at exit, or reset)
+        assert any(w in got["error"] for w in ("Connection closed by peer", "Read error",
+                                                "Connection reset by peer")), got["error"]
         assert got["seconds"] < 30  # not the timeout: at once
 
 
@@ -98,7 +69,7 @@ def test_a_stalled_rank_times_out() -> None:
     """Rank 1 of 2 sleeps: rank 0's all_reduce fails after init's timeout (3 s)."""
     out = run([[*CHECK, "--stall", "1", "--timeout", "3"]] * 2, torchrun_env(2))
     rc, text = out[0]
-    got = results(text)[0]
+    got = check.parse(text)[0]
     assert rc == 1, text
     assert "failed on rank 0 of 2" in got["error"] and "Timed out" in got["error"]
     assert 2.5 < got["seconds"] < 30

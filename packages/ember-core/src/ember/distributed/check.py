@@ -21,7 +21,7 @@ from typing import Any
 
 import ember
 
-__all__ = ["main"]
+__all__ = ["expected", "main", "parse", "verify"]
 
 
 def _results(n: int) -> dict[str, object]:
@@ -45,6 +45,52 @@ def _results(n: int) -> dict[str, object]:
     out["many_sum"] = [t.tolist() for t in d.all_reduce_many(many, op="sum", bucket_bytes=16)]
     d.barrier()
     return out
+
+
+def expected(world: int, size: int = 4) -> dict[str, object]:
+    """What every rank of a job of ``world`` ranks must print (as ``_results`` computes it,
+    rank ``r`` contributing ``arange(size) + r``), in plain Python."""
+    xs = [[float(i + r) for i in range(size)] for r in range(world)]
+    cols = list(zip(*xs, strict=True))
+    total = sum(range(world))
+    src = 1 if world > 1 else 0
+    return {"sum": [sum(c) for c in cols], "mean": [sum(c) / world for c in cols],
+            "max": [max(c) for c in cols], "min": [min(c) for c in cols], "unchanged": True,
+            "int_sum": [total, 2 * total], "gather": xs,
+            "gather_scalar": [float(r) for r in range(world)],
+            "gather_bool": [[r % 2 == 0, True] for r in range(world)],
+            "broadcast": [10 * v for v in xs[src]], "broadcast_bool": [True, False],
+            "many_sum": [[[float(total)] * 2] * 2,
+                         [float(i * sum(r + 1 for r in range(world))) for i in range(3)],
+                         [total], float(total)]}
+
+
+def parse(text: str) -> dict[int, dict[str, Any]]:
+    """The JSON line of each rank in ``text`` (a launcher's output), by rank."""
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    return {r["rank"]: r for r in records}
+
+
+def verify(by_rank: dict[int, dict[str, Any]], world: int, engine: str) -> None:
+    """Raise AssertionError naming the rank and the collective where ``by_rank`` (``parse``'s
+    result) is not what a correct job of ``world`` ranks on ``engine`` prints."""
+    if sorted(by_rank) != list(range(world)):
+        raise AssertionError(f"ranks {sorted(by_rank)} printed, expected 0..{world - 1}")
+    want = expected(world)
+    for r, got in by_rank.items():
+        head = (got.get("world"), got.get("local_rank"), got.get("engine"))
+        if head != (world, r, engine):
+            raise AssertionError(f"rank {r}: (world, local_rank, engine) {head}, expected "
+                                 f"{(world, r, engine)}")
+        for key, value in want.items():
+            if key == "mean":
+                means: list[float] = list(value)  # type: ignore[call-overload]
+                close = len(got[key]) == len(means) and all(
+                    abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in zip(got[key], means))
+            else:
+                close = got[key] == value
+            if not close:
+                raise AssertionError(f"rank {r}: {key} is {got[key]}, expected {value}")
 
 
 def _emit(record: dict[str, Any]) -> None:
