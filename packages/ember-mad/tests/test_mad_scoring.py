@@ -4,8 +4,6 @@ cases, MAD-Lab's per-batch epoch mean, the aggregation and the paper's table."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator
 
 import ember
@@ -13,23 +11,10 @@ import ember_mad
 import numpy as np
 import pytest
 from ember_mad import macro_accuracy
+from mad_support import backends
 
 
-def _backends() -> list[str]:
-    """Every backend that loads, or only EMBER_TEST_BACKEND when set (as each nox session
-    does). Here, not in a conftest.py: ember-nn's tests import their conftest by name."""
-    chosen = os.environ.get("EMBER_TEST_BACKEND")
-    if chosen:
-        return [chosen]
-    names = []
-    for info in ember.backends(probe=False):
-        with contextlib.suppress(ember.EmberError):
-            ember.load_backend(info.name)
-            names.append(info.name)
-    return names
-
-
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """The name of the backend the test runs on (the default inside the test)."""
     with ember.use_backend(request.param):

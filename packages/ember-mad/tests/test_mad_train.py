@@ -5,10 +5,8 @@ result JSON, and the errors."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,25 +16,13 @@ import ember_nn
 import numpy as np
 import pytest
 from ember_mad._train import _evaluate, _loss, _Run, build_model
+from mad_support import backends
 
 TINY = {"task_params": {"vocab_size": 16, "seq_len": 32}, "num_train_examples": 512,
         "num_test_examples": 128, "dim": 32}
 
 
-def _backends() -> list[str]:
-    """Every backend that loads, or only EMBER_TEST_BACKEND when set."""
-    chosen = os.environ.get("EMBER_TEST_BACKEND")
-    if chosen:
-        return [chosen]
-    names = []
-    for info in ember.backends(probe=False):
-        with contextlib.suppress(ember.EmberError):
-            ember.load_backend(info.name)
-            names.append(info.name)
-    return names
-
-
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     with ember.use_backend(request.param):
         yield request.param
