@@ -279,17 +279,7 @@ class CompiledStep:
         params, buffers, batch = flat[:n], flat[n:n + nb], flat[n + nb:]
         variables = [v for _, v in now.trainable]
         _bind(variables + now.buffers, params + buffers)
-        with ember.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(variables)
-            with collect_losses() as extra:
-                out = self.loss_fn(*batch)
-            loss = out[0] if self.has_aux else out
-            if not isinstance(loss, ember.Tensor) or loss.size != 1:
-                raise ember.ShapeError(
-                    f"compile_step: loss_fn must return a scalar loss, got "
-                    f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
-            out, loss = with_aux_losses(out, loss, self.has_aux, extra)
-        grads = tape.gradient(loss, variables)
+        out, grads = self._loss_and_gradients(batch, variables)
         now.live = [i for i, g in enumerate(grads) if g is not None]
         return (out, [ember.stop_gradient(grads[i]) for i in now.live],
                 [ember.stop_gradient(v) for v in now.buffers])
@@ -335,6 +325,22 @@ class CompiledStep:
         return now
 
     # -- the pure function the backend compiles ------------------------------------------------
+    def _loss_and_gradients(self, batch: Sequence[Any], watched: list[Any]) -> tuple[Any, Any]:
+        """``loss_fn(*batch)`` (with the layers' auxiliary losses added) and the gradients of
+        the loss with respect to ``watched``."""
+        with ember.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(watched)
+            with collect_losses() as extra:
+                out = self.loss_fn(*batch)
+            loss = out[0] if self.has_aux else out
+            if not isinstance(loss, ember.Tensor) or loss.size != 1:
+                raise ember.ShapeError(
+                    f"compile_step: loss_fn must return a scalar loss"
+                    f"{' (as the first of a pair, has_aux=True)' if self.has_aux else ''}, got "
+                    f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
+            out, loss = with_aux_losses(out, loss, self.has_aux, extra)
+        return out, tape.gradient(loss, watched)
+
     def _pure(self, now: _Structure, flat: list[Any], hyper: Any) -> Any:
         opt = self.optimizer
         n, nb, kinds = len(now.trainable), len(now.buffers), len(opt.slot_names())
@@ -349,18 +355,7 @@ class CompiledStep:
             watched, state = now.compute, now.compute_buffers
             _bind(watched + state, [_cast(t, c) for t, c in zip(params + buffers, watched + state,
                                                                 strict=True)])
-        with ember.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(watched)
-            with collect_losses() as extra:
-                out = self.loss_fn(*batch)
-            loss = out[0] if self.has_aux else out
-            if not isinstance(loss, ember.Tensor) or loss.size != 1:
-                raise ember.ShapeError(
-                    f"compile_step: loss_fn must return a scalar loss"
-                    f"{' (as the first of a pair, has_aux=True)' if self.has_aux else ''}, got "
-                    f"{type(loss).__name__} of shape {getattr(loss, 'shape', None)}")
-            out, loss = with_aux_losses(out, loss, self.has_aux, extra)
-        grads = tape.gradient(loss, watched)
+        out, grads = self._loss_and_gradients(batch, watched)
         if now.compute:  # the gradients of the compute copy, cast up to the masters' dtypes
             grads = [None if g is None else _cast(g, p) for g, p in zip(grads, params,
                                                                         strict=True)]
