@@ -209,6 +209,10 @@ def test_train_with_pipeline_and_serve(backend: str, tmp_path: Path,
                  "--backend", backend]) == 0
     got = [json.loads(line)["class"] for line in capsys.readouterr().out.splitlines()]
     assert sum(int(g == t) for g, t in zip(got, y[:10].tolist(), strict=True)) >= 9
+    # ember train wrote inference.json beside the checkpoint: one call rebuilds the pipeline
+    assert (out / "inference.json").is_file()
+    served = InferencePipeline.load(out, backend=backend)
+    assert ember.argmax(served.predict(ember.asarray(x[:10])), axis=-1).tolist() == got
 
 
 def test_bad_pipeline_table_fails_before_training(tmp_path: Path) -> None:

@@ -63,7 +63,8 @@ def register(sub: Any) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ._run import read_config, train_from_config
+    from ._run import read_config
+    from ._training import TrainingPipeline
 
     path = Path(args.config)
     cfg = read_config(path)
@@ -84,10 +85,9 @@ def _train(args: argparse.Namespace) -> int:
                              hostfile=args.hostfile)
         return run_launcher(cmd)
     try:
-        result = train_from_config(cfg, base_dir=path.parent, backend=args.backend,
-                                   output_dir=args.output, epochs=args.epochs,
-                                   progress=not args.no_progress, distributed=args.distributed,
-                                   timeout=args.timeout)
+        result = TrainingPipeline(cfg, base_dir=path.parent).run(
+            backend=args.backend, output_dir=args.output, epochs=args.epochs,
+            progress=not args.no_progress, distributed=args.distributed, timeout=args.timeout)
     except BaseException:
         if args.distributed:  # leave the job before the error ends the process: an engine
             _leave()  # left running aborts the interpreter's exit (gloo: SIGABRT)
@@ -103,6 +103,8 @@ def _train(args: argparse.Namespace) -> int:
           f"{result.history.epochs} epochs")
     print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in result.test.items()))
     print(f"checkpoint: {result.checkpoint}")
+    print(f"inference:  {result.checkpoint.parent / 'inference.json'} (InferencePipeline.load "
+          f"or ember predict)")
     print(f"history:    {result.output_dir / 'history.csv'}")
     if result.plot is not None:
         print(f"plot:       {result.plot}")

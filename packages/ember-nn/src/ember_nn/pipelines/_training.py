@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import ember
+
 from .._core._errors import ConfigError
 from .._core._module import Module
 from ..training._callbacks import Callback
@@ -78,17 +80,22 @@ class TrainingPipeline:
         return build_optimizer(self.config["optimizer"])
 
     def run(self, *, backend: str | None = None, output_dir: str | os.PathLike[str] | None = None,
-            epochs: int | None = None, progress: bool = False) -> RunResult:
-        """Train, test and save as ``ember train`` does (checkpoint, history, metrics, plot),
-        then write ``inference.json`` beside the checkpoint: the run's feature scaling as the
-        preprocessing, ``postprocess`` after the model. Returns the run's result."""
+            epochs: int | None = None, progress: bool = False, distributed: bool = False,
+            timeout: float | None = 300.0) -> RunResult:
+        """Train, test and save (checkpoint, history, metrics, plot), then write
+        ``inference.json`` beside the checkpoint: the run's ``[pipeline]`` features and feature
+        scaling as the preprocessing, ``postprocess`` after the model. Returns the run's result.
+        ``ember train`` runs this. ``distributed``/``timeout``: one rank of a launched job
+        (``train_from_config``'s); rank 0 alone writes."""
         result = train_from_config(self.config, base_dir=self.base_dir, backend=backend,
                                    output_dir=None if output_dir is None else Path(output_dir),
                                    epochs=epochs, progress=progress,
-                                   callbacks=self.callbacks)
-        serve = InferencePipeline(result.model, self._preprocess(result), self.postprocess,
-                                  backend=backend)
-        write_spec(result.checkpoint.parent, result.checkpoint.name, serve.get_config())
+                                   callbacks=self.callbacks, distributed=distributed,
+                                   timeout=timeout)
+        if not distributed or ember.distributed.rank() == 0:
+            serve = InferencePipeline(result.model, self._preprocess(result), self.postprocess,
+                                      backend=backend)
+            write_spec(result.checkpoint.parent, result.checkpoint.name, serve.get_config())
         return result
 
     def inference(self, result: RunResult) -> InferencePipeline:
