@@ -9,49 +9,22 @@ the list for tensors), so every backend gives the same values.
 from __future__ import annotations
 
 import array
-import operator
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ember
+
+from ._text_support import _int, token_ids
 
 __all__ = ["detokenize", "pack_blocks", "pad_batch"]
 
 _SIDES = ("right", "left")
 
 
-def _int(value: Any, where: str) -> int:
-    """``value`` as an int (a Python or NumPy int, not a bool); ArgumentError otherwise."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return operator.index(value)
-    except TypeError:
-        raise ember.ArgumentError(f"{where} = {value!r} is not an int") from None
-
-
 def _sequence(seq: Any, where: str) -> list[int]:
     """One sequence of token ids (ints, or a 1-D integer tensor) as a list of ints >= 0."""
-    if isinstance(seq, ember.Tensor):
-        if seq.ndim != 1 or not ember.isdtype(seq.dtype, "integral"):
-            raise ember.ArgumentError(f"{where} must be a 1-D integer tensor of token ids, got "
-                                      f"shape {seq.shape} {seq.dtype}")
-        seq = seq.tolist()
-    elif hasattr(seq, "tolist"):
-        seq = seq.tolist()
-    if isinstance(seq, str | bytes) or not isinstance(seq, Iterable):
-        raise ember.ArgumentError(f"{where} must be a sequence of token ids (ints), got "
-                                  f"{type(seq).__name__}; encode text with a Tokenizer first")
-    out = list(seq)
-    if not all(type(v) is int for v in out):  # the fast path: plain ints (Tokenizer's output)
-        out = [_int(v, f"{where}[{i}]") for i, v in enumerate(out)]
-    negative = next((i for i, v in enumerate(out) if v < 0), None) if out and min(out) < 0 \
-        else None
-    if negative is not None:
-        raise ember.ArgumentError(f"{where}[{negative}] = {out[negative]} is negative; token "
-                                  f"ids are >= 0")
-    return out
+    return token_ids(seq, where)
 
 
 def _int64(values: list[int], shape: tuple[int, int], backend: str | None,

@@ -72,32 +72,47 @@ def read_files(paths: list[str]) -> Iterator[str]:
         yield Path(p).read_text(encoding="utf-8")
 
 
-def checked_ids(ids: Any, n: int, where: str) -> list[int]:
-    """``ids`` (ints, a 1-D integer tensor or anything with ``tolist``) as a list of ints in
-    ``[0, n)``; ArgumentError naming the first bad one otherwise."""
+def token_ids(ids: Any, where: str, vocab_size: int | None = None) -> list[int]:
+    """``ids`` (ints, a 1-D integer tensor or anything with ``tolist``) as a list of ints
+    ``>= 0`` (and ``< vocab_size`` when given); an ArgumentError naming the first bad one
+    (``where[i] = ...``) otherwise."""
     if isinstance(ids, ember.Tensor):
         if ids.ndim != 1 or not ember.isdtype(ids.dtype, "integral"):
-            raise ember.ArgumentError(f"{where}: ids must be a 1-D integer tensor, got shape "
-                                      f"{ids.shape} {ids.dtype}")
+            raise ember.ArgumentError(f"{where} must be a 1-D integer tensor of token ids, got "
+                                      f"shape {ids.shape} {ids.dtype}")
         ids = ids.tolist()
     elif hasattr(ids, "tolist"):
         ids = ids.tolist()
     if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
-        raise ember.ArgumentError(f"{where}: ids must be a sequence of ints, got "
-                                  f"{type(ids).__name__}")
-    out = []
-    for i, v in enumerate(ids):
-        try:
-            if isinstance(v, bool):
-                raise TypeError
-            k = operator.index(v)
-        except TypeError:
-            raise ember.ArgumentError(f"{where}: ids[{i}] = {v!r} is not an int") from None
-        if not 0 <= k < n:
-            raise ember.ArgumentError(f"{where}: ids[{i}] = {k} is outside this tokenizer's "
-                                      f"vocabulary of {n} tokens (ids 0..{n - 1})")
-        out.append(k)
+        raise ember.ArgumentError(f"{where} must be a sequence of token ids (ints), got "
+                                  f"{type(ids).__name__}; encode text with a Tokenizer first")
+    out = list(ids)
+    if not all(type(v) is int for v in out):  # the fast path: plain ints (Tokenizer's output)
+        out = [_int(v, f"{where}[{i}]") for i, v in enumerate(out)]
+    high = vocab_size
+    if out and (min(out) < 0 or (high is not None and max(out) >= high)):
+        i, k = next((i, k) for i, k in enumerate(out)
+                    if k < 0 or (high is not None and k >= high))
+        if high is None:
+            raise ember.ArgumentError(f"{where}[{i}] = {k} is negative; token ids are >= 0")
+        raise ember.ArgumentError(f"{where}[{i}] = {k} is outside this tokenizer's vocabulary "
+                                  f"of {high} tokens (ids 0..{high - 1})")
     return out
+
+
+def _int(value: Any, where: str) -> int:
+    """``value`` as an int (a Python or NumPy int, not a bool); ArgumentError otherwise."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
+    except TypeError:
+        raise ember.ArgumentError(f"{where} = {value!r} is not an int") from None
+
+
+def checked_ids(ids: Any, n: int, where: str) -> list[int]:
+    """``token_ids`` of ``ids`` in ``[0, n)``, errors naming ``where``'s ``ids``."""
+    return token_ids(ids, f"{where}: ids", n)
 
 
 class BPEVocab:
