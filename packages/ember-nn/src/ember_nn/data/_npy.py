@@ -253,20 +253,17 @@ def from_npz(path: Any, keys: Any = None, *, lazy: bool = False) -> Dataset:
         return open_
 
     openers = [opener(k) for k in chosen]
-    if _check_lazy("from_npz", lazy):
-        headers = []
+    def each(read: Any) -> list[Any]:
+        """``read(file, where)`` of every chosen member, each file closed after."""
+        out = []
         for open_, w in zip(openers, wheres, strict=True):
             f = open_()
             try:
-                headers.append(read_header(f, w))
+                out.append(read(f, w))
             finally:
                 f.close()
-        return LazyNpy(openers, headers, wheres, f"{where[:-1]}, {chosen}, lazy=True)")
-    arrays = []
-    for open_, w in zip(openers, wheres, strict=True):
-        f = open_()
-        try:
-            arrays.append(load(f, w))
-        finally:
-            f.close()
-    return ArraySource(arrays, f"{where[:-1]}, {chosen})")
+        return out
+
+    if _check_lazy("from_npz", lazy):
+        return LazyNpy(openers, each(read_header), wheres, f"{where[:-1]}, {chosen}, lazy=True)")
+    return ArraySource(each(load), f"{where[:-1]}, {chosen})")
