@@ -10,11 +10,13 @@ on a batch of the task's training data.
 
 * ember: the step ``ember_mad.train`` runs (``ember_mad._train._Run``): eager
   (``value_and_grad`` + ``AdamW``), ``compile_step`` (float32), ``MixedPrecision`` bf16-mixed
-  (its update compiled when compiled);
+  (its update compiled when compiled); ``compile_step`` is one CUDA graph on CUDA;
 * torch: the same model written natively (embedding, pre-norm residual blocks of
   benchmarks/_native_attention.py's ``MHA`` and _native_channel.py's ``SwiGLU``, final
   ``F.rms_norm``, untied head) from ember's weights, ``torch.optim.AdamW``, eager or
-  ``torch.compile(model)`` + the optimiser step under ``torch.compile``; bf16-mixed is
+  ``torch.compile(model)`` (on CUDA ``mode="reduce-overhead"``: forward and backward as
+  CUDA graphs, as ember's compiled step is) + the optimiser step under ``torch.compile``;
+  bf16-mixed is
   ``torch.autocast(bfloat16)`` (Lightning's "bf16-mixed", MAD-Lab's).
 
 Both sides start from the same weights and see the same batches; their losses after three
@@ -73,11 +75,19 @@ def torch_step(model: Any, layers: list[str], lr: float, device: str, precision:
                compiled: bool) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     net = NativeLM(model, layers).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
-    forward = torch.compile(net) if compiled else net
-    update = torch.compile(opt.step) if compiled else opt.step
     dev = torch.device(device).type
+    # on CUDA, torch's fastest compiled mode: the model's forward and backward as CUDA graphs
+    graphs = compiled and dev == "cuda"
+    forward = torch.compile(net, mode="reduce-overhead" if graphs else None) if compiled else net
+    update = torch.compile(opt.step) if compiled else opt.step
+    warm: list[torch.Tensor] = []
 
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if graphs:
+            if not warm:  # the rotary tables cached eagerly, not as a graph's output
+                with torch.no_grad():
+                    warm.append(net(x[:1]))
+            torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(dev, dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
             logits = forward(x)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1),

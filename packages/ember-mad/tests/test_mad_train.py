@@ -48,6 +48,69 @@ def test_tiny_in_context_recall_learns(backend: str, tmp_path: Path) -> None:
     assert saved["settings"]["versions"]["ember-mad"]
 
 
+def test_killed_run_resumes_with_the_same_numbers(backend: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A run killed after its second epoch resumes from ``out/progress`` (weights, AdamW's
+    slots and step, the schedule, the shuffling generator) and ends as an uninterrupted run."""
+    import ember_mad._progress as progress
+    import ember_mad._train as train_module
+
+    kw = dict(epochs=4, lr=3e-3, batch_size=64, progress=False, backend=backend, **TINY)
+    whole = ember_mad.train("in-context-recall", out=tmp_path / "whole", **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(progress, "SAVE_SECONDS", 0.0)
+    real, calls = train_module._evaluate, []
+
+    def dies_in_epoch_3(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "_evaluate", dies_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        ember_mad.train("in-context-recall", out=tmp_path / "cut", **kw)  # type: ignore[arg-type]
+    assert (tmp_path / "cut" / "progress").is_dir()
+    assert not (tmp_path / "cut" / "result.json").exists()
+    monkeypatch.setattr(train_module, "_evaluate", real)
+    resumed = ember_mad.train("in-context-recall", out=tmp_path / "cut", **kw)  # type: ignore[arg-type]
+    assert "resuming" in capsys.readouterr().err
+    assert len(calls) == 3  # the resumed run evaluated epochs 3 and 4 only (through `real`)
+    assert not (tmp_path / "cut" / "progress").exists()  # the result replaced it
+    assert resumed.epochs_run == whole.epochs_run == 4
+    for a, b in zip(resumed.history, whole.history, strict=True):
+        assert a["epoch"] == b["epoch"] and a["lr"] == b["lr"]
+        for k in ("train_loss", "test_loss", "test_accuracy"):
+            assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6), (a["epoch"], k)
+
+
+def test_progress_of_other_settings_is_not_resumed(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import ember_mad._progress as progress
+    import ember_mad._train as train_module
+
+    monkeypatch.setattr(progress, "SAVE_SECONDS", 0.0)
+    real = train_module._evaluate
+    kw = dict(epochs=2, batch_size=64, progress=False, backend="numpy", **TINY)
+
+    def dies_in_epoch_2(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if dies_in_epoch_2.calls == 1:  # type: ignore[attr-defined]
+            raise KeyboardInterrupt
+        dies_in_epoch_2.calls += 1  # type: ignore[attr-defined]
+        return real(*args, **kwargs)
+
+    dies_in_epoch_2.calls = 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(train_module, "_evaluate", dies_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        ember_mad.train("in-context-recall", out=tmp_path, lr=1e-3, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(train_module, "_evaluate", real)
+    r = ember_mad.train("in-context-recall", out=tmp_path, lr=2e-3, **kw)  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert "holds a run of other settings (lr); starting over" in err
+    assert r.epochs_run == 2 and r.history[0]["lr"] == 2e-3
+
+
 def test_early_stop_and_autoencoder(backend: str) -> None:
     """Compression trains the AutoEncoder; a run stops after the first epoch at 0.999
     (memorization of a 7-key table by one attention layer takes a few epochs)."""

@@ -152,6 +152,8 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     (several fit on one GPU), writing ``out/<task>/<setting>/lr<lr>_wd<wd>/result.json`` and
     its output to ``log.txt`` beside it. A run whose ``result.json`` exists is skipped, so
     calling again resumes; one that failed is tried again (and until then reported missing).
+    The runs start highest learning rate first, each task's in turn, so a benchmark cut short
+    has a result for every task sooner.
     A line is logged per finished run. ``out/benchmark.json`` records the settings; a
     directory holding another benchmark (other layers, epochs ...) is refused.
 
@@ -196,7 +198,9 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     if device:
         common += ["--device", device]
     common += [str(a) for a in train_args]
-    todo = [r for r in runs if not r.done]
+    # the grid's likeliest winners first (the highest rates), every task's in turn, so a grid
+    # cut short (a time limit, a killed job) still has a result for each task
+    todo = sorted((r for r in runs if not r.done), key=lambda r: (-r.lr, r.weight_decay))
     log(f"{len(runs)} runs, {len(runs) - len(todo)} done already, {len(todo)} to run, "
         f"{jobs} at a time -> {outdir}")
     _run_all(todo, common, jobs, log)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ._dataset import MADDataset, make_dataset
 from ._errors import MADError
+from ._progress import Progress
 from ._scoring import macro_accuracy
 from ._tasks import check_task
 
@@ -311,7 +312,9 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         num_train_examples, num_test_examples: default the baseline's (``task_settings``).
         progress: a line per epoch with the test accuracy (on stderr).
         out: a directory: ``out/result.json`` (``TrainResult.to_dict()``) is written
-            atomically at the end.
+            atomically at the end. While it trains, ``out/progress`` holds the run so far
+            (every 30 s at most, after an epoch); a run killed before its end resumes from
+            there when called again with the same settings, with the same numbers.
 
     Returns:
         A :class:`TrainResult`.
@@ -370,12 +373,15 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
             "precision": precision, "compile": compile, "backbone": data.backbone,
             "parameters": int(model.num_parameters()), "versions": _versions(backend)}
         rng = np.random.default_rng(seed)
+        saved = Progress.resume(out, run, settings)  # a killed run's epochs, if any
+        if saved.rng is not None:
+            rng.bit_generator.state = saved.rng
         bar = _Bar(epochs, progress)
-        history: list[dict[str, float]] = []
-        train_seconds, tokens = 0.0, 0
-        best = -1.0
+        history = saved.history
+        train_seconds, tokens = saved.train_seconds, saved.tokens
+        best = max((r["test_accuracy"] for r in history), default=-1.0)
         try:
-            for epoch in range(epochs):
+            for epoch in range(saved.epoch, epochs):
                 t0 = time.perf_counter()
                 lr_now = run.optimizer.learning_rate
                 model.train()
@@ -406,6 +412,9 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 bar.show(epoch + 1, row, best, time.perf_counter() - t_start)
                 if acc >= STOP_ACCURACY:
                     break
+                saved.train_seconds, saved.tokens = train_seconds, tokens
+                saved.save(out, run, settings, rng.bit_generator.state,
+                           time.perf_counter() - t_start)
         finally:
             bar.close()
     best_row = max(history, key=lambda r: r["test_accuracy"])  # the first of equals
@@ -416,9 +425,10 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         best_accuracy=best_row["test_accuracy"], best_epoch=int(best_row["epoch"]),
         lowest_loss_accuracy=low_row["test_accuracy"], lowest_loss_epoch=int(low_row["epoch"]),
         epochs_run=len(history), stopped_early=history[-1]["test_accuracy"] >= STOP_ACCURACY,
-        seconds=time.perf_counter() - t_start, train_seconds=train_seconds,
+        seconds=saved.seconds + time.perf_counter() - t_start, train_seconds=train_seconds,
         tokens_per_second=tokens / train_seconds if train_seconds > 0 else 0.0,
         history=history)
     if out is not None:
         _write_json(Path(out) / "result.json", result.to_dict())
+        Progress.clear(out)
     return result

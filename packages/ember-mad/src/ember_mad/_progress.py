@@ -1,0 +1,100 @@
+"""A run's progress saved while it trains, so a killed run resumes where it stopped.
+
+``train(..., out=DIR)`` saves ``DIR/progress`` (an ``ember_nn`` checkpoint: the weights, the
+optimiser's step and slots, and in its extra the epochs' history, the shuffling generator's
+state, the time spent so far and the mixed-precision state) at the end of an epoch at most every
+``SAVE_SECONDS``. The next ``train`` into the same ``DIR`` with the same settings loads it and
+goes on from the next epoch with the same numbers as an uninterrupted run: the benchmark's GPU
+jobs have time limits, and a 200-epoch run is longer than one of them. A progress of other
+settings is left alone and the run starts over (the message says so). ``result.json`` replaces
+it when the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ember_nn
+
+__all__ = ["Progress"]
+
+#: the shortest time between two saves
+SAVE_SECONDS = 30.0
+#: settings that may differ between the killed run and its resumption
+_FREE = ("versions",)
+
+
+@dataclass
+class Progress:
+    """Where a run stands: its finished epochs and the counters the result needs."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    seconds: float = 0.0  #: wall time of the earlier parts of the run
+    tokens: int = 0
+    rng: dict[str, Any] | None = None  #: the shuffling generator's state after the last epoch
+    saved_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history)
+
+    @staticmethod
+    def path(out: str | os.PathLike[str]) -> Path:
+        return Path(out) / "progress"
+
+    @classmethod
+    def resume(cls, out: str | os.PathLike[str] | None, run: Any, settings: dict[str, Any]) -> Progress:
+        """The saved progress in ``out`` loaded into ``run`` (model, optimiser, mixed precision),
+        or a fresh one when there is none or it belongs to other settings."""
+        if out is None or not cls.path(out).is_dir():
+            return cls()
+        try:
+            ck = ember_nn.load_checkpoint(cls.path(out))
+        except ember_nn.CheckpointError as e:  # killed before its first save completed
+            print(f"ember mad: {cls.path(out)} cannot be resumed ({e}); starting over",
+                  file=sys.stderr)
+            return cls()
+        extra = ck.extra or {}
+        old = {k: v for k, v in (extra.get("settings") or {}).items() if k not in _FREE}
+        new = {k: v for k, v in settings.items() if k not in _FREE}
+        if old != new:
+            diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            print(f"ember mad: {cls.path(out)} holds a run of other settings ({', '.join(diff)}); "
+                  "starting over", file=sys.stderr)
+            return cls()
+        run.model.load_state_dict(ck.model.state_dict())
+        if ck.optimizer is not None:
+            run.optimizer.load_state_dict(ck.optimizer.state_dict())
+        if run.mixed is not None:
+            run.mixed.load_state_dict(extra["mixed_precision"])
+            run.mixed.sync()
+        p = cls(history=list(extra["history"]), train_seconds=float(extra["train_seconds"]),
+                seconds=float(extra["seconds"]), tokens=int(extra["tokens"]), rng=extra["rng"])
+        print(f"ember mad: resuming {cls.path(out)} after epoch {p.epoch}", file=sys.stderr)
+        return p
+
+    def save(self, out: str | os.PathLike[str] | None, run: Any, settings: dict[str, Any],
+             rng_state: Mapping[str, Any], seconds: float, *, force: bool = False) -> None:
+        """Save the run after an epoch, if ``SAVE_SECONDS`` passed since the last save."""
+        if out is None or not (force or time.monotonic() - self.saved_at >= SAVE_SECONDS):
+            return
+        extra = {"settings": settings, "history": self.history,
+                 "train_seconds": self.train_seconds, "seconds": self.seconds + seconds,
+                 "tokens": self.tokens, "rng": rng_state,
+                 "mixed_precision": run.mixed.state_dict() if run.mixed is not None else None}
+        ember_nn.save(run.model, self.path(out), optimizer=run.optimizer, extra=extra)
+        self.saved_at = time.monotonic()
+
+    @classmethod
+    def clear(cls, out: str | os.PathLike[str] | None) -> None:
+        """Remove the saved progress (the run has its result)."""
+        if out is not None and cls.path(out).exists():
+            shutil.rmtree(cls.path(out))
