@@ -1,4 +1,7 @@
-"""``Trainer``: batches, shuffles, steps, validates, reports and calls back.
+"""``Trainer``: its options, the training step (eager, mixed precision, compiled or
+distributed) and the conversion of inputs and targets; ``fit`` runs the epoch loop of
+``_fit_loop.py`` and ``evaluate``/``predict`` those of ``_evaluation.py``. Also ``fit``, the
+one-call form.
 
 >>> model = ember_nn.Sequential(ember_nn.Dense(4, 3, key=0))
 >>> trainer = ember_nn.Trainer(model, ember_nn.Adam(1e-2), loss="sparse_categorical_cross_entropy",
@@ -11,9 +14,7 @@
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ember
@@ -23,33 +24,15 @@ from .. import metrics as _metrics
 from .._core._aux_losses import collect_losses, sum_losses
 from .._core._errors import ConfigError
 from .._core._module import Module
-from ..data._dataset import close_iterator
 from ._callbacks import Callback
-from ._checks import (
-    aligned,
-    check_epochs,
-    check_flag,
-    check_steps,
-    check_validation,
-    warn_non_finite,
-)
+from ._checks import check_epochs, check_flag
 from ._compile_step import CompiledStep, check_compile, compile_step
-from ._data import (
-    EVAL_BATCH,
-    FIT_BATCH,
-    StreamEpochs,
-    as_stream,
-    as_tensor,
-    check_batch_size,
-    is_stream,
-    split,
-    stream_for_fit,
-)
+from ._data import EVAL_BATCH, FIT_BATCH, as_tensor, is_stream
 from ._data_parallel import DataParallel
 from ._evaluation import evaluate_model, predict_model
+from ._fit_loop import fit_arrays, fit_stream
 from ._history import History
 from ._precision import MixedPrecision, check_precision, compute_dtype
-from ._progress import ProgressBar
 from ._value_and_grad import _triples
 
 __all__ = ["PRECISIONS", "History", "Trainer", "fit"]
@@ -116,6 +99,9 @@ class Trainer:
     to it for the gradient, and their sum is logged apart as ``history["aux_loss"]`` (present
     only for models that add some): the objective minimised is ``loss + aux_loss``.
     """
+
+    #: the ``History`` of the latest ``fit`` (set when it starts)
+    history: History
 
     def __init__(self, model: Module, optimizer: Any, *, loss: Any = "mse",
                  metrics: Sequence[str] = (), dtype: str | None = None,
@@ -283,182 +269,15 @@ class Trainer:
         ahead; an epoch of it with no batch is an error). A callback that sets
         ``trainer.stop_training`` in ``on_batch_end`` ends the epoch after that batch.
         """
-        op = "fit"
-        check_epochs(op, epochs)
+        check_epochs("fit", epochs)
         if is_stream(x):
-            return self._fit_stream(x, y, epochs=epochs, batch_size=batch_size,
-                                    validation_data=validation_data,
-                                    validation_split=validation_split, shuffle=shuffle,
-                                    drop_last=drop_last, steps_per_epoch=steps_per_epoch)
-        if y is None:
-            raise ConfigError("fit: array inputs need their targets y (fit(x, y)); only a "
-                              "dataset yielding (inputs, targets) batches goes without")
-        if steps_per_epoch is not None:
-            raise ConfigError("fit: steps_per_epoch is for datasets (an epoch of arrays is one "
-                              "pass over them)")
-        shuffle = True if shuffle is None else shuffle
-        check_batch_size(batch_size, op)
-        check_flag(op, "shuffle", shuffle)
-        check_flag(op, "drop_last", drop_last)
-        stream_val = is_stream(validation_data)
-        fraction = check_validation(op, None if stream_val else validation_data,
-                                    validation_split)
-        self._need_optimizer()
-        xs, ys = self._input(x), self._target(y)
-        aligned(op, "training", xs, ys)
-        warn_non_finite(op, "input", xs)
-        warn_non_finite(op, "target", ys)
-        held_out = ""
-        if fraction:
-            self.key, k = ember.random.split(self.key)
-            (xs, ys), (xv, yv) = split([xs, ys], fraction, key=k)
-            validation_data = (xv, yv)
-            held_out = (f" (after holding out validation_split={fraction} of "
-                        f"{xs.shape[0] + xv.shape[0]})")
-        elif stream_val:
-            validation_data = as_stream(op, validation_data, what="validation data")
-        elif validation_data is not None:
-            xv, yv = self._input(validation_data[0]), self._target(validation_data[1])
-            aligned(op, "validation", xv, yv)
-            warn_non_finite(op, "validation input", xv)
-            warn_non_finite(op, "validation target", yv)
-            validation_data = (xv, yv)
-        data = aligned(op, "training", xs, ys)
-        steps = check_steps(op, data, batch_size, drop_last, held_out)
-
-        def epoch_batches(epoch: int) -> Iterator[Any]:
-            key = None
-            if shuffle:
-                self.key, key = ember.random.split(self.key)
-            if self.parallel is not None:
-                yield from self.parallel.array_batches(data, batch_size, key=key,
-                                                       drop_last=drop_last)
-            else:
-                yield from data.batches(batch_size, key=key, drop_last=drop_last)
-
-        return self._loop(epochs, steps, epoch_batches, validation_data,
-                          max(batch_size, 256))
-
-    def _need_optimizer(self) -> None:
-        if self.optimizer is None:
-            raise ConfigError("fit: this trainer has no optimizer (optimizer=None); pass one, "
-                              "e.g. Trainer(model, ember_nn.Adam(1e-3), ...)")
-
-    def _fit_stream(self, x: Any, y: Any, *, epochs: int, batch_size: Any,
-                    validation_data: Any, validation_split: Any, shuffle: Any, drop_last: Any,
-                    steps_per_epoch: Any) -> History:
-        """``fit`` on a pipeline of ``(inputs, targets)`` batches."""
-        op = "fit"
-        ds = stream_for_fit(x, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
-                            validation_split=validation_split, steps_per_epoch=steps_per_epoch)
-        if validation_data is not None:
-            if is_stream(validation_data):
-                validation_data = as_stream(op, validation_data, what="validation data")
-            else:
-                check_validation(op, validation_data, 0.0)
-                xv, yv = self._input(validation_data[0]), self._target(validation_data[1])
-                aligned(op, "validation", xv, yv)
-                validation_data = (xv, yv)
-        self._need_optimizer()
-        par = self.parallel
-        if par is not None:
-            ds = par.shard_stream(ds)
-        epochs_of = StreamEpochs(ds, steps_per_epoch,
-                                 lambda xb, yb: (self._input(xb), self._target(yb)))
-        steps = steps_per_epoch if steps_per_epoch is not None else ds.length
-        try:
-            return self._loop(epochs, steps, epochs_of if par is None else
-                              lambda e: par.stream_batches(epochs_of(e)),
-                              validation_data, EVAL_BATCH)
-        finally:
-            epochs_of.close()
-
-    def _loop(self, epochs: int, steps: int | None,
-              epoch_batches: Callable[[int], Iterator[Any]],
-              validation_data: Any, val_batch_size: int) -> History:
-        """The epochs of ``fit``: steps, logs, validation, callbacks and the progress bar."""
-        history = History()
-        self.history = history
-        par = self.parallel
-        callbacks = self.callbacks if par is None else par.here(self.callbacks)
-        if par is not None:  # rank 0's weights and optimiser state (a resumed run's) everywhere
-            par.broadcast_parameters()
-            par.broadcast_optimizer(self.optimizer)
-        # with several ranks, a callback that may stop training mid-epoch is agreed on each step
-        agree = par is not None and par.world_size > 1 and any(
-            type(cb).on_batch_end is not Callback.on_batch_end for cb in callbacks)
-        bar = ProgressBar(epochs, steps, enabled=self.progress and (par is None or par.rank == 0))
-        self.stop_training = False
-        for cb in callbacks:
-            cb.on_train_begin(self)
-        for epoch in range(epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(self, epoch)
-            t0 = time.perf_counter()
-            bar.start(epoch)
-            self._train_mode(True, sync=True)
-            skipped = self.mixed_precision.skipped_steps if self.mixed_precision else 0
-            loss_sum, aux_sum, seen = 0.0, None, 0
-            streams = [_metrics.streaming(n) for n in self.metric_names]
-            batches = epoch_batches(epoch)
-            try:
-                for i, (xb, yb) in enumerate(batches):
-                    total, parts = self._step(xb, yb)
-                    pred, n = parts["pred"], xb.shape[0]
-                    if par is not None and par.counts is not None:
-                        n = par.counts[par.rank]  # 0: a padding sample of a short last batch
-                    if n:
-                        loss_sum += float(parts.get("loss", total)) * n
-                        if "aux_loss" in parts:
-                            aux_sum = (aux_sum or 0.0) + float(parts["aux_loss"]) * n
-                        seen += n
-                        for s in streams:
-                            s.update(ember.stop_gradient(pred), yb)
-                    logs = {"loss": loss_sum / seen if seen else math.nan}
-                    if aux_sum is not None:
-                        logs["aux_loss"] = aux_sum / seen
-                    for cb in callbacks:
-                        cb.on_batch_end(self, i, logs)
-                    bar.update(i + 1, logs)
-                    if agree:
-                        self.stop_training = par.any(self.stop_training)  # type: ignore[union-attr]
-                    if self.stop_training:
-                        break
-            finally:
-                close_iterator(batches)
-            if par is not None:  # every rank's samples: sums of the losses and metric counts
-                sums = par.sum_floats([loss_sum, aux_sum or 0.0, float(seen)])
-                loss_sum, seen = sums[0], round(sums[2])
-                aux_sum = None if aux_sum is None else sums[1]
-                par.reduce_metrics(streams)
-                par.sync_buffers()
-            if not seen:  # arrays: check_steps made sure of a step; a dataset may be empty
-                raise ConfigError(f"fit: the training data gave no samples in epoch {epoch}; a "
-                                  f"dataset must yield at least one batch an epoch")
-            logs = {"loss": loss_sum / seen}
-            if aux_sum is not None:
-                logs["aux_loss"] = aux_sum / seen
-            logs.update({name: s.result() for name, s in zip(self.metric_names, streams,
-                                                             strict=True)})
-            if self.mixed_precision is not None and self.mixed_precision.scaler is not None:
-                logs["skipped_steps"] = self.mixed_precision.skipped_steps - skipped
-                logs["loss_scale"] = self.mixed_precision.scaler.scale
-            if validation_data is not None:
-                val = (self.evaluate(*validation_data, batch_size=val_batch_size)
-                       if isinstance(validation_data, tuple) else self.evaluate(validation_data))
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            seconds = time.perf_counter() - t0
-            history.append(logs, seconds)
-            bar.finish(logs)
-            for cb in callbacks:
-                cb.on_epoch_end(self, epoch, logs)
-            if par is not None and par.world_size > 1:  # EarlyStopping decides alike, but agree
-                self.stop_training = par.any(self.stop_training)
-            if self.stop_training:
-                break
-        for cb in callbacks:
-            cb.on_train_end(self)
-        return history
+            return fit_stream(self, x, y, epochs=epochs, batch_size=batch_size,
+                              validation_data=validation_data,
+                              validation_split=validation_split, shuffle=shuffle,
+                              drop_last=drop_last, steps_per_epoch=steps_per_epoch)
+        return fit_arrays(self, x, y, epochs=epochs, batch_size=batch_size,
+                          validation_data=validation_data, validation_split=validation_split,
+                          shuffle=shuffle, drop_last=drop_last, steps_per_epoch=steps_per_epoch)
 
     def evaluate(self, x: Any, y: Any = None, *,
                  batch_size: int = EVAL_BATCH) -> dict[str, float]:
@@ -476,6 +295,7 @@ class Trainer:
         iterable) of batches: input tensors, or tuples whose first entry is the inputs (the
         targets of ``(inputs, targets)`` batches are ignored)."""
         return predict_model(self, x, batch_size=batch_size)
+
 
 def fit(model: Module, optimizer: Any, x: Any, y: Any = None, *, loss: Any = "mse",
         metrics: Sequence[str] = (), epochs: int = 1, batch_size: int = FIT_BATCH,
