@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._dispatch import backend_of, native_of, rebase
+from .._dispatch import backend_of, native_of, norm_axis, rebase
 from .._errors import DTypeError, EmberError, ShapeError
 from .._tensor import Tensor
 from . import _elementwise as ew
@@ -29,6 +29,8 @@ def cross_entropy(
     Integer targets have logits' shape without ``axis``; probability targets have logits' shape.
     ``ignore_index`` drops those targets (the mean is over the rest); ``label_smoothing`` mixes
     the target distribution with the uniform one. ``reduction`` is 'mean', 'sum' or 'none'.
+    With integer targets a backend's fused ``nn_cross_entropy`` kernel runs where it has one
+    (torch: ``F.cross_entropy``); this composite is its reference.
     """
     if reduction not in ("mean", "sum", "none"):
         raise EmberError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -37,17 +39,23 @@ def cross_entropy(
     x = rebase(backend_of("cross_entropy", logits, targets), _float(logits))
     if x.ndim == 0:
         raise ShapeError("cross_entropy: logits need a class axis")
-    x = moveaxis(x, axis, -1)
-    c = x.shape[-1]
+    ax = norm_axis("cross_entropy", axis, x.ndim)
     t = targets if isinstance(targets, Tensor) else asarray(targets, backend=x._b, device=x.device)
+    if t.dtype.is_integer:
+        rest = x.shape[:ax] + x.shape[ax + 1:]
+        if t.shape != rest:
+            raise ShapeError(
+                f"cross_entropy: integer targets must have shape {rest} (logits {tuple(logits.shape)} "
+                f"without the class axis), got {t.shape}"
+            )
+        f = x._b.kernels.nn_cross_entropy
+        if f is not None and x.size:  # the backend's fused kernel (integer targets only)
+            return T(f(x._n, t._n, ax, ignore_index, float(label_smoothing), reduction), x._b)
+    x = moveaxis(x, ax, -1)
+    c = x.shape[-1]
     logp = log_softmax(x, axis=-1)
     valid = None
     if t.dtype.is_integer:
-        if t.shape != x.shape[:-1]:
-            raise ShapeError(
-                f"cross_entropy: integer targets must have shape {x.shape[:-1]} (logits {tuple(logits.shape)} "
-                f"without the class axis), got {t.shape}"
-            )
         if ignore_index is not None:
             valid = ew.not_equal(t, ignore_index)
             t = where(valid, t, 0)

@@ -15,6 +15,7 @@ from . import (
     fft,
     indexing,
     linalg,
+    losses,
     manipulation,
     normalization,
     optimizers,
@@ -30,8 +31,8 @@ from . import (
 
 MODULES = (
     activations, attention, autodiff, convolution, creation, dtypes, elementwise, fft, indexing,
-    linalg, manipulation, normalization, optimizers, pooling, random, recurrent, searching, sets,
-    sorting, statistical, utility,
+    linalg, losses, manipulation, normalization, optimizers, pooling, random, recurrent,
+    searching, sets, sorting, statistical, utility,
 )
 
 __all__ = ["MODULES"]

@@ -129,6 +129,7 @@ def _load() -> None:
         fft,
         indexing,
         linalg,
+        losses,
         manipulation,
         normalization,
         pooling,
