@@ -138,7 +138,7 @@ class TorchEngine(Engine):
         return leaf
 
     def ones(self, target: Tensor) -> Tensor:
-        return Tensor(torch.ones_like(target.native), self.root)
+        return Tensor(torch.ones_like(target._n), self.root)
 
     def release(self) -> None:
         if self._windows[-1][1] is None:
@@ -156,15 +156,16 @@ class TorchEngine(Engine):
             y = values[slot]
             if y.requires_grad:
                 outs.append(y)
-                seeds.append(g.native)
+                seeds.append(g._n)
+        sources = request.sources
         inputs, owner = [], []
-        for i, slots in enumerate(request.sources):
+        for i, slots in enumerate(sources):
             for s in slots:
                 x = values[s]
                 if x.requires_grad:
                     inputs.append(x)
                     owner.append(i)
-        result: list[Tensor | None] = [None] * len(request.sources)
+        result: list[Tensor | None] = [None] * len(sources)
         if not outs or not inputs:
             return Gradients(result)
         higher = bool(RECORDING.get())
@@ -186,7 +187,7 @@ class TorchEngine(Engine):
                 if gr._is_zerotensor():  # torch's symbolic zeros cannot leave torch (to NumPy)
                     gr = torch.zeros(gr.shape, dtype=gr.dtype, device=gr.device)
                 r = result[i]  # a source read several times: its slots' gradients summed
-                result[i] = Tensor(gr if r is None else r.native + gr, b)
+                result[i] = Tensor(gr if r is None else r._n + gr, b)
         return Gradients(result)
 
     def gradient(self, request: GradientRequest) -> Gradients:

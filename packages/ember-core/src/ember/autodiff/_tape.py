@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ArgumentError, TapeError
@@ -68,11 +68,11 @@ class GradientTape:
         self._reading = False  # between start_reading() and stop_reading()
         self._variables: list[Variable] = []  # kept after gradient(), as TensorFlow does
         self._variable_ids: set[int] = set()
-        self._tracker_hooks = _callbacks(self)  # (read, keeps), holding the tape weakly
+        self._ref = weakref.ref(self)  # the tracker's owner (weak: see Tracker)
         self._clear()
 
     def _clear(self) -> None:
-        self._tracker = Tracker(self._auto, *self._tracker_hooks)
+        self._tracker = Tracker(self._auto, self._ref)
         self._watched: dict[int, tuple[Tensor, int]] = {}  # id(tensor) -> (tensor, slot)
         self._var_slots: dict[int, tuple[Variable, list[int]]] = {}  # id(variable) -> reads
         self._engines: dict[Backend, Engine] = {}
@@ -201,10 +201,13 @@ class GradientTape:
         if t._b is root:
             t._b = root.recording
 
-    def _watch_variable(self, v: Variable, *, pin: bool) -> int:
+    def _watch_variable(self, v: Variable, *, pin: bool, untracked: bool = False) -> int:
+        """Watch ``v`` (``pin``: explicitly, keeping it on the recording twin); its slot.
+        ``untracked``: the caller knows the tracker has no slot for ``v``'s array (a kernel's
+        read of an array it did not find): the lookup is skipped."""
         tracker = self._tracker
         original = v._n
-        s = tracker.find(original)
+        s = None if untracked else tracker.find(original)
         if s is None:  # _source(v), inlined (every variable of every training step)
             root = v._b.root
             native = (self._engines.get(root) or self._engine(root)).source(original)
@@ -238,7 +241,11 @@ class GradientTape:
         variable's: watch it (slot, its array now; -1 and ``a`` for any other array)."""
         r = _by_native.get(id(a))  # variable_of(a), inlined: once per variable and tape
         v = None if r is None else r()
-        if v is None or not v._trainable or (v._n is not a and v._orig is not a):
+        if v is None or not v._trainable:
+            return -1, a
+        if v._n is a:  # (the kernels ask only about arrays they did not find in the tracker)
+            return self._watch_variable(v, pin=False, untracked=True), v._n
+        if v._orig is not a:
             return -1, a
         return self._watch_variable(v, pin=False), v._n
 
@@ -315,8 +322,8 @@ class GradientTape:
             self._pop()  # TensorFlow: computing gradients ends a non-persistent tape
         src_leaves, tree = flat(sources)
         var_slots = self._var_slots  # a variable read here: its slots (the usual source)
-        slots = tuple(tuple(e[1]) if (e := var_slots.get(id(x))) is not None
-                      else self._source_slots(x) for x in src_leaves)
+        slots = tuple([tuple(e[1]) if (e := var_slots.get(id(x))) is not None
+                       else self._source_slots(x) for x in src_leaves])
         targets = self._seeds(target, output_gradients)
         grads = self._compute(targets, slots)
         assert grads is not None  # only a batched request can go unanswered
@@ -456,23 +463,3 @@ class GradientTape:
         return (f"<ember.GradientTape {state}, persistent={self._persistent}, "
                 f"{arrays} tracked arrays, {calls} recorded calls>")
 
-
-def _callbacks(tape: GradientTape) -> tuple[Callable[[Any], tuple[int, Any]],
-                                            Callable[[Backend], bool]]:
-    """The tracker's callbacks into ``tape`` (``_read``, ``_engine_keeps``), through a weak
-    reference: the tape holds its tracker, and a tracker holding the tape's bound methods would
-    make every tape a reference cycle, freed only by the cyclic garbage collector (whose runs
-    cost a training step tens of µs; ``benchmarks/tape.py``, problem ``vars``). A tracker
-    outlives its tape only on a stack of a tape entered and dropped without exit: it then
-    watches nothing."""
-    ref = weakref.ref(tape)
-
-    def read(a: Any) -> tuple[int, Any]:
-        t = ref()
-        return (-1, a) if t is None else t._read(a)
-
-    def keeps(root: Backend) -> bool:
-        t = ref()
-        return True if t is None else t._engine_keeps(root)
-
-    return read, keeps

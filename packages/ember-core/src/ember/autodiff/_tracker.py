@@ -38,18 +38,22 @@ _MULTI = frozenset({"linalg_eigh", "linalg_qr", "linalg_svd", "linalg_slogdet", 
 class Tracker:
     """The arrays one tape tracks (by slot) and the calls recorded on them.
 
-    ``auto``: trainable variables read by a kernel are watched (``read`` watches one and gives
-    its slot and array); ``keeps(root)`` says whether the tape's engine for a backend keeps
-    records (asked once per backend)."""
+    ``auto``: trainable variables read by a kernel are watched. ``tape_ref``: a weak reference
+    to the tape, whose ``_read(a)`` watches a variable read as array ``a`` (giving its slot and
+    array) and ``_engine_keeps(root)`` says whether its engine for a backend keeps records
+    (asked once per backend). Weak: the tape holds its tracker, and a tracker holding the tape
+    would make every tape a reference cycle, freed only by the cyclic garbage collector (whose
+    runs cost a training step tens of µs; ``benchmarks/tape.py``, problem ``vars``). A tracker
+    outlives its tape only on a stack of a tape entered and dropped without exit: it then
+    watches nothing. The kernels call the tape's method themselves (no closure in between:
+    one call less per variable read)."""
 
-    __slots__ = ("_aliases", "_ids", "_keeps", "_keeps_of", "_on_read", "_plain_root", "_records",
-                 "_values", "_watch_reads")
+    __slots__ = ("_aliases", "_ids", "_keeps", "_plain_root", "_records", "_tape_ref", "_values",
+                 "_watch_reads")
 
-    def __init__(self, auto: bool, read: Callable[[Any], tuple[int, Any]],
-                 keeps: Callable[[Backend], bool]) -> None:
+    def __init__(self, auto: bool, tape_ref: Callable[[], Any]) -> None:
         self._watch_reads = auto
-        self._on_read = read
-        self._keeps_of = keeps
+        self._tape_ref = tape_ref
         self._ids: dict[int, int] = {}  # id(native) -> slot
         self._values: list[Any] = []  # slot -> native
         self._aliases: list[Any] = []  # other arrays of a slot's values (kept alive too)
@@ -79,6 +83,17 @@ class Tracker:
         """``native`` holds the values of ``slot`` too (an engine's recomputed target)."""
         self._ids[id(native)] = slot
         self._aliases.append(native)
+
+    def _on_read(self, a: Any) -> tuple[int, Any]:
+        """The tape's ``_read(a)``: (slot, array) of a variable read as ``a``; (-1, a) for
+        another array or once the tape is gone."""
+        tape = self._tape_ref()
+        return (-1, a) if tape is None else tape._read(a)
+
+    def _keeps_of(self, root: Backend) -> bool:
+        """Whether the tape's engine for ``root`` keeps records (True once the tape is gone)."""
+        tape = self._tape_ref()
+        return True if tape is None else tape._engine_keeps(root)
 
     def keeps(self, root: Backend, keeps: bool) -> None:
         """The tape's engine for ``root`` keeps records (or not)."""
@@ -215,7 +230,8 @@ def _general(info: KernelInfo, fn: Callable[..., Any], root: Backend,
 def _read(t: Tracker, args: tuple[Any, ...], a: Any) -> tuple[Any, ...]:
     """A kernel's ``args`` after the tape of ``t`` (whose engine keeps no records) watched the
     variable read as ``a``: its array, if the engine swapped it, in every place of ``a``."""
-    new = t._on_read(a)[1]
+    tape = t._tape_ref()
+    new = a if tape is None else tape._read(a)[1]
     return args if new is a else tuple(new if x is a else x for x in args)
 
 
@@ -326,8 +342,9 @@ def _unary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fro
             plain = (t._keeps_of(root) if keeps is None else keeps) is False
         a = id(x)
         if plain:
-            if a in variables and t._watch_reads and a not in t._ids:
-                x = t._on_read(x)[1]
+            if a in variables and t._watch_reads and a not in t._ids \
+                    and (tape := t._tape_ref()) is not None:
+                x = tape._read(x)[1]
             return fn(x)
         ids = t._ids
         s = ids.get(a, -1)
@@ -369,15 +386,15 @@ def _binary(info: KernelInfo, fn: Callable[..., Any], root: Backend, inexact: fr
         ids = t._ids
         if plain:  # (a variable read before, in this tape: tracked already)
             if ((a0 in variables and a0 not in ids) or (a1 in variables and a1 not in ids)) \
-                    and t._watch_reads:
+                    and t._watch_reads and (tape := t._tape_ref()) is not None:
                 if a0 in variables and a0 not in ids:
-                    new = t._on_read(x1)[1]
+                    new = tape._read(x1)[1]
                     if x2 is x1:  # the same variable twice (v * v): one read, both swapped
                         x2 = new
                     x1 = new
                     a1 = id(x2)
                 if a1 in variables and a1 not in ids:
-                    x2 = t._on_read(x2)[1]
+                    x2 = tape._read(x2)[1]
             return fn(x1, x2)
         s0 = ids.get(a0, -1)
         s1 = ids.get(a1, -1)
