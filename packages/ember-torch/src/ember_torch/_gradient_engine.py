@@ -158,19 +158,17 @@ class TorchEngine(Engine):
                 outs.append(y)
                 seeds.append(g._n)
         sources = request.sources
-        inputs, owner = [], []
-        for i, slots in enumerate(sources):
-            for s in slots:
-                x = values[s]
-                if x.requires_grad:
-                    inputs.append(x)
-                    owner.append(i)
+        # (source index, array) per slot whose array requires grad; a comprehension, not a
+        # loop of appends: this runs for every variable of every training step
+        owned = [(i, x) for i, slots in enumerate(sources) for s in slots
+                 if (x := values[s]).requires_grad]
         result: list[Tensor | None] = [None] * len(sources)
-        if not outs or not inputs:
+        if not outs or not owned:
             return Gradients(result)
+        inputs = tuple([x for _, x in owned])
         higher = bool(RECORDING.get())
         try:
-            grads = _autograd(tuple(outs), tuple(seeds), tuple(inputs), create=higher,
+            grads = _autograd(tuple(outs), tuple(seeds), inputs, create=higher,
                               retain=request.persistent or higher or batched, batched=batched)
         except (RuntimeError, NotImplementedError) as exc:
             if batched:
@@ -182,7 +180,7 @@ class TorchEngine(Engine):
         # with create_graph the gradients are functions of tracked arrays: on the twin (the
         # tapes recording now track them: see GradientTape, engines that keep no records)
         b = self.root.recording if higher else self.root
-        for i, gr in zip(owner, grads):
+        for (i, _), gr in zip(owned, grads):
             if gr is not None:
                 if gr._is_zerotensor():  # torch's symbolic zeros cannot leave torch (to NumPy)
                     gr = torch.zeros(gr.shape, dtype=gr.dtype, device=gr.device)

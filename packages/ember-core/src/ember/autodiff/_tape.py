@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["GradientTape"]
 
+_NONE = "none"  # unconnected_gradients's default
+
 class GradientTape:
     """Record operations for automatic differentiation, with TensorFlow's semantics.
 
@@ -301,7 +303,7 @@ class GradientTape:
                 f"jacobians); {what} was called again. Use GradientTape(persistent=True)")
 
     def gradient(self, target: Any, sources: Any, output_gradients: Any = None,
-                 unconnected_gradients: str = "none") -> Any:
+                 unconnected_gradients: str = _NONE) -> Any:
         """d(target)/d(sources), in the structure of ``sources``.
 
         ``target`` is a tensor or a nested structure of them (summed); a non-scalar target is
@@ -317,7 +319,8 @@ class GradientTape:
         if sources is None:
             raise ArgumentError("gradient: sources is None; pass the tensors or variables to "
                                 "differentiate with respect to")
-        zero = unconnected(unconnected_gradients)
+        # the default, by identity (any other value, an equal string too, is checked)
+        zero = False if unconnected_gradients is _NONE else unconnected(unconnected_gradients)
         if self._is_recording and not self._persistent:
             self._pop()  # TensorFlow: computing gradients ends a non-persistent tape
         src_leaves, tree = flat(sources)
