@@ -68,8 +68,8 @@ class GradientTape:
         self._entered = False
         self._used = False
         self._reading = False  # between start_reading() and stop_reading()
-        self._variables: list[Variable] = []  # kept after gradient(), as TensorFlow does
-        self._variable_ids: set[int] = set()
+        # id -> variable, in the order watched; kept after gradient(), as TensorFlow does
+        self._variables: dict[int, Variable] = {}
         self._ref = weakref.ref(self)  # the tracker's owner (weak: see Tracker)
         self._clear()
 
@@ -114,11 +114,12 @@ class GradientTape:
         if self._reading:
             self._reading = False
             stop_reading()
-        for v in self._pinned.values():
-            v._pins -= 1
-            if v._pins == 0 and not _reading[0] and v._b is not v._b.root:
-                v._b = v._b.root
-        self._pinned = {}
+        if self._pinned:  # (none for a tape that watches what it reads)
+            for v in self._pinned.values():
+                v._pins -= 1
+                if v._pins == 0 and not _reading[0] and v._b is not v._b.root:
+                    v._b = v._b.root
+            self._pinned = {}
 
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
@@ -143,8 +144,7 @@ class GradientTape:
             raise TapeError("reset() needs a tape that is recording (inside its `with`)")
         self._pop()
         self._clear()
-        self._variables = []
-        self._variable_ids = set()
+        self._variables = {}
         self._used = False
         self._push()
 
@@ -221,9 +221,8 @@ class GradientTape:
         entry = self._var_slots.get(key)
         if entry is None:
             self._var_slots[key] = (v, [s])
-            if key not in self._variable_ids:
-                self._variable_ids.add(key)
-                self._variables.append(v)
+            if key not in self._variables:
+                self._variables[key] = v
         elif s not in entry[1]:
             entry[1].append(s)
         if pin and key not in self._pinned:
@@ -236,7 +235,7 @@ class GradientTape:
 
     def watched_variables(self) -> tuple[Variable, ...]:
         """The variables this tape watches (explicitly or because they were read), in order."""
-        return tuple(self._variables)
+        return tuple(self._variables.values())
 
     def _read(self, a: Any) -> tuple[int, Any]:
         """The tracker's callback for an array a kernel reads that may be a trainable
