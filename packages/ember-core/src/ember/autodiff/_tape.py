@@ -338,9 +338,11 @@ class GradientTape:
     def _seeds(self, target: Any, output_gradients: Any) -> list[Target]:
         if output_gradients is None and isinstance(target, Tensor):  # the usual: one loss
             s = self._target_slot(target)
-            if s is None or not target.dtype.is_inexact:
+            if s is None or (target._d or target.dtype) not in INEXACT:
                 return []
-            return [Target(s, self._engine(target._b.root).ones(target), target)]
+            root = target._b.root
+            engine = self._engines.get(root) or self._engine(root)
+            return [Target(s, engine.ones(target), target)]
         out = []
         for t, g in target_leaves(target, output_gradients):
             s = self._target_slot(t)
@@ -356,10 +358,14 @@ class GradientTape:
         unconnected); None if ``batched`` and an engine has no batched form."""
         if len(targets) == 1:
             if not batched:  # the common case: one answer, taken as it is
-                engine = self._engine(targets[0].tensor._b.root)
+                root = targets[0].tensor._b.root
+                engine = self._engines.get(root) or self._engine(root)
                 one = engine.gradient(self._tracker.request(tuple(targets), sources,
                                                             self._persistent))
-                self._take(engine, targets, one)
+                # (_take has nothing to do in the usual step: no recomputed target, no other
+                # tape recording)
+                if one.recomputed or (not engine.records and RECORDING.get()):
+                    self._take(engine, targets, one)
                 return list(one.grads)
             by_root = {targets[0].tensor._b.root: targets}
         else:
