@@ -111,6 +111,24 @@ def test_progress_of_other_settings_is_not_resumed(tmp_path: Path,
     assert r.epochs_run == 2 and r.history[0]["lr"] == 2e-3
 
 
+def test_compiled_forward_follows_the_weights(backend: str) -> None:
+    """The compiled test-set forward equals the eager one, after the weights change too (they
+    are inputs of the program, not constants), and leaves the variables' values as they were."""
+    from ember_mad._compiled_forward import CompiledForward
+
+    data = ember_mad.make_dataset("in-context-recall", vocab_size=16, seq_len=32,
+                                  num_train_examples=8, num_test_examples=8)
+    net = build_model(data, ["mh-attention", "swiglu"], dim=16, seed=0)
+    forward = CompiledForward(net)
+    x = ember.asarray(data.test_inputs)
+    for round_ in range(2):
+        before = [v.numpy() for v in net.variables]
+        np.testing.assert_allclose(forward(x).numpy(), net(x).numpy(), rtol=1e-5, atol=1e-5)
+        for v, b in zip(net.variables, before, strict=True):
+            np.testing.assert_array_equal(v.numpy(), b)
+            v.assign(ember.asarray(b * 1.5 + 0.01 * round_))  # new weights for the next round
+
+
 def test_early_stop_and_autoencoder(backend: str) -> None:
     """Compression trains the AutoEncoder; a run stops after the first epoch at 0.999
     (memorization of a 7-key table by one attention layer takes a few epochs)."""

@@ -18,6 +18,7 @@ import ember
 import ember_nn
 import numpy as np
 
+from ._compiled_forward import CompiledForward
 from ._dataset import MADDataset, make_dataset
 from ._errors import MADError
 from ._progress import Progress
@@ -230,6 +231,8 @@ class _Run:
             compute = self.compute
             self.compiled = ember_nn.compile_step(model, lambda x, y: _loss(compute(x), y),
                                                   self.optimizer, mixed_precision=self.mixed)
+        #: the test-set forward pass (compiled with the step)
+        self.forward: Any = CompiledForward(self.compute) if compile else self.compute
 
     def step(self, x: ember.Tensor, y: ember.Tensor) -> ember.Tensor:
         if self.compiled is not None:
@@ -402,7 +405,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 model.eval()
                 if run.mixed is not None:
                     run.compute.eval()
-                test_loss, ppl, acc = _evaluate(run.compute, x_test, data.test_targets, y_test,
+                test_loss, ppl, acc = _evaluate(run.forward, x_test, data.test_targets, y_test,
                                                 batch_size, data.vocab_size)
                 row = {"epoch": epoch + 1, "lr": lr_now, "train_loss": train_loss,
                        "test_loss": test_loss, "test_perplexity": ppl, "test_accuracy": acc,
