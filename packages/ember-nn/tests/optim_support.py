@@ -128,3 +128,19 @@ def make(name: str, cfg: dict[str, Any]) -> Optimizer:
 def run(opt: Optimizer, model: Quad, steps: int) -> None:
     for _ in range(steps):
         opt.update(model, tape_grads(model))
+
+
+def training_step(model: Module, loss_fn: Any, opt: Optimizer, compiled: bool) -> Any:
+    """``step(x, y) -> loss``: ``compile_step``'s, or the eager ``value_and_grad`` + update."""
+    import ember_nn
+
+    if compiled:
+        return ember_nn.compile_step(model, loss_fn, opt)
+    vg = ember_nn.value_and_grad(model, loss_fn)
+
+    def step(x: Any, y: Any) -> Any:
+        loss, grads = vg(x, y)
+        opt.update(model, grads)
+        return loss
+
+    return step

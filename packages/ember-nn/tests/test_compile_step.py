@@ -14,6 +14,7 @@ import ember
 import ember_nn
 import numpy as np
 import pytest
+from optim_support import training_step
 
 
 def _slow_on_torch(backend: str) -> None:
@@ -42,15 +43,7 @@ def _run(make_opt, compiled: bool, batches, batchnorm: bool = True):  # type: ig
     def loss_fn(x, y):  # type: ignore[no-untyped-def]
         return ember.mean((model(x) - y) ** 2)
 
-    if compiled:
-        step = ember_nn.compile_step(model, loss_fn, opt)
-    else:
-        vg = ember_nn.value_and_grad(model, loss_fn)
-
-        def step(x, y):  # type: ignore[no-untyped-def]
-            loss, grads = vg(x, y)
-            opt.update(model, grads)
-            return loss
+    step = training_step(model, loss_fn, opt, compiled)
 
     losses = [float(step(x, y)) for x, y in batches]
     state = opt.state_dict()

@@ -9,6 +9,7 @@ import ember
 import ember_nn
 import numpy as np
 import pytest
+from optim_support import training_step
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("ember_torch")
@@ -61,15 +62,7 @@ def _train(compiled: bool, steps: int = 6) -> tuple[list[float], list[np.ndarray
         batches = [(ember.asarray(rng.standard_normal((16, 6)).astype(np.float32), device="cuda"),
                     ember.asarray(rng.standard_normal((16, 3)).astype(np.float32), device="cuda"))
                    for _ in range(steps)]
-        if compiled:
-            step = ember_nn.compile_step(model, loss_fn, opt)
-        else:
-            vg = ember_nn.value_and_grad(model, loss_fn)
-
-            def step(x, y):  # type: ignore[no-untyped-def]
-                loss, grads = vg(x, y)
-                opt.update(model, grads)
-                return loss
+        step = training_step(model, loss_fn, opt, compiled)
         losses = [step(x, y) for x, y in batches]  # read after all steps: none overwritten
         return [float(v) for v in losses], [v.numpy() for v in model.variables]
 
