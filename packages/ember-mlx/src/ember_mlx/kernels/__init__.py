@@ -15,6 +15,7 @@ from . import (
     fft,
     indexing,
     linalg,
+    losses,
     manipulation,
     normalization,
     optimizers,
@@ -29,8 +30,8 @@ from . import (
 
 MODULES = (
     activations, attention, autodiff, convolution, creation, dtypes, elementwise, fft, indexing,
-    linalg, manipulation, normalization, optimizers, pooling, random, searching, sets, sorting,
-    statistical, utility,
+    linalg, losses, manipulation, normalization, optimizers, pooling, random, searching, sets,
+    sorting, statistical, utility,
 )  # fmt: skip
 
 __all__ = ["MODULES"]
