@@ -167,3 +167,26 @@ def test_report_gives_a_mad_score_only_over_all_six_tasks(tmp_path: Path) -> Non
     assert s["mad_score"] == pytest.approx(75.0)
     md = (tmp_path / "scores.md").read_text()
     assert "| **MAD score** | **75.0** | 75.0 | 74.5 | +0.5 | 6 of 6 tasks |" in md
+
+
+def test_compare_puts_benchmarks_in_one_table(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Per task: the best of the grid (memorization 0.9 -> 90.0, compression 0.4 -> 40.0),
+    runs done of those planned (benchmark.json: one task's baseline x 2 x 2 = 4 runs), the
+    paper's score for the transformer; the MAD score marked when tasks are missing."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    _fake(a, "memorization", "baseline", "1e-4", "0", 0.9, 0.7)
+    _fake(a, "memorization", "baseline", "1e-3", "0.1", 0.6, 0.8)
+    _fake(a, "compression", "baseline", "1e-3", "0", 0.4, 0.3)
+    (a / "benchmark.json").write_text(json.dumps(
+        {"protocol": "baseline", "tasks": ["memorization", "compression"], "lrs": [1e-4, 1e-3],
+         "wds": [0.0, 0.1], "layers": list(ember_mad.DEFAULT_LAYERS)}))
+    _fake(b, "memorization", "baseline", "1e-4", "0", 0.25, 0.25, layers=("mlp", "mlp"))
+    assert main(["compare", str(a), str(b)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| model | in-context-recall | ") and len(lines) == 4
+    assert lines[2] == ("| Transformer | — / 94.1 | — / 86.8 | — / 29.8 | 90.0 (2/4) / 85.2 | "
+                        "40.0 (1/4) / 51.6 | — / 99.6 | 65.0 (2 tasks) / 74.5 | 3 of 8 |")
+    assert lines[3] == "| mlp, mlp | — | — | — | 25.0 (1/1) | — | — | 25.0 (1 tasks) | 1 |"
+    assert main(["compare", str(tmp_path / "none")]) == 1
+    assert "is not a directory of MAD runs" in capsys.readouterr().err

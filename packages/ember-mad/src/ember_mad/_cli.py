@@ -90,6 +90,11 @@ def register(sub: Any, prog: str | None = None) -> None:
     r.add_argument("--no-plot", action="store_true", help="skip scores.png")
     r.set_defaults(run=_report)
 
+    c = cmds.add_parser("compare", help="several benchmark directories in one table, the "
+                                        "paper's scores beside")
+    c.add_argument("dirs", nargs="+", help="directories written by ember mad benchmark")
+    c.set_defaults(run=_compare)
+
 
 def _param(text: str) -> tuple[str, Any]:
     import json
@@ -147,6 +152,13 @@ def _report(args: argparse.Namespace) -> int:
     report(args.dir, plot=not args.no_plot)
     if args.paper:
         print("\n" + paper_table())
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ._compare import compare_table
+
+    print(compare_table(args.dirs), end="")
     return 0
 
 
