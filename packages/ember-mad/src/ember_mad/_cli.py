@@ -164,11 +164,10 @@ def _compare(args: argparse.Namespace) -> int:
 
 def paper_table() -> str:
     """The paper's MAD scores (%) as a Markdown table."""
+    from ._compare import NAMES as names
     from ._scoring import PAPER_SCORES
     from ._tasks import TASKS
 
-    names: dict[tuple[str, ...], str] = {("mh-attention", "swiglu") * 2: "Transformer", ("mh-hyena", "swiglu") * 2:
-             "MH Hyena", ("mamba", "swiglu") * 2: "Mamba"}
     order = sorted(TASKS)
     lines = ["| model (paper) | " + " | ".join(order) + " | mean |",
              "|" + " --- |" * (len(order) + 2)]
