@@ -19,8 +19,9 @@ from ._tasks import TASKS
 __all__ = ["compare_table"]
 
 #: the paper's names of its architectures
-NAMES = {("mh-attention", "swiglu") * 2: "Transformer", ("mh-hyena", "swiglu") * 2: "MH Hyena",
-         ("mamba", "swiglu") * 2: "Mamba"}
+NAMES: dict[tuple[str, ...], str] = {("mh-attention", "swiglu") * 2: "Transformer",
+                                     ("mh-hyena", "swiglu") * 2: "MH Hyena",
+                                     ("mamba", "swiglu") * 2: "Mamba"}
 
 
 def _cell(task: str, scores: dict[str, Any]) -> str:
