@@ -2,18 +2,6 @@
 
 from __future__ import annotations
 
-import ember
-
-
-def loadable_backends() -> list[str]:
-    names = []
-    for info in ember.backends(probe=False):
-        try:
-            ember.load_backend(info.name)
-            names.append(info.name)
-        except ember.EmberError:
-            pass
-    return names
-
+from ember.testing import loadable_backends
 
 BACKENDS = loadable_backends()

@@ -4,10 +4,9 @@ it when both folders run)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 
-import ember
+from ember.testing import loadable_backends
 
 
 def backends() -> list[str]:
@@ -16,9 +15,4 @@ def backends() -> list[str]:
     chosen = os.environ.get("EMBER_TEST_BACKEND")
     if chosen:
         return [chosen]
-    names = []
-    for info in ember.backends(probe=False):
-        with contextlib.suppress(ember.EmberError):
-            ember.load_backend(info.name)
-            names.append(info.name)
-    return names
+    return loadable_backends()

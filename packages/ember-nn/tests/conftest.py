@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import ember
 import pytest
-from nn_support import loadable_backends
+from ember.testing import loadable_backends
 
 
 def _backends() -> list[str]:

@@ -15,12 +15,12 @@ import pytest
 from ckpt_support import CkAffine, CkStack, config_of, newest, rewrite, rewrite_config, tree
 from ckpt_support import trained as _trained
 from ckpt_support import values as _bytes
+from ember.testing import loadable_backends
 from ember_nn import CheckpointError
 from ember_nn.io import Checkpoint, load, load_checkpoint, load_weights, save
 from ember_nn.io import _checkpoint_store as store
 from ember_nn.io import _safetensors as st
 from ember_nn.optim._optimizers import SGD, Adam
-from nn_support import loadable_backends
 
 SRC = Path(ember_nn.__file__).parent
 

@@ -434,7 +434,7 @@ def test_train_pack_and_detokenize_a_language_model_corpus(backend: str) -> None
 
 
 def ember_nn_backends() -> list[str]:
-    from nn_support import loadable_backends
+    from ember.testing import loadable_backends
     return loadable_backends()
 
 

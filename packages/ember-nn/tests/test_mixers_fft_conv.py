@@ -8,10 +8,10 @@ from typing import Any
 import ember
 import numpy as np
 import pytest
+from ember.testing import loadable_backends
 from ember_nn.mixers.sequence import Hyena
 from ember_nn.mixers.sequence._fft_conv import causal_conv_last, fft_conv
 from hyena_support import FFT64, _dtype, _np, _t, _tol, np_causal_conv
-from nn_support import loadable_backends
 
 RNG = np.random.default_rng(15)
 

@@ -3,13 +3,13 @@ precision."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
 import ember
 import numpy as np
 import pytest
+from ember.testing import loadable_backends
 from ember_nn import ConfigError, Module, StateError
 from ember_nn.optim._optimizers import SGD, Adam, RMSprop, deserialize
 from optim_support import P0, Quad, make, reference_run, run, tape_grads, values
@@ -64,16 +64,7 @@ def test_state_dict_round_trip_continues_like_an_uninterrupted_run(
                                        rtol=1e-6, atol=1e-7, err_msg=f"{k}.{s}")
 
 
-def _loaded_backends() -> list[str]:
-    names = []
-    for info in ember.backends():
-        with contextlib.suppress(ember.EmberError):
-            ember.load_backend(info.name)
-            names.append(info.name)
-    return names
-
-
-@pytest.mark.parametrize("source", _loaded_backends())
+@pytest.mark.parametrize("source", loadable_backends())
 def test_slots_saved_on_another_backend_are_moved_and_cast(backend: str, source: str) -> None:
     if source == backend:
         pytest.skip("needs two different backends")
@@ -97,7 +88,7 @@ def test_slots_saved_on_another_backend_are_moved_and_cast(backend: str, source:
 
 
 def test_a_model_moved_to_another_backend_keeps_its_slots(backend: str) -> None:
-    others = [b for b in _loaded_backends() if b != backend]
+    others = [b for b in loadable_backends() if b != backend]
     if not others:
         pytest.skip("needs two different backends")
     cfg = {"learning_rate": 0.1, "momentum": 0.9}

@@ -11,7 +11,7 @@ import ember
 import ember_nn
 import numpy as np
 import pytest
-from nn_support import loadable_backends
+from ember.testing import loadable_backends
 
 BACKENDS = loadable_backends()
 

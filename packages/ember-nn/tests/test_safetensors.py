@@ -10,10 +10,10 @@ from pathlib import Path
 import ember
 import numpy as np
 import pytest
+from ember.testing import loadable_backends
 from ember_nn import CheckpointError
 from ember_nn.io import _safetensors as st
 from ember_nn.io import load_file, read_metadata, save_file
-from nn_support import loadable_backends
 
 NUMPY_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                 "float16", "float32", "float64", "complex64"]

@@ -11,6 +11,7 @@ A backend package runs every op of the catalogue against the NumPy reference wit
 See ``docs/writing-a-backend.md`` ("Running the conformance kit"). Needs pytest and hypothesis.
 """
 
+from ._backends import loadable_backends
 from ._cases import CASES, Call, Case, load_all
 from ._compare import TOLERANCES, assert_close
 from ._derived import derived_backend
@@ -18,4 +19,4 @@ from ._processes import run_processes
 from ._suite import BackendConformance, covered_ops
 
 __all__ = ["CASES", "TOLERANCES", "BackendConformance", "Call", "Case", "assert_close",
-           "covered_ops", "derived_backend", "load_all", "run_processes"]
+           "covered_ops", "derived_backend", "load_all", "loadable_backends", "run_processes"]
