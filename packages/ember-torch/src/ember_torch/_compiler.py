@@ -78,11 +78,9 @@ def _capturable(natives: tuple[Any, ...]) -> bool:
 
 
 def _pin_constants(module: torch.nn.Module) -> None:
-    """The traced graph's host constants (tables an op built with NumPy, say) in pinned memory:
-    their copies to the GPU are then asynchronous, which a CUDA graph can capture."""
-    for name, value in list(vars(module).items()):
-        if isinstance(value, torch.Tensor) and value.device.type == "cpu":
-            setattr(module, name, value.pin_memory())
+    """The traced graph's host constants (``make_fx`` keeps them as buffers: tables an op built
+    with NumPy, say) in pinned memory: their copies to the GPU are then asynchronous, which a
+    CUDA graph can capture."""
     for name, buf in list(module.named_buffers(recurse=False)):
         if buf.device.type == "cpu":
             module.register_buffer(name, buf.pin_memory())
