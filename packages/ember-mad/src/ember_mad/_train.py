@@ -381,7 +381,6 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
             rng.bit_generator.state = saved.rng
         bar = _Bar(epochs, progress)
         history = saved.history
-        train_seconds, tokens = saved.train_seconds, saved.tokens
         best = max((r["test_accuracy"] for r in history), default=-1.0)
         try:
             for epoch in range(saved.epoch, epochs):
@@ -400,8 +399,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 assert total is not None  # an epoch has at least one step
                 train_loss = float(total) / len(data.train_inputs)  # the epoch's one sync
                 seconds = time.perf_counter() - t0
-                train_seconds += seconds
-                tokens += data.train_inputs.size
+                saved.train_seconds += seconds
+                saved.tokens += data.train_inputs.size
                 model.eval()
                 if run.mixed is not None:
                     run.compute.eval()
@@ -415,7 +414,6 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 bar.show(epoch + 1, row, best, time.perf_counter() - t_start)
                 if acc >= STOP_ACCURACY:
                     break
-                saved.train_seconds, saved.tokens = train_seconds, tokens
                 saved.save(out, run, settings, rng.bit_generator.state,
                            time.perf_counter() - t_start)
         finally:
@@ -428,8 +426,10 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         best_accuracy=best_row["test_accuracy"], best_epoch=int(best_row["epoch"]),
         lowest_loss_accuracy=low_row["test_accuracy"], lowest_loss_epoch=int(low_row["epoch"]),
         epochs_run=len(history), stopped_early=history[-1]["test_accuracy"] >= STOP_ACCURACY,
-        seconds=saved.seconds + time.perf_counter() - t_start, train_seconds=train_seconds,
-        tokens_per_second=tokens / train_seconds if train_seconds > 0 else 0.0,
+        seconds=saved.seconds + time.perf_counter() - t_start,
+        train_seconds=saved.train_seconds,
+        tokens_per_second=(saved.tokens / saved.train_seconds if saved.train_seconds > 0
+                           else 0.0),
         history=history)
     if out is not None:
         _write_json(Path(out) / "result.json", result.to_dict())
