@@ -39,6 +39,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve()
 SIZES = (256, 512, 512, 10)
+# mlx.launch's console script, found through the interpreter (a --target install puts the script
+# elsewhere than beside sys.executable)
+_MLX_LAUNCH = "import sys; from mlx._distributed_utils.launch import main; sys.exit(main())"
 
 
 def _data(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -196,7 +199,7 @@ def run_job(args: argparse.Namespace, backend: str, mode: str, workers: int) -> 
             cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node",
                    str(workers), "--master-port", str(free_ports(1)), *worker]
         else:
-            cmd = [str(Path(sys.executable).parent / "mlx.launch"), "-n", str(workers),
+            cmd = [sys.executable, "-c", _MLX_LAUNCH, "-n", str(workers),
                    "--starting-port", str(free_ports(workers)), "--", sys.executable,
                    *worker]
         env = os.environ | ({"OMP_NUM_THREADS": "1"} if args.device == "cpu" else {})
