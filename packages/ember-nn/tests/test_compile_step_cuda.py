@@ -5,6 +5,8 @@ run on the GPU machine, see ``docs/benchmarks.md``)."""
 
 from __future__ import annotations
 
+import warnings
+
 import ember
 import ember_nn
 import numpy as np
@@ -82,3 +84,16 @@ def test_capture_can_be_turned_off(captures: list[int], monkeypatch: pytest.Monk
     losses, _ = _train(True, steps=3)
     assert captures == []
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-4, atol=1e-6)
+
+
+def test_host_constants_are_captured(captures: list[int]) -> None:
+    """A table built with NumPy inside the compiled function (a constant of the traced graph,
+    copied to the GPU there) and Python scalars do not stop the capture."""
+    table = np.linspace(-1.0, 1.0, 8, dtype=np.float32)
+    with ember.use_backend("torch"), warnings.catch_warnings():
+        warnings.simplefilter("error", ember.CompileWarning)
+        f = ember.compile(lambda a: a * ember.asarray(table, device=a.device) * 0.5 + 3.0)
+        for k in range(3):
+            a = ember.asarray(np.full(8, k, dtype=np.float32), device="cuda")
+            np.testing.assert_allclose(f(a).numpy(), k * table * 0.5 + 3.0, rtol=1e-6)
+    assert captures == [1]

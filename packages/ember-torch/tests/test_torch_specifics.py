@@ -162,3 +162,29 @@ def test_torch_words_match_the_cpu_path(num: int) -> None:
     np.testing.assert_array_equal(got.numpy(), random_bits(key, num, "cpu").numpy())
     first = philox4x32_scalar((0, 0, 0, 0), (key & 0xFFFFFFFF, key >> 32))
     assert got[:4].tolist() == list(first)[:num]
+
+
+@pytest.mark.parametrize("value", [True, -3, 100_000, 2.5, 0.1, 1e300, -1e-300, 1 + 2j, 2**63])
+@pytest.mark.parametrize("dtype", [None, torch.bool, torch.uint8, torch.int32, torch.int64,
+                                   torch.float16, torch.bfloat16, torch.float32, torch.float64,
+                                   torch.complex64])
+def test_scalars_off_the_cpu_are_filled_on_the_device(value, dtype):  # type: ignore[no-untyped-def]
+    """A Python scalar bound for a GPU becomes a fill on that device (no host copy, which on
+    CUDA syncs the device) with torch.tensor's dtype, value, rounding and errors. The fill is
+    checked on the CPU; 'meta' stands in for CUDA to show the device path takes it."""
+    from ember_torch.kernels._util import as_tensor_like, filled_scalar
+    from ember_torch.kernels.creation import asarray
+
+    try:
+        host = torch.tensor(value, dtype=dtype)
+    except (RuntimeError, OverflowError, TypeError, ValueError):  # ember's core takes all four
+        with pytest.raises((RuntimeError, OverflowError, TypeError, ValueError)):
+            filled_scalar(value, dtype, "cpu")
+        return
+    filled = filled_scalar(value, dtype, "cpu")
+    assert filled.dtype == host.dtype and filled.shape == ()
+    assert torch.equal(filled, host) or (filled.isnan() & host.isnan()).all()
+    meta = asarray(value, dtype, "meta", None)
+    assert meta.device.type == "meta" and meta.dtype == host.dtype
+    like = as_tensor_like(value, torch.empty(2, dtype=host.dtype, device="meta"))
+    assert like.device.type == "meta" and like.dtype == host.dtype

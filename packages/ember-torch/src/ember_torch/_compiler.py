@@ -77,13 +77,91 @@ def _capturable(natives: tuple[Any, ...]) -> bool:
     return len(devices) == 1 and next(iter(devices)).type == "cuda"
 
 
-def _pin_constants(module: torch.nn.Module) -> None:
-    """The traced graph's host constants (``make_fx`` keeps them as buffers: tables an op built
-    with NumPy, say) in pinned memory: their copies to the GPU are then asynchronous, which a
-    CUDA graph can capture."""
+def _pin_constants(module: torch.fx.GraphModule) -> None:
+    """The traced graph's host constants moved where a CUDA graph can read them.
+
+    ``make_fx`` keeps a constant an op built on the host (a table made with NumPy, a
+    ``torch.tensor`` of Python numbers) as a CPU buffer and copies it to the GPU inside the
+    graph, through ``lift_fresh_copy``, whose fresh pageable copy no capture may read. A copy
+    that depends on constants alone is done once here and kept on the GPU as a buffer; the
+    constants left on the host are pinned, so their copies are asynchronous."""
+    _fold_host_copies(module)
     for name, buf in list(module.named_buffers(recurse=False)):
         if buf.device.type == "cpu":
             module.register_buffer(name, buf.pin_memory())
+
+
+def _fold_host_copies(module: torch.fx.GraphModule) -> None:
+    """Replace each host-to-GPU copy in ``module``'s graph whose value depends on its
+    constants alone by a buffer holding the copy's result (computed once, now). A copy whose
+    result the graph later mutates in place keeps its node (each call needs a fresh one)."""
+    graph, values = module.graph, {}
+    folded = 0
+
+    def value(node: torch.fx.Node) -> Any:  # the node's result, computed once
+        if node not in values:
+            if node.op == "get_attr":
+                values[node] = getattr(module, str(node.target))
+            else:
+                args, kwargs = torch.fx.node.map_arg((node.args, node.kwargs), value)
+                op: Any = node.target  # an aten op (``_constant`` checked)
+                values[node] = op(*args, **kwargs)
+        return values[node]
+
+    for node in list(graph.nodes):
+        if not (_is_device_copy(node) and _constant(node) and not _mutated(node)):
+            continue
+        name = f"_ember_device_constant{folded}"
+        module.register_buffer(name, value(node))
+        folded += 1
+        with graph.inserting_before(node):
+            node.replace_all_uses_with(graph.get_attr(name))
+        graph.erase_node(node)
+    if folded:
+        graph.eliminate_dead_code()
+        used = {n.target for n in graph.nodes if n.op == "get_attr"}
+        for name, _ in list(module.named_buffers(recurse=False)):
+            if name not in used:  # a constant only the folded copies read
+                delattr(module, name)
+        module.recompile()
+
+
+def _is_device_copy(node: torch.fx.Node) -> bool:
+    """A copy to a GPU (``_to_copy`` to a device other than the CPU) of a host tensor."""
+    if node.op != "call_function" or node.target is not torch.ops.aten._to_copy.default:
+        return False
+    device: Any = node.kwargs.get("device")
+    source: Any = node.args[0].meta.get("val") if isinstance(node.args[0], torch.fx.Node) else None
+    return (device is not None and torch.device(device).type != "cpu"
+            and isinstance(source, torch.Tensor) and source.device.type == "cpu")
+
+
+def _constant(node: torch.fx.Node, seen: dict[torch.fx.Node, bool] | None = None) -> bool:
+    """Whether ``node``'s value depends on the graph's constants alone (no input, no random
+    op)."""
+    seen = {} if seen is None else seen
+    if node not in seen:
+        if node.op == "get_attr":
+            seen[node] = True
+        elif (node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload)
+              or torch.Tag.nondeterministic_seeded in node.target.tags):
+            seen[node] = False
+        else:
+            seen[node] = all(_constant(a, seen) for a in node.all_input_nodes)
+    return seen[node]
+
+
+def _mutated(node: torch.fx.Node) -> bool:
+    """Whether an op of the graph writes into ``node``'s result (or a view of it) in place."""
+    for user in node.users:
+        target = user.target
+        if not isinstance(target, torch._ops.OpOverload):
+            continue
+        if target._schema.is_mutable:
+            return True
+        if any(r.alias_info is not None for r in target._schema.returns) and _mutated(user):
+            return True
+    return False
 
 
 def _captured(graph: Callable[..., Any], natives: tuple[Any, ...]) -> Callable[..., Any]:

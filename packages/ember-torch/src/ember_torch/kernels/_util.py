@@ -23,9 +23,39 @@ UNSIGNED_BITS = {torch.uint16: torch.int16, torch.uint32: torch.int32, torch.uin
 _SIGN64 = -(2**63)
 
 
+#: the Python scalar types ``scalar_tensor`` takes (NumPy's scalars carry a dtype of their own),
+#: with the dtype that holds each exactly
+PY_SCALARS = {bool: torch.bool, int: torch.int64, float: torch.float64, complex: torch.complex128}
+
+
+def scalar_tensor(value: Any, dtype: torch.dtype | None, device: Any) -> Tensor:
+    """A Python scalar as a 0-d tensor. Off the CPU it is a fill kernel with the value as its
+    argument: ``torch.tensor(value, device="cuda")`` copies from pageable host memory, and that
+    copy waits until the GPU's queue is empty (a device sync at every call, which stops the
+    host from running ahead of the GPU)."""
+    if device is not None and torch.device(device).type != "cpu":
+        return filled_scalar(value, dtype, device)
+    return torch.tensor(value, dtype=dtype, device=device)
+
+
+def filled_scalar(value: Any, dtype: torch.dtype | None, device: Any) -> Tensor:
+    """``torch.tensor(value, dtype=dtype)`` (its dtype, rounding, overflow to inf for floats
+    and errors for integers) made by a fill on ``device``."""
+    if dtype is None:  # torch.tensor's inference: the default dtypes for float and complex
+        dtype = torch.tensor(value).dtype
+    if type(value) is complex and not dtype.is_complex:  # torch.tensor's own error
+        return torch.tensor(value, dtype=dtype, device=device)
+    if (dtype.is_floating_point or dtype.is_complex) and type(value) is not bool:
+        # filled where the value is exact, then rounded once to the dtype (inf past its range)
+        wide = torch.complex128 if type(value) is complex else torch.float64
+        return torch.full((), value if type(value) is not int else float(value), dtype=wide,
+                          device=device).to(dtype)
+    return torch.full((), value, dtype=dtype, device=device)
+
+
 def as_tensor_like(value: Any, like: Tensor) -> Tensor:
     """A Python scalar as a 0-d tensor of ``like``'s dtype and device."""
-    return torch.tensor(value, dtype=like.dtype, device=like.device)
+    return scalar_tensor(value, like.dtype, like.device)
 
 
 def both_tensors(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:

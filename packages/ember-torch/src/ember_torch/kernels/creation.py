@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._util import UNSIGNED_BITS, Tensor, bits, unbits
+from ._util import PY_SCALARS, UNSIGNED_BITS, Tensor, bits, scalar_tensor, unbits
 
 __all__ = [
     "arange", "asarray", "empty", "eye", "from_dlpack", "full", "linspace", "tril", "triu",
@@ -41,6 +41,8 @@ def asarray(obj: Any, dtype: torch.dtype | None, device: Any, copy: bool | None)
         if copy is False and out is not obj:
             raise ValueError("asarray(copy=False) needs a copy to change dtype or device")
         return out
+    if type(obj) in PY_SCALARS:
+        return scalar_tensor(obj, dtype, device)
     if isinstance(obj, np.ndarray) and copy is not False and (
         not obj.flags.writeable or any(st < 0 for st in obj.strides)
     ):
