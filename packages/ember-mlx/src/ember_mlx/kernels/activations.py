@@ -10,9 +10,13 @@ import mlx.core as mx
 from . import _f64
 from ._util import empty_reduce
 
-__all__ = ["nn_log_softmax", "nn_logsumexp", "nn_relu", "nn_sigmoid", "nn_silu", "nn_softmax"]
+__all__ = [
+    "nn_gelu", "nn_log_softmax", "nn_logsumexp", "nn_relu", "nn_sigmoid", "nn_silu", "nn_softmax",
+]
 
 F64 = mx.float64
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def nn_relu(x):
@@ -25,6 +29,18 @@ def nn_sigmoid(x):
 
 def nn_silu(x):
     return x * nn_sigmoid(x)
+
+
+def nn_gelu(x, approximate):
+    """The composite's formulas on MLX's own erf and tanh: the erf kernel's guard for the sign
+    of zero (three more ops each way) is not needed here, as ``x * ...`` keeps it."""
+    if isinstance(approximate, bool):
+        approximate = "tanh" if approximate else "none"
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
+        return x * 0.5 * (mx.tanh(inner) + 1.0)
+    erf = _f64.erf if x.dtype == F64 else mx.erf
+    return x * 0.5 * (erf(x * _SQRT_HALF) + 1.0)
 
 
 def nn_softmax(x, axis):

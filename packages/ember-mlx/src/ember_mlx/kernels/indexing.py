@@ -40,8 +40,8 @@ def getitem(x, key):
             hkey = tuple(to_host(k) if isinstance(k, mx.array) else k for k in key)
             return from_numpy(to_host(x)[hkey]).astype(x.dtype)
         key = new
-    if len(key) == 1:
-        return x[key[0]]
+    if len(key) == 1 and type(key[0]) is not int:  # MLX reads x[i] as a gather; x[(i,)]
+        return x[key[0]]  # is a slice, whose gradient is a pad, not a scatter
     return x[key]
 
 

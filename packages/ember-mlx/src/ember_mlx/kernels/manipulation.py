@@ -19,6 +19,7 @@ __all__ = [
     "squeeze",
     "stack",
     "tile",
+    "unstack",
 ]
 
 broadcast_to = mx.broadcast_to
@@ -26,6 +27,15 @@ expand_dims = mx.expand_dims
 permute_dims = mx.transpose
 stack = mx.stack
 tile = mx.tile
+
+
+def unstack(x, axis):
+    """The composite's fused override: one split (its gradient a concatenation), where the
+    composite's ``x[i]`` per row would be a gather each (a scatter each in the gradient)."""
+    n = x.shape[axis]
+    if n == 0:
+        return ()
+    return tuple(mx.squeeze(p, axis) for p in mx.split(x, n, axis=axis))
 
 
 def concat(arrays, axis):
