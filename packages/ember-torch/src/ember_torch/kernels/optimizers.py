@@ -29,9 +29,16 @@ def _fused(params: TL) -> bool:
 
 
 def _copies(xs: TL | None, donate: bool = False) -> Any:
+    """``xs`` themselves when donated, else copies, made by one ``_foreach_copy_`` (on a GPU a
+    few multi-tensor launches for the whole group, where a clone each is a launch each)."""
     if xs is None:
         return None
-    return list(xs) if donate else [x.detach().clone() for x in xs]
+    if donate:
+        return list(xs)
+    out = [torch.empty_like(x, memory_format=torch.preserve_format) for x in xs]
+    if out:
+        torch._foreach_copy_(out, [x.detach() for x in xs])
+    return out
 
 
 def _lr(lr: Any, like: Tensor) -> Any:
