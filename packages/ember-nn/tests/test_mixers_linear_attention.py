@@ -370,7 +370,9 @@ def test_docstring_examples(backend: str, module: Any) -> None:
 def test_loss_falls(backend: str, name: str) -> None:
     """A few Adam steps teach one layer to output the running mean of its inputs."""
     layer = _layers()[name]
-    x = _t(_randn(4, 8, D))
+    # its own generator: with the module's RNG the data, and so the threshold's outcome,
+    # depended on which tests ran first (a -k selection failed where the whole file passed)
+    x = _t(np.random.default_rng(3).standard_normal((4, 8, D)))
     counts = ember.reshape(ember.arange(1, 9, dtype=ember.float32), (1, 8, 1))
     target = ember.cumulative_sum(x, axis=1) / counts
     step = ember_nn.value_and_grad(layer, lambda: ember.mean((layer(x) - target) ** 2))
