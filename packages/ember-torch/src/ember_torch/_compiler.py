@@ -180,6 +180,9 @@ def _captured(graph: Callable[..., Any], natives: tuple[Any, ...]) -> Callable[.
 class CapturedGraph:
     """One compiled graph captured as a CUDA graph, with its static input and output buffers."""
 
+    #: how many graphs this process has captured (the CUDA tests count them)
+    count = 0
+
     def __init__(self, graph: Callable[..., Any], natives: tuple[Any, ...]) -> None:
         self.slots = [i for i, x in enumerate(natives) if isinstance(x, torch.Tensor)]
         self.inputs = [x.clone() if isinstance(x, torch.Tensor) else x for x in natives]
@@ -194,6 +197,7 @@ class CapturedGraph:
             outs = graph(*self.inputs)
         self.outputs = list(outs)
         self.tensor_outputs = [o for o in self.outputs if isinstance(o, torch.Tensor)]
+        CapturedGraph.count += 1
 
     def __call__(self, *natives: Any) -> list[Any]:
         statics = [self.inputs[i] for i in self.slots]
