@@ -107,6 +107,36 @@ def test_compiles_once_per_shape_and_not_for_a_schedule(backend: str) -> None:
     assert step.stats.traces == 3 and step.recompiles == 0
 
 
+def test_rate_and_step_inputs_follow_the_optimizer(backend: str) -> None:
+    """The rate's and the step number's input tensors are reused while their values hold and
+    the step is advanced on the device; an optimiser whose step goes back (its state loaded
+    from earlier) or whose rate changes gets new ones: the eager step's numbers throughout."""
+    _slow_on_torch(backend)
+    sides = []
+    for compiled in (False, True):
+        model = _model(False)
+        opt = ember_nn.Adam(ember_nn.CosineDecay(0.05, decay_steps=4))
+
+        def loss_fn(x, y, model=model):  # type: ignore[no-untyped-def]
+            return ember.mean((model(x) - y) ** 2)
+
+        step = training_step(model, loss_fn, opt, compiled)
+        batches = _batches(6)
+        losses = [float(step(x, y)) for x, y in batches[:2]]
+        early = opt.state_dict()
+        losses += [float(step(x, y)) for x, y in batches[2:4]]
+        opt.load_state_dict(early)  # back to step 2 (the weights keep going)
+        losses += [float(step(x, y)) for x, y in batches[4:]]
+        opt.learning_rate = 0.01  # a constant rate from here
+        losses += [float(step(x, y)) for x, y in batches[:2]]
+        sides.append((losses, [v.numpy() for v in model.variables], opt.step))
+    (eager, eager_w, eager_step), (comp, comp_w, comp_step) = sides
+    assert comp_step == eager_step == 6
+    np.testing.assert_allclose(comp, eager, rtol=1e-5, atol=1e-6)
+    for a, b in zip(eager_w, comp_w, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
 def test_a_structure_change_rebuilds_the_program_with_right_numbers(backend: str, caplog) -> None:  # type: ignore[no-untyped-def]
     _slow_on_torch(backend)
     batches = _batches(4)

@@ -162,6 +162,8 @@ class CompiledStep:
         #: None, or a function of the list of gradients (None entries left out) returning the
         #: ones to apply, run outside the compiled program (see the module's note)
         self.gradient_hook: Callable[[list[Any]], list[Any]] | None = None
+        #: the learning rate's and the step number's last input tensors, with their values
+        self._scalars: dict[Any, tuple[float, ember.Tensor]] = {}
 
     @property
     def stats(self) -> ember.CompileStats:
@@ -191,10 +193,8 @@ class CompiledStep:
         slots = opt.read_slots(pairs)
         # the rate and the step number are inputs, so a schedule does not recompile
         device = params[0].device if params else None
-        lr = ember.asarray(opt.learning_rate, dtype=ember.float32, device=device,
-                           backend=now.backend)
-        step = ember.asarray(opt.step + 1, dtype=ember.float32, device=device,
-                             backend=now.backend)
+        lr = self._scalar("lr", opt.learning_rate, now.backend, device)
+        step = self._scalar("step", opt.step + 1, now.backend, device)
         hyper = (tuple(getattr(opt, n) for n in opt._names), opt.clip_norm, opt.slot_names(),
                  len(batch))
         computes = now.compute + now.compute_buffers
@@ -215,6 +215,23 @@ class CompiledStep:
             v.assign(b)
         opt.write_slots(pairs, new_slots, step=opt.step + 1)
         return out
+
+    def _scalar(self, name: str, value: float, backend: str, device: Any) -> ember.Tensor:
+        """``value`` as a float32 tensor input of the program: the last one again while the
+        value holds (a constant rate, a schedule between its changes), the last step plus one
+        computed on the device for the next step, else made from the host value. A GPU then
+        reads no new host array at each step (on MLX's CUDA backend, a host array read by a
+        kernel is a transfer; on torch, a fill launch)."""
+        key = (name, backend, device)
+        last = self._scalars.get(key)
+        if last is not None and last[0] == value:
+            return last[1]
+        if name == "step" and last is not None and last[0] + 1 == value:
+            t = last[1] + 1.0
+        else:
+            t = ember.asarray(value, dtype=ember.float32, device=device, backend=backend)
+        self._scalars[key] = (value, t)
+        return t
 
     def _first_use(self, now: _Structure) -> None:
         """Count a structure's first step as a new program (its own, or the plain step's on a
