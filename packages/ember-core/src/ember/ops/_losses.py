@@ -56,18 +56,14 @@ def cross_entropy(
     logp = log_softmax(x, axis=-1)
     valid = None
     if t.dtype.is_integer:
-        if ignore_index is not None:
-            valid = ew.not_equal(t, ignore_index)
-            t = where(valid, t, 0)
-        probs = one_hot(t, c, dtype=x.dtype)
+        probs, valid = class_targets(t, c, x.dtype, ignore_index)
     elif t.dtype.is_floating:
         probs = moveaxis(T(native_of(x._b, t, "cross_entropy", x.dtype), x._b), axis, -1)
         if probs.shape != x.shape:
             raise ShapeError(f"cross_entropy: probability targets must have the logits' shape, got {t.shape}")
     else:
         raise DTypeError(f"cross_entropy: targets must be integer classes or float probabilities, got {t.dtype}")
-    if label_smoothing:
-        probs = ew.add(ew.multiply(probs, 1.0 - label_smoothing), label_smoothing / c)
+    probs = smoothed(probs, label_smoothing)
     loss = ew.negative(_sum(ew.multiply(probs, logp), axis=-1))
     if valid is not None:
         loss = where(valid, loss, 0.0)
@@ -78,3 +74,23 @@ def cross_entropy(
         return total
     count = _sum(valid) if valid is not None else loss.size
     return ew.divide(total, astype(count, x.dtype) if isinstance(count, Tensor) else float(count))
+
+
+def class_targets(t: Tensor, c: int, dtype: Any, ignore_index: int | None
+                  ) -> tuple[Tensor, Tensor | None]:
+    """Integer targets as one-hot rows of ``c`` classes in ``dtype`` (an ignored target's row:
+    class 0's), and the mask of the counted positions (None without ``ignore_index``): shared
+    by the composite and the fused kernel's gradient rule."""
+    valid = None
+    if ignore_index is not None:
+        valid = ew.not_equal(t, ignore_index)
+        t = where(valid, t, 0)
+    return one_hot(t, c, dtype=dtype), valid
+
+
+def smoothed(probs: Tensor, label_smoothing: float) -> Tensor:
+    """The target distribution mixed with the uniform one over the last axis's classes."""
+    if not label_smoothing:
+        return probs
+    return ew.add(ew.multiply(probs, 1.0 - label_smoothing), label_smoothing / probs.shape[-1])
+

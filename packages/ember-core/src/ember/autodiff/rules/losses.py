@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...ops import _elementwise as ew
-from ...ops._activations import one_hot, softmax
+from ...ops._activations import softmax
 from ...ops._dtypes import astype
+from ...ops._losses import class_targets, smoothed
 from ...ops._manipulation import expand_dims, moveaxis
 from ...ops._searching import where
 from ...ops._statistical import sum as _sum
@@ -23,18 +24,11 @@ def _cross_entropy(needs: Any, g: Any, out: Any, logits: Any, targets: Any, axis
     is g ('none'), the scalar g ('sum') or g / the number of counted positions ('mean'), and
     0 where the target is ``ignore_index``. The kernel gets integer targets only."""
     x = moveaxis(logits, axis, -1)
-    c = x.shape[-1]
-    valid = None
-    t = targets
-    if ignore_index is not None:
-        valid = ew.not_equal(t, ignore_index)
-        t = where(valid, t, 0)
-    q = one_hot(t, c, dtype=x.dtype)
-    if label_smoothing:
-        q = ew.add(ew.multiply(q, 1.0 - label_smoothing), label_smoothing / c)
+    q, valid = class_targets(targets, x.shape[-1], x.dtype, ignore_index)
+    q = smoothed(q, label_smoothing)
     w = g  # 'none': a cotangent per position; else a scalar, broadcast below
     if reduction == "mean":
-        count = astype(_sum(valid), g.dtype) if valid is not None else float(t.size)
+        count = astype(_sum(valid), g.dtype) if valid is not None else float(targets.size)
         w = ew.divide(g, count)
     if valid is not None:
         w = where(valid, w, 0.0)
