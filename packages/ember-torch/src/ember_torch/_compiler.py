@@ -61,7 +61,7 @@ class Traced:
             module = make_fx(self.fn, tracing_mode="fake")(*natives)
             capture = _capturable(natives)
             if capture:
-                _pin_constants(module)
+                _constants_for_capture(module)
             graph = torch.compile(module, dynamic=False)
             if capture:
                 graph = _captured(graph, natives)
@@ -77,7 +77,7 @@ def _capturable(natives: tuple[Any, ...]) -> bool:
     return len(devices) == 1 and next(iter(devices)).type == "cuda"
 
 
-def _pin_constants(module: torch.fx.GraphModule) -> None:
+def _constants_for_capture(module: torch.fx.GraphModule) -> None:
     """The traced graph's host constants moved where a CUDA graph can read them.
 
     ``make_fx`` keeps a constant an op built on the host (a table made with NumPy, a

@@ -42,7 +42,7 @@ def filled_scalar(value: Any, dtype: torch.dtype | None, device: Any) -> Tensor:
     """``torch.tensor(value, dtype=dtype)`` (its dtype, rounding, overflow to inf for floats
     and errors for integers) made by a fill on ``device``."""
     if dtype is None:  # torch.tensor's inference: the default dtypes for float and complex
-        dtype = torch.tensor(value).dtype
+        dtype = _inferred(type(value))
     if type(value) is complex and not dtype.is_complex:  # torch.tensor's own error
         return torch.tensor(value, dtype=dtype, device=device)
     if (dtype.is_floating_point or dtype.is_complex) and type(value) is not bool:
@@ -51,6 +51,18 @@ def filled_scalar(value: Any, dtype: torch.dtype | None, device: Any) -> Tensor:
         return torch.full((), value if type(value) is not int else float(value), dtype=wide,
                           device=device).to(dtype)
     return torch.full((), value, dtype=dtype, device=device)
+
+
+def _inferred(kind: type) -> torch.dtype:
+    """The dtype ``torch.tensor`` gives a Python scalar of type ``kind`` (no tensor made)."""
+    if kind is bool:
+        return torch.bool
+    if kind is int:
+        return torch.int64
+    default = torch.get_default_dtype()
+    if kind is float:
+        return default
+    return torch.complex128 if default is torch.float64 else torch.complex64
 
 
 def as_tensor_like(value: Any, like: Tensor) -> Tensor:

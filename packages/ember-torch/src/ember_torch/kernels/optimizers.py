@@ -36,8 +36,8 @@ def _copies(xs: TL | None, donate: bool = False) -> Any:
     if donate:
         return list(xs)
     out = [torch.empty_like(x, memory_format=torch.preserve_format) for x in xs]
-    if out:
-        torch._foreach_copy_(out, [x.detach() for x in xs])
+    if out:  # (the callers run under no_grad: nothing records the copy)
+        torch._foreach_copy_(out, xs)
     return out
 
 
