@@ -228,3 +228,19 @@ def test_errors() -> None:
         ember_mad.train("memorization", task_params={"seq_length": 8})
     with pytest.raises(ember_mad.MADError, match="epochs must be an integer >= 1"):
         ember_mad.train("memorization", epochs=0)
+
+
+def test_a_run_whose_loss_is_not_finite_stops(tmp_path: Path) -> None:
+    """A step size of 1e30 overflows the weights in the first epoch: the run stops after that
+    epoch, says so, and keeps its best epoch as the result (the paper's rule)."""
+    r = ember_mad.train("in-context-recall", epochs=5, lr=1e30, batch_size=64, progress=False,
+                        out=tmp_path, backend="numpy", **TINY)  # type: ignore[arg-type]
+    assert r.diverged_epoch == r.epochs_run < 5
+    assert not math.isfinite(r.history[-1]["train_loss"])
+    assert all(math.isfinite(h["train_loss"]) for h in r.history[:-1])
+    assert r.best_accuracy == max(h["test_accuracy"] for h in r.history)
+    assert "not finite at epoch" in r.summary()
+    saved = json.loads((tmp_path / "result.json").read_text())  # NaN != NaN: compare as JSON
+    assert json.dumps(ember_mad.TrainResult.from_dict(saved).to_dict()) == json.dumps(r.to_dict())
+    del saved["diverged_epoch"]  # results written before the field read back as None
+    assert ember_mad.TrainResult.from_dict(saved).diverged_epoch is None

@@ -235,7 +235,8 @@ def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
                 if rc == 0 and spec.done:
                     r = json.loads((spec.directory / "result.json").read_text(encoding="utf-8"))
                     log(f"{where}: best {r['best_accuracy']:.4f} (at lowest loss "
-                        f"{r['lowest_loss_accuracy']:.4f}), {r['epochs_run']} epochs, "
+                        f"{r['lowest_loss_accuracy']:.4f}), {r['epochs_run']} epochs"
+                        f"{' (the loss went NaN)' if r.get('diverged_epoch') else ''}, "
                         f"{r['seconds']:.0f} s  [{time.perf_counter() - t0:.0f} s]")
                 else:
                     failed += 1

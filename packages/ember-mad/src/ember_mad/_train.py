@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -51,6 +51,9 @@ class TrainResult:
             ``lowest_loss_epoch`` that epoch (1-based).
         epochs_run: epochs trained (fewer than ``settings["epochs"]`` after an early stop);
             ``stopped_early`` whether the accuracy reached 0.999.
+        diverged_epoch: the epoch (1-based) whose training loss was not finite, after which
+            the run stopped (a model whose weights hold NaN learns nothing more; the paper's
+            result, the best epoch's accuracy, is the same had it run on); ``None`` if none.
         seconds: the whole run (data, model, training, evaluation); ``train_seconds`` the
             training steps alone; ``tokens_per_second`` training tokens (input positions) per
             second of training steps.
@@ -73,6 +76,7 @@ class TrainResult:
     train_seconds: float
     tokens_per_second: float
     history: list[dict[str, float]] = field(repr=False)
+    diverged_epoch: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-able data (what ``result.json`` holds)."""
@@ -84,13 +88,18 @@ class TrainResult:
     def from_dict(cls, data: Mapping[str, Any]) -> TrainResult:
         """The result ``to_dict`` wrote (``result.json`` read back)."""
         names = cls.__dataclass_fields__
-        missing = [n for n in names if n not in data]
+        missing = [n for n, f in names.items() if n not in data and f.default is MISSING]
         if missing:
             raise MADError(f"a MAD run result needs the keys {', '.join(missing)}; got "
                            f"{', '.join(sorted(data))}")
-        d = {n: data[n] for n in names}
+        d = {n: data[n] for n in names if n in data}
         d["layers"] = tuple(d["layers"])
         return cls(**d)
+
+    def _diverged(self) -> str:
+        if self.diverged_epoch is None:
+            return ""
+        return f" (stopped: the loss was not finite at epoch {self.diverged_epoch})"
 
     def summary(self) -> str:
         """Two lines for people: the run and its numbers."""
@@ -101,7 +110,8 @@ class TrainResult:
                 f"best test accuracy {self.best_accuracy:.4f} (epoch {self.best_epoch}), at the "
                 f"lowest test loss {self.lowest_loss_accuracy:.4f} (epoch "
                 f"{self.lowest_loss_epoch}); {self.epochs_run} epochs"
-                f"{' (stopped at 0.999)' if self.stopped_early else ''} in {self.seconds:.1f} s, "
+                f"{' (stopped at 0.999)' if self.stopped_early else ''}{self._diverged()}"
+                f" in {self.seconds:.1f} s, "
                 f"{self.tokens_per_second:,.0f} training tokens/s")
 
 
@@ -382,6 +392,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         bar = _Bar(epochs, progress)
         history = saved.history
         best = max((r["test_accuracy"] for r in history), default=-1.0)
+        diverged: int | None = None
         try:
             for epoch in range(saved.epoch, epochs):
                 t0 = time.perf_counter()
@@ -414,6 +425,9 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 bar.show(epoch + 1, row, best, time.perf_counter() - t_start)
                 if acc >= STOP_ACCURACY:
                     break
+                if not math.isfinite(train_loss):  # NaN weights: nothing more to learn
+                    diverged = epoch + 1
+                    break
                 saved.save(out, run, settings, rng.bit_generator.state,
                            time.perf_counter() - t_start)
         finally:
@@ -430,7 +444,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         train_seconds=saved.train_seconds,
         tokens_per_second=(saved.tokens / saved.train_seconds if saved.train_seconds > 0
                            else 0.0),
-        history=history)
+        history=history, diverged_epoch=diverged)
     if out is not None:
         _write_json(Path(out) / "result.json", result.to_dict())
         Progress.clear(out)

@@ -62,11 +62,42 @@ class Traced:
             capture = _capturable(natives)
             if capture:
                 _constants_for_capture(module)
-            graph = torch.compile(module, dynamic=False)
+            graph: Callable[..., Any] = _Inductor(module)
             if capture:
                 graph = _captured(graph, natives)
             self.graphs[key] = graph
         return graph(*natives)
+
+
+#: inductor settings a graph is compiled once more with when its first compile fails: torch
+#: 2.11's CUDA scheduler asserts in its loop reordering on the MAD Hyena step (an
+#: ``AssertionError`` in ``reorder_loops_by_dep_pair``); these only affect fusion choices
+_RETRY_OPTIONS = ("loop_ordering_after_fusion", "loop_reindexing_after_fusion")
+
+
+class _Inductor:
+    """``torch.compile`` of a traced graph. If inductor fails to compile it, the graph is
+    compiled once more with loop reordering off; a second failure propagates (ember.compile
+    then runs the function eagerly, with a warning naming it)."""
+
+    def __init__(self, module: torch.fx.GraphModule) -> None:
+        self.module = module
+        self.graph: Callable[..., Any] = torch.compile(module, dynamic=False)
+        self.retried = False
+
+    def __call__(self, *natives: Any) -> Any:
+        from torch._inductor import config
+        from torch._inductor.exc import InductorError
+
+        try:
+            return self.graph(*natives)
+        except InductorError:
+            if self.retried:
+                raise
+            self.retried = True
+            options = {k: False for k in _RETRY_OPTIONS if hasattr(config, k)}
+            self.graph = torch.compile(self.module, dynamic=False, options=options)
+            return self.graph(*natives)
 
 
 def _capturable(natives: tuple[Any, ...]) -> bool:
