@@ -66,6 +66,10 @@ class Traced:
             if capture:
                 graph = _captured(graph, natives)
             self.graphs[key] = graph
+            out = graph(*natives)
+            if isinstance(graph, _Inductor):  # compiled: called directly from now on
+                self.graphs[key] = graph.graph
+            return out
         return graph(*natives)
 
 
@@ -76,9 +80,10 @@ _RETRY_OPTIONS = ("loop_ordering_after_fusion", "loop_reindexing_after_fusion")
 
 
 class _Inductor:
-    """``torch.compile`` of a traced graph. If inductor fails to compile it, the graph is
-    compiled once more with loop reordering off; a second failure propagates (ember.compile
-    then runs the function eagerly, with a warning naming it)."""
+    """``torch.compile`` of a traced graph, for its first call (inductor compiles then). If
+    inductor fails to compile it, the graph is compiled once more with loop reordering off; a
+    second failure propagates (ember.compile then runs the function eagerly, with a warning
+    naming it). Once a call succeeds, ``Traced`` keeps ``graph`` and calls it directly."""
 
     def __init__(self, module: torch.fx.GraphModule) -> None:
         self.module = module

@@ -33,7 +33,8 @@ def scalar_tensor(value: Any, dtype: torch.dtype | None, device: Any) -> Tensor:
     argument: ``torch.tensor(value, device="cuda")`` copies from pageable host memory, and that
     copy waits until the GPU's queue is empty (a device sync at every call, which stops the
     host from running ahead of the GPU)."""
-    if device is not None and torch.device(device).type != "cpu":
+    if device is not None and (device if isinstance(device, torch.device)
+                               else torch.device(device)).type != "cpu":
         return filled_scalar(value, dtype, device)
     return torch.tensor(value, dtype=dtype, device=device)
 
@@ -66,8 +67,11 @@ def _inferred(kind: type) -> torch.dtype:
 
 
 def as_tensor_like(value: Any, like: Tensor) -> Tensor:
-    """A Python scalar as a 0-d tensor of ``like``'s dtype and device."""
-    return scalar_tensor(value, like.dtype, like.device)
+    """A Python scalar as a 0-d tensor of ``like``'s dtype and device (``scalar_tensor`` for a
+    device known to be a ``torch.device``: a scalar operand's path, one call less)."""
+    if not like.is_cpu:
+        return filled_scalar(value, like.dtype, like.device)
+    return torch.tensor(value, dtype=like.dtype, device=like.device)
 
 
 def both_tensors(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
