@@ -62,13 +62,12 @@ class Traced:
             capture = _capturable(natives)
             if capture:
                 _constants_for_capture(module)
-            graph: Callable[..., Any] = _Inductor(module)
-            if capture:
-                graph = _captured(graph, natives)
-            self.graphs[key] = graph
-            out = graph(*natives)
-            if isinstance(graph, _Inductor):  # compiled: called directly from now on
-                self.graphs[key] = graph.graph
+            inductor = _Inductor(module)
+            first = _captured(inductor, natives) if capture else inductor
+            self.graphs[key] = first
+            out = first(*natives)
+            if first is inductor:  # compiled: called directly from now on
+                self.graphs[key] = inductor.graph
             return out
         return graph(*natives)
 
@@ -100,7 +99,7 @@ class _Inductor:
             if self.retried:
                 raise
             self.retried = True
-            options = {k: False for k in _RETRY_OPTIONS if hasattr(config, k)}
+            options: dict[str, Any] = {k: False for k in _RETRY_OPTIONS if hasattr(config, k)}
             self.graph = torch.compile(self.module, dynamic=False, options=options)
             return self.graph(*natives)
 
