@@ -1,13 +1,20 @@
 """Hyena's long convolution: a causal convolution as long as the sequence, computed with FFTs
-(``fft_conv``), and the same sum at one position (``causal_conv_last``, what decoding runs)."""
+or, where it is cheaper, as one matrix product per filter (``fft_conv``), and the same sum at
+one position (``causal_conv_last``, what decoding runs)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import ember
+import numpy as np
 
 __all__ = ["causal_conv_last", "fft_conv"]
+
+METHODS = ("auto", "fft", "direct")
+# "auto" takes the direct product up to this length, where each filter has at least as many
+# signals as taps (benchmarks/fft_conv.py: 0.1-0.5x of the FFT's time there on the CPU)
+DIRECT_MAX_LENGTH = 1024
 
 
 def _tensor(name: str, what: str, x: Any) -> ember.Tensor:
@@ -33,15 +40,28 @@ def _take(x: ember.Tensor, axis: int, start: int, stop: int) -> ember.Tensor:
     return x[(Ellipsis, slice(start, stop)) + (slice(None),) * (-axis - 1)]
 
 
-def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2) -> ember.Tensor:
+def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2,
+             method: str = "auto") -> ember.Tensor:
     """The causal convolution of ``u`` with the filter ``k`` along ``axis``, by FFT::
 
         y[t] = sum_{s <= t} k[t - s] * u[s]  +  bias * u[t]        t = 0 .. L-1
 
-    Both signals are zero-padded to ``n = 2 L`` (``L`` = ``u``'s length), transformed with
-    ``ember.fft.rfft``, multiplied and brought back with ``ember.fft.irfft``; the first ``L``
-    values are the causal (linear, not circular) convolution. O(L log L) per channel instead of
-    the direct sum's O(L²); differentiable on every backend (the FFTs have VJP rules).
+    ``method="fft"``: both signals are zero-padded to ``n = 2 L`` (``L`` = ``u``'s length),
+    transformed with ``ember.fft.rfft``, multiplied and brought back with ``ember.fft.irfft``;
+    the first ``L`` values are the causal (linear, not circular) convolution. O(L log L) per
+    signal instead of the direct sum's O(L²); differentiable on every backend (the FFTs have
+    VJP rules).
+
+    ``method="direct"``: each distinct filter becomes its ``L x L`` lower-triangular Toeplitz
+    matrix, and every signal sharing that filter is multiplied by it in one matrix product
+    (O(L²) per signal, but a dense product rather than memory-bound transforms). The sum is the
+    same; only the rounding differs (and a matrix product follows the backend's matmul
+    precision, e.g. TF32 where torch allows it).
+
+    ``method="auto"`` (default) takes the direct product when ``L <= 1024`` and each filter is
+    shared by at least ``L`` signals (MultiHeadHyena's 8 filters over batch x 16 x 16 signals),
+    else the FFTs (Hyena's one filter per channel on a small batch); on MLX's CPU always the
+    FFTs (its matrix product is slow there).
 
     Arguments:
         u: real floating, the length on ``axis`` (default ``-2``: ``(..., L, channels)``).
@@ -52,9 +72,11 @@ def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2) -> ember.Tenso
         bias: None or a tensor broadcasting against ``u``: a per-channel skip term ``bias * u``
             (MAD-Lab's ``D``; Hyena's long-convolution "bias").
         axis: the length axis, a negative int.
+        method: ``"auto"``, ``"fft"`` or ``"direct"`` (above).
 
     Returns ``y`` with ``u``'s shape (broadcast with ``k``'s) and the real dtype of ``u * k``.
-    On MLX the FFT is complex64 only, so float64 inputs raise ``ember.UnsupportedError``.
+    On MLX the FFT is complex64 only, so float64 inputs raise ``ember.UnsupportedError`` where
+    the FFTs run.
 
     >>> u = ember.asarray([[1.0], [2.0], [3.0]])
     >>> k = ember.asarray([[1.0], [0.5], [0.25]])
@@ -62,6 +84,8 @@ def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2) -> ember.Tenso
     [2.0, 4.5, 7.25]
     """
     name = "fft_conv"
+    if method not in METHODS:
+        raise ember.ArgumentError(f"{name}: method must be one of {METHODS}, got {method!r}")
     u, k = _tensor(name, "u", u), _tensor(name, "k", k)
     axis = _axis(name, axis, u, k)
     length = u.shape[axis]
@@ -70,17 +94,81 @@ def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2) -> ember.Tenso
                                f"on axis {axis}")
     if k.shape[axis] > length:
         k = _take(k, axis, 0, length)
-    n = 2 * length
-    # the transforms run over the last, contiguous axis (torch's CPU FFT takes twice as long
-    # over a strided one)
+    # both ways run over the last, contiguous axis (torch's CPU FFT takes twice as long over a
+    # strided one)
     ul, kl = (x if axis == -1 else ember.moveaxis(x, axis, -1) for x in (u, k))
-    spectrum = ember.fft.rfft(ul, n=n) * ember.fft.rfft(kl, n=n)
-    y = ember.fft.irfft(spectrum, n=n)[..., :length]
+    _, signals = _layout(ul.shape[:-1], kl.shape[:-1])
+    if method == "direct" or (method == "auto" and _direct_pays(ul, length, signals)):
+        y = _direct(ul, kl, length)
+    else:
+        n = 2 * length
+        spectrum = ember.fft.rfft(ul, n=n) * ember.fft.rfft(kl, n=n)
+        y = ember.fft.irfft(spectrum, n=n)[..., :length]
     if axis != -1:
         y = ember.moveaxis(y, -1, axis)
     if bias is not None:
         y = y + u * _tensor(name, "bias", bias)
     return y
+
+
+def _direct_pays(u: ember.Tensor, length: int, signals: int) -> bool:
+    """``method="auto"``'s choice (benchmarks/fft_conv.py): the product where each filter has at
+    least ``length`` signals, up to ``DIRECT_MAX_LENGTH``; never on MLX's CPU, whose matrix
+    product (mlx[cpu] 0.32 on Linux, ~6 GFLOP/s) loses to its FFTs there."""
+    if u.backend == "mlx" and u.device == "cpu":
+        return False
+    return length <= DIRECT_MAX_LENGTH and signals >= length
+
+
+def _layout(u_lead: tuple[int, ...], k_lead: tuple[int, ...]) -> tuple[list[int], int]:
+    """The axes (of the broadcast leading shape) along which the filter varies, and how many
+    signals share each filter (the product of the other axes)."""
+    nd = max(len(u_lead), len(k_lead))
+    us, ks = (1,) * (nd - len(u_lead)) + u_lead, (1,) * (nd - len(k_lead)) + k_lead
+    if any(a != b and 1 not in (a, b) for a, b in zip(us, ks, strict=True)):
+        raise ember.ShapeError(f"fft_conv: u and k do not broadcast on the axes other than the "
+                               f"length axis (those axes: u {u_lead}, k {k_lead}); make them "
+                               f"equal or 1")
+    filters = [i for i in range(nd) if ks[i] != 1]
+    signals = 1
+    for i in range(nd):
+        if ks[i] == 1:
+            signals *= us[i]
+    return filters, signals
+
+
+def _direct(u: ember.Tensor, k: ember.Tensor, length: int) -> ember.Tensor:
+    """The causal convolution on the last axis as ``signals @ T`` per filter, ``T[s, t] =
+    k[t - s]`` (0 for ``s > t``); ``k`` at most ``length`` taps."""
+    taps = k.shape[-1]
+    if taps < length:
+        k = ember.concat([k, ember.zeros(k.shape[:-1] + (length - taps,), dtype=k.dtype,
+                                         device=k.device)], axis=-1)
+    nd = max(u.ndim, k.ndim) - 1
+    u = ember.reshape(u, (1,) * (nd + 1 - u.ndim) + u.shape)
+    k = ember.reshape(k, (1,) * (nd + 1 - k.ndim) + k.shape)
+    lead = tuple(max(a, b) for a, b in zip(u.shape[:-1], k.shape[:-1], strict=True))
+    if u.shape[:-1] != lead:                      # the filter fans a signal out: materialise it
+        u = ember.broadcast_to(u, lead + (length,))
+    filters, _ = _layout(u.shape[:-1], k.shape[:-1])
+    shared = [i for i in range(nd) if i not in filters]
+    order = filters + shared
+    u2 = ember.reshape(ember.permute_dims(u, (*order, nd)),
+                       (-1, _prod(lead[i] for i in shared), length))
+    k2 = ember.reshape(ember.permute_dims(k, (*order, nd)), (-1, length))
+    # T[f, s, t] = [0 ... 0, k_f][length + t - s]: zeros where s > t
+    padded = ember.concat([ember.zeros_like(k2), k2], axis=-1)
+    index = length + np.arange(length)[None, :] - np.arange(length)[:, None]
+    y = ember.matmul(u2, ember.take(padded, index, axis=-1))
+    y = ember.reshape(y, tuple(lead[i] for i in order) + (length,))
+    return ember.permute_dims(y, tuple(int(j) for j in np.argsort(order)) + (nd,))
+
+
+def _prod(values: Any) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
 
 
 def causal_conv_last(u: Any, k: Any, bias: Any = None, *, axis: int = -2) -> ember.Tensor:
