@@ -4,6 +4,7 @@ one position (``causal_conv_last``, what decoding runs)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ember
@@ -130,11 +131,7 @@ def _layout(u_lead: tuple[int, ...], k_lead: tuple[int, ...]) -> tuple[list[int]
                                f"length axis (those axes: u {u_lead}, k {k_lead}); make them "
                                f"equal or 1")
     filters = [i for i in range(nd) if ks[i] != 1]
-    signals = 1
-    for i in range(nd):
-        if ks[i] == 1:
-            signals *= us[i]
-    return filters, signals
+    return filters, math.prod(us[i] for i in range(nd) if ks[i] == 1)
 
 
 def _direct(u: ember.Tensor, k: ember.Tensor, length: int) -> ember.Tensor:
@@ -154,7 +151,7 @@ def _direct(u: ember.Tensor, k: ember.Tensor, length: int) -> ember.Tensor:
     shared = [i for i in range(nd) if i not in filters]
     order = filters + shared
     u2 = ember.reshape(ember.permute_dims(u, (*order, nd)),
-                       (-1, _prod(lead[i] for i in shared), length))
+                       (-1, math.prod(lead[i] for i in shared), length))
     k2 = ember.reshape(ember.permute_dims(k, (*order, nd)), (-1, length))
     # T[f, s, t] = [0 ... 0, k_f][length + t - s]: zeros where s > t
     padded = ember.concat([ember.zeros_like(k2), k2], axis=-1)
@@ -162,13 +159,6 @@ def _direct(u: ember.Tensor, k: ember.Tensor, length: int) -> ember.Tensor:
     y = ember.matmul(u2, ember.take(padded, index, axis=-1))
     y = ember.reshape(y, tuple(lead[i] for i in order) + (length,))
     return ember.permute_dims(y, tuple(int(j) for j in np.argsort(order)) + (nd,))
-
-
-def _prod(values: Any) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
 
 
 def causal_conv_last(u: Any, k: Any, bias: Any = None, *, axis: int = -2) -> ember.Tensor:
