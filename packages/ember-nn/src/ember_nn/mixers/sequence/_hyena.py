@@ -218,7 +218,7 @@ class Hyena(_HyenaCore):
         y = (z_N . x_0) W_out + b_out
 
     ``h_n * u`` is a causal convolution as long as the sequence (``fft_conv``: FFTs of size
-    2L); the filters ``h_n`` (``D`` channels each) come from one ``HyenaFilter``: positional
+    2L, or the Toeplitz product where the batch has at least L sequences); the filters ``h_n`` (``D`` channels each) come from one ``HyenaFilter``: positional
     features of each tap through a small MLP with sine activations, times an exponential
     decay; ``bias_n`` is a per-channel skip (MAD-Lab's ``long_conv.bias``, its fftconv's
     ``D``). ``proj_groups`` ties the projection: ``W_in`` computes ``(N+1) D / proj_groups``
@@ -353,9 +353,12 @@ class MultiHeadHyena(_HyenaCore):
     Variables: as ``Hyena``'s, with a long filter and ``long_conv_bias`` of ``P`` channels.
 
     Cost: O(B L D H log L) time and O(B L D H) memory for the filtered outer products (as
-    MAD-Lab's ``fftconv_heads``); sub-quadratic in L. ``step`` decodes position ``t`` in O(t
-    D) from the short filter's window and the ``v`` and ``k`` seen so far (the state grows by
-    ``2 B D`` values per position), using ``sum_i q_i S_ij = sum_s h[t-s] (q_t . v_s) k_s[j]``.
+    MAD-Lab's ``fftconv_heads``); sub-quadratic in L. Up to L = 1024 with ``B H² >= L`` (every
+    MAD setting) ``fft_conv`` takes the Toeplitz product instead, O(B L² D H) in one dense
+    matrix product per filter: 0.56x MAD-Lab's FFT formulation at L = 256 on the CPU
+    (docs/benchmarks.md). ``step`` decodes position ``t`` in O(t D) from the short filter's
+    window and the ``v`` and ``k`` seen so far (the state grows by ``2 B D`` values per
+    position), using ``sum_i q_i S_ij = sum_s h[t-s] (q_t . v_s) k_s[j]``.
 
     >>> mixer = MultiHeadHyena(8, num_heads=4, max_length=16, key=0)
     >>> y = mixer(ember.ones((2, 5, 8)))
