@@ -12,6 +12,7 @@ map P has the adjoint P^H that truncates what was padded and zero-pads what was 
 * fft, fftn, ifft, ifftn: x_bar = P^H F^H g.
 * rfft, rfftn (real x): y = T F P x, T keeping the first N//2 + 1 bins of the last axis;
   x_bar = Re(P^H F^H T^H g): zero-pad g to the full spectrum, inverse transform, real part.
+  rfft computes it as a real inverse of g / w (w the weights below), half the work.
 * irfft, irfftn (real y): the last axis's real inverse reads each bin 0 < k < N/2 twice (it
   and its conjugate partner N - k) and the DC and Nyquist bins once (their imaginary parts
   ignored), after the complex inverse over the other axes. Its adjoint is ``w * rfftn(g)``
@@ -80,11 +81,11 @@ def _plan(op: str, shape: tuple[int, ...], s: Any, axes: Any,
     return tuple(s), axes
 
 
-def _weights(g: Tensor, axis: int, n: int) -> Tensor:
-    """The Hermitian-completion weights of an n-point real inverse along axis, shaped to
-    broadcast against g (which has n // 2 + 1 bins there)."""
+def _weights(g: Tensor, axis: int, n: int, inverse: bool = False) -> Tensor:
+    """The Hermitian-completion weights of an n-point real inverse along axis (or their
+    reciprocals), shaped to broadcast against g (which has n // 2 + 1 bins there)."""
     h = n // 2 + 1
-    w = [1.0] + [2.0] * (h - 1)
+    w = [1.0] + [0.5 if inverse else 2.0] * (h - 1)
     if n % 2 == 0 and h > 1:
         w[-1] = 1.0  # the Nyquist bin is its own partner
     wt = asarray(w, dtype=g.dtype, device=g.device, backend=g._b)
@@ -126,10 +127,15 @@ def _ifftn(needs: Any, g: Any, out: Any, x: Any, s: Any, axes: Any, norm: str) -
 # -- real to complex ---------------------------------------------------------------------------
 @vjp("fft_rfft")
 def _rfft(needs: Any, g: Any, out: Any, x: Any, n: Any, axis: int, norm: str) -> tuple[Any]:
-    """x_bar = P^H Re(ifft(T^H g, norm=swapped)), T^H zero-padding the N//2 + 1 bins to N."""
+    """x_bar = P^H Re(ifft(T^H g, norm=swapped)), T^H zero-padding the N//2 + 1 bins to N,
+    computed as P^H irfft(g / w, N, norm=swapped): the real inverse reads each bin 0 < k < N/2
+    twice (w = 2 there) and the DC and Nyquist bins once, their imaginary parts ignored (as
+    Re drops them), so it is the same sum at half the complex transform's size."""
     size = x.shape[axis] if n is None else n
-    full = F.ifft(_fit(g, axis, size), axis=axis, norm=_SWAP[norm])
-    return (_like(_fit(real(full), axis, x.shape[axis]), x),)
+    axis = axis % x.ndim
+    half = multiply(g, _weights(g, axis, size, inverse=True))
+    return (_like(_fit(F.irfft(half, n=size, axis=axis, norm=_SWAP[norm]), axis,
+                       x.shape[axis]), x),)
 
 
 @vjp("fft_rfftn")
