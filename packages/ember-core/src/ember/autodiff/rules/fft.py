@@ -12,7 +12,7 @@ map P has the adjoint P^H that truncates what was padded and zero-pads what was 
 * fft, fftn, ifft, ifftn: x_bar = P^H F^H g.
 * rfft, rfftn (real x): y = T F P x, T keeping the first N//2 + 1 bins of the last axis;
   x_bar = Re(P^H F^H T^H g): zero-pad g to the full spectrum, inverse transform, real part.
-  rfft computes it as a real inverse of g / w (w the weights below), half the work.
+  It is computed as the real inverse of g / w (w the weights below): half the work.
 * irfft, irfftn (real y): the last axis's real inverse reads each bin 0 < k < N/2 twice (it
   and its conjugate partner N - k) and the DC and Nyquist bins once (their imaginary parts
   ignored), after the complex inverse over the other axes. Its adjoint is ``w * rfftn(g)``
@@ -140,12 +140,15 @@ def _rfft(needs: Any, g: Any, out: Any, x: Any, n: Any, axis: int, norm: str) ->
 
 @vjp("fft_rfftn")
 def _rfftn(needs: Any, g: Any, out: Any, x: Any, s: Any, axes: Any, norm: str) -> tuple[Any]:
-    """x_bar = P^H Re(ifftn(T^H g, norm=swapped)), T^H zero-padding the last axis to s[-1]."""
+    """x_bar = P^H Re(ifftn(T^H g, norm=swapped)), T^H zero-padding the last axis to s[-1],
+    computed as P^H irfftn(g / w, s, norm=swapped) (as rfft's; the weights act on the last
+    axis only, so they commute with the complex inverses of the others)."""
     s, axes = _plan("rfftn", x.shape, s, axes)
     if not axes:
         raise EmberError("fft.rfftn: no gradient with empty axes (rfftn needs an axis)")
-    full = F.ifftn(_fit(g, axes[-1], s[-1]), axes=axes, norm=_SWAP[norm])
-    return (_like(_fit_all(real(full), axes, x.shape), x),)
+    half = multiply(g, _weights(g, axes[-1], s[-1], inverse=True))
+    return (_like(_fit_all(F.irfftn(half, s=s, axes=axes, norm=_SWAP[norm]), axes, x.shape),
+                  x),)
 
 
 # -- complex to real ---------------------------------------------------------------------------
