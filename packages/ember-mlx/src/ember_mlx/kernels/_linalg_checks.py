@@ -89,6 +89,11 @@ def checked(op: str, x: mx.array, out: Any, problem: str, *, failed: mx.array | 
 
 
 def _raise_nonfinite(op: str, x: mx.array, name: str | None) -> None:
-    bad = nonfinite(x)
-    if bool(mx.any(bad).item()):
-        raise linalg_error(op, NONFINITE, x.shape, x.dtype, _flags(bad), name=name) from None
+    """LinAlgError(NONFINITE) when a matrix of ``x`` (evaluated: the failed or flagged
+    evaluation computed it) has a NaN or infinity. Read in NumPy, scheduling nothing on MLX's
+    stream: right after a LAPACK error, a new MLX evaluation there waited forever once in a
+    CI run (MLX 0.32.4 on Linux, the svdvals of an infinite matrix)."""
+    bad = np.logical_not(np.all(np.isfinite(np.asarray(x)), axis=(-2, -1)))
+    if bool(np.any(bad)):
+        raise linalg_error(op, NONFINITE, x.shape, x.dtype,
+                           [bool(b) for b in np.ravel(bad)], name=name) from None
