@@ -14,7 +14,7 @@ __all__ = ["causal_conv_last", "fft_conv"]
 
 METHODS = ("auto", "fft", "direct")
 # "auto" takes the direct product up to this length, where each filter has at least as many
-# signals as taps (benchmarks/fft_conv.py: 0.1-0.5x of the FFT's time there on the CPU)
+# signals as taps (benchmarks/fft_conv.py: 0.16-0.67x of the FFTs' time there on the CPU)
 DIRECT_MAX_LENGTH = 1024
 
 
