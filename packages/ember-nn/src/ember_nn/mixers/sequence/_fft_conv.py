@@ -8,7 +8,6 @@ import math
 from typing import Any
 
 import ember
-import numpy as np
 
 __all__ = ["causal_conv_last", "fft_conv"]
 
@@ -155,10 +154,11 @@ def _direct(u: ember.Tensor, k: ember.Tensor, length: int) -> ember.Tensor:
     k2 = ember.reshape(ember.permute_dims(k, (*order, nd)), (-1, length))
     # T[f, s, t] = [0 ... 0, k_f][length + t - s]: zeros where s > t
     padded = ember.concat([ember.zeros_like(k2), k2], axis=-1)
-    index = length + np.arange(length)[None, :] - np.arange(length)[:, None]
+    steps = ember.arange(length, dtype=ember.int64, device=k2.device)
+    index = steps[None, :] - steps[:, None] + length
     y = ember.matmul(u2, ember.take(padded, index, axis=-1))
     y = ember.reshape(y, tuple(lead[i] for i in order) + (length,))
-    return ember.permute_dims(y, tuple(int(j) for j in np.argsort(order)) + (nd,))
+    return ember.permute_dims(y, tuple(order.index(i) for i in range(nd)) + (nd,))
 
 
 def causal_conv_last(u: Any, k: Any, bias: Any = None, *, axis: int = -2) -> ember.Tensor:
