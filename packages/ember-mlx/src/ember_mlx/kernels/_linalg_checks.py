@@ -21,9 +21,12 @@ from ._util import CPU, is_complex
 __all__ = ["checked", "evaluate", "failed_cholesky", "nonfinite", "singular"]
 
 
-def nonfinite(x: mx.array) -> mx.array:
-    """Per matrix: does it have a NaN or infinite entry (bool, the batch shape)."""
-    return mx.logical_not(mx.all(mx.isfinite(x), axis=(-2, -1)))
+def nonfinite(x: mx.array) -> Any:
+    """Per matrix: does it have a NaN or infinite entry (a NumPy bool array, the batch shape).
+    ``x`` must be evaluated: it is read in NumPy, scheduling nothing on MLX's stream (right
+    after a LAPACK error, a new MLX evaluation there waited forever once in a CI run: MLX
+    0.32.4 on Linux, the svdvals of an infinite matrix)."""
+    return np.logical_not(np.all(np.isfinite(np.asarray(x)), axis=(-2, -1)))
 
 
 def failed_cholesky(factor: mx.array) -> mx.array:
@@ -46,7 +49,7 @@ def singular(x: mx.array) -> mx.array:
     return mx.any(mx.diagonal(lu, axis1=-2, axis2=-1) == 0, axis=-1)
 
 
-def _flags(mask: mx.array) -> list[bool]:
+def _flags(mask: Any) -> list[bool]:
     return [bool(b) for b in np.asarray(mask).ravel()]
 
 
@@ -90,10 +93,7 @@ def checked(op: str, x: mx.array, out: Any, problem: str, *, failed: mx.array | 
 
 def _raise_nonfinite(op: str, x: mx.array, name: str | None) -> None:
     """LinAlgError(NONFINITE) when a matrix of ``x`` (evaluated: the failed or flagged
-    evaluation computed it) has a NaN or infinity. Read in NumPy, scheduling nothing on MLX's
-    stream: right after a LAPACK error, a new MLX evaluation there waited forever once in a
-    CI run (MLX 0.32.4 on Linux, the svdvals of an infinite matrix)."""
-    bad = np.logical_not(np.all(np.isfinite(np.asarray(x)), axis=(-2, -1)))
+    evaluation computed it) has a NaN or infinity."""
+    bad = nonfinite(x)
     if bool(np.any(bad)):
-        raise linalg_error(op, NONFINITE, x.shape, x.dtype,
-                           [bool(b) for b in np.ravel(bad)], name=name) from None
+        raise linalg_error(op, NONFINITE, x.shape, x.dtype, _flags(bad), name=name) from None

@@ -132,7 +132,6 @@ def _rfft(needs: Any, g: Any, out: Any, x: Any, n: Any, axis: int, norm: str) ->
     twice (w = 2 there) and the DC and Nyquist bins once, their imaginary parts ignored (as
     Re drops them), so it is the same sum at half the complex transform's size."""
     size = x.shape[axis] if n is None else n
-    axis = axis % x.ndim
     half = multiply(g, _weights(g, axis, size, inverse=True))
     return (_like(_fit(F.irfft(half, n=size, axis=axis, norm=_SWAP[norm]), axis,
                        x.shape[axis]), x),)

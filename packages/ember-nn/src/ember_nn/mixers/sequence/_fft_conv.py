@@ -97,9 +97,9 @@ def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2,
     # both ways run over the last, contiguous axis (torch's CPU FFT takes twice as long over a
     # strided one)
     ul, kl = (x if axis == -1 else ember.moveaxis(x, axis, -1) for x in (u, k))
-    _, signals = _layout(ul.shape[:-1], kl.shape[:-1])
+    filters, signals = _layout(ul.shape[:-1], kl.shape[:-1])
     if method == "direct" or (method == "auto" and _direct_pays(ul, length, signals)):
-        y = _direct(ul, kl, length)
+        y = _direct(ul, kl, length, filters)
     else:
         n = 2 * length
         spectrum = ember.fft.rfft(ul, n=n) * ember.fft.rfft(kl, n=n)
@@ -133,9 +133,11 @@ def _layout(u_lead: tuple[int, ...], k_lead: tuple[int, ...]) -> tuple[list[int]
     return filters, math.prod(us[i] for i in range(nd) if ks[i] == 1)
 
 
-def _direct(u: ember.Tensor, k: ember.Tensor, length: int) -> ember.Tensor:
+def _direct(u: ember.Tensor, k: ember.Tensor, length: int, filters: list[int]
+            ) -> ember.Tensor:
     """The causal convolution on the last axis as ``signals @ T`` per filter, ``T[s, t] =
-    k[t - s]`` (0 for ``s > t``); ``k`` at most ``length`` taps."""
+    k[t - s]`` (0 for ``s > t``); ``k`` at most ``length`` taps; ``filters`` the axes along
+    which ``k`` varies (``_layout``'s, counted in the shapes padded to one rank)."""
     taps = k.shape[-1]
     if taps < length:
         k = ember.concat([k, ember.zeros(k.shape[:-1] + (length - taps,), dtype=k.dtype,
@@ -146,7 +148,6 @@ def _direct(u: ember.Tensor, k: ember.Tensor, length: int) -> ember.Tensor:
     lead = tuple(max(a, b) for a, b in zip(u.shape[:-1], k.shape[:-1], strict=True))
     if u.shape[:-1] != lead:                      # the filter fans a signal out: materialise it
         u = ember.broadcast_to(u, lead + (length,))
-    filters, _ = _layout(u.shape[:-1], k.shape[:-1])
     shared = [i for i in range(nd) if i not in filters]
     order = filters + shared
     u2 = ember.reshape(ember.permute_dims(u, (*order, nd)),
