@@ -15,8 +15,8 @@ gradient of ``sum(y * g)`` with respect to ``u`` and ``k``. Shapes are the MAD b
 * ``hyena``: Hyena's one filter per channel, ``u (batch, L, 128)``, ``k (L, 128)`` on axis -2:
   ``batch`` signals a filter.
 
-"auto takes" is what ``method="auto"`` takes (direct when ``L <= 1024`` and a filter has at
-least ``L`` signals, never on MLX's CPU); "auto / native" is that method's time over the
+"auto takes" is what ``method="auto"`` takes (on a CPU direct when ``L <= 1024`` and a filter
+has at least ``L`` signals, never on MLX's CPU; on a GPU when ``L <= 512`` and ``8 L`` signals); "auto / native" is that method's time over the
 native FFT convolution's. Medians of ``--repeats`` alternated rounds; torch on one CPU thread.
 """
 
@@ -124,7 +124,7 @@ def run(backend: str, device: str, batch: int, lengths: list[int], repeats: int)
             arrays = [rng.standard_normal(s).astype(np.float32)
                       for s in (u_shape(batch, n), k_shape(n), u_shape(batch, n))]
             with ember.use_backend(backend):
-                dev = "gpu" if device == "gpu" else None
+                dev = None if device == "cpu" else ("cuda" if backend == "torch" else "gpu")
                 u, k, g = (ember.asarray(a, device=dev) for a in arrays)
                 fft, direct = (_ember_step(backend, m, axis) for m in ("fft", "direct"))
                 t_fft, t_direct = median_pair(partial(fft, u, k, g), partial(direct, u, k, g),
@@ -136,7 +136,7 @@ def run(backend: str, device: str, batch: int, lengths: list[int], repeats: int)
                 nu, nk, ng = _native_arrays(backend, device, arrays)
                 t_native, _ = median_pair(partial(native, nu, nk, ng), lambda: None, repeats)
             with ember.use_backend(backend):
-                auto = "direct" if _direct_pays(u, n, signals(batch)) else "fft"
+                auto = "direct" if _direct_pays(backend, u.device, n, signals(batch)) else "fft"
             best = t_direct if auto == "direct" else t_fft
             ratio = "—" if native is None else f"{best / t_native:.2f}"
             rows.append(f"| {backend} | {name} | {n} | {signals(batch)} | "

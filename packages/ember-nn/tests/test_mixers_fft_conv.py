@@ -11,10 +11,16 @@ import numpy as np
 import pytest
 from ember.testing import loadable_backends
 from ember_nn.mixers.sequence import Hyena
-from ember_nn.mixers.sequence._fft_conv import DIRECT_MAX_LENGTH, causal_conv_last, fft_conv
+from ember_nn.mixers.sequence._fft_conv import (
+    DIRECT_MAX_LENGTH,
+    _direct_pays,
+    causal_conv_last,
+    fft_conv,
+)
 from hyena_support import FFT64, _dtype, _np, _t, _tol, np_causal_conv
 
 RNG = np.random.default_rng(15)
+CPU_MAX = DIRECT_MAX_LENGTH["cpu"]
 METHODS = ["fft", "direct", "auto"]
 
 
@@ -106,13 +112,13 @@ def test_fft_conv_errors(backend: str) -> None:
 
 
 @pytest.mark.parametrize(("signals", "length", "direct"), [
-    ((4, 2), 8, True), ((2, 2), 8, False), ((DIRECT_MAX_LENGTH // 8, 8), DIRECT_MAX_LENGTH, True),
-    ((DIRECT_MAX_LENGTH // 4, 8), 2 * DIRECT_MAX_LENGTH, False)])
+    ((4, 2), 8, True), ((2, 2), 8, False), ((CPU_MAX // 8, 8), CPU_MAX, True),
+    ((CPU_MAX // 4, 8), 2 * CPU_MAX, False)])
 def test_auto_takes_the_product_where_filters_are_shared_widely(
         signals: tuple[int, int], length: int, direct: bool,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """``auto``: the Toeplitz product when each filter has at least ``length`` signals and
-    ``length <= DIRECT_MAX_LENGTH`` (here 3 filters on axis 1, ``4 * 2`` or ``2 * 2`` signals
+    ``length <= DIRECT_MAX_LENGTH["cpu"]`` on a CPU (here 3 filters on axis 1, ``4 * 2`` or ``2 * 2`` signals
     each), else the FFTs; both give the same values."""
     from ember_nn.mixers.sequence import _fft_conv
 
@@ -140,3 +146,18 @@ def test_float64_on_mlx_is_refused_by_its_fft() -> None:
         Hyena(4, max_length=8, dtype=ember.float64, key=0)(ember.ones((1, 3, 4),
                                                                       dtype=ember.float64))
 
+
+
+@pytest.mark.parametrize(("backend", "device", "length", "signals", "direct"), [
+    # a CPU: up to 1,024 taps, at least L signals a filter; never MLX's CPU
+    ("torch", "cpu", 1024, 1024, True), ("torch", "cpu", 2048, 1 << 20, False),
+    ("torch", "cpu", 256, 255, False), ("mlx", "cpu", 256, 1 << 20, False),
+    # a GPU (benchmarks/fft_conv.py on an H100): up to 512 taps, at least 8 L signals a filter
+    ("torch", "cuda:0", 256, 32768, True), ("torch", "cuda:0", 512, 4096, True),
+    ("torch", "cuda:0", 1024, 32768, False), ("torch", "cuda:0", 128, 128, False),
+    ("torch", "cuda:0", 256, 2047, False), ("mlx", "gpu", 256, 4096, True)])
+def test_auto_rule_per_device(backend: str, device: str, length: int, signals: int,
+                              direct: bool) -> None:
+    """The measured crossover: a GPU's FFTs are cheap enough that the L² product pays only for
+    shorter filters shared by more signals than on a CPU."""
+    assert _direct_pays(backend, device, length, signals) is direct

@@ -12,9 +12,14 @@ import ember
 __all__ = ["causal_conv_last", "fft_conv"]
 
 METHODS = ("auto", "fft", "direct")
-# "auto" takes the direct product up to this length, where each filter has at least as many
-# signals as taps (benchmarks/fft_conv.py: 0.16-0.67x of the FFTs' time there on the CPU)
-DIRECT_MAX_LENGTH = 1024
+# "auto" takes the direct product up to DIRECT_MAX_LENGTH where each filter has at least
+# DIRECT_MIN_SIGNALS * L signals (benchmarks/fft_conv.py, convolution and gradient, float32).
+# CPU, torch: 0.22-0.66x of the FFTs' time from 128 to 1,024 taps with 4,096 signals a filter.
+# GPU, torch on an H100: 0.57-0.77x from 128 to 512 taps with 32,768 signals, but 1.26x at
+# 1,024 taps and 1.6-9.9x with 128 signals (the FFTs are memory-bound there, the product not
+# worth its L² work until the filter is shared far more widely).
+DIRECT_MAX_LENGTH = {"cpu": 1024, "gpu": 512}
+DIRECT_MIN_SIGNALS = {"cpu": 1, "gpu": 8}
 
 
 def _tensor(name: str, what: str, x: Any) -> ember.Tensor:
@@ -58,10 +63,12 @@ def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2,
     same; only the rounding differs (and a matrix product follows the backend's matmul
     precision, e.g. TF32 where torch allows it).
 
-    ``method="auto"`` (default) takes the direct product when ``L <= 1024`` and each filter is
-    shared by at least ``L`` signals (MultiHeadHyena's 8 filters over batch x 16 x 16 signals),
-    else the FFTs (Hyena's one filter per channel on a small batch); on MLX's CPU always the
-    FFTs (its matrix product is slow there).
+    ``method="auto"`` (default) takes the direct product where it measured faster: on a CPU
+    when ``L <= 1024`` and each filter is shared by at least ``L`` signals, on a GPU when ``L <=
+    512`` and at least ``8 L`` signals share each filter (MultiHeadHyena's 8 filters over batch
+    x 16 x 16 signals, at MAD's lengths); else the FFTs (Hyena's one filter per channel on a
+    small batch, long sequences). On MLX's CPU always the FFTs (its matrix product is slow
+    there).
 
     Arguments:
         u: real floating, the length on ``axis`` (default ``-2``: ``(..., L, channels)``).
@@ -98,7 +105,8 @@ def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2,
     # strided one)
     ul, kl = (x if axis == -1 else ember.moveaxis(x, axis, -1) for x in (u, k))
     filters, signals = _layout(ul.shape[:-1], kl.shape[:-1])
-    if method == "direct" or (method == "auto" and _direct_pays(ul, length, signals)):
+    if method == "direct" or (method == "auto" and _direct_pays(ul.backend, ul.device, length,
+                                                                signals)):
         y = _direct(ul, kl, length, filters)
     else:
         n = 2 * length
@@ -111,13 +119,14 @@ def fft_conv(u: Any, k: Any, bias: Any = None, *, axis: int = -2,
     return y
 
 
-def _direct_pays(u: ember.Tensor, length: int, signals: int) -> bool:
-    """``method="auto"``'s choice (benchmarks/fft_conv.py): the product where each filter has at
-    least ``length`` signals, up to ``DIRECT_MAX_LENGTH``; never on MLX's CPU, whose matrix
-    product (mlx[cpu] 0.32 on Linux, ~6 GFLOP/s) loses to its FFTs there."""
-    if u.backend == "mlx" and u.device == "cpu":
+def _direct_pays(backend: str, device: str, length: int, signals: int) -> bool:
+    """``method="auto"``'s choice for a tensor on ``backend``'s ``device`` (the table above
+    ``DIRECT_MAX_LENGTH``); never on MLX's CPU, whose matrix product (mlx[cpu] 0.32 on Linux,
+    ~6 GFLOP/s) loses to its FFTs there."""
+    kind = "cpu" if device == "cpu" else "gpu"
+    if backend == "mlx" and kind == "cpu":
         return False
-    return length <= DIRECT_MAX_LENGTH and signals >= length
+    return length <= DIRECT_MAX_LENGTH[kind] and signals >= DIRECT_MIN_SIGNALS[kind] * length
 
 
 def _layout(u_lead: tuple[int, ...], k_lead: tuple[int, ...]) -> tuple[list[int], int]:
