@@ -118,8 +118,8 @@ def test_auto_takes_the_product_where_filters_are_shared_widely(
         signals: tuple[int, int], length: int, direct: bool,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """``auto``: the Toeplitz product when each filter has at least ``length`` signals and
-    ``length <= DIRECT_MAX_LENGTH["cpu"]`` on a CPU (here 3 filters on axis 1, ``4 * 2`` or ``2 * 2`` signals
-    each), else the FFTs; both give the same values."""
+    ``length <= DIRECT_MAX_LENGTH["cpu"]`` on a CPU (here 3 filters on axis 1, ``4 * 2`` or
+    ``2 * 2`` signals each), else the FFTs; both give the same values."""
     from ember_nn.mixers.sequence import _fft_conv
 
     calls: list[str] = []
@@ -145,7 +145,6 @@ def test_float64_on_mlx_is_refused_by_its_fft() -> None:
     with ember.use_backend("mlx"), pytest.raises(ember.UnsupportedError, match="complex64"):
         Hyena(4, max_length=8, dtype=ember.float64, key=0)(ember.ones((1, 3, 4),
                                                                       dtype=ember.float64))
-
 
 
 @pytest.mark.parametrize(("backend", "device", "length", "signals", "direct"), [
