@@ -17,7 +17,8 @@ gradient of ``sum(y * g)`` with respect to ``u`` and ``k``. Shapes are the MAD b
 
 "auto takes" is what ``method="auto"`` takes (on a CPU direct when ``L <= 1024`` and a filter
 has at least ``L`` signals, never on MLX's CPU; on a GPU when ``L <= 512`` and at least ``8 L``
-signals); "auto / native" is that method's time over the native FFT convolution's. Medians of ``--repeats`` alternated rounds; torch on one CPU thread.
+signals); "auto / native" is that method's time over the native FFT convolution's. Medians of
+``--repeats`` alternated rounds; torch on one CPU thread.
 """
 
 from __future__ import annotations
