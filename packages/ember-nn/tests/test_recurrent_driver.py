@@ -91,6 +91,34 @@ def test_go_backwards_is_the_reversed_sequence(backend: str) -> None:
     np.testing.assert_allclose(back.numpy(), fwd.numpy()[:, ::-1], **TOL)
 
 
+@pytest.mark.parametrize("cfc", [{}, {"backbone_layers": 0}, {"mode": "no_gate"},
+                                 {"mode": "pure", "backbone_units": 6, "backbone_layers": 2},
+                                 {"sparsity_mask": np.eye(F + H, H), "backbone_layers": 0}])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_cfc_sequence_path_is_the_step_loop(backend: str, cfc: dict[str, Any],
+                                            go_backwards: bool) -> None:
+    """CfC's whole-sequence path (weights prepared once, the inputs' share of the first product
+    for all steps at once) gives the step loop's outputs, state and gradients; with a mask the
+    driver loops the steps, as it does for cells without such a path."""
+    c = ember_nn.CfCCell(F, H, key=4, **cfc)
+    x = ember.asarray(_x(5))
+    h0 = ember.asarray(_x(6, (B, H)))
+    got, want = (ember_nn.RNN(cell, return_sequences=True, return_state=True,
+                              go_backwards=go_backwards) for cell in (c, _Loop(c)))
+    grads = []
+    for rnn in (got, want):
+        with ember.GradientTape() as tape:
+            tape.watch(x)
+            y, (h,) = rnn(x, (h0,))
+            loss = ember.sum(y * y) + ember.sum(h)
+        grads.append([g.numpy() for g in tape.gradient(loss, [x, *c.trainable_variables])])
+        grads[-1] += [y.numpy(), h.numpy()]
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    masked = [rnn(x, (h0,), mask=_mask(LENGTHS))[0].numpy() for rnn in (got, want)]
+    np.testing.assert_allclose(masked[0], masked[1], **TOL)
+
+
 def test_initial_state_and_time_major(backend: str) -> None:
     c = ember_nn.LSTMCell(F, H, key=3)
     x = _x(2)

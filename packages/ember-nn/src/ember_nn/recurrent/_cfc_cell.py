@@ -165,6 +165,17 @@ class CfCCell(Cell):
         out, new = self.plan().step(x_t, h, ts)
         return out, (new,)
 
+    def sequence(self, x: ember.Tensor, state: State, *, lengths: Any, mask: Any,
+                 reverse: bool) -> tuple[ember.Tensor, State] | None:
+        """The whole time-major ``x`` at unit time spans (what ``ember_nn.RNN`` runs without
+        timespans): the weights prepared once and the input's share of the first product
+        taken for every step in one matrix product (``CfCPlan.sequence``); None (the driver's
+        loop of ``step``) with lengths or a mask."""
+        if lengths is not None or mask is not None:
+            return None
+        ys, h = self.plan().sequence(x, state[0], reverse)
+        return ys, (h,)
+
     def extra_repr(self) -> str:
         return liquid_repr(self)
 
@@ -191,7 +202,26 @@ class CfCPlan:
     def step(self, x_t: ember.Tensor, h: ember.Tensor,
              ts: Timespan) -> tuple[ember.Tensor, ember.Tensor]:
         """One step from state ``h`` with input ``x_t``: ``(output, new state)``."""
-        z = ember.matmul(ember.concat([x_t, h], axis=1), self.w_t) + self.bias
+        return self._update(ember.matmul(ember.concat([x_t, h], axis=1), self.w_t) + self.bias,
+                            ts)
+
+    def sequence(self, x: ember.Tensor, h: ember.Tensor,
+                 reverse: bool) -> tuple[ember.Tensor, ember.Tensor]:
+        """Every step of a time-major ``x`` (steps, batch, input_size) from state ``h`` at unit
+        time spans: ``(outputs (steps, batch, hidden_size), final state)``. The first product
+        ``[x_t, h] W`` is split as ``x_t W_x + h W_h``: the inputs' share for all steps is one
+        matrix product, only the state's runs per step (the same sum, rounded in another
+        order)."""
+        n = self.cell.input_size
+        w_h = self.w_t[n:]
+        xs = ember.unstack(ember.matmul(x, self.w_t[:n]) + self.bias, axis=0)
+        outs: list[ember.Tensor] = list(xs)
+        for t in (range(len(xs) - 1, -1, -1) if reverse else range(len(xs))):
+            outs[t], h = self._update(xs[t] + ember.matmul(h, w_h), 1.0)
+        return ember.stack(outs), h
+
+    def _update(self, z: ember.Tensor, ts: Timespan) -> tuple[ember.Tensor, ember.Tensor]:
+        """The rest of a step after the first product ``z = [x_t, h] W + b``."""
         if self.rest:
             for m in self.rest:
                 z = m(z)
