@@ -56,7 +56,9 @@ class RecurrentMixer(SequenceMixer):
             ``ode_unfolds`` for LTC, ``bias`` for LSTM/GRU, ...).
 
     Cost: ``O(L * dim^2)`` time in ``L`` sequential steps (no parallel form; LSTM, GRU and RNN
-    run the fused ``ember.nn.lstm``/``gru``/``rnn`` ops), ``O(dim)`` state.
+    run the fused ``ember.nn.lstm``/``gru``/``rnn`` ops, CfC prepares its weights once and takes
+    the inputs' share of its first product for all steps in one matrix product), ``O(dim)``
+    state.
 
     >>> mixer = ember_nn.mixers.RecurrentMixer(8, "gru", key=0)
     >>> mixer(ember.ones((2, 5, 8))).shape
