@@ -234,6 +234,8 @@ def test_bad_arguments_raise_ember_errors_naming_the_values(backend: str) -> Non
         LTC(C, 4, ode_unfolds=0)
     with _raises(ember.ShapeError, "sparsity_mask", "(2, 2)", "(5, 2)"):
         CfCCell(C, 2, backbone_layers=0, sparsity_mask=[[1, 1], [1, 1]])
+    with _raises(ember.ShapeError, "sparsity_mask", "(5, 2)", "backbone_units", "(6, 2)"):
+        CfCCell(C, 2, backbone_units=6, sparsity_mask=np.ones((C + 2, 2)))
 
 
 def test_wiring_not_built_and_built_for_another_size(backend: str) -> None:

@@ -138,10 +138,13 @@ def test_ncps_batched_timespans_are_wrong_where_ours_match_the_per_sample_loop(
 
 
 def test_cells_convert(backend: str) -> None:
-    """ncps's cells (CfCCell, WiredCfCCell, LTCCell) convert and step to ncps's numbers."""
+    """ncps's cells (CfCCell, with a backbone and a mask of its heads too, WiredCfCCell,
+    LTCCell) convert and step to ncps's numbers."""
     torch.manual_seed(1)
     wiring = nw.AutoNCP(8, 2, seed=1)
+    mask = np.random.default_rng(2).choice([-1, 0, 1], (5, 4))  # (backbone_units, hidden)
     cells = [nt.CfCCell(C, 4, backbone_units=5), nt.CfCCell(C, 4, mode="pure"),
+             nt.CfCCell(C, 4, backbone_units=5, sparsity_mask=mask),
              nt.WiredCfCCell(C, wiring), nt.LTCCell(nw.FullyConnected(4), C)]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((B, C)).astype(np.float32)

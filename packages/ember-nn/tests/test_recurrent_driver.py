@@ -93,7 +93,8 @@ def test_go_backwards_is_the_reversed_sequence(backend: str) -> None:
 
 @pytest.mark.parametrize("cfc", [{}, {"backbone_layers": 0}, {"mode": "no_gate"},
                                  {"mode": "pure", "backbone_units": 6, "backbone_layers": 2},
-                                 {"sparsity_mask": np.eye(F + H, H), "backbone_layers": 0}])
+                                 {"sparsity_mask": np.eye(F + H, H), "backbone_layers": 0},
+                                 {"sparsity_mask": np.eye(6, H), "backbone_units": 6}])
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_cfc_sequence_path_is_the_step_loop(backend: str, cfc: dict[str, Any],
                                             go_backwards: bool) -> None:

@@ -63,8 +63,10 @@ class CfCCell(Cell):
         backbone_units, backbone_layers, backbone_dropout: the backbone, a stack of
             ``backbone_layers`` linear layers of ``backbone_units`` each with the activation
             (dropout after the second and later ones, as ncps); 0 layers: no backbone.
-        sparsity_mask: ``None`` or a matrix of shape ``(input_size + hidden_size,
-            hidden_size)`` whose absolute values mask ``ff1`` and ``ff2`` (the wired CfC's).
+        sparsity_mask: ``None`` or a matrix whose absolute values mask ``ff1`` and ``ff2`` (the
+            wired CfC's), of shape ``(inputs of the heads, hidden_size)``: ``(input_size +
+            hidden_size, hidden_size)`` without a backbone, ``(backbone_units, hidden_size)``
+            with one (as ncps masks the heads' weights).
 
     Parameters (ncps's names, torch's ``(out, in)`` layout): ``backbone.{0,2,..}.weight/bias``,
     ``ff1``, and ``ff2``, ``time_a``, ``time_b`` (modes default and no_gate) or ``w_tau``, ``A``
@@ -99,14 +101,18 @@ class CfCCell(Cell):
         d = layer_dtype(name, dtype)
         keys = ember.random.split(next_key(key), 7 + self.backbone_layers)
         cat = input_size + hidden_size
+        head_in = backbone_units if self.backbone_layers else cat
         self.sparsity_mask = None
         if sparsity_mask is not None:
             rows = matrix(sparsity_mask)
-            if len(rows) != cat or any(len(r) != hidden_size for r in rows):
+            if len(rows) != head_in or any(len(r) != hidden_size for r in rows):
                 got = (len(rows), len(rows[0]) if rows else 0)
+                what = ("backbone_units" if self.backbone_layers
+                        else "input_size + hidden_size")
                 raise ember.ShapeError(
-                    f"{name}: sparsity_mask of shape {got}; need (input_size + hidden_size, "
-                    f"hidden_size) = ({cat}, {hidden_size})")
+                    f"{name}: sparsity_mask of shape {got}; it masks the heads ff1 and ff2, "
+                    f"whose inputs are {what}: need ({what}, hidden_size) = ({head_in}, "
+                    f"{hidden_size})")
             mask = ember.abs(ember.matrix_transpose(ember.asarray(rows, dtype=d)))
             self.sparsity_mask = ember.Variable(mask, trainable=False, name="sparsity_mask")
         self.backbone: list[Module] | None = None
@@ -119,7 +125,6 @@ class CfCCell(Cell):
                 if rate > 0.0:
                     layers.append(Dropout(rate, key=ember.random.fold_in(keys[6], i)))
             self.backbone = layers
-        head_in = backbone_units if self.backbone_layers else cat
         self.ff1 = Linear(head_in, hidden_size, dtype=d, key=keys[0])
         if self.mode == "pure":
             self.w_tau = new_variable(name, init.glorot_uniform, keys[1], (1, hidden_size), d,
