@@ -147,6 +147,22 @@ def test_float64_on_mlx_is_refused_by_its_fft() -> None:
                                                                       dtype=ember.float64))
 
 
+@pytest.mark.parametrize("method", ["fft", "direct"])
+def test_tensors_of_another_backend_than_the_current_one(method: str) -> None:
+    """Both methods make their constants (the zero taps, the Toeplitz index) on the inputs'
+    backend, not the current one: torch tensors convolve under ``use_backend("numpy")``."""
+    pytest.importorskip("torch")
+    u = RNG.standard_normal((2, 3, 6)).astype(np.float32)
+    k = RNG.standard_normal((3, 4)).astype(np.float32)   # 4 taps: zero-extended to 6
+    with ember.use_backend("torch"):
+        ut, kt = ember.asarray(u), ember.asarray(k)
+    with ember.use_backend("numpy"):
+        y = fft_conv(ut, kt, axis=-1, method=method)
+    assert y.backend == "torch"
+    want = np.moveaxis(np_causal_conv(np.moveaxis(u, -1, 1), k.T), 1, -1)
+    np.testing.assert_allclose(_np(y), want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize(("backend", "device", "length", "signals", "direct"), [
     # a CPU: up to 1,024 taps, at least L signals a filter; never MLX's CPU
     ("torch", "cpu", 1024, 1024, True), ("torch", "cpu", 2048, 1 << 20, False),

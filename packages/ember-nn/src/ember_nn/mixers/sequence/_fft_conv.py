@@ -150,7 +150,7 @@ def _direct(u: ember.Tensor, k: ember.Tensor, length: int, filters: list[int]
     taps = k.shape[-1]
     if taps < length:
         k = ember.concat([k, ember.zeros(k.shape[:-1] + (length - taps,), dtype=k.dtype,
-                                         device=k.device)], axis=-1)
+                                         device=k.device, backend=k.backend)], axis=-1)
     nd = max(u.ndim, k.ndim) - 1
     u = ember.reshape(u, (1,) * (nd + 1 - u.ndim) + u.shape)
     k = ember.reshape(k, (1,) * (nd + 1 - k.ndim) + k.shape)
@@ -164,7 +164,7 @@ def _direct(u: ember.Tensor, k: ember.Tensor, length: int, filters: list[int]
     k2 = ember.reshape(ember.permute_dims(k, (*order, nd)), (-1, length))
     # T[f, s, t] = [0 ... 0, k_f][length + t - s]: zeros where s > t
     padded = ember.concat([ember.zeros_like(k2), k2], axis=-1)
-    steps = ember.arange(length, dtype=ember.int64, device=k2.device)
+    steps = ember.arange(length, dtype=ember.int64, device=k2.device, backend=k2.backend)
     index = steps[None, :] - steps[:, None] + length
     y = ember.matmul(u2, ember.take(padded, index, axis=-1))
     y = ember.reshape(y, tuple(lead[i] for i in order) + (length,))
