@@ -218,9 +218,10 @@ class Hyena(_HyenaCore):
         y = (z_N . x_0) W_out + b_out
 
     ``h_n * u`` is a causal convolution as long as the sequence (``fft_conv``: FFTs of size
-    2L, or the Toeplitz product where the batch has at least L sequences); the filters ``h_n`` (``D`` channels each) come from one ``HyenaFilter``: positional
-    features of each tap through a small MLP with sine activations, times an exponential
-    decay; ``bias_n`` is a per-channel skip (MAD-Lab's ``long_conv.bias``, its fftconv's
+    2L, or the Toeplitz product where its ``method="auto"`` rule finds each filter shared
+    widely enough); the filters ``h_n`` (``D`` channels each) come from one ``HyenaFilter``:
+    positional features of each tap through a small MLP with sine activations, times an
+    exponential decay; ``bias_n`` is a per-channel skip (MAD-Lab's ``long_conv.bias``, its fftconv's
     ``D``). ``proj_groups`` ties the projection: ``W_in`` computes ``(N+1) D / proj_groups``
     channels and the streams read them ``proj_groups`` times over (MAD-Lab's ``repeat``).
     ``order`` counts as in MAD-Lab's (and the reference safari-hyena) code, not as in the
@@ -353,10 +354,11 @@ class MultiHeadHyena(_HyenaCore):
     Variables: as ``Hyena``'s, with a long filter and ``long_conv_bias`` of ``P`` channels.
 
     Cost: O(B L D H log L) time and O(B L D H) memory for the filtered outer products (as
-    MAD-Lab's ``fftconv_heads``); sub-quadratic in L. Up to L = 1024 with ``B H² >= L`` (every
-    MAD setting) ``fft_conv`` takes the Toeplitz product instead, O(B L² D H) in one dense
-    matrix product per filter: 0.56x MAD-Lab's FFT formulation at L = 256 on the CPU
-    (docs/benchmarks.md). ``step`` decodes position ``t`` in O(t D) from the short filter's
+    MAD-Lab's ``fftconv_heads``); sub-quadratic in L. Where ``fft_conv``'s ``method="auto"``
+    rule finds its ``H`` filters shared widely enough (``B H²`` signals each; every MAD
+    setting), it takes the Toeplitz product instead, O(B L² D H) in one dense matrix product
+    per filter: 0.56x MAD-Lab's FFT formulation at L = 256 on the CPU, 0.57x of the FFTs on an
+    H100 (docs/benchmarks.md). ``step`` decodes position ``t`` in O(t D) from the short filter's
     window and the ``v`` and ``k`` seen so far (the state grows by ``2 B D`` values per
     position), using ``sum_i q_i S_ij = sum_s h[t-s] (q_t . v_s) k_s[j]``.
 
