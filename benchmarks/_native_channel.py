@@ -1,5 +1,5 @@
 """Native torch counterparts of ember's channel mixers (MLP, SwiGLU, MoE) and recurrent sequence
-mixers (LSTM, GRU) for benchmarks/mixers.py.
+mixers (LSTM, GRU, CfC) for benchmarks/mixers.py.
 
 ``NATIVE[name](layer)`` builds a plain torch module (torch only) computing what the ember layer
 ``layer`` computes, with its weights copied from the layer's variables (float32, trainable):
@@ -16,6 +16,9 @@ mixers (LSTM, GRU) for benchmarks/mixers.py.
 - ``lstm``/``gru``: ``torch.nn.LSTM``/``GRU(dim, dim, batch_first=True)`` (ember's cells
   hold torch's layouts: ``weight_ih`` ``(G * dim, dim)``, ``weight_hh``, ``bias_ih``,
   ``bias_hh``), returning the output sequence from a zero state.
+- ``cfc``: ``ncps.torch.CfC(dim, dim)`` (ncps 1.0.1, what liquid-network users run: its
+  defaults are the mixer's, one backbone layer of 128 ``lecun_tanh`` units, mode default, unit
+  time steps), its cell's weights copied by ncps's names (ember's CfC cell keeps them).
 """
 
 from __future__ import annotations
@@ -106,10 +109,33 @@ class Recurrent(nn.Module):
         return self.rnn(x)[0]
 
 
+class CfC(nn.Module):
+    """``ncps.torch.CfC(dim, dim)`` from a zero state, the output sequence."""
+
+    def __init__(self, layer: Any) -> None:
+        super().__init__()
+        from ncps.torch import CfC as NcpsCfC
+
+        cell = layer.cell
+        self.cfc = NcpsCfC(layer.dim, layer.dim, mode=cell.mode,
+                           backbone_units=cell.ff1.weight.shape[1] if cell.backbone_layers
+                           else None, backbone_layers=cell.backbone_layers)
+        v = _variables(layer)
+        for name, p in self.cfc.rnn_cell.named_parameters():
+            if tuple(p.shape) != v[f"cell.{name}"].shape:
+                raise ValueError(f"native CfC: {name} is {v[f'cell.{name}'].shape} in ember, "
+                                 f"{tuple(p.shape)} in ncps")
+            p.data = torch.from_numpy(v[f"cell.{name}"].copy())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cfc(x)[0]
+
+
 NATIVE: dict[str, Callable[[Any], nn.Module]] = {
     "mlp": MLP,
     "swiglu": SwiGLU,
     "moe-mlp": MoE,
     "lstm": lambda layer: Recurrent(layer, nn.LSTM),
     "gru": lambda layer: Recurrent(layer, nn.GRU),
+    "cfc": CfC,
 }

@@ -6,10 +6,10 @@
 
 Each mixer is built by ``ember_nn.blocks.build_layer(name, dim)`` (MAD-Lab's defaults) and its
 native counterpart (``benchmarks/_native_*.py``: plain torch modules, the weights copied from
-the ember layer; attention on ``F.scaled_dot_product_attention``, LSTM/GRU on torch.nn) runs
-the same equations. A step is ``y = mixer(x)`` on ``(batch, length, dim)``, then the gradient
-of ``sum(y * g)`` for every weight and ``x``. Both sides start from the same weights and input
-and must give the same outputs (a fast wrong mixer cannot pass). The timings are medians of
+the ember layer; attention on ``F.scaled_dot_product_attention``, LSTM/GRU on torch.nn, CfC on
+ncps's ``CfC``) runs the same equations. A step is ``y = mixer(x)`` on ``(batch, length,
+dim)``, then the gradient of ``sum(y * g)`` for every weight and ``x``. Both sides start from
+the same weights and input and must give the same outputs (a fast wrong mixer cannot pass). The timings are medians of
 alternated repeats in one process; on the CPU torch runs on one thread (as every CPU table).
 
 Columns: native torch ms, ember-torch ms and their ratio (target <= 1.10, issue 14), ember-MLX
@@ -44,7 +44,7 @@ NATIVE_MODULES = {
     "mamba": "_native_ssm", "rwkv6-time-mixer": "_native_ssm",
     "rwkv6-channel-mixer": "_native_ssm",
     "mlp": "_native_channel", "swiglu": "_native_channel", "moe-mlp": "_native_channel",
-    "lstm": "_native_channel", "gru": "_native_channel",
+    "lstm": "_native_channel", "gru": "_native_channel", "cfc": "_native_channel",
 }
 TARGET = 1.10
 DEVICE = {"name": "cpu"}
