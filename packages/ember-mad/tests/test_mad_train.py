@@ -244,3 +244,32 @@ def test_a_run_whose_loss_is_not_finite_stops(tmp_path: Path) -> None:
     assert json.dumps(ember_mad.TrainResult.from_dict(saved).to_dict()) == json.dumps(r.to_dict())
     del saved["diverged_epoch"]  # results written before the field read back as None
     assert ember_mad.TrainResult.from_dict(saved).diverged_epoch is None
+
+
+@pytest.mark.parametrize(("backend", "compiled"), [(b, False) for b in backends()]
+                         + [("torch", True)] * ("torch" in backends()))
+def test_a_diverged_epoch_is_replayed_to_its_first_nonfinite_step(backend: str,
+                                                                  compiled: bool) -> None:
+    """The epoch whose loss went NaN is replayed from its start (the run's step, compiled
+    where the run was, then the eager step on a new model): both find the step a fresh eager
+    run of that epoch finds."""
+    kw = dict(lr=1e30, batch_size=64, seed=3, progress=False, backend=backend,
+              compile=compiled)
+    r = ember_mad.train("in-context-recall", epochs=3, **kw, **TINY)  # type: ignore[arg-type]
+    assert r.diverged_epoch == 1 and r.divergence is not None
+    # the reference: epoch 1's batches stepped one by one from the initial weights
+    from ember_mad._train import _Run, build_model
+
+    data = ember_mad.make_dataset("in-context-recall", seed=3, num_train_examples=512,
+                                  num_test_examples=128, **TINY["task_params"])
+    with ember.use_backend(backend):
+        model = build_model(data, ember_mad.DEFAULT_LAYERS, dim=32, seed=3)
+        run = _Run(model, 1e30, 0.0, 3, 8, "32", False)
+        order = np.random.default_rng(3).permutation(512)
+        losses = [float(run.step(ember.asarray(data.train_inputs[order[i:i + 64]]),
+                                 ember.asarray(data.train_targets[order[i:i + 64]])))
+                  for i in range(0, 512, 64)]
+    first = next(i + 1 for i, v in enumerate(losses) if not math.isfinite(v))
+    assert first > 1  # the weights overflow after a step or more, not at the start
+    assert r.divergence == {"epoch": 1, "steps": 8, "run_step": first, "eager_step": first}
+    assert f"step {first} of 8 was not finite with the run's step" in r.summary()

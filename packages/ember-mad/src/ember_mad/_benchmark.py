@@ -236,7 +236,7 @@ def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
                     r = json.loads((spec.directory / "result.json").read_text(encoding="utf-8"))
                     log(f"{where}: best {r['best_accuracy']:.4f} (at lowest loss "
                         f"{r['lowest_loss_accuracy']:.4f}), {r['epochs_run']} epochs"
-                        f"{' (the loss went NaN)' if r.get('diverged_epoch') else ''}, "
+                        f"{_nan(r)}, "
                         f"{r['seconds']:.0f} s  [{time.perf_counter() - t0:.0f} s]")
                 else:
                     failed += 1
@@ -249,6 +249,15 @@ def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
             logf.close()
     if failed:
         log(f"{failed} run(s) failed; run the same command again to retry them")
+
+
+def _nan(result: dict[str, Any]) -> str:
+    """A diverged run's epoch and replayed steps, for its line in the benchmark's log."""
+    if not result.get("diverged_epoch"):
+        return ""
+    from ._divergence import describe
+
+    return f" (the loss went NaN{describe(result.get('divergence'))})"
 
 
 def _tail(path: Path) -> str:

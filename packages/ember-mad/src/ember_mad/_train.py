@@ -20,6 +20,7 @@ import numpy as np
 
 from ._compiled_forward import CompiledForward
 from ._dataset import MADDataset, make_dataset
+from ._divergence import EpochStart, describe, locate_divergence
 from ._errors import MADError
 from ._progress import Progress
 from ._scoring import macro_accuracy
@@ -54,6 +55,10 @@ class TrainResult:
         diverged_epoch: the epoch (1-based) whose training loss was not finite, after which
             the run stopped (a model whose weights hold NaN learns nothing more; the paper's
             result, the best epoch's accuracy, is the same had it run on); ``None`` if none.
+        divergence: for a diverged run, that epoch replayed from its start step by step
+            (``ember_mad._divergence``): ``{"epoch", "steps", "run_step", "eager_step"}``, the
+            first step whose loss was not finite with the run's own (compiled) step and with
+            the plain eager step, ``None`` where the replay stayed finite; else ``None``.
         seconds: the whole run (data, model, training, evaluation); ``train_seconds`` the
             training steps alone; ``tokens_per_second`` training tokens (input positions) per
             second of training steps.
@@ -77,6 +82,7 @@ class TrainResult:
     tokens_per_second: float
     history: list[dict[str, float]] = field(repr=False)
     diverged_epoch: int | None = None
+    divergence: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-able data (what ``result.json`` holds)."""
@@ -99,7 +105,8 @@ class TrainResult:
     def _diverged(self) -> str:
         if self.diverged_epoch is None:
             return ""
-        return f" (stopped: the loss was not finite at epoch {self.diverged_epoch})"
+        return (f" (stopped: the loss was not finite at epoch {self.diverged_epoch}"
+                f"{describe(self.divergence)})")
 
     def summary(self) -> str:
         """Two lines for people: the run and its numbers."""
@@ -393,6 +400,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         history = saved.history
         best = max((r["test_accuracy"] for r in history), default=-1.0)
         diverged: int | None = None
+        divergence: dict[str, Any] | None = None
         try:
             for epoch in range(saved.epoch, epochs):
                 t0 = time.perf_counter()
@@ -401,6 +409,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 if run.mixed is not None:
                     run.compute.train()
                 order = put(rng.permutation(len(data.train_inputs)))
+                start = EpochStart.take(run)  # to replay this epoch should its loss be NaN
                 total: ember.Tensor | None = None
                 for i in range(steps):
                     idx = order[i * batch_size:(i + 1) * batch_size]
@@ -427,6 +436,15 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                     break
                 if not math.isfinite(train_loss):  # NaN weights: nothing more to learn
                     diverged = epoch + 1
+                    batches = [(ember.take(x_train, idx, axis=0), ember.take(y_train, idx, axis=0))
+                               for idx in (order[i * batch_size:(i + 1) * batch_size]
+                                           for i in range(steps))]
+                    eager = build_model(data, layers, dim=dim, seed=seed)
+                    eager.to(device=device)
+                    divergence = locate_divergence(diverged, start, run, _Run(
+                        eager, lr, weight_decay, epochs, steps, precision, False), batches)
+                    print(f"ember mad: the loss was not finite at epoch {diverged}"
+                          f"{describe(divergence)}", file=sys.stderr)
                     break
                 saved.save(out, run, settings, rng.bit_generator.state,
                            time.perf_counter() - t_start)
@@ -444,7 +462,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         train_seconds=saved.train_seconds,
         tokens_per_second=(saved.tokens / saved.train_seconds if saved.train_seconds > 0
                            else 0.0),
-        history=history, diverged_epoch=diverged)
+        history=history, diverged_epoch=diverged, divergence=divergence)
     if out is not None:
         _write_json(Path(out) / "result.json", result.to_dict())
         Progress.clear(out)
