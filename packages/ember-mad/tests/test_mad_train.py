@@ -273,3 +273,36 @@ def test_a_diverged_epoch_is_replayed_to_its_first_nonfinite_step(backend: str,
     assert first > 1  # the weights overflow after a step or more, not at the start
     assert r.divergence == {"epoch": 1, "steps": 8, "run_step": first, "eager_step": first}
     assert f"step {first} of 8 was not finite with the run's step" in r.summary()
+
+
+def test_stop_after_ends_a_run_on_its_own_schedule() -> None:
+    """``stop_after`` runs the first epochs of the ``epochs``-epoch cosine schedule: the same
+    numbers as a longer stop of that schedule, not a shorter schedule's."""
+    kw = dict(epochs=10, lr=1e-2, batch_size=64, progress=False, backend="numpy", **TINY)
+    two = ember_mad.train("in-context-recall", stop_after=2, **kw)  # type: ignore[arg-type]
+    three = ember_mad.train("in-context-recall", stop_after=3, **kw)  # type: ignore[arg-type]
+    assert two.epochs_run == 2 and three.epochs_run == 3 and not two.stopped_early
+    keys = ("lr", "train_loss", "test_loss", "test_accuracy")
+    assert [[h[k] for k in keys] for h in two.history] == \
+        [[h[k] for k in keys] for h in three.history[:2]]
+    # torch's CosineAnnealingLR(T_max=10, eta_min=1e-6) at its second epoch
+    assert two.history[1]["lr"] == pytest.approx(1e-6 + (1e-2 - 1e-6) * (1 + math.cos(math.pi
+                                                                                    / 10)) / 2)
+    with pytest.raises(ember_mad.MADError, match="stop_after must be an integer >= 1"):
+        ember_mad.train("in-context-recall", stop_after=0, **kw)  # type: ignore[arg-type]
+
+
+def test_matmul_precision_is_set_and_recorded() -> None:
+    kw = dict(epochs=1, batch_size=64, progress=False, backend="numpy", **TINY)
+    before = ember.get_matmul_precision()
+    try:
+        r = ember_mad.train("memorization", matmul_precision="highest", **kw)  # type: ignore[arg-type]
+        assert ember.get_matmul_precision() == "highest"
+        assert r.settings["matmul_precision"] == "highest"
+        r = ember_mad.train("memorization", **kw)  # type: ignore[arg-type]
+        assert ember.get_matmul_precision() == "high"  # MAD-Lab's
+        assert "matmul_precision" not in r.settings  # the default, as results before it
+    finally:
+        ember.set_matmul_precision(before)
+    with pytest.raises(ember_mad.MADError, match="matmul_precision must be 'high' or 'highest'"):
+        ember_mad.train("memorization", matmul_precision="medium", **kw)  # type: ignore[arg-type]

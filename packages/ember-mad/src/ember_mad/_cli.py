@@ -69,6 +69,11 @@ def register(sub: Any, prog: str | None = None) -> None:
                    help="a task parameter over the setting's, e.g. --param vocab_size=32")
     t.add_argument("--out", help="write DIR/result.json")
     t.add_argument("--no-progress", action="store_true", help="no per-epoch line")
+    t.add_argument("--stop-after", type=int, metavar="N",
+                   help="end after N epochs of the --epochs schedule (a probe of a run's start)")
+    t.add_argument("--matmul-precision", choices=["high", "highest"], default="high",
+                   help="float32 matrix products on torch: high (TF32 on GPUs, MAD-Lab's) or "
+                        "highest")
     t.set_defaults(run=_train)
 
     b = cmds.add_parser("benchmark", help="every task setting x lr x wd run, N at a time, "
@@ -126,7 +131,8 @@ def _train(args: argparse.Namespace) -> int:
                    task_params=chosen,
                    num_train_examples=args.num_train_examples or n_train,
                    num_test_examples=args.num_test_examples or n_test,
-                   progress=not args.no_progress, out=args.out)
+                   progress=not args.no_progress, out=args.out, stop_after=args.stop_after,
+                   matmul_precision=args.matmul_precision)
     print(result.summary())
     if args.out:
         print(f"result: {args.out}/result.json")

@@ -301,7 +301,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
           precision: str = "auto", compile: bool | str = "auto",
           task_params: Mapping[str, Any] | None = None, num_train_examples: int | None = None,
           num_test_examples: int | None = None, progress: bool = True,
-          out: str | os.PathLike[str] | None = None) -> TrainResult:
+          out: str | os.PathLike[str] | None = None, stop_after: int | None = None,
+          matmul_precision: str = "high") -> TrainResult:
     """Train a model of ``layers`` on a MAD task with MAD-Lab's protocol; return its result.
 
     The protocol (MAD-Lab's ``train.py``): the task's data drawn with ``seed``
@@ -335,6 +336,11 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
             atomically at the end. While it trains, ``out/progress`` holds the run so far
             (every 30 s at most, after an epoch); a run killed before its end resumes from
             there when called again with the same settings, with the same numbers.
+        stop_after: end the run after this many epochs of its ``epochs``-epoch schedule (a
+            probe of a run's first epochs with the run's own learning rates); default none.
+        matmul_precision: float32 matrix products on torch: ``"high"`` (MAD-Lab's
+            ``torch.set_float32_matmul_precision("high")``: TF32 on GPUs that have it) or
+            ``"highest"`` (full float32); recorded in ``settings`` when not ``"high"``.
 
     Returns:
         A :class:`TrainResult`.
@@ -356,6 +362,10 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
     epochs = _positive("epochs", epochs)
     batch_size = _positive("batch_size", batch_size)
     dim = _positive("dim", dim)
+    if stop_after is not None:
+        stop_after = _positive("stop_after", stop_after)
+    if matmul_precision not in ("high", "highest"):
+        raise MADError(f"matmul_precision must be 'high' or 'highest', got {matmul_precision!r}")
     from ._tasks import task_settings
 
     base = task_settings(task, "baseline")[0]
@@ -373,8 +383,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
     with ember.use_backend(backend):
         device = str(device or ember.get_default_device())
         precision, compile = _auto(backend, device, precision, compile)
-        if backend == "torch":
-            ember.set_matmul_precision("high")  # MAD-Lab's torch.set_float32_matmul_precision
+        # MAD-Lab's torch.set_float32_matmul_precision("high"); only torch's GPUs round by it
+        ember.set_matmul_precision(matmul_precision)
         model = build_model(data, layers, dim=dim, seed=seed)
         model.to(device=device)
         steps = -(-len(data.train_inputs) // batch_size)
@@ -392,6 +402,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
             "dim": dim, "seed": seed, "backend": backend, "device": device,
             "precision": precision, "compile": compile, "backbone": data.backbone,
             "parameters": int(model.num_parameters()), "versions": _versions(backend)}
+        if matmul_precision != "high":  # results written before the option have no entry
+            settings["matmul_precision"] = matmul_precision
         rng = np.random.default_rng(seed)
         saved = Progress.resume(out, run, settings)  # a killed run's epochs, if any
         if saved.rng is not None:
@@ -432,7 +444,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 history.append(row)
                 best = max(best, acc)
                 bar.show(epoch + 1, row, best, time.perf_counter() - t_start)
-                if acc >= STOP_ACCURACY:
+                if acc >= STOP_ACCURACY or (stop_after is not None and epoch + 1 >= stop_after):
                     break
                 if not math.isfinite(train_loss):  # NaN weights: nothing more to learn
                     diverged = epoch + 1
