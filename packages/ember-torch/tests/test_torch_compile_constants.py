@@ -82,3 +82,54 @@ def test_folding_keeps_the_graph_valid(n: int) -> None:
         out = module(torch.empty(4, device="cuda"))
     assert out.shape == (4,) and out.device.type == "cuda"
     assert len(dict(module.named_buffers())) == n
+
+
+def test_a_captured_graph_keeps_the_compiled_graph_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CUDA graph reads the compiled graph's constants (the folded buffers above) by
+    address, so the capture must keep the compiled graph, which owns them, alive for as long as
+    it replays. Before this, it kept nothing: the folded constants were freed after the first
+    call and their memory reused, and the MAD grid's steps read whatever came to live there.
+    The CUDA calls are stood in for (no GPU needed): only the ownership is checked here."""
+    import gc
+    import weakref
+
+    from ember_torch import _compiler
+
+    class _Stream:
+        def wait_stream(self, other: object) -> None:
+            pass
+
+    class _Graph:
+        def replay(self) -> None:
+            pass
+
+    class _Context:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def __enter__(self) -> None:
+            pass
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    monkeypatch.setattr(torch.cuda, "Stream", _Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", _Stream)
+    monkeypatch.setattr(torch.cuda, "stream", _Context)
+    monkeypatch.setattr(torch.cuda, "graph", _Context)
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", _Graph)
+
+    class Compiled:  # stands in for _Inductor: owns a constant the kernels read
+        def __init__(self) -> None:
+            self.constant = torch.arange(4.0)
+
+        def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
+            return [x * self.constant]
+
+    compiled = Compiled()
+    alive = weakref.ref(compiled)
+    captured = _compiler.CapturedGraph(compiled, (torch.ones(4),))
+    del compiled
+    gc.collect()
+    assert alive() is not None, "the compiled graph (and its constants) was freed after capture"
+    assert captured.graph is alive()

@@ -219,6 +219,10 @@ class CapturedGraph:
     count = 0
 
     def __init__(self, graph: Callable[..., Any], natives: tuple[Any, ...]) -> None:
+        # the CUDA graph reads memory the compiled graph owns (its module's buffers: the folded
+        # host constants; inductor's constants) by address: it must outlive every replay, or
+        # that memory goes back to the allocator and later allocations overwrite what it reads
+        self.graph = graph
         self.slots = [i for i, x in enumerate(natives) if isinstance(x, torch.Tensor)]
         self.inputs = [x.clone() if isinstance(x, torch.Tensor) else x for x in natives]
         side = torch.cuda.Stream()  # warm-up (inductor's first call compiles) off the main stream
