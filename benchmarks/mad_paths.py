@@ -25,8 +25,9 @@ loss. The paths, all torch float32 on ``--device``:
 The paths round differently, so their losses part in the later digits; a path whose loss goes
 another way (rising where the others fall) is the one to look into. The GPU grids' compression
 runs at lr 5e-4 did not learn where the same runs on the CPU do (MH Hyena's first three epochs:
-2.56, 2.65, 2.73 on the GPU, 2.56, 2.39, 2.26 on the CPU; `docs/mad.md`): this tells which part
-of the GPU's path does it.
+2.56, 2.65, 2.73 on the GPU, 2.56, 2.39, 2.26 on the CPU; `docs/mad.md`). The likely cause,
+a captured CUDA graph reading freed constants, is fixed since; this checks that every path now
+follows the CPU's, and shows which does not if one still strays.
 """
 
 from __future__ import annotations
