@@ -44,6 +44,30 @@ def test_compiled_function_outputs_stay_valid(captures: Callable[[], int]) -> No
     assert captures() == 1  # one signature, one capture, replayed
 
 
+def test_a_replay_reads_its_constants_after_the_allocator_reused_memory(
+        captures: Callable[[], int]) -> None:
+    """A host table in the function is folded onto the GPU before capture, and the CUDA graph
+    reads it by address: after many tensors are allocated, filled with NaN and freed, a replay
+    still reads the table (the compiled graph that owns it was freed after the capture before
+    ``CapturedGraph`` kept it, and its memory was handed out again)."""
+    import gc
+
+    table = np.arange(64, dtype=np.float32)
+    with ember.use_backend("torch"):
+        f = ember.compile(lambda a: a * ember.asarray(table, device=a.device))
+        x = ember.ones((64,), device="cuda")
+        first = f(x).numpy()
+        gc.collect()
+        junk = [torch.full((n,), float("nan"), device="cuda")
+                for n in (16, 64, 256, 1024, 4096) for _ in range(2000)]
+        del junk
+        gc.collect()
+        second = f(x).numpy()
+    np.testing.assert_array_equal(first, table)
+    np.testing.assert_array_equal(second, table)
+    assert captures() == 1
+
+
 def _train(compiled: bool, steps: int = 6) -> tuple[list[float], list[np.ndarray]]:
     with ember.use_backend("torch"), ember_nn.seeded(0):
         model = ember_nn.Sequential(ember_nn.Dense(6, 32), ember_nn.GELU(),
