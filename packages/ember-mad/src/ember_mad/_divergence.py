@@ -25,18 +25,18 @@ from typing import Any
 
 import ember
 
+from ._progress import load_run_state
+
 __all__ = ["EpochStart", "describe", "locate_divergence"]
 
 
 def _copy(value: Any) -> Any:
-    """``value`` with every tensor in it copied (the optimiser's update may donate, and so
-    overwrite, the tensors it is given)."""
+    """``value`` with every tensor in it (nested in dicts) copied: the optimiser's update may
+    donate, and so overwrite, the tensors it is given."""
     if isinstance(value, ember.Tensor):
         return ember.asarray(value, copy=True)
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_copy(v) for v in value)
     return value
 
 
@@ -50,16 +50,14 @@ class EpochStart:
 
     @classmethod
     def take(cls, run: Any) -> EpochStart:
-        return cls(_copy(run.model.state_dict()), _copy(run.optimizer.state_dict()),
-                   _copy(run.mixed.state_dict()) if run.mixed is not None else None)
+        # the optimiser's state_dict copies its slots already; the mixed-precision state is
+        # JSON-able numbers
+        return cls(_copy(run.model.state_dict()), run.optimizer.state_dict(),
+                   run.mixed.state_dict() if run.mixed is not None else None)
 
     def restore(self, run: Any) -> None:
         """Load a copy of this state into ``run`` (a ``_Run``), which may replay from it."""
-        run.model.load_state_dict(_copy(self.weights))
-        run.optimizer.load_state_dict(_copy(self.optimizer))
-        if run.mixed is not None and self.mixed is not None:
-            run.mixed.load_state_dict(_copy(self.mixed))
-            run.mixed.sync()
+        load_run_state(run, _copy(self.weights), _copy(self.optimizer), self.mixed)
 
 
 def _first_nonfinite(step: Callable[[ember.Tensor, ember.Tensor], ember.Tensor],

@@ -23,12 +23,24 @@ from typing import Any
 
 import ember_nn
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "load_run_state"]
 
 #: the shortest time between two saves
 SAVE_SECONDS = 30.0
 #: settings that may differ between the killed run and its resumption
 _FREE = ("versions",)
+
+
+def load_run_state(run: Any, weights: Mapping[str, Any], optimizer: Mapping[str, Any] | None,
+                   mixed: Mapping[str, Any] | None) -> None:
+    """Load weights, the optimiser's ``state_dict`` and the mixed-precision state (where the run
+    has one) into ``run`` (a ``_Run``): a resumed run and a replayed epoch both start so."""
+    run.model.load_state_dict(weights)
+    if optimizer is not None:
+        run.optimizer.load_state_dict(optimizer)
+    if run.mixed is not None and mixed is not None:
+        run.mixed.load_state_dict(mixed)
+        run.mixed.sync()
 
 
 @dataclass
@@ -70,12 +82,9 @@ class Progress:
             print(f"ember mad: {cls.path(out)} holds a run of other settings ({', '.join(diff)}); "
                   "starting over", file=sys.stderr)
             return cls()
-        run.model.load_state_dict(ck.model.state_dict())
-        if ck.optimizer is not None:
-            run.optimizer.load_state_dict(ck.optimizer.state_dict())
-        if run.mixed is not None:
-            run.mixed.load_state_dict(extra["mixed_precision"])
-            run.mixed.sync()
+        load_run_state(run, ck.model.state_dict(),
+                       ck.optimizer.state_dict() if ck.optimizer is not None else None,
+                       extra.get("mixed_precision"))
         p = cls(history=list(extra["history"]), train_seconds=float(extra["train_seconds"]),
                 seconds=float(extra["seconds"]), tokens=int(extra["tokens"]), rng=extra["rng"])
         print(f"ember mad: resuming {cls.path(out)} after epoch {p.epoch}", file=sys.stderr)

@@ -394,6 +394,12 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
             return ember.asarray(a, device=device)
 
         x_train, y_train = put(data.train_inputs), put(data.train_targets)
+
+        def batch(order: ember.Tensor, i: int) -> tuple[ember.Tensor, ember.Tensor]:
+            """The epoch's ``i``-th training batch, ``order`` its shuffled indices."""
+            idx = order[i * batch_size:(i + 1) * batch_size]
+            return ember.take(x_train, idx, axis=0), ember.take(y_train, idx, axis=0)
+
         x_test, y_test = put(data.test_inputs), put(data.test_targets)
         settings = {
             "task": task, "task_params": dict(data.params), "num_train_examples": int(n_train),
@@ -424,8 +430,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                 start = EpochStart.take(run)  # to replay this epoch should its loss be NaN
                 total: ember.Tensor | None = None
                 for i in range(steps):
-                    idx = order[i * batch_size:(i + 1) * batch_size]
-                    xb, yb = ember.take(x_train, idx, axis=0), ember.take(y_train, idx, axis=0)
+                    xb, yb = batch(order, i)
                     loss = run.step(xb, yb) * float(xb.shape[0])
                     total = loss if total is None else total + loss
                 assert total is not None  # an epoch has at least one step
@@ -448,9 +453,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                     break
                 if not math.isfinite(train_loss):  # NaN weights: nothing more to learn
                     diverged = epoch + 1
-                    batches = [(ember.take(x_train, idx, axis=0), ember.take(y_train, idx, axis=0))
-                               for idx in (order[i * batch_size:(i + 1) * batch_size]
-                                           for i in range(steps))]
+                    batches = [batch(order, i) for i in range(steps)]
                     eager = build_model(data, layers, dim=dim, seed=seed)
                     eager.to(device=device)
                     divergence = locate_divergence(diverged, start, run, _Run(
