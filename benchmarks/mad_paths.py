@@ -140,6 +140,8 @@ def main() -> int:
     for name, device, options, env in runs:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         histories[name] = run_path(name, args, device, options, env)
+        losses = ", ".join(f"{e['train_loss']:.4f}" for e in histories[name])
+        print(f"{name}: training loss {losses or '(failed)'}", file=sys.stderr, flush=True)
     print(f"{args.task} {args.layers} lr={args.lr:g} wd={args.wd:g}: training loss / test loss "
           f"by epoch")
     print("| epoch | " + " | ".join(histories) + " |")

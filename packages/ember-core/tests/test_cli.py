@@ -61,3 +61,15 @@ def test_ops_markdown_has_a_row_and_status_per_backend() -> None:
     for spec in ember.CATALOGUE:
         row = next(line for line in text.splitlines() if line.startswith(f"| `{spec.name}` |"))
         assert row.count("|") == 5 + len(ember.backends(probe=False))
+
+
+def test_ctrl_c_ends_a_command_with_130_and_no_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from ember import _cli
+
+    def interrupted(as_json: bool) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_cli, "info", interrupted)
+    assert _cli.main(["info"]) == 130
+    assert capsys.readouterr().err == "ember: interrupted\n"

@@ -103,8 +103,48 @@ def test_benchmark_resumes(tmp_path: Path) -> None:
     lines.clear()
     ember_mad.benchmark(["mlp", "swiglu"], log=lines.append, **kw)  # type: ignore[arg-type]
     assert lines[0].startswith("4 runs, 3 done already, 1 to run")
+    # a call for part of the grid runs that part; the directory's plan and report keep it all
+    (tmp_path / "compression" / "baseline" / "lr1e-3_wd0" / "result.json").unlink()
+    lines.clear()
+    part = {**kw, "tasks": "compression", "wds": [0.0]}
+    s = ember_mad.benchmark(["mlp", "swiglu"], log=lines.append, **part)  # type: ignore[arg-type]
+    assert lines[0].startswith("1 runs, 0 done already, 1 to run")
+    assert (s["runs_done"], s["runs_planned"], s["missing"]) == (4, 4, [])
+    config = json.loads((tmp_path / "benchmark.json").read_text())
+    assert (config["tasks"], config["wds"]) == (["memorization", "compression"], [0.0, 0.1])
     with pytest.raises(ember_mad.MADError, match="holds a benchmark with other settings"):
         ember_mad.benchmark(["mlp"], log=lines.append, **kw)  # type: ignore[arg-type]
+
+
+def test_interrupted_benchmark_stops_its_runs(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C (here: raised where the first finished run is logged) stops the runs still going,
+    says how to resume, and the command exits 130 without a traceback."""
+    lines: list[str] = []
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if line.startswith("[1/"):
+            raise KeyboardInterrupt
+
+    kw = dict(out=tmp_path, tasks="memorization", lrs=[1e-3], epochs=1, dim=8, jobs=1,
+              backend="numpy", train_args=TINY_RUN)
+    with pytest.raises(KeyboardInterrupt):
+        ember_mad.benchmark(["mlp"], log=log, **kw)  # type: ignore[arg-type]
+    assert lines[-1] == ("interrupted after 1 of 2 runs; stopping the 0 running (each goes on "
+                         "from its last saved progress when the same command runs again)")
+    done = [r.done for r in ember_mad.plan_runs(tmp_path, tasks="memorization", lrs=[1e-3])]
+    assert done == [True, False]
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("ember_mad._benchmark._run_all", interrupted)
+        code = main(["benchmark", "--layers", "mlp", "--out", str(tmp_path / "cli"), "--tasks",
+                     "memorization", "--lrs", "1e-3", "--epochs", "1", "--dim", "8",
+                     "--backend", "numpy"])
+    assert code == 130 and "ember mad: interrupted" in capsys.readouterr().err
 
 
 def test_failed_run_is_reported_and_retried(tmp_path: Path) -> None:

@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for s in CATALOGUE:
                     print(f"{s.name:36s} {'primitive' if s.primitive else 'composite':10s} {s.summary}")
+    except KeyboardInterrupt:
+        print("ember: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:  # pragma: no cover - printed for humans
         from ._errors import EmberError
 

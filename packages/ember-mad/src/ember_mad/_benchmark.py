@@ -123,11 +123,13 @@ def plan_runs(out: str | os.PathLike[str], *, protocol: str = "baseline",
     return runs
 
 
-def _check_config(out: Path, config: dict[str, Any]) -> None:
-    """The directory's recorded benchmark must be this one (the same layers, epochs ...)."""
+def _check_config(out: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The directory's recorded benchmark must be this one (the same layers, epochs ...);
+    returns the record to write: ``config``, its grid widened to the directory's (a call for
+    some tasks or rates of a grid runs those, and the grid's report still covers all of it)."""
     path = out / CONFIG_FILE
     if not path.is_file():
-        return
+        return config
     old = json.loads(path.read_text(encoding="utf-8"))
     keys = ("layers", "epochs", "dim", "batch_size", "seed", "precision", "train_args")
     diff = [k for k in keys if old.get(k) != config.get(k)]
@@ -135,6 +137,13 @@ def _check_config(out: Path, config: dict[str, Any]) -> None:
         what = ", ".join(f"{k}: {old.get(k)!r} there, {config.get(k)!r} now" for k in diff)
         raise MADError(f"{out} holds a benchmark with other settings ({what}); use another "
                        f"--out directory, or the same settings to resume it")
+    tasks = set(config["tasks"]) | set(old.get("tasks") or ())
+    return config | {
+        "protocol": "full" if "full" in (old.get("protocol"), config["protocol"])
+        else config["protocol"],
+        "tasks": [t for t in TASKS if t in tasks],
+        "lrs": sorted(set(config["lrs"]) | set(old.get("lrs") or ())),
+        "wds": sorted(set(config["wds"]) | set(old.get("wds") or ()))}
 
 
 def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
@@ -188,8 +197,7 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
               "epochs": epochs, "dim": dim, "batch_size": batch_size, "seed": seed,
               "precision": precision, "backend": backend, "device": device,
               "train_args": list(train_args)}
-    _check_config(outdir, config)
-    _write_json(outdir / CONFIG_FILE, config)
+    _write_json(outdir / CONFIG_FILE, _check_config(outdir, config))
     common = ["--layers", ",".join(layers), "--epochs", str(epochs), "--dim", str(dim),
               "--batch-size", str(batch_size), "--seed", str(seed), "--precision", precision,
               "--compile", str(compile).lower()]
@@ -242,6 +250,10 @@ def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
                     failed += 1
                     tail = _tail(spec.directory / "log.txt")
                     log(f"{where}: FAILED (exit {rc}); see {spec.directory / 'log.txt'}: {tail}")
+    except KeyboardInterrupt:
+        log(f"interrupted after {finished} of {len(todo)} runs; stopping the {len(running)} "
+            f"running (each goes on from its last saved progress when the same command runs again)")
+        raise
     finally:
         for _spec, proc, logf, _ in running:  # interrupted: stop the runs this call started
             proc.terminate()

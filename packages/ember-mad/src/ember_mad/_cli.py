@@ -196,3 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     except ember.EmberError as exc:
         print(f"ember mad: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("ember mad: interrupted", file=sys.stderr)
+        return 130
