@@ -108,7 +108,7 @@ def test_benchmark_resumes(tmp_path: Path) -> None:
     lines.clear()
     part = {**kw, "tasks": "compression", "wds": [0.0]}
     s = ember_mad.benchmark(["mlp", "swiglu"], log=lines.append, **part)  # type: ignore[arg-type]
-    assert lines[0].startswith("1 runs, 0 done already, 1 to run")
+    assert lines[0].startswith("1 run, 0 done already, 1 to run")
     assert (s["runs_done"], s["runs_planned"], s["missing"]) == (4, 4, [])
     config = json.loads((tmp_path / "benchmark.json").read_text())
     assert (config["tasks"], config["wds"]) == (["memorization", "compression"], [0.0, 0.1])

@@ -209,7 +209,7 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     # the grid's likeliest winners first (the highest rates), every task's in turn, so a grid
     # cut short (a time limit, a killed job) still has a result for each task
     todo = sorted((r for r in runs if not r.done), key=lambda r: (-r.lr, r.weight_decay))
-    log(f"{len(runs)} runs, {len(runs) - len(todo)} done already, {len(todo)} to run, "
+    log(f"{len(runs)} run{'s' * (len(runs) != 1)}, {len(runs) - len(todo)} done already, {len(todo)} to run, "
         f"{jobs} at a time -> {outdir}")
     _run_all(todo, common, jobs, log)
     return report(outdir, log=log)
