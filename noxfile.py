@@ -86,11 +86,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy on ember-core (the package every other one builds on), ember-nn and ember-mad."""
-    session.install("mypy>=1.11", PKG["ember-core"], PKG["ember-nn"], PKG["ember-mad"], "pytest",
-                    "hypothesis", "numpy>=2.0")
-    session.run("mypy", "packages/ember-core/src/ember", "packages/ember-nn/src/ember_nn",
-                "packages/ember-mad/src/ember_mad")
+    """mypy on ember-core (the package every other one builds on), ember-torch (its kernels
+    against torch's own stubs), ember-nn and ember-mad."""
+    session.install("mypy>=1.11", PKG["ember-core"], PKG["ember-torch"], PKG["ember-nn"],
+                    PKG["ember-mad"], "pytest", "hypothesis", "numpy>=2.0")
+    session.run("mypy", "packages/ember-core/src/ember", "packages/ember-torch/src/ember_torch",
+                "packages/ember-nn/src/ember_nn", "packages/ember-mad/src/ember_mad")
 
 
 @nox.session(python=PYTHON)

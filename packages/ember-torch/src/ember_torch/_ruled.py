@@ -24,7 +24,7 @@ def ruled(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
     class _Function(torch.autograd.Function):
         @staticmethod
-        def forward(ctx: Any, args: tuple[Any, ...], *arrays: Any) -> Any:  # type: ignore[override]
+        def forward(ctx: Any, args: tuple[Any, ...], *arrays: Any) -> Any:
             ctx.args = args
             full = _fill(args, arrays)
             out = fn(*full)
@@ -32,7 +32,7 @@ def ruled(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             return out
 
         @staticmethod
-        def backward(ctx: Any, g: Any) -> Any:  # type: ignore[override]
+        def backward(ctx: Any, g: Any) -> Any:
             *arrays, out = ctx.saved_tensors
             root = load_backend("torch")
             full = [Tensor(a, root) if isinstance(a, torch.Tensor) else a

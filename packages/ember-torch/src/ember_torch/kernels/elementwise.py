@@ -198,12 +198,12 @@ class _FloorDivide(torch.autograd.Function):
     """floor_divide with a zero gradient (torch has no derivative for it; ember's is 0)."""
 
     @staticmethod
-    def forward(ctx: Any, x1: Any, x2: Any) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x1: Any, x2: Any) -> Tensor:
         ctx.like = tuple(x if isinstance(x, Tensor) else None for x in (x1, x2))
         return torch.floor_divide(x1, x2)
 
     @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple[Any, Any]:  # type: ignore[override]
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, ...]:
         return tuple(None if x is None else torch.zeros_like(x) for x in ctx.like)
 
 

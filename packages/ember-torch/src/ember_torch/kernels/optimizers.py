@@ -18,7 +18,7 @@ __all__ = ["nn_adam_update", "nn_rmsprop_update", "nn_sgd_update"]
 _FUSED_DEVICES = frozenset({"cpu", "cuda", "mps", "xpu"})
 _FUSED_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
 
-TL = list[Tensor]
+TL = list[Tensor] | tuple[Tensor, ...]  # torch's _foreach ops take either, return tuples
 
 
 def _fused(params: TL) -> bool:

@@ -70,12 +70,13 @@ def _sequence(run: Run, x: Tensor, hx: list[Tensor], lengths: Tensor | None,
     idx = _reversed_index(lens, steps, x.device) if reverse else None
     xs = _gather(x, idx) if idx is not None else x
     packed = pack_padded_sequence(xs, lens, enforce_sorted=False)
-    order = packed.sorted_indices
+    order, unorder = packed.sorted_indices, packed.unsorted_indices
+    assert order is not None and unorder is not None  # set by enforce_sorted=False
     y_data, states = run(packed.data, packed.batch_sizes,
                          [h.index_select(1, order) for h in hs])
-    y, _ = pad_packed_sequence(PackedSequence(y_data, packed.batch_sizes, order,
-                                              packed.unsorted_indices), total_length=steps)
-    finals = [s.index_select(1, packed.unsorted_indices).squeeze(0) for s in states]
+    y, _ = pad_packed_sequence(PackedSequence(y_data, packed.batch_sizes, order, unorder),
+                               total_length=steps)
+    finals = [s.index_select(1, unorder).squeeze(0) for s in states]
     if idx is not None:
         y = _gather(y, idx)
     if bool(empty.any()):
