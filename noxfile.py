@@ -86,12 +86,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy on ember-core (the package every other one builds on), ember-torch (its kernels
-    against torch's own stubs), ember-nn and ember-mad."""
-    session.install("mypy>=1.11", PKG["ember-core"], PKG["ember-torch"], PKG["ember-nn"],
-                    PKG["ember-mad"], "pytest", "hypothesis", "numpy>=2.0")
-    session.run("mypy", "packages/ember-core/src/ember", "packages/ember-torch/src/ember_torch",
-                "packages/ember-nn/src/ember_nn", "packages/ember-mad/src/ember_mad")
+    """mypy on every package: ember-core, the three backends (their kernels against NumPy's,
+    torch's and MLX's own stubs), ember-nn and ember-mad."""
+    session.install("mypy>=1.11", *PKG.values(), "pytest", "hypothesis", "numpy>=2.0")
+    modules = {name: "ember" if name == "ember-core" else name.replace("-", "_") for name in PKG}
+    session.run("mypy", *(f"packages/{name}/src/{module}" for name, module in modules.items()))
 
 
 @nox.session(python=PYTHON)

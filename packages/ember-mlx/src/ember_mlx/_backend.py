@@ -285,7 +285,7 @@ def create_backend() -> ember.Backend:
     all_dtypes = frozenset(DTYPES)
     return ember.Backend(
         name="mlx",
-        version=mx.__version__,
+        version=mx.__version__,  # type: ignore[attr-defined]  # set at runtime, not in the stubs
         kernels=kernel_table(),
         arrays=ember.NativeArrays(types=(mx.array,), dtypes=DTYPES, to_numpy=_to_numpy),
         devices=ember.NativeDevices(names=_devices, default=_default_device, of=_device_of,

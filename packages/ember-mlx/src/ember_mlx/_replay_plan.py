@@ -120,7 +120,7 @@ class _Plan:
                  "source_input", "steps")
 
     def __init__(self) -> None:
-        self.steps: list[tuple[Any, list[Any], list[tuple[int, int, int]]]] = []
+        self.steps: list[tuple[Any, tuple[Any, ...], list[tuple[int, int, int]]]] = []
         self.inputs: list[int] = []  # tape slot of each vjp input (leaf sources, then deltas)
         self.n_leaf = 0  # inputs before the deltas
         self.source_input: dict[int, int] = {}  # source slot -> vjp input index
@@ -309,11 +309,11 @@ def _plan(request: GradientRequest, root: Any, targets: list[int], src_slots: li
         p.steps.append((fn, specs, outs))
         key_steps.append((name, specs, tuple(outs)))
     for t in targets:
-        k = val_of.get(t)
-        if k is not None:
-            if k in delta_of_val:
-                p.connected.add(delta_of_val[k])
-            p.outputs.append(("v", k))
+        kt = val_of.get(t)
+        if kt is not None:
+            if kt in delta_of_val:
+                p.connected.add(delta_of_val[kt])
+            p.outputs.append(("v", kt))
         elif t in p.source_input:
             p.connected.add(p.source_input[t])
             p.outputs.append(("i", p.source_input[t]))

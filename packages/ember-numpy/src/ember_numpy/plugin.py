@@ -4,7 +4,7 @@ from ember.hookspecs import hookimpl
 
 
 @hookimpl
-def ember_register_backends(register):  # type: ignore[no-untyped-def]
+def ember_register_backends(register):
     register(
         "numpy", "ember_numpy._backend:create_backend", distribution="ember-numpy", native="numpy"
     )

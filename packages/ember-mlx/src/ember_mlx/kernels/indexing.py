@@ -3,6 +3,8 @@ values)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import mlx.core as mx
 
 from .._lazy_numpy import np
@@ -22,7 +24,7 @@ def _has_bool(key) -> bool:
 def _expand_bool(x, key):
     """Replace boolean-mask items by their nonzero() integer arrays (NumPy's definition of a
     boolean index). Evaluates the masks on the host: the result shape depends on their values."""
-    out = []
+    out: list[Any] = []
     for k in key:
         if isinstance(k, mx.array) and k.dtype == mx.bool_:
             if k.ndim == 0:

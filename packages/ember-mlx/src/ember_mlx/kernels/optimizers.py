@@ -84,7 +84,7 @@ def nn_adam_update(params: AL, grads: AL, exp_avgs: AL, exp_avg_sqs: AL, lr: Any
     fixed = {"beta1": beta1, "beta2": beta2, "eps": eps, "weight_decay": weight_decay}
     # with array lr or step the scalars are derived in the function: the others are constants
     key = ("adam", weight_decay != 0, decoupled, half, *(fixed.values() if arrays else ()))
-    names = ("weight_decay", "1 - beta1", "beta2", "1 - beta2", "eps", "1 - lr * weight_decay")
+    names: tuple[str, ...] = ("weight_decay", "1 - beta1", "beta2", "1 - beta2", "eps", "1 - lr * weight_decay")
     names += ("lr / bc1", "1 / sqrt(bc2)") if half else ("step_size", "eps_hat")
 
     def build() -> Callable[..., Any]:

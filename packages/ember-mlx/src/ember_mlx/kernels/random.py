@@ -35,7 +35,7 @@ def _rounds(j, keys):
     zero = mx.zeros_like(j).astype(mx.uint32)
     x = (j.astype(mx.uint32), (j >> 32).astype(mx.uint32), zero, zero)
     ks = [(keys[2 * r], keys[2 * r + 1]) for r in range(ROUNDS)]
-    return mx.stack(philox_rounds(x, ks, _mulhilo), axis=1)
+    return mx.stack(list(philox_rounds(x, ks, _mulhilo)), axis=1)
 
 
 _compiled_rounds = checked(mx.compile(_rounds, shapeless=True), _rounds, mx.eval)

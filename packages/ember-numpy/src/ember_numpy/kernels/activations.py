@@ -38,7 +38,7 @@ def nn_log_softmax(x: Any, axis: int) -> Any:
 def nn_logsumexp(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     if x.size == 0:
         with np.errstate(divide="ignore"):  # log(0) = -inf over empty slices, by design
-            return np.log(np.add.reduce(np.exp(x), axis=axis, keepdims=keepdims))
+            return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
     m = _shift(x, axis)
     out = np.log(np.add.reduce(np.exp(x - m), axis=axis, keepdims=True)) + m
     if not keepdims:

@@ -21,8 +21,8 @@ def _acc_dtype(x: Any, dtype: Any) -> Any:
     return _INT64 if x.dtype.kind == "b" else x.dtype
 
 
-_add_reduce = np.add.reduce
-_multiply_reduce = np.multiply.reduce
+_add_reduce: Any = np.add.reduce  # typed Any: numpy's stubs take no keepdims: bool here
+_multiply_reduce: Any = np.multiply.reduce
 
 
 def sum(x: Any, axis: tuple[int, ...] | None, dtype: Any, keepdims: bool) -> Any:

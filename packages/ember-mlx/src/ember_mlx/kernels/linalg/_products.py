@@ -53,7 +53,7 @@ def tensordot(x1, x2, axes):
         q = mx.transpose(x2, a2 + free2).reshape(k, n)
         shape = tuple(x1.shape[i] for i in free1) + tuple(x2.shape[i] for i in free2)
         return _int_matmul(p, q).reshape(shape)
-    return mx.tensordot(x1, x2, axes=(list(axes[0]), list(axes[1])))
+    return mx.tensordot(x1, x2, axes=[list(axes[0]), list(axes[1])])
 
 
 def linalg_cross(x1, x2, axis):
