@@ -71,6 +71,40 @@ def test_report_aggregates_by_hand(tmp_path: Path) -> None:
     assert any("21 planned run(s) have no result yet" in ln for ln in lines)
 
 
+def test_report_tells_stopped_interrupted_and_failed_runs(tmp_path: Path) -> None:
+    """Of the planned runs without a result: one with saved progress is stopped (after its
+    epochs, resumed), one whose log ends in a Ctrl-C is interrupted, one whose log ends in an
+    error failed, one without a log has not started."""
+    import ember_nn
+
+    _fake(tmp_path, "memorization", "baseline", "1e-3", "0", 0.9, 0.9)
+    (tmp_path / "benchmark.json").write_text(json.dumps(
+        {"protocol": "baseline", "tasks": ["memorization"], "lrs": [1e-4, 1e-3],
+         "wds": [0.0, 0.1], "layers": list(ember_mad.DEFAULT_LAYERS)}))
+    base = tmp_path / "memorization" / "baseline"
+    ember_nn.save(ember_nn.Dense(2, 2), base / "lr1e-3_wd0.1" / "progress",
+                  extra={"history": [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]})
+    (base / "lr1e-3_wd0.1" / "log.txt").write_text("epoch 3\nember mad: interrupted\n")
+    (base / "lr1e-4_wd0").mkdir(parents=True)
+    (base / "lr1e-4_wd0" / "log.txt").write_text("Traceback ...\nKeyboardInterrupt\n")
+    (base / "lr1e-4_wd0.1").mkdir(parents=True)
+    (base / "lr1e-4_wd0.1" / "log.txt").write_text("ember mad: error: out of memory\n")
+    lines: list[str] = []
+    s = ember_mad.report(tmp_path, plot=False, log=lines.append)
+    assert s["stopped"] == {"memorization/baseline/lr1e-3_wd0.1": 3}
+    assert s["interrupted"] == ["memorization/baseline/lr1e-4_wd0"]
+    assert s["failed"] == ["memorization/baseline/lr1e-4_wd0.1"]
+    md = (tmp_path / "scores.md").read_text()
+    assert ("- memorization/baseline/lr1e-3_wd0.1 (stopped after epoch 3; the same benchmark "
+            "command resumes it)") in md
+    assert "- memorization/baseline/lr1e-4_wd0 (interrupted before its first save; it starts " \
+           "over)" in md
+    assert "- memorization/baseline/lr1e-4_wd0.1 (failed: see its log.txt)" in md
+    assert ("3 planned run(s) have no result yet (1 stopped part-way, resumed by the same "
+            "command; 1 interrupted before their first save; 1 failed); scores.md lists them"
+            in "".join(lines))
+
+
 def test_report_shortened_and_other_layers(tmp_path: Path) -> None:
     _fake(tmp_path, "memorization", "baseline", "1e-4", "0", 0.5, 0.5, layers=("mlp",),
           epochs=20)
@@ -127,14 +161,21 @@ def test_interrupted_benchmark_stops_its_runs(tmp_path: Path,
         if line.startswith("[1/"):
             raise KeyboardInterrupt
 
-    kw = dict(out=tmp_path, tasks="memorization", lrs=[1e-3], epochs=1, dim=8, jobs=1,
+    kw = dict(out=tmp_path, tasks="memorization", lrs=[1e-3], epochs=1, dim=8, jobs=2,
               backend="numpy", train_args=TINY_RUN)
     with pytest.raises(KeyboardInterrupt):
         ember_mad.benchmark(["mlp"], log=log, **kw)  # type: ignore[arg-type]
-    assert lines[-1] == ("interrupted after 1 of 2 runs; stopping the 0 running (each goes on "
+    assert lines[-1] == ("interrupted after 1 of 2 runs; stopping the 1 running (each goes on "
                          "from its last saved progress when the same command runs again)")
-    done = [r.done for r in ember_mad.plan_runs(tmp_path, tasks="memorization", lrs=[1e-3])]
-    assert done == [True, False]
+    # the run that was going (or had just ended, unlogged) is marked in its log as stopped
+    logged = lines[-2].split()[3]  # "[1/2] memorization baseline lrX_wdY: ..."
+    other = [r for r in ember_mad.plan_runs(tmp_path, tasks="memorization", lrs=[1e-3])
+             if r.directory.name != logged.rstrip(":")]
+    assert len(other) == 1
+    assert (other[0].directory / "log.txt").read_text().rstrip().endswith(
+        "ember mad benchmark: stopped this run")
+    s = ember_mad.report(tmp_path, plot=False, log=None)
+    assert s["failed"] == [] and len(s["missing"]) == len(s["interrupted"]) <= 1
 
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt

@@ -17,7 +17,7 @@ from ckpt_support import trained as _trained
 from ckpt_support import values as _bytes
 from ember.testing import loadable_backends
 from ember_nn import CheckpointError
-from ember_nn.io import Checkpoint, load, load_checkpoint, load_weights, save
+from ember_nn.io import Checkpoint, load, load_checkpoint, load_weights, read_extra, save
 from ember_nn.io import _checkpoint_store as store
 from ember_nn.io import _safetensors as st
 from ember_nn.optim._optimizers import SGD, Adam
@@ -63,6 +63,18 @@ def test_config_json_records_the_format(backend: str, tmp_path: Path) -> None:
         for n in ("config.json", "model.safetensors"))  # what `sha256sum -c` reads
     weights = st.load_file(files / "model.safetensors")
     assert {k: v.dtype for k, v in weights.items()} == {k: v.dtype for k, v in m.state_dict().items()}
+
+
+def test_read_extra_reads_the_newest_extra_without_the_weights(backend: str,
+                                                              tmp_path: Path) -> None:
+    m = _trained()
+    save(m, tmp_path / "ckpt", extra={"epoch": 1})
+    out = save(m, tmp_path / "ckpt", extra={"epoch": 2, "history": [0.5, 0.25]})
+    (newest(out) / "model.safetensors").write_bytes(b"not read")
+    assert read_extra(out) == {"epoch": 2, "history": [0.5, 0.25]}
+    (newest(out) / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError):
+        read_extra(out)
 
 
 def test_cross_backend_load_gives_equal_values(backend: str, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import MADError
+from ._progress import STOPPED_LINE
 from ._tasks import LR_GRID, TASKS, WD_GRID, check_task, task_settings
 from ._train import DEFAULT_LAYERS, _positive, _weight_decay, _write_json, check_layers
 
@@ -258,6 +259,7 @@ def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
         for _spec, proc, logf, _ in running:  # interrupted: stop the runs this call started
             proc.terminate()
             proc.wait()
+            logf.write(f"\n{STOPPED_LINE}\n")
             logf.close()
     if failed:
         log(f"{failed} run(s) failed; run the same command again to retry them")

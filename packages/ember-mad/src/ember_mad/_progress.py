@@ -23,12 +23,28 @@ from typing import Any
 
 import ember_nn
 
-__all__ = ["Progress", "load_run_state"]
+__all__ = ["STOPPED_LINE", "Progress", "load_run_state", "saved_epochs"]
 
 #: the shortest time between two saves
 SAVE_SECONDS = 30.0
+#: the line ``benchmark`` appends to the log of a run it stops (the report tells it from a failure)
+STOPPED_LINE = "ember mad benchmark: stopped this run"
 #: settings that may differ between the killed run and its resumption
 _FREE = ("versions",)
+
+
+def saved_epochs(out: str | os.PathLike[str]) -> int | None:
+    """How many epochs the saved progress in the run directory ``out`` holds; None where there
+    is none or it cannot be read (the run was killed before its first save completed)."""
+    path = Progress.path(out)
+    if not path.is_dir():
+        return None
+    try:
+        extra = ember_nn.io.read_extra(path)
+    except ember_nn.CheckpointError:
+        return None
+    history = extra.get("history") if isinstance(extra, dict) else None
+    return len(history) if isinstance(history, list) else None
 
 
 def load_run_state(run: Any, weights: Mapping[str, Any], optimizer: Mapping[str, Any] | None,

@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import MADError
+from ._progress import STOPPED_LINE, saved_epochs
 from ._scoring import PAPER_SCORES, mad_score, setting_result, task_score
 from ._tasks import TASKS, task_settings
 from ._train import _write_json
 
 __all__ = ["format_scores", "report", "score_runs"]
+
+#: the last line of a stopped run's log: Python's traceback of a Ctrl-C, ``ember mad``'s own
+#: message, and the line ``benchmark`` appends to the runs it stops
+INTERRUPTED_ENDINGS = ("KeyboardInterrupt", "ember mad: interrupted", STOPPED_LINE)
 
 
 def _read_results(out: Path) -> list[dict[str, Any]]:
@@ -38,7 +43,9 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
     paper's result) and, beside it, of each run's accuracy at its lowest test loss (MAD-Lab's
     checkpoint); per task the mean over its settings that have runs; the MAD score the mean
     over tasks; all in %. Runs that ``out/benchmark.json`` plans but that have no result are
-    listed under ``"missing"`` (``"failed"`` those with a log and no result).
+    listed under ``"missing"``; of those, ``"stopped"`` maps the runs with saved progress to its
+    epochs (the next ``benchmark`` call resumes them), ``"interrupted"`` lists the runs stopped
+    before their first save and ``"failed"`` the runs whose log ends otherwise.
 
     Raises:
         MADError: no result in ``out``; results of different layer lists or epochs.
@@ -66,7 +73,10 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
                          tasks=config.get("tasks"), lrs=config.get("lrs"),
                          wds=config.get("wds")) if config else [])
     missing = [str(p.directory.relative_to(outdir)) for p in planned if not p.done]
-    failed = [m for m in missing if (outdir / m / "log.txt").is_file()]
+    stopped = {m: e for m in missing if (e := saved_epochs(outdir / m)) is not None}
+    logged = [m for m in missing if m not in stopped and (outdir / m / "log.txt").is_file()]
+    interrupted = [m for m in logged if _ends_interrupted(outdir / m / "log.txt")]
+    failed = [m for m in logged if m not in interrupted]
     tasks: dict[str, Any] = {}
     for task in TASKS:
         mine = [r for r in runs if r["task"] == task]
@@ -106,7 +116,8 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
         "mad_score_lowest_loss": mad_score({t: v["score_lowest_loss"] for t, v in tasks.items()}),
         "paper": dict(paper) if paper is not None else None,
         "runs_done": len(runs), "runs_planned": len(planned) or None,
-        "missing": missing, "failed": failed,
+        "missing": missing, "stopped": stopped,
+        "interrupted": interrupted, "failed": failed,
     }
 
 
@@ -172,10 +183,38 @@ def format_scores(scores: dict[str, Any]) -> str:
                          f"{s['result_lowest_loss']:.1f} | {s['best_run']} | {runs} |")
     if scores["missing"]:
         lines += ["", f"## Missing runs ({len(scores['missing'])})", ""]
-        failed = set(scores["failed"])
-        lines += [f"- {m}" + (" (failed: see its log.txt)" if m in failed else "")
-                  for m in scores["missing"]]
+        lines += [f"- {m}{_missing_note(m, scores)}" for m in scores["missing"]]
     return "\n".join(lines) + "\n"
+
+
+def _ends_interrupted(log_file: Path) -> bool:
+    """Whether a run's log ends as a run stopped by Ctrl-C or by its benchmark does."""
+    with open(log_file, "rb") as f:
+        f.seek(max(0, f.seek(0, os.SEEK_END) - 400))
+        tail = f.read().decode("utf-8", "replace").strip().splitlines()
+    return bool(tail) and tail[-1].strip() in INTERRUPTED_ENDINGS
+
+
+def _missing_note(run: str, scores: dict[str, Any]) -> str:
+    """What scores.md says after a missing run's name."""
+    epochs = scores.get("stopped", {}).get(run)
+    if epochs is not None:
+        return f" (stopped after epoch {epochs}; the same benchmark command resumes it)"
+    if run in scores.get("interrupted", ()):
+        return " (interrupted before its first save; it starts over)"
+    if run in scores["failed"]:
+        return " (failed: see its log.txt)"
+    return ""
+
+
+def _missing_summary(scores: dict[str, Any]) -> str:
+    """"N planned run(s) have no result yet (...)", counting the stopped and the failed."""
+    counts = [(len(scores.get("stopped", {})), "stopped part-way, resumed by the same command"),
+              (len(scores.get("interrupted", ())), "interrupted before their first save"),
+              (len(scores["failed"]), "failed")]
+    parts = [f"{n} {what}" for n, what in counts if n]
+    return (f"{len(scores['missing'])} planned run(s) have no result yet"
+            + (f" ({'; '.join(parts)})" if parts else ""))
 
 
 def _plot(scores: dict[str, Any], path: Path) -> str | None:
@@ -231,8 +270,7 @@ def report(out: str | os.PathLike[str], *, plot: bool = True,
     if log is not None:
         log(text.split("\n## Settings")[0].rstrip())
         if scores["missing"]:
-            log(f"\n{len(scores['missing'])} planned run(s) have no result yet "
-                f"({len(scores['failed'])} failed); scores.md lists them")
+            log(f"\n{_missing_summary(scores)}; scores.md lists them")
         log(f"\nwrote {md}, {outdir / 'scores.json'}"
             + (f", {outdir / 'scores.png'}" if note is None else f" ({note})"))
     return scores
