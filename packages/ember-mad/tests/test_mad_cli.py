@@ -269,5 +269,14 @@ def test_compare_puts_benchmarks_in_one_table(tmp_path: Path,
     assert lines[2] == ("| Transformer | — / 94.1 | — / 86.8 | — / 29.8 | 90.0 (2/4) / 85.2 | "
                         "40.0 (1/4) / 51.6 | — / 99.6 | 65.0 (2 tasks) / 74.5 | 3 of 8 |")
     assert lines[3] == "| mlp, mlp | — | — | — | 25.0 (1/1) | — | — | 25.0 (1 tasks) | 1 |"
+    pytest.importorskip("matplotlib")
+    drawn = ember_mad.compare_plot([a, b], tmp_path / "plots" / "compare.png")
+    assert drawn == {"Transformer": {"memorization": (90.0, 85.2), "compression": (40.0, 51.6),
+                                     "MAD score": (65.0, 74.5)},
+                     "mlp, mlp": {"memorization": (25.0, None), "MAD score": (25.0, None)}}
+    assert (tmp_path / "plots" / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["compare", str(a), "--plot", str(tmp_path / "c.png")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote {tmp_path / 'c.png'}"
+    assert (tmp_path / "c.png").is_file()
     assert main(["compare", str(tmp_path / "none")]) == 1
     assert "is not a directory of MAD runs" in capsys.readouterr().err

@@ -98,6 +98,8 @@ def register(sub: Any, prog: str | None = None) -> None:
     c = cmds.add_parser("compare", help="several benchmark directories in one table, the "
                                         "paper's scores beside")
     c.add_argument("dirs", nargs="+", help="directories written by ember mad benchmark")
+    c.add_argument("--plot", metavar="FILE",
+                   help="also draw the table as bars (a PNG; needs matplotlib)")
     c.set_defaults(run=_compare)
 
 
@@ -162,9 +164,12 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from ._compare import compare_table
+    from ._compare import compare_plot, compare_table
 
     print(compare_table(args.dirs), end="")
+    if args.plot:
+        compare_plot(args.dirs, args.plot)
+        print(f"wrote {args.plot}")
     return 0
 
 

@@ -4,19 +4,22 @@ Each row is one benchmark directory (one layer list); each task cell is ours, th
 done of those planned (settings x the lr x wd grid) and, where the paper has the architecture,
 its score: ``99.9 (3/6) / 94.1``. The details are in each directory's ``scores.md``. The MAD
 score needs all six tasks: a row with fewer gives the mean of the tasks it has, marked so.
+``compare_plot`` draws the same numbers: per task a bar for each benchmark, the paper's score
+a black tick on it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ._errors import MADError
 from ._report import score_runs
 from ._tasks import TASKS
 
-__all__ = ["compare_table"]
+__all__ = ["compare_plot", "compare_table"]
 
 #: the paper's names of its architectures
 NAMES: dict[tuple[str, ...], str] = {("mh-attention", "swiglu") * 2: "Transformer",
@@ -35,6 +38,20 @@ def _cell(task: str, scores: dict[str, Any]) -> str:
     return f"{mine['score']:.1f} ({done}/{done + missing}){theirs}"
 
 
+def _scored(dirs: Sequence[str | os.PathLike[str]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each directory's row name (the paper's name of its architecture, else its layers) and
+    scores (``score_runs``)."""
+    if not dirs:
+        raise MADError("compare: give one or more benchmark directories (ember mad benchmark "
+                       "--out DIR writes one)")
+    rows = []
+    for d in dirs:
+        s = score_runs(d)
+        layers = tuple(s["layers"])
+        rows.append((NAMES.get(layers, ", ".join(layers)), s))
+    return rows
+
+
 def compare_table(dirs: Sequence[str | os.PathLike[str]]) -> str:
     """A Markdown table of the benchmarks in ``dirs``: per task ours (runs done / planned) and
     the paper's, the runs done and the MAD score (the mean of the tasks run,
@@ -43,15 +60,9 @@ def compare_table(dirs: Sequence[str | os.PathLike[str]]) -> str:
     Raises:
         MADError: no directory given; a directory without results (see ``score_runs``).
     """
-    if not dirs:
-        raise MADError("compare: give one or more benchmark directories (ember mad benchmark "
-                       "--out DIR writes one)")
     lines = ["| model | " + " | ".join(TASKS) + " | MAD score | runs |",
              "|" + " --- |" * (len(TASKS) + 3)]
-    for d in dirs:
-        s = score_runs(d)
-        layers = tuple(s["layers"])
-        name = NAMES.get(layers, ", ".join(layers))
+    for name, s in _scored(dirs):
         paper = s["paper"]["mean"] if s["paper"] else None
         complete = len(s["tasks"]) == len(TASKS)
         mine = f"{s['mad_score']:.1f}" + ("" if complete else f" ({len(s['tasks'])} tasks)")
@@ -61,3 +72,57 @@ def compare_table(dirs: Sequence[str | os.PathLike[str]]) -> str:
         lines.append(f"| {name} | " + " | ".join(_cell(t, s) for t in TASKS)
                      + f" | {score} | {runs} |")
     return "\n".join(lines) + "\n"
+
+
+def compare_plot(dirs: Sequence[str | os.PathLike[str]],
+                 path: str | os.PathLike[str]) -> dict[str, dict[str, tuple[float, float | None]]]:
+    """Write ``path`` (a PNG): per task and for the MAD score, a bar for each benchmark in
+    ``dirs`` (its runs done in the legend) and the paper's score, where it has the
+    architecture, as a black tick across that bar; a task without results has no bar.
+    Returns what it drew: per row name, per column, (ours, the paper's or None).
+
+    Raises:
+        MADError: no directory, one without results (see ``score_runs``), or no matplotlib.
+    """
+    rows = _scored(dirs)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MADError("compare --plot needs matplotlib (pip install matplotlib)") from None
+    columns = [*TASKS, "MAD score"]
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.8 / len(rows)
+    drawn: dict[str, dict[str, tuple[float, float | None]]] = {}
+    for i, (name, s) in enumerate(rows):
+        ours = {t: v["score"] for t, v in s["tasks"].items()} | {"MAD score": s["mad_score"]}
+        theirs = dict(s["paper"] or {}) | ({"MAD score": s["paper"]["mean"]} if s["paper"]
+                                           else {})
+        drawn[name] = {c: (ours[c], theirs.get(c)) for c in columns if c in ours}
+        xs = [j + (i - (len(rows) - 1) / 2) * width for j, c in enumerate(columns) if c in ours]
+        runs = (f"{s['runs_done']} of {s['runs_planned']} runs" if s["runs_planned"]
+                else f"{s['runs_done']} runs")
+        ax.bar(xs, [ours[c] for c in columns if c in ours], width * 0.92,
+               label=f"{name} ({runs})")
+        ticks = [(x, theirs[c]) for x, c in zip(xs, [c for c in columns if c in ours],
+                                                strict=True) if c in theirs]
+        if ticks:
+            ax.hlines([v for _, v in ticks], [x - width * 0.46 for x, _ in ticks],
+                      [x + width * 0.46 for x, _ in ticks], colors="black", linewidth=2,
+                      label="the paper's score" if i == 0 else None)
+    ax.set_xticks(range(len(columns)), ["\n".join(c.rsplit("-", 1)) for c in columns], fontsize=8)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("score (%)")
+    ax.set_title("MAD: ours (bars) and the paper's (black ticks)", fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=min(len(rows) + 1, 3), frameon=False)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return drawn
