@@ -188,6 +188,32 @@ def test_interrupted_benchmark_stops_its_runs(tmp_path: Path,
     assert code == 130 and "ember mad: interrupted" in capsys.readouterr().err
 
 
+def test_status_lines_say_where_the_running_runs_are(tmp_path: Path) -> None:
+    """The status line reads each running run's saved progress: its epochs of the planned
+    and its best test accuracy so far, or "starting" before its first save; benchmark logs
+    one every ``status_every`` seconds while runs go, and refuses a bad interval."""
+    import ember_nn
+    from ember_mad._benchmark import _status
+
+    a, b = ember_mad.plan_runs(tmp_path, tasks="memorization", lrs=[1e-3])
+    history = [{"epoch": 1, "test_accuracy": 0.25}, {"epoch": 2, "test_accuracy": 0.5},
+               {"epoch": 3, "test_accuracy": 0.375}]
+    ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
+                  extra={"history": history, "settings": {"epochs": 200}})
+    assert _status([a, b], 61.7) == (
+        "[62 s] running: memorization baseline lr1e-3_wd0 epoch 3/200 (best 0.5000); "
+        "memorization baseline lr1e-3_wd0.1 starting")
+    lines: list[str] = []
+    ember_mad.benchmark(["mlp"], out=tmp_path / "b", tasks="memorization", lrs=[1e-3],
+                        wds=[0.0], epochs=1, dim=8, backend="numpy", train_args=TINY_RUN,
+                        status_every=0.3, log=lines.append)
+    assert any(ln.startswith("[") and "running: memorization baseline lr1e-3_wd0 " in ln
+               for ln in lines)
+    for bad in (-1, float("nan"), "5", True):
+        with pytest.raises(ember_mad.MADError, match="status_every must be a number of seconds"):
+            ember_mad.benchmark(["mlp"], out=tmp_path / "c", status_every=bad)  # type: ignore[arg-type]
+
+
 def test_failed_run_is_reported_and_retried(tmp_path: Path) -> None:
     lines: list[str] = []
     # a run that fails: an unknown task parameter given to every run

@@ -5,6 +5,7 @@ whose ``result.json`` exists is skipped, a run that failed is tried again next t
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import MADError
-from ._progress import STOPPED_LINE
+from ._progress import STOPPED_LINE, saved_history
 from ._tasks import LR_GRID, TASKS, WD_GRID, check_task, task_settings
 from ._train import DEFAULT_LAYERS, _positive, _weight_decay, _write_json, check_layers
 
@@ -23,6 +24,8 @@ __all__ = ["RunSpec", "benchmark", "plan_runs", "setting_slug"]
 
 #: the file a benchmark directory describes itself in
 CONFIG_FILE = "benchmark.json"
+#: the default seconds between the benchmark's lines on its running runs
+STATUS_SECONDS = 300.0
 
 
 def _num(v: Any) -> str:
@@ -153,7 +156,7 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
               wds: Sequence[float] | None = None, epochs: int = 200, jobs: int = 1,
               backend: str | None = None, device: str | None = None, precision: str = "auto",
               compile: str = "auto", dim: int = 128, batch_size: int = 128, seed: int = 12345,
-              train_args: Sequence[str] = (),
+              train_args: Sequence[str] = (), status_every: float = STATUS_SECONDS,
               log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the MAD benchmark of ``layers`` into ``out`` and write its report; returns the
     scores (``scores.json``'s content).
@@ -164,7 +167,9 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     calling again resumes; one that failed is tried again (and until then reported missing).
     The runs start highest learning rate first, each task's in turn, so a benchmark cut short
     has a result for every task sooner.
-    A line is logged per finished run. ``out/benchmark.json`` records the settings; a
+    A line is logged per finished run, and every ``status_every`` seconds one that says where
+    the running runs are (their last saved epoch and best test accuracy so far; 0: never).
+    ``out/benchmark.json`` records the settings; a
     directory holding another benchmark (other layers, epochs ...) is refused.
 
     Arguments:
@@ -181,6 +186,7 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
             (see :func:`ember_mad.train`).
         train_args: more arguments for every run's ``ember mad train`` (e.g.
             ``["--num-train-examples", "256"]``; the tests use it for tiny runs).
+        status_every: seconds between the lines on the running runs (0: none).
         log: where the progress lines go.
 
     Raises:
@@ -190,6 +196,10 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
 
     layers = check_layers(layers)
     epochs, jobs = _positive("epochs", epochs), _positive("jobs", jobs)
+    if (isinstance(status_every, bool) or not isinstance(status_every, int | float)
+            or not math.isfinite(status_every) or status_every < 0):
+        raise MADError(f"status_every must be a number of seconds >= 0 (0: no status lines), "
+                       f"got {status_every!r}")
     runs = plan_runs(out, protocol=protocol, tasks=tasks, lrs=lrs, wds=wds)
     outdir = Path(out)
     config = {"layers": list(layers), "protocol": protocol,
@@ -212,18 +222,39 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     todo = sorted((r for r in runs if not r.done), key=lambda r: (-r.lr, r.weight_decay))
     log(f"{len(runs)} run{'s' * (len(runs) != 1)}, {len(runs) - len(todo)} done already, {len(todo)} to run, "
         f"{jobs} at a time -> {outdir}")
-    _run_all(todo, common, jobs, log)
+    _run_all(todo, common, jobs, log, status_every)
     return report(outdir, log=log)
 
 
+def _status(running: Sequence[RunSpec], elapsed: float) -> str:
+    """One line on the running runs: each one's last saved epoch and best test accuracy."""
+    parts = []
+    for spec in running:
+        where = f"{spec.task} {spec.slug} {spec.directory.name}"
+        saved = saved_history(spec.directory)
+        if saved is None or not saved[0]:
+            parts.append(f"{where} starting")
+            continue
+        history, epochs = saved
+        best = max(float(h.get("test_accuracy", float("nan"))) for h in history)
+        parts.append(f"{where} epoch {len(history)}" + (f"/{epochs}" if epochs else "")
+                     + f" (best {best:.4f})")
+    return f"[{elapsed:.0f} s] running: " + "; ".join(parts)
+
+
 def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
-             log: Callable[[str], None]) -> None:
+             log: Callable[[str], None], status_every: float = STATUS_SECONDS) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     pending = list(todo)
     running: list[tuple[RunSpec, subprocess.Popen[bytes], Any, float]] = []
     finished, failed, t0 = 0, 0, time.perf_counter()
+    last_status = t0
     try:
         while pending or running:
+            now = time.perf_counter()
+            if status_every > 0 and running and now - last_status >= status_every:
+                log(_status([spec for spec, *_ in running], now - t0))
+                last_status = now
             while pending and len(running) < jobs:
                 spec = pending.pop(0)
                 spec.directory.mkdir(parents=True, exist_ok=True)

@@ -85,6 +85,9 @@ def register(sub: Any, prog: str | None = None) -> None:
                    "1e-4,5e-4,1e-3)")
     b.add_argument("--wds", type=_floats, help="comma-separated weight decays (default 0,0.1)")
     b.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    b.add_argument("--status-every", type=float, default=300.0, metavar="SECONDS",
+                   help="seconds between the lines on the running runs' epochs (default 300; "
+                   "0: none)")
     b.add_argument("--out", help="the benchmark directory (default mad-runs/<layers>)")
     b.set_defaults(run=_benchmark)
 
@@ -150,7 +153,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     scores = benchmark(layers, out=out, protocol=args.protocol, tasks=args.tasks, lrs=args.lrs,
                        wds=args.wds, epochs=args.epochs, jobs=args.jobs, backend=args.backend,
                        device=args.device, precision=args.precision, compile=args.compile,
-                       dim=args.dim, batch_size=args.batch_size, seed=args.seed)
+                       dim=args.dim, batch_size=args.batch_size, seed=args.seed,
+                       status_every=args.status_every)
     return 1 if scores["failed"] else 0
 
 

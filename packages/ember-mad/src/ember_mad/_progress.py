@@ -23,7 +23,7 @@ from typing import Any
 
 import ember_nn
 
-__all__ = ["STOPPED_LINE", "Progress", "load_run_state", "saved_epochs"]
+__all__ = ["STOPPED_LINE", "Progress", "load_run_state", "saved_epochs", "saved_history"]
 
 #: the shortest time between two saves
 SAVE_SECONDS = 30.0
@@ -33,9 +33,10 @@ STOPPED_LINE = "ember mad benchmark: stopped this run"
 _FREE = ("versions",)
 
 
-def saved_epochs(out: str | os.PathLike[str]) -> int | None:
-    """How many epochs the saved progress in the run directory ``out`` holds; None where there
-    is none or it cannot be read (the run was killed before its first save completed)."""
+def saved_history(out: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], int] | None:
+    """The epochs' history the saved progress in the run directory ``out`` holds and the run's
+    planned epochs; None where there is none or it cannot be read (the run was killed before
+    its first save completed, or a save is being replaced)."""
     path = Progress.path(out)
     if not path.is_dir():
         return None
@@ -44,7 +45,18 @@ def saved_epochs(out: str | os.PathLike[str]) -> int | None:
     except ember_nn.CheckpointError:
         return None
     history = extra.get("history") if isinstance(extra, dict) else None
-    return len(history) if isinstance(history, list) else None
+    if not isinstance(history, list):
+        return None
+    settings = extra.get("settings")
+    epochs = settings.get("epochs") if isinstance(settings, dict) else None
+    return history, int(epochs) if isinstance(epochs, int) else 0
+
+
+def saved_epochs(out: str | os.PathLike[str]) -> int | None:
+    """How many epochs the saved progress in the run directory ``out`` holds (None: see
+    :func:`saved_history`)."""
+    saved = saved_history(out)
+    return None if saved is None else len(saved[0])
 
 
 def load_run_state(run: Any, weights: Mapping[str, Any], optimizer: Mapping[str, Any] | None,
