@@ -304,5 +304,14 @@ def test_compare_puts_benchmarks_in_one_table(tmp_path: Path,
     assert main(["compare", str(a), "--plot", str(tmp_path / "c.png")]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"wrote {tmp_path / 'c.png'}"
     assert (tmp_path / "c.png").is_file()
+    # the curves: each row's best run of each task's baseline setting
+    for f in [*a.glob("*/*/*/result.json"), *b.glob("*/*/*/result.json")]:
+        r = json.loads(f.read_text())
+        f.write_text(json.dumps(r | {"history": [{"epoch": 1, "test_accuracy": 0.1},
+                                                 {"epoch": 2, "test_accuracy": r["best_accuracy"]}]}))
+    assert ember_mad.compare_curves([a, b], tmp_path / "curves.png") == {
+        "Transformer": {"memorization": "lr1e-4_wd0", "compression": "lr1e-3_wd0"},
+        "mlp, mlp": {"memorization": "lr1e-4_wd0"}}
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["compare", str(tmp_path / "none")]) == 1
     assert "is not a directory of MAD runs" in capsys.readouterr().err

@@ -20,14 +20,15 @@ from ._tasks import LR_GRID, NUM_TEST_EXAMPLES, TASKS, WD_GRID, task_defaults, t
 
 if TYPE_CHECKING:
     from ._benchmark import benchmark, plan_runs, setting_slug
-    from ._compare import compare_plot, compare_table
+    from ._compare import compare_curves, compare_plot, compare_table
     from ._report import format_scores, report, score_runs
     from ._train import DEFAULT_LAYERS, TrainResult, train
 
 _LAZY = {"DEFAULT_LAYERS": "_train", "TrainResult": "_train", "train": "_train",
          "benchmark": "_benchmark", "plan_runs": "_benchmark", "setting_slug": "_benchmark",
          "report": "_report", "score_runs": "_report", "format_scores": "_report",
-         "compare_table": "_compare", "compare_plot": "_compare"}
+         "compare_table": "_compare", "compare_plot": "_compare",
+         "compare_curves": "_compare"}
 
 
 def __getattr__(name: str) -> object:
@@ -51,6 +52,7 @@ __all__ = [
     "MADError",
     "TrainResult",
     "benchmark",
+    "compare_curves",
     "compare_plot",
     "compare_table",
     "format_scores",

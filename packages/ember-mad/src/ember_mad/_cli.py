@@ -103,6 +103,9 @@ def register(sub: Any, prog: str | None = None) -> None:
     c.add_argument("dirs", nargs="+", help="directories written by ember mad benchmark")
     c.add_argument("--plot", metavar="FILE",
                    help="also draw the table as bars (a PNG; needs matplotlib)")
+    c.add_argument("--curves", metavar="FILE",
+                   help="also draw each one's best run of each task, test accuracy by epoch "
+                   "(a PNG; needs matplotlib)")
     c.set_defaults(run=_compare)
 
 
@@ -168,12 +171,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from ._compare import compare_plot, compare_table
+    from ._compare import compare_curves, compare_plot, compare_table
 
     print(compare_table(args.dirs), end="")
-    if args.plot:
-        compare_plot(args.dirs, args.plot)
-        print(f"wrote {args.plot}")
+    for draw, path in ((compare_plot, args.plot), (compare_curves, args.curves)):
+        if path:
+            draw(args.dirs, path)
+            print(f"wrote {path}")
     return 0
 
 

@@ -5,11 +5,13 @@ done of those planned (settings x the lr x wd grid) and, where the paper has the
 its score: ``99.9 (3/6) / 94.1``. The details are in each directory's ``scores.md``. The MAD
 score needs all six tasks: a row with fewer gives the mean of the tasks it has, marked so.
 ``compare_plot`` draws the same numbers: per task a bar for each benchmark, the paper's score
-a black tick on it.
+a black tick on it; ``compare_curves`` draws how each benchmark's best run of each task's
+baseline setting learned, its test accuracy epoch by epoch.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +21,7 @@ from ._errors import MADError
 from ._report import score_runs
 from ._tasks import TASKS
 
-__all__ = ["compare_plot", "compare_table"]
+__all__ = ["compare_curves", "compare_plot", "compare_table"]
 
 #: the paper's names of its architectures
 NAMES: dict[tuple[str, ...], str] = {("mh-attention", "swiglu") * 2: "Transformer",
@@ -46,7 +48,7 @@ def _scored(dirs: Sequence[str | os.PathLike[str]]) -> list[tuple[str, dict[str,
                        "--out DIR writes one)")
     rows = []
     for d in dirs:
-        s = score_runs(d)
+        s = score_runs(d) | {"_dir": str(d)}
         layers = tuple(s["layers"])
         rows.append((NAMES.get(layers, ", ".join(layers)), s))
     return rows
@@ -74,6 +76,25 @@ def compare_table(dirs: Sequence[str | os.PathLike[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MADError("compare's plots need matplotlib (pip install matplotlib)") from None
+    return plt
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> None:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, out)
+
+
 def compare_plot(dirs: Sequence[str | os.PathLike[str]],
                  path: str | os.PathLike[str]) -> dict[str, dict[str, tuple[float, float | None]]]:
     """Write ``path`` (a PNG): per task and for the MAD score, a bar for each benchmark in
@@ -85,13 +106,7 @@ def compare_plot(dirs: Sequence[str | os.PathLike[str]],
         MADError: no directory, one without results (see ``score_runs``), or no matplotlib.
     """
     rows = _scored(dirs)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MADError("compare --plot needs matplotlib (pip install matplotlib)") from None
+    plt = _pyplot()
     columns = [*TASKS, "MAD score"]
     fig, ax = plt.subplots(figsize=(11, 4.8))
     width = 0.8 / len(rows)
@@ -119,10 +134,48 @@ def compare_plot(dirs: Sequence[str | os.PathLike[str]],
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
               ncol=min(len(rows) + 1, 3), frameon=False)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    _save(fig, path)
     plt.close(fig)
-    os.replace(tmp, out)
+    return drawn
+
+
+def compare_curves(dirs: Sequence[str | os.PathLike[str]],
+                   path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+    """Write ``path`` (a PNG): one panel per task, in each a line per benchmark in ``dirs``:
+    the test accuracy, epoch by epoch, of its best run of the task's baseline setting (the run
+    the table's cell comes from; a run that stopped early at 0.999 ends there). Returns which
+    run each line is: per row name, per task, the run's directory name (``lr1e-3_wd0``).
+
+    Raises:
+        MADError: as :func:`compare_plot`.
+    """
+    rows = _scored(dirs)
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.4), sharey=True)
+    drawn: dict[str, dict[str, str]] = {}
+    for ax, task in zip(axes.flat, TASKS, strict=True):
+        for i, (name, s) in enumerate(rows):
+            baseline = [x for x in s["tasks"].get(task, {}).get("settings", ())
+                        if x["setting"] == "baseline"]
+            if not baseline:
+                continue
+            run = baseline[0]["best_run"]
+            result = Path(s["_dir"]) / task / "baseline" / run / "result.json"
+            history = json.loads(result.read_text(encoding="utf-8"))["history"]
+            ax.plot([h["epoch"] for h in history],
+                    [100 * h["test_accuracy"] for h in history], color=f"C{i}", linewidth=1.2,
+                    label=f"{name} ({run})")
+            drawn.setdefault(name, {})[task] = run
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_ylim(0, 102)
+        ax.tick_params(labelsize=7)
+        if ax.get_lines():
+            ax.legend(fontsize=6, loc="best")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test accuracy (%)", fontsize=8)
+    fig.suptitle("MAD: each architecture's best run of each task's baseline setting", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
     return drawn
