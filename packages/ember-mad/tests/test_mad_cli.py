@@ -100,6 +100,12 @@ def test_report_tells_stopped_interrupted_and_failed_runs(tmp_path: Path) -> Non
     assert "- memorization/baseline/lr1e-4_wd0 (interrupted before its first save; it starts " \
            "over)" in md
     assert "- memorization/baseline/lr1e-4_wd0.1 (failed: see its log.txt)" in md
+    # no finished run at all: the error names the runs that are under way
+    (base / "lr1e-3_wd0" / "result.json").unlink()
+    with pytest.raises(ember_mad.MADError, match=r"holds no result\.json of a finished run yet; "
+                       r"1 run\(s\) have saved progress \(memorization/baseline/lr1e-3_wd0\.1 "
+                       r"after epoch 3\): the same benchmark command resumes them"):
+        ember_mad.report(tmp_path, plot=False, log=None)
     assert ("3 planned run(s) have no result yet (1 stopped part-way, resumed by the same "
             "command; 1 interrupted before their first save; 1 failed); scores.md lists them"
             in "".join(lines))

@@ -61,7 +61,12 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
               else {})
     runs = _read_results(outdir)
     if not runs:
-        raise MADError(f"{outdir} holds no result.json of a finished run yet")
+        under_way = [f"{p.relative_to(outdir).parent} after epoch {e}"
+                     for p in sorted(outdir.glob("*/*/*/progress"))
+                     if (e := saved_epochs(p.parent)) is not None]
+        going = (f"; {len(under_way)} run(s) have saved progress ({', '.join(under_way)}): the "
+                 f"same benchmark command resumes them" if under_way else "")
+        raise MADError(f"{outdir} holds no result.json of a finished run yet{going}")
     layer_lists = {tuple(r["layers"]) for r in runs}
     if len(layer_lists) > 1:
         raise MADError(f"{outdir} mixes runs of different layer lists: "
