@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import MADError
-from ._report import score_runs
+from ._report import pyplot, save_png, score_runs
 from ._tasks import TASKS
 
 __all__ = ["compare_curves", "compare_plot", "compare_table"]
@@ -77,22 +77,10 @@ def compare_table(dirs: Sequence[str | os.PathLike[str]]) -> str:
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MADError("compare's plots need matplotlib (pip install matplotlib)") from None
+    plt = pyplot()
+    if plt is None:
+        raise MADError("compare's plots need matplotlib (pip install matplotlib)")
     return plt
-
-
-def _save(fig: Any, path: str | os.PathLike[str]) -> None:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, out)
 
 
 def compare_plot(dirs: Sequence[str | os.PathLike[str]],
@@ -134,8 +122,7 @@ def compare_plot(dirs: Sequence[str | os.PathLike[str]],
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
               ncol=min(len(rows) + 1, 3), frameon=False)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
     return drawn
 
 
@@ -176,6 +163,5 @@ def compare_curves(dirs: Sequence[str | os.PathLike[str]],
         ax.set_ylabel("test accuracy (%)", fontsize=8)
     fig.suptitle("MAD: each architecture's best run of each task's baseline setting", fontsize=10)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
     return drawn

@@ -202,10 +202,10 @@ def _ends_interrupted(log_file: Path) -> bool:
 
 def _missing_note(run: str, scores: dict[str, Any]) -> str:
     """What scores.md says after a missing run's name."""
-    epochs = scores.get("stopped", {}).get(run)
+    epochs = scores["stopped"].get(run)
     if epochs is not None:
         return f" (stopped after epoch {epochs}; the same benchmark command resumes it)"
-    if run in scores.get("interrupted", ()):
+    if run in scores["interrupted"]:
         return " (interrupted before its first save; it starts over)"
     if run in scores["failed"]:
         return " (failed: see its log.txt)"
@@ -214,22 +214,43 @@ def _missing_note(run: str, scores: dict[str, Any]) -> str:
 
 def _missing_summary(scores: dict[str, Any]) -> str:
     """"N planned run(s) have no result yet (...)", counting the stopped and the failed."""
-    counts = [(len(scores.get("stopped", {})), "stopped part-way, resumed by the same command"),
-              (len(scores.get("interrupted", ())), "interrupted before their first save"),
+    counts = [(len(scores["stopped"]), "stopped part-way, resumed by the same command"),
+              (len(scores["interrupted"]), "interrupted before their first save"),
               (len(scores["failed"]), "failed")]
     parts = [f"{n} {what}" for n, what in counts if n]
     return (f"{len(scores['missing'])} planned run(s) have no result yet"
             + (f" ({'; '.join(parts)})" if parts else ""))
 
 
-def _plot(scores: dict[str, Any], path: Path) -> str | None:
-    """Per-task bars, ours beside the paper's; None, or why there is no plot."""
+def pyplot() -> Any | None:
+    """matplotlib's pyplot on its file-only backend (Agg); None where matplotlib is missing."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def save_png(fig: Any, path: str | os.PathLike[str], dpi: int) -> None:
+    """Write ``fig`` to ``path`` through a temporary file renamed into place (a reader never
+    sees half an image), and close it."""
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=dpi)
+    plt.close(fig)
+    os.replace(tmp, out)
+
+
+def _plot(scores: dict[str, Any], path: Path) -> str | None:
+    """Per-task bars, ours beside the paper's; None, or why there is no plot."""
+    plt = pyplot()
+    if plt is None:
         return "matplotlib is not installed (pip install matplotlib): no scores.png"
     tasks = list(scores["tasks"])
     paper = scores["paper"]
@@ -247,10 +268,7 @@ def _plot(scores: dict[str, Any], path: Path) -> str | None:
                  + (f" (paper {paper['mean']:.1f})" if paper else ""), fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_png(fig, path, dpi=120)
     return None
 
 

@@ -14,5 +14,4 @@ from ._safetensors import read_metadata as read_metadata
 from ._safetensors import save_file as save_file
 
 __all__ = ["Checkpoint", "from_ncps", "from_torch", "load", "load_checkpoint", "load_file",
-           "load_weights", "read_extra",
-           "read_metadata", "save", "save_file"]
+           "load_weights", "read_extra", "read_metadata", "save", "save_file"]
