@@ -202,13 +202,28 @@ def test_status_lines_say_where_the_running_runs_are(tmp_path: Path) -> None:
     from ember_mad._benchmark import _status
 
     a, b = ember_mad.plan_runs(tmp_path, tasks="memorization", lrs=[1e-3])
-    history = [{"epoch": 1, "test_accuracy": 0.25}, {"epoch": 2, "test_accuracy": 0.5},
-               {"epoch": 3, "test_accuracy": 0.375}]
+    history = [{"epoch": 1, "test_accuracy": 0.25, "seconds": 80.0},
+               {"epoch": 2, "test_accuracy": 0.5, "seconds": 10.0},
+               {"epoch": 3, "test_accuracy": 0.375, "seconds": 12.0}]
     ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
                   extra={"history": history, "settings": {"epochs": 200}})
+    # the pace leaves out the first (compiling) epoch: median(10, 12) = 11 s, 197 epochs left
     assert _status([a, b], 61.7) == (
-        "[62 s] running: memorization baseline lr1e-3_wd0 epoch 3/200 (best 0.5000); "
-        "memorization baseline lr1e-3_wd0.1 starting")
+        "[62 s] running: memorization baseline lr1e-3_wd0 epoch 3/200 (best 0.5000; 11.0 s "
+        "an epoch, at most 36 min left); memorization baseline lr1e-3_wd0.1 starting")
+    for epochs, kept, end in [(3, 1, "epoch 1/3 (best 0.2500; 80.0 s an epoch, at most 3 min "
+                                     "left)"),  # only the first epoch: its time is the pace
+                              (2000, 3, "epoch 3/2000 (best 0.5000; 11.0 s an epoch, at most "
+                                        "6.1 h left)"),
+                              (5, 3, "epoch 3/5 (best 0.5000; 11.0 s an epoch, at most 22 s "
+                                     "left)")]:
+        ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
+                      extra={"history": history[:kept], "settings": {"epochs": epochs}})
+        assert _status([a], 0).endswith(end)
+    ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
+                  extra={"history": [{"epoch": 1, "test_accuracy": 0.25}],
+                         "settings": {"epochs": 1}})
+    assert _status([a], 0).endswith("epoch 1/1 (best 0.2500)")
     lines: list[str] = []
     ember_mad.benchmark(["mlp"], out=tmp_path / "b", tasks="memorization", lrs=[1e-3],
                         wds=[0.0], epochs=1, dim=8, backend="numpy", train_args=TINY_RUN,

@@ -226,8 +226,29 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     return report(outdir, log=log)
 
 
+def _duration(seconds: float) -> str:
+    """Seconds as a short duration: 45 s, 36 min, 2.4 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _pace(history: Sequence[dict[str, Any]]) -> float | None:
+    """A run's seconds an epoch now: the median of its last five epochs' times, the first
+    epoch left out once there are others (it compiles the step)."""
+    times = sorted(float(h["seconds"]) for h in history[1:][-5:] or history[:1]
+                   if isinstance(h.get("seconds"), int | float) and math.isfinite(h["seconds"]))
+    if not times:
+        return None
+    mid = len(times) // 2
+    return times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+
+
 def _status(running: Sequence[RunSpec], elapsed: float) -> str:
-    """One line on the running runs: each one's last saved epoch and best test accuracy."""
+    """One line on the running runs: each one's last saved epoch, best test accuracy, and
+    seconds an epoch with the most time left (an early stop may end it sooner)."""
     parts = []
     for spec in running:
         where = f"{spec.task} {spec.slug} {spec.directory.name}"
@@ -237,8 +258,12 @@ def _status(running: Sequence[RunSpec], elapsed: float) -> str:
             continue
         history, epochs = saved
         best = max(float(h.get("test_accuracy", float("nan"))) for h in history)
+        pace = _pace(history)
+        timing = "" if pace is None else f"; {pace:.1f} s an epoch" + (
+            f", at most {_duration(pace * (epochs - len(history)))} left"
+            if epochs and epochs > len(history) else "")
         parts.append(f"{where} epoch {len(history)}" + (f"/{epochs}" if epochs else "")
-                     + f" (best {best:.4f})")
+                     + f" (best {best:.4f}{timing})")
     return f"[{elapsed:.0f} s] running: " + "; ".join(parts)
 
 
