@@ -16,9 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import MADError
+from ._options import (
+    DEFAULT_LAYERS,
+    check_layers,
+    check_positive,
+    check_weight_decay,
+    write_json,
+)
 from ._progress import STOPPED_LINE, saved_history
 from ._tasks import LR_GRID, TASKS, WD_GRID, check_task, task_settings
-from ._train import DEFAULT_LAYERS, _positive, _weight_decay, _write_json, check_layers
 
 __all__ = ["RunSpec", "benchmark", "plan_runs", "setting_slug"]
 
@@ -99,7 +105,7 @@ def _grid(name: str, values: Sequence[float] | None, default: Sequence[float]) -
     values = list(default if values is None else values)
     if not values:
         raise MADError(f"{name} must hold at least one value")
-    check = (lambda v: _positive("lr", v, float)) if name == "lrs" else _weight_decay
+    check = (lambda v: check_positive("lr", v, float)) if name == "lrs" else check_weight_decay
     return [check(v) for v in values]
 
 
@@ -195,7 +201,7 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     from ._report import report
 
     layers = check_layers(layers)
-    epochs, jobs = _positive("epochs", epochs), _positive("jobs", jobs)
+    epochs, jobs = check_positive("epochs", epochs), check_positive("jobs", jobs)
     if (isinstance(status_every, bool) or not isinstance(status_every, int | float)
             or not math.isfinite(status_every) or status_every < 0):
         raise MADError(f"status_every must be a number of seconds >= 0 (0: no status lines), "
@@ -208,7 +214,7 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
               "epochs": epochs, "dim": dim, "batch_size": batch_size, "seed": seed,
               "precision": precision, "backend": backend, "device": device,
               "train_args": list(train_args)}
-    _write_json(outdir / CONFIG_FILE, _check_config(outdir, config))
+    write_json(outdir / CONFIG_FILE, _check_config(outdir, config))
     common = ["--layers", ",".join(layers), "--epochs", str(epochs), "--dim", str(dim),
               "--batch-size", str(batch_size), "--seed", str(seed), "--precision", precision,
               "--compile", str(compile).lower()]

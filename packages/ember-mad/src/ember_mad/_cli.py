@@ -149,7 +149,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _benchmark(args: argparse.Namespace) -> int:
     from ._benchmark import benchmark
-    from ._train import check_layers
+    from ._options import check_layers
 
     layers = check_layers(args.layers)
     out = args.out or f"mad-runs/{'_'.join(layers)}"

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import MADError
+from ._options import write_json
 from ._progress import STOPPED_LINE, saved_epochs
 from ._scoring import PAPER_SCORES, mad_score, setting_result, task_score
 from ._tasks import TASKS, task_settings
-from ._train import _write_json
 
 __all__ = ["format_scores", "report", "score_runs"]
 
@@ -284,7 +284,7 @@ def report(out: str | os.PathLike[str], *, plot: bool = True,
     outdir = Path(out)
     scores = score_runs(outdir)
     text = format_scores(scores)
-    _write_json(outdir / "scores.json", scores)
+    write_json(outdir / "scores.json", scores)
     md = outdir / "scores.md"
     tmp = md.with_name(f".scores.md.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -3,14 +3,11 @@ with MAD-Lab's training protocol, on any ember backend."""
 
 from __future__ import annotations
 
-import json
 import math
-import numbers
 import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,165 +19,27 @@ from ._compiled_forward import CompiledForward
 from ._dataset import MADDataset, make_dataset
 from ._divergence import EpochStart, describe, locate_divergence
 from ._errors import MADError
+from ._options import (
+    DEFAULT_LAYERS,
+    check_layers,
+    check_positive,
+    check_weight_decay,
+    package_versions,
+    resolve_auto,
+    write_json,
+)
 from ._progress import Progress
+from ._result import TrainResult
 from ._scoring import macro_accuracy
 from ._tasks import check_task
 
 __all__ = ["DEFAULT_LAYERS", "TrainResult", "check_layers", "train"]
 
-#: the layer list the paper's transformer uses (and ``train``'s default)
-DEFAULT_LAYERS: tuple[str, ...] = ("mh-attention", "swiglu", "mh-attention", "swiglu")
 #: MAD-Lab's cosine schedule ends here
 MIN_LR = 1e-6
 #: MAD-Lab's early stop: a run ends after the first epoch whose test accuracy reaches this
 STOP_ACCURACY = 0.999
 IGNORE_INDEX = -100
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What one MAD run gives (``result.json`` holds ``to_dict()``).
-
-    Attributes:
-        task, layers: the task and the model's layer list.
-        settings: every setting of the run (task parameters, lr, weight decay, epochs, batch
-            size, width, seed, precision, compile, backend, device, versions).
-        best_accuracy: the run's result as the paper defines it: its best epoch's test
-            accuracy; ``best_epoch`` that epoch (1-based).
-        lowest_loss_accuracy: the test accuracy of the epoch with the lowest test perplexity
-            (MAD-Lab's reported ``test_acc``: it validates its lowest-perplexity checkpoint);
-            ``lowest_loss_epoch`` that epoch (1-based).
-        epochs_run: epochs trained (fewer than ``settings["epochs"]`` after an early stop);
-            ``stopped_early`` whether the accuracy reached 0.999.
-        diverged_epoch: the epoch (1-based) whose training loss was not finite, after which
-            the run stopped (a model whose weights hold NaN learns nothing more; the paper's
-            result, the best epoch's accuracy, is the same had it run on); ``None`` if none.
-        divergence: for a diverged run, that epoch replayed from its start step by step
-            (``ember_mad._divergence``): ``{"epoch", "steps", "run_step", "eager_step"}``, the
-            first step whose loss was not finite with the run's own (compiled) step and with
-            the plain eager step, ``None`` where the replay stayed finite; else ``None``.
-        seconds: the whole run (data, model, training, evaluation); ``train_seconds`` the
-            training steps alone; ``tokens_per_second`` training tokens (input positions) per
-            second of training steps.
-        history: one dict per epoch: ``epoch``, ``lr``, ``train_loss``, ``test_loss`` (the
-            mean of the batches' losses, Lightning's), ``test_perplexity`` (exp of the mean
-            loss per token), ``test_accuracy`` (MAD-Lab's per-batch macro accuracy mean),
-            ``seconds``.
-    """
-
-    task: str
-    layers: tuple[str, ...]
-    settings: dict[str, Any]
-    best_accuracy: float
-    best_epoch: int
-    lowest_loss_accuracy: float
-    lowest_loss_epoch: int
-    epochs_run: int
-    stopped_early: bool
-    seconds: float
-    train_seconds: float
-    tokens_per_second: float
-    history: list[dict[str, float]] = field(repr=False)
-    diverged_epoch: int | None = None
-    divergence: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The result as JSON-able data (what ``result.json`` holds)."""
-        d = asdict(self)
-        d["layers"] = list(self.layers)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainResult:
-        """The result ``to_dict`` wrote (``result.json`` read back)."""
-        names = cls.__dataclass_fields__
-        missing = [n for n, f in names.items() if n not in data and f.default is MISSING]
-        if missing:
-            raise MADError(f"a MAD run result needs the keys {', '.join(missing)}; got "
-                           f"{', '.join(sorted(data))}")
-        d = {n: data[n] for n in names if n in data}
-        d["layers"] = tuple(d["layers"])
-        return cls(**d)
-
-    def _diverged(self) -> str:
-        if self.diverged_epoch is None:
-            return ""
-        return (f" (stopped: the loss was not finite at epoch {self.diverged_epoch}"
-                f"{describe(self.divergence)})")
-
-    def summary(self) -> str:
-        """Two lines for people: the run and its numbers."""
-        s = self.settings
-        return (f"{self.task} {','.join(self.layers)} lr={s['lr']:g} wd={s['weight_decay']:g} "
-                f"on {s['backend']}/{s['device']} ({s['precision']}, "
-                f"{'compiled' if s['compile'] else 'eager'})\n"
-                f"best test accuracy {self.best_accuracy:.4f} (epoch {self.best_epoch}), at the "
-                f"lowest test loss {self.lowest_loss_accuracy:.4f} (epoch "
-                f"{self.lowest_loss_epoch}); {self.epochs_run} epochs"
-                f"{' (stopped at 0.999)' if self.stopped_early else ''}{self._diverged()}"
-                f" in {self.seconds:.1f} s, "
-                f"{self.tokens_per_second:,.0f} training tokens/s")
-
-
-def check_layers(layers: Any) -> tuple[str, ...]:
-    """A layer list as a tuple of names ``ember_nn.blocks`` knows (a comma-separated string is
-    split), else a :class:`MADError` naming the bad entry and the known names."""
-    from ember_nn.blocks import layer_names
-
-    if isinstance(layers, str):
-        layers = [p.strip() for p in layers.split(",") if p.strip()]
-    if not isinstance(layers, Sequence) or not layers:
-        raise MADError(f"layers must be a non-empty list of layer names (e.g. "
-                       f"{','.join(DEFAULT_LAYERS)}), got {layers!r}")
-    known = layer_names()
-    for name in layers:
-        if not isinstance(name, str) or name not in known:
-            raise MADError(f"unknown layer {name!r} in layers: the layer names are "
-                           f"{', '.join(known)}")
-    return tuple(layers)
-
-
-def _positive(name: str, value: Any, kind: type = int) -> Any:
-    bad = isinstance(value, bool) or not isinstance(
-        value, numbers.Integral if kind is int else numbers.Real)
-    if bad or not (value > 0) or (kind is float and not math.isfinite(value)):
-        what = "an integer >= 1" if kind is int else "a finite number > 0"
-        raise MADError(f"{name} must be {what}, got {value!r}")
-    return kind(value)
-
-
-def _weight_decay(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(float(value)) or float(value) < 0:
-        raise MADError(f"weight_decay must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def _auto(backend: str, device: str, precision: str, compile: Any) -> tuple[str, bool]:
-    """``precision`` and ``compile`` with ``"auto"`` resolved for this backend and device."""
-    accelerated = device.split(":")[0] not in ("cpu", "")
-    if precision == "auto":
-        precision = "bf16-mixed" if backend in ("torch", "mlx") and accelerated else "32"
-    elif precision not in ember_nn.PRECISION_MODES:
-        raise MADError(f"precision must be 'auto' or one of {sorted(ember_nn.PRECISION_MODES)}, "
-                       f"got {precision!r}")
-    if compile == "auto":
-        compile = backend == "mlx" or (backend == "torch" and accelerated)
-    elif not isinstance(compile, bool):
-        raise MADError(f"compile must be 'auto', True or False, got {compile!r}")
-    return precision, compile
-
-
-def _versions(backend: str) -> dict[str, str | None]:
-    from importlib import metadata
-
-    out: dict[str, str | None] = {}
-    for dist in ("ember-core", "ember-nn", "ember-mad", f"ember-{backend}", backend):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
 
 
 def build_model(data: MADDataset, layers: Sequence[str], *, dim: int, seed: int) -> Any:
@@ -287,14 +146,6 @@ def _evaluate(net: Any, x: ember.Tensor, y_host: np.ndarray, y: ember.Tensor,
     return loss, perplexity, acc
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """``data`` to ``path`` atomically (a temporary file beside it, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float = 5e-4,
           weight_decay: float = 0.0, epochs: int = 200, batch_size: int = 128, dim: int = 128,
           seed: int = 12345, backend: str | None = None, device: str | None = None,
@@ -357,13 +208,13 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
     t_start = time.perf_counter()
     check_task(task)
     layers = check_layers(layers)
-    lr = _positive("lr", lr, float)
-    weight_decay = _weight_decay(weight_decay)
-    epochs = _positive("epochs", epochs)
-    batch_size = _positive("batch_size", batch_size)
-    dim = _positive("dim", dim)
+    lr = check_positive("lr", lr, float)
+    weight_decay = check_weight_decay(weight_decay)
+    epochs = check_positive("epochs", epochs)
+    batch_size = check_positive("batch_size", batch_size)
+    dim = check_positive("dim", dim)
     if stop_after is not None:
-        stop_after = _positive("stop_after", stop_after)
+        stop_after = check_positive("stop_after", stop_after)
     if matmul_precision not in ("high", "highest"):
         raise MADError(f"matmul_precision must be 'high' or 'highest', got {matmul_precision!r}")
     from ._tasks import task_settings
@@ -382,7 +233,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
     backend = backend or ember.get_backend()
     with ember.use_backend(backend):
         device = str(device or ember.get_default_device())
-        precision, compile = _auto(backend, device, precision, compile)
+        precision, compile = resolve_auto(backend, device, precision, compile)
         # MAD-Lab's torch.set_float32_matmul_precision("high"); only torch's GPUs round by it
         ember.set_matmul_precision(matmul_precision)
         model = build_model(data, layers, dim=dim, seed=seed)
@@ -407,7 +258,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
             "weight_decay": weight_decay, "epochs": epochs, "batch_size": batch_size,
             "dim": dim, "seed": seed, "backend": backend, "device": device,
             "precision": precision, "compile": compile, "backbone": data.backbone,
-            "parameters": int(model.num_parameters()), "versions": _versions(backend)}
+            "parameters": int(model.num_parameters()), "versions": package_versions(backend)}
         if matmul_precision != "high":  # results written before the option have no entry
             settings["matmul_precision"] = matmul_precision
         rng = np.random.default_rng(seed)
@@ -479,6 +330,6 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                            else 0.0),
         history=history, diverged_epoch=diverged, divergence=divergence)
     if out is not None:
-        _write_json(Path(out) / "result.json", result.to_dict())
+        write_json(Path(out) / "result.json", result.to_dict())
         Progress.clear(out)
     return result
