@@ -14,10 +14,10 @@ if TYPE_CHECKING:
     from ._attention import Attention as Attention
     from ._gated_linear_attention import GatedLinearAttention as GatedLinearAttention
     from ._hyena import Hyena as Hyena
-    from ._hyena import MultiHeadHyena as MultiHeadHyena
     from ._hyena_experts import HyenaExperts as HyenaExperts
     from ._linear_attention import LinearAttention as LinearAttention
     from ._mamba import Mamba as Mamba
+    from ._multihead_hyena import MultiHeadHyena as MultiHeadHyena
     from ._recurrent import RecurrentMixer as RecurrentMixer
     from ._rwkv import RWKV5TimeMix as RWKV5TimeMix
     from ._rwkv import RWKV6TimeMix as RWKV6TimeMix
@@ -27,7 +27,7 @@ _TABLE = {
     "LinearAttention": "._linear_attention",
     "GatedLinearAttention": "._gated_linear_attention",
     "Hyena": "._hyena",
-    "MultiHeadHyena": "._hyena",
+    "MultiHeadHyena": "._multihead_hyena",
     "HyenaExperts": "._hyena_experts",
     "Mamba": "._mamba",
     "RWKV6TimeMix": "._rwkv",

@@ -12,7 +12,7 @@ from ..._core._random import next_key
 from ...layers._support import positive_int
 from .._base import check_sequence, check_step
 from .._torch_init import torch_linear
-from ._hyena import IDENTITY, _HyenaCore
+from ._hyena_core import IDENTITY, HyenaCore
 
 __all__ = ["HyenaExperts"]
 
@@ -22,7 +22,7 @@ ACTIVATIONS = {"tanh": ember.tanh, "relu": ember.nn.relu, "gelu": ember.nn.gelu,
                "softplus": ember.nn.softplus}
 
 
-class HyenaExperts(_HyenaCore):
+class HyenaExperts(HyenaCore):
     """MAD-Lab's Hyena experts (``HyenaExpertsOperator``, ``hyena-experts``; MAD: Poli et al.
     2024, "Mechanistic Design and Scaling of Hybrid Architectures"; Hyena: Poli et al. 2023),
     on ``(batch, length, dim)``; causal. With ``E = num_experts``, ``W = E * dim_inner`` and
