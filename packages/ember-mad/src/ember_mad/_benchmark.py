@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -244,12 +245,9 @@ def _duration(seconds: float) -> str:
 def _pace(history: Sequence[dict[str, Any]]) -> float | None:
     """A run's seconds an epoch now: the median of its last five epochs' times, the first
     epoch left out once there are others (it compiles the step)."""
-    times = sorted(float(h["seconds"]) for h in history[1:][-5:] or history[:1]
-                   if isinstance(h.get("seconds"), int | float) and math.isfinite(h["seconds"]))
-    if not times:
-        return None
-    mid = len(times) // 2
-    return times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+    times = [float(h["seconds"]) for h in history[1:][-5:] or history[:1]
+             if isinstance(h.get("seconds"), int | float) and math.isfinite(h["seconds"])]
+    return statistics.median(times) if times else None
 
 
 def _status(running: Sequence[RunSpec], elapsed: float) -> str:
