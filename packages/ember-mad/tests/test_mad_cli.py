@@ -83,7 +83,9 @@ def test_report_tells_stopped_interrupted_and_failed_runs(tmp_path: Path) -> Non
          "wds": [0.0, 0.1], "layers": list(ember_mad.DEFAULT_LAYERS)}))
     base = tmp_path / "memorization" / "baseline"
     ember_nn.save(ember_nn.Dense(2, 2), base / "lr1e-3_wd0.1" / "progress",
-                  extra={"history": [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]})
+                  extra={"history": [{"epoch": 1, "test_accuracy": 0.25},
+                                      {"epoch": 2, "test_accuracy": 0.625},
+                                      {"epoch": 3, "test_accuracy": float("nan")}]})
     (base / "lr1e-3_wd0.1" / "log.txt").write_text("epoch 3\nember mad: interrupted\n")
     (base / "lr1e-4_wd0").mkdir(parents=True)
     (base / "lr1e-4_wd0" / "log.txt").write_text("Traceback ...\nKeyboardInterrupt\n")
@@ -92,11 +94,12 @@ def test_report_tells_stopped_interrupted_and_failed_runs(tmp_path: Path) -> Non
     lines: list[str] = []
     s = ember_mad.report(tmp_path, plot=False, log=lines.append)
     assert s["stopped"] == {"memorization/baseline/lr1e-3_wd0.1": 3}
+    assert s["stopped_best"] == {"memorization/baseline/lr1e-3_wd0.1": pytest.approx(62.5)}
     assert s["interrupted"] == ["memorization/baseline/lr1e-4_wd0"]
     assert s["failed"] == ["memorization/baseline/lr1e-4_wd0.1"]
     md = (tmp_path / "scores.md").read_text()
-    assert ("- memorization/baseline/lr1e-3_wd0.1 (stopped after epoch 3; the same benchmark "
-            "command resumes it)") in md
+    assert ("- memorization/baseline/lr1e-3_wd0.1 (stopped after epoch 3, best test accuracy so "
+            "far 62.5; the same benchmark command resumes it)") in md
     assert "- memorization/baseline/lr1e-4_wd0 (interrupted before its first save; it starts " \
            "over)" in md
     assert "- memorization/baseline/lr1e-4_wd0.1 (failed: see its log.txt)" in md

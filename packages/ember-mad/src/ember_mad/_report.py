@@ -5,6 +5,7 @@ the layer list is one of the paper's; partial grids are scored and their missing
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from ._errors import MADError
 from ._options import write_json
-from ._progress import STOPPED_LINE, saved_epochs
+from ._progress import STOPPED_LINE, saved_epochs, saved_history
 from ._scoring import PAPER_SCORES, mad_score, setting_result, task_score
 from ._tasks import TASKS, task_settings
 
@@ -78,7 +79,10 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
                          tasks=config.get("tasks"), lrs=config.get("lrs"),
                          wds=config.get("wds")) if config else [])
     missing = [str(p.directory.relative_to(outdir)) for p in planned if not p.done]
-    stopped = {m: e for m in missing if (e := saved_epochs(outdir / m)) is not None}
+    saved = {m: h for m in missing if (h := saved_history(outdir / m)) is not None}
+    stopped = {m: len(history) for m, (history, _) in saved.items()}
+    stopped_best = {m: b for m, (history, _) in saved.items()
+                    if (b := _best_so_far(history)) is not None}
     logged = [m for m in missing if m not in stopped and (outdir / m / "log.txt").is_file()]
     interrupted = [m for m in logged if _ends_interrupted(outdir / m / "log.txt")]
     failed = [m for m in logged if m not in interrupted]
@@ -121,9 +125,16 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
         "mad_score_lowest_loss": mad_score({t: v["score_lowest_loss"] for t, v in tasks.items()}),
         "paper": dict(paper) if paper is not None else None,
         "runs_done": len(runs), "runs_planned": len(planned) or None,
-        "missing": missing, "stopped": stopped,
+        "missing": missing, "stopped": stopped, "stopped_best": stopped_best,
         "interrupted": interrupted, "failed": failed,
     }
+
+
+def _best_so_far(history: list[dict[str, Any]]) -> float | None:
+    """A stopped run's best test accuracy (%) over its saved epochs; None where none has one."""
+    accs = [float(a) for h in history
+            if isinstance(a := h.get("test_accuracy"), (int, float)) and math.isfinite(a)]
+    return 100 * max(accs) if accs else None
 
 
 def _order(task: str, slug: str, full: list[dict[str, Any]]) -> int:
@@ -204,7 +215,9 @@ def _missing_note(run: str, scores: dict[str, Any]) -> str:
     """What scores.md says after a missing run's name."""
     epochs = scores["stopped"].get(run)
     if epochs is not None:
-        return f" (stopped after epoch {epochs}; the same benchmark command resumes it)"
+        best = scores.get("stopped_best", {}).get(run)
+        so_far = "" if best is None else f", best test accuracy so far {best:.1f}"
+        return f" (stopped after epoch {epochs}{so_far}; the same benchmark command resumes it)"
     if run in scores["interrupted"]:
         return " (interrupted before its first save; it starts over)"
     if run in scores["failed"]:
