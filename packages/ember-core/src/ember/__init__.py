@@ -87,7 +87,7 @@ from .autodiff import (
 from .ops._creation import *  # noqa: F403 - the op functions, one module per topic
 from .ops._dtypes import *  # noqa: F403
 from .ops._elementwise import *  # noqa: F403
-from .ops._indexing import getitem, index_update, take
+from .ops._indexing import getitem, index_update, take, take_along_axis
 from .ops._linalg import matmul, matrix_transpose, tensordot, vecdot
 from .ops._manipulation import *  # noqa: F403
 from .ops._searching import *  # noqa: F403
@@ -118,7 +118,8 @@ __all__ = [
     "get_backend", "inf", "int8", "int16", "int32", "int64", "linalg",
     "load_backend", "nan", "newaxis", "nn", "pi", "random", "set_backend", "uint8", "uint16",
     "uint32", "uint64", "use_backend",
-    "getitem", "index_update", "matmul", "matrix_transpose", "take", "tensordot", "vecdot",
+    "getitem", "index_update", "matmul", "matrix_transpose", "take", "take_along_axis",
+    "tensordot", "vecdot",
     "MemoryInfo", "Settings", "get_default_device", "get_default_dtype", "get_matmul_precision",
     "memory_info", "reset_peak_memory", "set_default_device", "set_default_dtype",
     "set_matmul_precision", "set_memory_limit", "settings",

@@ -143,6 +143,7 @@ not_equal | P | (x1: array, x2: array) | x1 != x2.
 positive | C | (x: array) | +x.
 pow | P | (x1: array, x2: array) | x1 ** x2.
 real | P | (x: array) | Real part (x itself for real input).
+reciprocal | C | (x: array) | 1 / x (integers promote to the default float dtype).
 remainder | P | (x1: array, x2: array) | Remainder with the sign of the divisor (Python's %).
 round | P | (x: array) | Round half to even.
 sign | P | (x: array) | -1, 0 or 1 (x / abs(x) for complex).
@@ -157,6 +158,7 @@ tanh | P | (x: array) | Hyperbolic tangent.
 trunc | P | (x: array) | Round towards zero (integers unchanged).
 ## indexing
 take | P | (x: array, indices: array, axis) | Elements of x along axis at integer indices (indices is 1-d).
+take_along_axis | C | (x: array, indices: array, axis) | Elements of x at indices along axis; indices has x's rank and broadcasts with x off the axis.
 getitem | P | (x: array, key) | x[key] for ints, slices, Ellipsis, None, integer arrays and boolean masks (key is normalised: arrays native).
 index_update | P | (x: array, key, values: array, mode) | Copy of x with x[key] combined with values; mode in set/add/multiply/min/max; duplicate indices accumulate for add/multiply/min/max.
 ## linalg

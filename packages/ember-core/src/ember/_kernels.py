@@ -184,6 +184,7 @@ class Kernels(NamedTuple):
     random_truncated_normal: Callable[[Any, Any, Any, Any, Any], Any] | None
     random_uniform: Callable[[Any, Any, Any, Any, Any], Any] | None  # key, shape, dtype, low, high
     real: Callable[[Any], Any]  # x
+    reciprocal: Callable[[Any], Any] | None  # x
     remainder: Callable[[Any, Any], Any]  # x1, x2
     repeat: Callable[[Any, Any, Any], Any]  # x, repeats, axis
     reshape: Callable[[Any, Any, Any], Any]  # x, shape, copy
@@ -204,6 +205,7 @@ class Kernels(NamedTuple):
     subtract: Callable[[Any, Any], Any]  # x1, x2
     sum: Callable[[Any, Any, Any, Any], Any]  # x, axis, dtype, keepdims
     take: Callable[[Any, Any, Any], Any]  # x, indices, axis
+    take_along_axis: Callable[[Any, Any, Any], Any] | None  # x, indices, axis
     tan: Callable[[Any], Any]  # x
     tanh: Callable[[Any], Any]  # x
     tensordot: Callable[[Any, Any, Any], Any]  # x1, x2, axes

@@ -24,7 +24,7 @@ from ._autodiff import stop_gradient
 from ._creation import *  # noqa: F403
 from ._dtypes import *  # noqa: F403
 from ._elementwise import *  # noqa: F403
-from ._indexing import getitem, index_update, take
+from ._indexing import getitem, index_update, take, take_along_axis
 from ._linalg import matmul, matrix_transpose, tensordot, vecdot
 from ._manipulation import *  # noqa: F403
 from ._searching import *  # noqa: F403
@@ -36,7 +36,7 @@ from ._utility import *  # noqa: F403
 _methods.bind()
 
 __all__ = ["getitem", "index_update", "matmul", "matrix_transpose", "stop_gradient", "take",
-           "tensordot", "vecdot"]
+           "take_along_axis", "tensordot", "vecdot"]
 __all__ += _creation.__all__
 __all__ += _dtypes.__all__
 __all__ += _elementwise.__all__

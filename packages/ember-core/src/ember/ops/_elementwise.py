@@ -73,6 +73,7 @@ __all__ = [
     "positive",
     "pow",
     "real",
+    "reciprocal",
     "remainder",
     "round",
     "sign",
@@ -319,6 +320,16 @@ def positive(x: Any, /) -> Tensor:
     return x
 
 
+
+
+def reciprocal(x: Any, /) -> Tensor:
+    """1 / x, element-wise (Python Array API 2024.12): floating-point and complex tensors keep
+    their dtype, integers promote to the default float dtype (as ``divide``); bool is refused."""
+    x = _as_tensor("reciprocal", x)
+    if x.dtype is dt.bool:
+        raise DTypeError("reciprocal takes numeric tensors, got bool; cast with "
+                         "ember.astype(x, ember.float32) first")
+    return divide(1, x)
 
 
 def clip(x: Any, /, min: Any = None, max: Any = None) -> Tensor:

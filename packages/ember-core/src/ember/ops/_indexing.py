@@ -1,4 +1,4 @@
-"""Indexing: ``x[key]``, ``take``, and functional updates (``x.at[key].set(v)``,
+"""Indexing: ``x[key]``, ``take``, ``take_along_axis``, and functional updates (``x.at[key].set(v)``,
 ``ember.index_update``)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from typing import Any
 from .. import _dtypes as dt
 from .._dispatch import (
     backend_of,
+    broadcast_shapes,
     cast_native,
     check_scalar_fits,
     fail,
@@ -15,12 +16,12 @@ from .._dispatch import (
     norm_axis,
     rebase,
 )
-from .._errors import DTypeError, EmberError, OutOfBoundsError
+from .._errors import DTypeError, EmberError, OutOfBoundsError, ShapeError
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
 from ._creation import asarray
 
-__all__ = ["getitem", "index_update", "take"]
+__all__ = ["getitem", "index_update", "take", "take_along_axis"]
 
 T = Tensor
 _MODES = ("set", "add", "multiply", "min", "max")
@@ -172,6 +173,52 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Tensor:
         return T(x._b.kernels.take(x._n, native_of(x._b, idx, "take"), axis), x._b)
     except Exception as exc:
         raise fail("take", (x, idx), exc, elementwise=False) from exc
+
+
+def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Tensor:
+    """Elements of x at integer ``indices`` along axis (Python Array API 2024.12,
+    ``numpy.take_along_axis``): indices has x's rank, the two broadcast on every other axis,
+    and the result has that broadcast shape with indices' length on the axis. Negative
+    indices count from the end; one out of range is an ``OutOfBoundsError`` on NumPy and torch
+    (MLX's gather does not check, as for ``x[indices]``).
+
+    >>> ember.take_along_axis(ember.asarray([[10, 30, 20]]), ember.asarray([[0, 2, 1]]), axis=1).tolist()
+    [[10, 20, 30]]
+    """
+    from ._creation import arange
+    from ._manipulation import broadcast_to, reshape
+
+    x = x if isinstance(x, Tensor) else asarray(x)
+    idx = indices if isinstance(indices, Tensor) else asarray(indices, backend=x._b, device=x.device)
+    if not idx.dtype.is_integer:
+        raise DTypeError(f"take_along_axis: indices must be integers, got {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise ShapeError(f"take_along_axis: indices must have x's rank {x.ndim}, got shape "
+                         f"{tuple(idx.shape)} for x of shape {tuple(x.shape)}; add axes with "
+                         f"ember.expand_dims")
+    axis = norm_axis("take_along_axis", axis, x.ndim)
+    off = broadcast_shapes("take_along_axis", _without(x.shape, axis), _without(idx.shape, axis),
+                           args=(x, idx))
+    x = broadcast_to(x, off[:axis] + (x.shape[axis],) + off[axis:])
+    idx = broadcast_to(idx, off[:axis] + (idx.shape[axis],) + off[axis:])
+    key = []
+    for d in range(x.ndim):
+        if d == axis:
+            key.append(idx)
+        else:
+            shape = [1] * x.ndim
+            shape[d] = x.shape[d]
+            key.append(reshape(arange(x.shape[d], dtype=dt.int64, backend=x._b,
+                                      device=x.device), tuple(shape)))
+    try:
+        return getitem(x, tuple(key))
+    except OutOfBoundsError as exc:
+        raise OutOfBoundsError(f"take_along_axis: an index is out of range for axis {axis} of "
+                               f"size {x.shape[axis]} ({exc})") from exc
+
+
+def _without(shape: Any, axis: int) -> tuple[int, ...]:
+    return tuple(shape[:axis]) + tuple(shape[axis + 1:])
 
 
 class _At:

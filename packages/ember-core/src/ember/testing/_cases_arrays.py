@@ -276,6 +276,29 @@ def _take(data: Any, d: Any) -> Any:
     return call(x, idx, axis=axis)
 
 
+@case("take_along_axis", "broadcast", SOME)
+def _take_along_axis(data: Any, d: Any) -> Any:
+    """indices and x broadcast off the axis (either may have 1 where the other has n); on the
+    axis indices has any length, negative indices included."""
+    base = S.shape(data, 1, 3, 1)
+    axis = data.draw(st.integers(-len(base), len(base) - 1), label="axis")
+    ax = axis % len(base)
+    x_shape = tuple(n if i == ax else data.draw(st.sampled_from((1, n))) for i, n in enumerate(base))
+    i_shape = tuple(data.draw(st.integers(0, 4)) if i == ax else data.draw(st.sampled_from((1, n)))
+                    for i, n in enumerate(base))
+    return call(S.arr(data, d, x_shape), _idx(data, base[ax], i_shape, negative=True), axis=axis)
+
+
+@case("take_along_axis", "small-index-dtype", (E.float32,))
+def _take_along_axis_int8(data: Any, d: Any) -> Any:
+    """int8/uint8 indices along a short axis of an x with 300 rows (the other axes' positions
+    must not take the indices' dtype)."""
+    x = S.arr(data, d, (300, 3))
+    kind = data.draw(st.sampled_from((np.int8, np.uint8)), label="index dtype")
+    idx = _idx(data, 3, (300, 2), negative=kind is np.int8).astype(kind)
+    return call(x, idx, axis=1)
+
+
 # --- searching --------------------------------------------------------------------------------
 for _name in ("argmax", "argmin"):
     @case(_name, "axis", S.REAL)

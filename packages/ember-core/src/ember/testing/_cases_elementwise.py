@@ -163,6 +163,8 @@ for _op, (_d, _cplx) in _INEXACT_UNARY.items():
     _dd = _d if not _cplx else (lambda d, _d=_d: _r(-2, 2) if d.kind == "c" else (_d or {}))
     unary(_op, _dt, _dd, special=True, promote=True, tol=4.0 if _op in ("tan", "erfinv") else 1.0)
 
+unary("reciprocal", S.INEXACT, _r(0.1, 10), special=True, promote=True)
+
 for _op in ("ceil", "floor", "round", "trunc"):
     unary(_op, S.REAL, _ints(-10, 10, grid=0.25), special=True)
 unary("bitwise_invert", S.INTEGRAL + S.BOOL, bf16=False)

@@ -95,6 +95,11 @@ err("roll", "axis-range")(lambda T, U: E.roll(T(F), 1, axis=2))
 err("moveaxis", "axis-range")(lambda T, U: E.moveaxis(T(F), 0, 5))
 err("unstack", "axis-range")(lambda T, U: E.unstack(T(F), axis=2))
 err("take", "axis-range")(lambda T, U: E.take(T(F), T(I3), axis=2))
+err("take_along_axis", "axis-range")(
+    lambda T, U: E.take_along_axis(T(F), T(np.zeros((2, 1), np.int64)), axis=2))
+err("take_along_axis", "rank")(lambda T, U: E.take_along_axis(T(F), T(I3), axis=1))
+err("take_along_axis", "no-broadcast")(
+    lambda T, U: E.take_along_axis(T(F), T(np.zeros((3, 1), np.int64)), axis=1))
 for _op in ("sum", "prod", "mean", "var", "std", "max", "min", "all", "any", "count_nonzero"):
     err(_op, "axis-range")(lambda T, U, _op=_op: getattr(E, _op)(T(F), axis=2))
     err(_op, "negative-axis-range")(lambda T, U, _op=_op: getattr(E, _op)(T(F), axis=(-3,)))
@@ -139,6 +144,9 @@ err("remainder", "bool")(lambda T, U: E.remainder(T(np.ones(3, bool)), T(np.ones
 err("matmul", "bool")(lambda T, U: E.matmul(T(np.ones((2, 2), bool)), T(np.ones((2, 2), bool))))
 err("add", "uint64-int64")(lambda T, U: E.add(T(I3.astype(np.uint64)), T(I3)))
 err("add", "int8-scalar-overflow")(lambda T, U: E.add(T(I3.astype(np.int8)), 1000))
+err("take_along_axis", "float-indices")(
+    lambda T, U: E.take_along_axis(T(F), T(np.zeros((2, 1), np.float32)), axis=1))
+err("reciprocal", "bool")(lambda T, U: E.reciprocal(T(np.ones(3, bool))))
 err("take", "float-indices")(lambda T, U: E.take(T(F), T(np.zeros(2, np.float32)), axis=0))
 err("getitem", "float-index", aliases=("index",))(lambda T, U: T(F)[T(np.zeros(1, np.float32))])
 err("index_update", "lossy-values")(

@@ -202,6 +202,16 @@ def _take(data: Any) -> GradCall:
     return GradCall(lambda t: E.take(t, on(t, idx), axis=axis), (x,))
 
 
+@grad_case("take_along_axis")
+def _take_along_axis(data: Any) -> GradCall:
+    """Repeated indices included: their cotangents add up."""
+    x = _x(data, 1)
+    axis = data.draw(st.integers(0, x.ndim - 1), label="axis")
+    shape = tuple(data.draw(st.integers(1, 4)) if i == axis else n for i, n in enumerate(x.shape))
+    idx = S.arr(data, E.int64, shape, -x.shape[axis], x.shape[axis] - 1)
+    return GradCall(lambda t: E.take_along_axis(t, on(t, idx), axis=axis), (x,))
+
+
 @grad_case("index_update", "set")
 def _update_set(data: Any) -> GradCall:
     x = _x(data, 2, 2)

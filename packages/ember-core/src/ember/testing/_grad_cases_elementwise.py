@@ -50,7 +50,7 @@ for _op, (_lo, _hi) in {
     "tan": (-1.2, 1.2), "asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "atan": (-3, 3),
     "sinh": (-2, 2), "cosh": (-2, 2), "tanh": (-2, 2), "asinh": (-3, 3), "acosh": (1.2, 4),
     "atanh": (-0.9, 0.9), "erf": (-2, 2), "erfinv": (-0.9, 0.9), "negative": (-3, 3),
-    "positive": (-3, 3), "conj": (-3, 3), "real": (-3, 3),
+    "positive": (-3, 3), "conj": (-3, 3), "real": (-3, 3), "reciprocal": (0.3, 4),
 }.items():
     unary(_op, _lo, _hi)
 unary("abs", -3, 3, nonzero=True)
