@@ -219,3 +219,32 @@ def test_the_documented_example_builds_a_backend(tmp_path: Path,
     assert (x @ x).tolist() == [[7.0, 10.0], [15.0, 22.0]] and x[:, 1].tolist() == [2.0, 4.0]
     with pytest.raises(ember.UnsupportedError, match="mylib has no symmetric eigensolver"):
         ember.linalg.eigh(x)
+
+
+def test_a_backend_written_before_a_later_primitive_still_loads() -> None:
+    """A primitive of ``LATER_PRIMITIVES`` missing from a backend makes that op unsupported
+    (a plugin published before it keeps loading); any other primitive missing is an error."""
+    from ember._catalogue import LATER_PRIMITIVES
+
+    assert "nextafter" in LATER_PRIMITIVES
+    old = {k: v for k, v in _primitives().items() if k != "nextafter"}
+    b = _build("older", old)
+    assert b.status["nextafter"].status == "unsupported"
+    assert "joined the op catalogue in ember" in b.status["nextafter"].note
+    x = ember.asarray([1.0, 2.0], backend=b)
+    with pytest.raises(ember.UnsupportedError, match=r"nextafter is not available on backend "
+                       r"'older': the backend has no kernel for it"):
+        ember.nextafter(x, 3.0)
+    assert ember.add(x, 1.0).tolist() == [2.0, 3.0]  # the rest of the backend works
+    with pytest.raises(ember.BackendError, match=r"no kernel and no 'unsupported' entry for: "
+                       r"hypot"):
+        _build("broken", {k: v for k, v in old.items() if k != "hypot"})
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_the_official_backends_implement_the_later_primitives(name: str) -> None:
+    from ember._catalogue import LATER_PRIMITIVES
+
+    b = ember.load_backend(name)
+    assert {op: b.status[op].status for op in LATER_PRIMITIVES} == {
+        op: "native" for op in LATER_PRIMITIVES}

@@ -14,7 +14,7 @@ from . import _dtypes as dt
 from ._backend_facts import BackendHooks, Capabilities, NativeArrays, NativeDevices
 from ._bytes import generic_from_bytes, generic_to_bytes
 from ._catalogue import BY_NAME as SPECS
-from ._catalogue import CATALOGUE
+from ._catalogue import CATALOGUE, LATER_PRIMITIVES
 from ._errors import BackendError, UnsupportedError
 from ._kernels import Kernels
 from ._memory import creation_params, guard_creation
@@ -265,6 +265,11 @@ def _kernel_table(b: Backend, given: dict[str, Callable[..., Any]], unsupported:
         elif spec.name in unsupported:
             status[spec.name] = OpStatus(UNSUPPORTED, unsupported[spec.name])
             fn = _raiser(b.name, spec.name, unsupported[spec.name])
+        elif spec.primitive and spec.name in LATER_PRIMITIVES:
+            why = (f"the backend has no kernel for it: {spec.name} joined the op catalogue in "
+                   f"ember {LATER_PRIMITIVES[spec.name]}, after the backend was written")
+            status[spec.name] = OpStatus(UNSUPPORTED, why)
+            fn = _raiser(b.name, spec.name, why)
         elif spec.primitive:
             missing.append(spec.name)
         else:

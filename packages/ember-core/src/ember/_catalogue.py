@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CATALOGUE", "GROUPS", "OpSpec", "composites", "kernel_name", "primitives"]
+__all__ = ["CATALOGUE", "GROUPS", "LATER_PRIMITIVES", "OpSpec", "composites", "kernel_name",
+           "primitives"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ maximum | P | (x1: array, x2: array) | Element-wise maximum (NaN propagates).
 minimum | P | (x1: array, x2: array) | Element-wise minimum (NaN propagates).
 multiply | P | (x1: array, x2: array) | x1 * x2.
 negative | P | (x: array) | -x.
+nextafter | P | (x1: array, x2: array) | The next representable floating-point value after x1 in the direction of x2.
 not_equal | P | (x1: array, x2: array) | x1 != x2.
 positive | C | (x: array) | +x.
 pow | P | (x1: array, x2: array) | x1 ** x2.
@@ -343,6 +345,14 @@ def _signature(name: str, kernel: str) -> tuple[tuple[str, ...], tuple[int, ...]
 
 CATALOGUE, GROUPS = _parse(_TABLE)
 BY_NAME: dict[str, OpSpec] = {s.name: s for s in CATALOGUE}
+
+#: Primitives added after backends were first written against the catalogue, with the ember
+#: version that added each. A backend that gives neither a kernel nor an ``unsupported`` entry
+#: for one still loads, with the op unsupported (``docs/ops.md`` shows it, calling it raises
+#: ``UnsupportedError``), so a plugin published before the op existed keeps working; every
+#: other primitive missing is a ``BackendError`` at load. The official backends implement them
+#: all (their tests check it).
+LATER_PRIMITIVES: dict[str, str] = {"nextafter": "0.1.0"}
 
 
 def primitives() -> tuple[OpSpec, ...]:

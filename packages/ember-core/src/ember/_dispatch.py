@@ -164,7 +164,8 @@ def _check_kinds(op: str, kinds: str, *dtypes: dt.DType) -> None:
     if kinds:
         bad = [d for d in dtypes if d.kind not in kinds]
         if bad:
-            allowed = {"iub": "integer or bool", "iu": "integer"}.get(kinds, kinds)
+            allowed = {"iub": "integer or bool", "iu": "integer",
+                       "iuf": "real-valued (integer or floating-point)"}.get(kinds, kinds)
             raise DTypeError(
                 f"{op} takes {allowed} dtypes, got {', '.join(map(str, dtypes))}; "
                 f"cast with ember.astype first"

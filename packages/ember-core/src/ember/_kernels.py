@@ -141,6 +141,7 @@ class Kernels(NamedTuple):
     moveaxis: Callable[[Any, Any, Any], Any] | None  # x, source, destination
     multiply: Callable[[Any, Any], Any]  # x1, x2
     negative: Callable[[Any], Any]  # x
+    nextafter: Callable[[Any, Any], Any]  # x1, x2
     nn_adam_update: Callable[[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any], Any] | None
     nn_associative_scan: Callable[[Any, Any, Any, Any], Any] | None  # fn, x, axis, reverse
     nn_avg_pool: Callable[[Any, Any, Any, Any, Any], Any]  # x, window, stride, padding, divisor

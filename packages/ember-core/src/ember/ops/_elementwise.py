@@ -69,6 +69,7 @@ __all__ = [
     "minimum",
     "multiply",
     "negative",
+    "nextafter",
     "not_equal",
     "positive",
     "pow",
@@ -116,6 +117,7 @@ _INTEGRAL = frozenset(d for d in dt.ALL_DTYPES if d.kind in "iub")
 _INTEGER = frozenset(d for d in dt.ALL_DTYPES if d.kind in "iu")
 _BOOL = frozenset([dt.bool])
 _COMPLEX = frozenset(d for d in dt.ALL_DTYPES if d.kind == "c")
+_REAL_FLOATING = frozenset(d for d in dt.ALL_DTYPES if d.kind == "f")
 _REAL_OF = {dt.complex64: dt.float32, dt.complex128: dt.float64}
 
 def _result(kind: str, d: dt.DType) -> dt.DType:
@@ -302,6 +304,7 @@ atan2 = _binary("atan2", _INEXACT, inexact=True)
 hypot = _binary("hypot", _INEXACT, inexact=True)
 copysign = _binary("copysign", _INEXACT, inexact=True)
 logaddexp = _binary("logaddexp", _INEXACT, inexact=True)
+nextafter = _binary("nextafter", _REAL_FLOATING, inexact=True, kinds="iuf")
 logical_and = _binary("logical_and", _BOOL, "bool", to_bool=True)
 logical_or = _binary("logical_or", _BOOL, "bool", to_bool=True)
 logical_xor = _binary("logical_xor", _BOOL, "bool", to_bool=True)

@@ -207,3 +207,43 @@ def _clip_big(data: Any, d: Any) -> Any:
 @case("where", "scalar-beyond-int64", (E.uint64,))
 def _where_big(data: Any, d: Any) -> Any:
     return call(np.array([True, False]), np.array([1, 2**63 + 1], np.uint64), data.draw(_BIG))
+
+
+# --- nextafter (2024.12): bit-exact, the standard's zeros ----------------------------------
+def _nextafter_check(actual: list[Result], expected: list[Result], args: Any,
+                     factor: float) -> None:
+    """The exact next float, compared bit for bit (a tolerance would pass x1 itself), with the
+    standard's answer where the two are equal: x2 (-0 towards +0 is +0). NumPy's float16
+    version returns x1 there, so the answer is computed here, not taken from the reference."""
+    out = np.asarray(_only(actual).array)
+    x1, x2 = (np.asarray(a) for a in args)
+    with np.errstate(over="ignore"):
+        want = np.nextafter(x1, x2)
+    want = np.where(np.equal(x1, x2), x2, want).astype(want.dtype)
+    nan = np.isnan(want)
+    assert out.dtype == want.dtype, f"nextafter gave {out.dtype} for {want.dtype} operands"
+    np.testing.assert_array_equal(np.isnan(out), nan, err_msg="NaN where either is NaN")
+    np.testing.assert_array_equal(out[~nan], want[~nan])
+    np.testing.assert_array_equal(np.signbit(out[~nan]), np.signbit(want[~nan]),
+                                  err_msg="the sign of a zero")
+
+
+@case("nextafter", "bits", S.FLOAT, check=_nextafter_check)
+def _nextafter(data: Any, d: Any) -> Any:
+    s1, s2 = S.bcast_shapes(data, min_dims=1, min_side=1)
+    x1 = S.arr(data, d, s1, specials=True)
+    x2 = S.arr(data, d, s2, specials=True)
+    if s1 == s2 and data.draw(st.booleans(), label="equal pairs"):
+        x2 = np.where(np.equal(x1, 0), -x1, x1)  # x1 == x2, zeros of the other sign
+    return call(x1, x2)
+
+
+@case("nextafter", "zeros-and-limits", S.FLOAT, check=_nextafter_check, examples=1)
+def _nextafter_limits(data: Any, d: Any) -> Any:
+    info = np.finfo(S.np_dtype(d))
+    tiny = np.nextafter(S.np_dtype(d).type(0), S.np_dtype(d).type(1))
+    x1 = np.array([0.0, -0.0, 0.0, -0.0, 1.0, -1.0, info.max, -info.max, np.inf, -np.inf, tiny,
+                   -tiny, np.nan, 2.0], dtype=S.np_dtype(d))
+    x2 = np.array([-0.0, 0.0, -1.0, 1.0, 2.0, 0.0, np.inf, -np.inf, 0.0, 0.0, 0.0, 0.0, 1.0,
+                   np.nan], dtype=S.np_dtype(d))
+    return call(x1, x2)

@@ -102,6 +102,17 @@ binary("hypot", _NZ, _NZ)
 binary("copysign", _NZ, _NZ)
 
 
+@grad_case("nextafter")
+def _nextafter(data: Any) -> GradCall:
+    """One ulp from x1 towards x2: it moves with x1 (derivative 1) and not with x2 while x2
+    stays on the same side (derivative 0), torch's autograd's rule; x2 is kept 0.5 or more
+    from x1 so the finite differences do not cross it."""
+    x1 = _x(data, -3, 3)
+    side = np.where(S.arr(data, F64, x1.shape, 0, 1, grid=1.0) > 0, 1.0, -1.0)
+    gap = 0.5 + S.arr(data, F64, x1.shape, 0, 2)
+    return GradCall(E.nextafter, (x1, x1 + side * gap))
+
+
 @grad_case("hypot", "ties")
 def _hypot_ties(data: Any) -> GradCall:
     """|x1| == |x2|: an implementation through maximum/minimum loses the gradient at the tie

@@ -64,6 +64,7 @@ __all__ = [
     "minimum",
     "multiply",
     "negative",
+    "nextafter",
     "not_equal",
     "pow",
     "real",
@@ -189,6 +190,28 @@ def copysign(x1, x2):
     mag = mx.bitwise_and(x1.view(itype), mx.bitwise_invert(sign))
     out = mx.bitwise_or(mag, mx.bitwise_and(x2.view(itype), sign))
     return out.view(dt)
+
+
+def nextafter(x1, x2):
+    """IEEE 754 nextafter from the bits (MLX has no kernel): x1's same-width integer view steps
+    by one, up where x1 moves away from zero, down where it moves towards it; from a zero the
+    result is the smallest subnormal with x2's sign; x2 where the two are equal (so -0 towards
+    +0 is +0), NaN where either is NaN."""
+    dt = _dtype(x1, x2)
+    if not isinstance(x1, mx.array):
+        x1 = scalar_array(x1, dt)
+    if not isinstance(x2, mx.array):
+        x2 = scalar_array(x2, dt)
+    x1, x2 = mx.broadcast_arrays(x1, x2)
+    itype, _ = SIGN_INT[dt]
+    one = mx.array(1, dtype=itype)
+    bits = mx.contiguous(x1).view(itype)
+    away = mx.equal(mx.greater(x2, x1), mx.greater(x1, 0))
+    stepped = mx.where(away, bits + one, bits - one).view(dt)
+    tiny = one.view(dt)
+    out = mx.where(mx.equal(x1, 0), mx.where(mx.greater(x2, 0), tiny, -tiny), stepped)
+    out = mx.where(mx.equal(x1, x2), x2, out)
+    return mx.where(mx.logical_or(mx.isnan(x1), mx.isnan(x2)), mx.array(float("nan"), dt), out)
 
 
 def hypot(x1, x2):

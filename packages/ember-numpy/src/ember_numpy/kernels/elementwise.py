@@ -18,7 +18,7 @@ __all__ = [
     "divide", "equal", "erf", "erfinv", "exp", "expm1", "floor", "floor_divide", "greater",
     "greater_equal", "hypot", "imag", "isfinite", "isinf", "isnan", "less", "less_equal", "log",
     "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not", "logical_or",
-    "logical_xor", "maximum", "minimum", "multiply", "negative", "not_equal", "pow", "real",
+    "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter", "not_equal", "pow", "real",
     "remainder", "round", "sign", "signbit", "sin", "sinh", "sqrt", "square", "subtract", "tan",
     "tanh", "trunc",
 ]  # fmt: skip
@@ -80,6 +80,17 @@ square = np.square
 subtract = np.subtract
 tan = np.tan
 tanh = np.tanh
+
+
+def nextafter(x1: Any, x2: Any) -> np.ndarray:
+    """NumPy's, with x2 where the two are equal in float16 too: NumPy's float16 version returns
+    x1 there (nextafter(-0.0, +0.0) gave -0.0; the standard and C's nextafter say +0.0). A step
+    from the largest finite value to infinity is the answer, not an overflow to warn about."""
+    with np.errstate(over="ignore"):
+        out = np.nextafter(x1, x2)
+    if out.dtype == np.float16:
+        out = np.where(np.equal(x1, x2), x2, out).astype(np.float16, copy=False)
+    return out
 
 
 def _keeps_integers(ufunc: np.ufunc) -> bool:

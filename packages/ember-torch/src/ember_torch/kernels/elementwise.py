@@ -24,7 +24,7 @@ __all__ = [
     "expm1", "floor", "floor_divide", "greater", "greater_equal", "hypot", "imag", "isfinite",
     "isinf", "isnan", "less", "less_equal", "log", "log1p", "log2", "log10", "logaddexp",
     "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "multiply",
-    "negative", "not_equal", "pow", "real", "remainder", "round", "sign", "signbit", "sin",
+    "negative", "nextafter", "not_equal", "pow", "real", "remainder", "round", "sign", "signbit", "sin",
     "sinh", "sqrt", "square", "subtract", "tan", "tanh", "trunc",
 ]
 
@@ -87,6 +87,7 @@ atan2 = binary(torch.atan2)
 copysign = binary(torch.copysign)
 hypot = binary(torch.hypot)
 logaddexp = binary(torch.logaddexp)
+nextafter = binary(torch.nextafter)
 
 
 def divide(x1: Any, x2: Any) -> Tensor:

@@ -201,6 +201,13 @@ def _copysign(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]
             unbroadcast(ew.multiply(g, 0.0), x2) if needs[1] else None)
 
 
+@_binary("nextafter")
+def _nextafter(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
+    """torch's rule: the result is x1 moved one ulp, so it follows x1 (1) and not x2 (0)."""
+    return (unbroadcast(g, x1) if needs[0] else None,
+            unbroadcast(ew.multiply(g, 0.0), x2) if needs[1] else None)
+
+
 @_binary("logaddexp")
 def _logaddexp(needs: Any, g: Any, out: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     return (unbroadcast(ew.multiply(g, ew.exp(ew.subtract(x1, out))), x1) if needs[0] else None,
