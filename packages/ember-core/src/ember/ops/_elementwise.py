@@ -94,11 +94,16 @@ T = Tensor
 # unary ---------------------------------------------------------------------------------------
 
 
+#: element-wise functions the 2024.12 standard added (the rest are 2023.12's)
+_SINCE_2024_12 = frozenset({"nextafter"})
+
+
 def _finish(fn: Callable[..., Any], name: str, sig: str) -> Callable[..., Any]:
     spec = BY_NAME[name]
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = __name__
-    fn.__doc__ = f"{spec.summary}\n\nSignature: ``ember.{name}{sig}`` (Python Array API 2023.12)."
+    version = "2024.12" if name in _SINCE_2024_12 else "2023.12"
+    fn.__doc__ = f"{spec.summary}\n\nSignature: ``ember.{name}{sig}`` (Python Array API {version})."
     return fn
 
 
