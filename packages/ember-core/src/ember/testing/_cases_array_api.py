@@ -247,3 +247,17 @@ def _nextafter_limits(data: Any, d: Any) -> Any:
     x2 = np.array([-0.0, 0.0, -1.0, 1.0, 2.0, 0.0, np.inf, -np.inf, 0.0, 0.0, 0.0, 0.0, 1.0,
                    np.nan], dtype=S.np_dtype(d))
     return call(x1, x2)
+
+
+# --- floor_divide of a small x1 by a large x2 (the suite's "negative sign" special case) -----
+@case("floor_divide", "small-by-large", (E.float32, E.float64))
+def _floor_divide_small_by_large(data: Any, d: Any) -> Any:
+    """|x1| much smaller than |x2|: the floor is 0 or -1 (-1 where the signs differ), which an
+    fmod rebuilt from a remainder of the divisor's sign loses to rounding (MLX gave 0.0 for
+    1.0 // -3e10)."""
+    shape = S.shape(data, 1, 2, 1)
+    x1 = S.arr(data, d, shape, -10, 10)
+    scale = data.draw(st.sampled_from((1e6, 3e10, 9007199254740996.0, 1e30)), label="|x2|")
+    x2 = S.arr(data, d, shape, 1, 4).astype(np.float64) * scale
+    sign = np.where(S.arr(data, d, shape, 0, 1, grid=1.0) > 0, 1.0, -1.0)
+    return call(x1, (sign * x2).astype(S.np_dtype(d)))

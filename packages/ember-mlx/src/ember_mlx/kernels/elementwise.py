@@ -292,7 +292,9 @@ def floor_divide(x1, x2):
     zero = mx.array(0, dtype=dt)
     r = mx.remainder(x1, x2)  # sign of x2; fmod has the sign of x1
     mod = mx.where((r != 0) & ((r < 0) != (x1 < 0)), r - x2, r)  # = fmod(x1, x2)
-    mod = mx.where(mx.isinf(x2) & mx.isfinite(x1), x1, mod)  # (r - x2 is inf - inf there)
+    # |x1| < |x2|: fmod is x1 itself, but r = x1 + x2 rounded away x1's low bits (1.0 // -3e10
+    # gave 0.0, not -1.0); where |x1| >= |x2| the sum is exact. Covers x2 = +-inf too
+    mod = mx.where((mx.abs(x1) < mx.abs(x2)) & mx.isfinite(x1), x1, mod)
     div = (x1 - mod) / x2
     div = mx.where((mod != 0) & ((x2 < 0) != (mod < 0)), div - 1, div)
     fl = mx.floor(div)
