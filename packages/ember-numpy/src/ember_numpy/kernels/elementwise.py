@@ -18,9 +18,9 @@ __all__ = [
     "divide", "equal", "erf", "erfinv", "exp", "expm1", "floor", "floor_divide", "greater",
     "greater_equal", "hypot", "imag", "isfinite", "isinf", "isnan", "less", "less_equal", "log",
     "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not", "logical_or",
-    "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter", "not_equal", "pow", "real",
-    "remainder", "round", "sign", "signbit", "sin", "sinh", "sqrt", "square", "subtract", "tan",
-    "tanh", "trunc",
+    "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter", "not_equal", "pow",
+    "real", "remainder", "round", "sign", "signbit", "sin", "sinh", "sqrt", "square", "subtract",
+    "tan", "tanh", "trunc",
 ]  # fmt: skip
 
 abs = np.absolute
