@@ -24,8 +24,8 @@ __all__ = [
     "expm1", "floor", "floor_divide", "greater", "greater_equal", "hypot", "imag", "isfinite",
     "isinf", "isnan", "less", "less_equal", "log", "log1p", "log2", "log10", "logaddexp",
     "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "multiply",
-    "negative", "nextafter", "not_equal", "pow", "real", "remainder", "round", "sign", "signbit", "sin",
-    "sinh", "sqrt", "square", "subtract", "tan", "tanh", "trunc",
+    "negative", "nextafter", "not_equal", "pow", "real", "remainder", "round", "sign", "signbit",
+    "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "trunc",
 ]
 
 # -- floating-point unary: ember only sends float/complex, torch matches NumPy -----------------
