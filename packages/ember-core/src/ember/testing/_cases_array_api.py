@@ -261,3 +261,24 @@ def _floor_divide_small_by_large(data: Any, d: Any) -> Any:
     x2 = S.arr(data, d, shape, 1, 4).astype(np.float64) * scale
     sign = np.where(S.arr(data, d, shape, 0, 1, grid=1.0) > 0, 1.0, -1.0)
     return call(x1, (sign * x2).astype(S.np_dtype(d)))
+
+
+# --- full keeps the sign of a zero part (test_repeat's expected values are xp.full) ---------
+def _signed_zero_check(actual: list[Result], expected: list[Result], args: Any,
+                       factor: float) -> None:
+    out = np.asarray(_only(actual).array).reshape(-1)
+    fill = complex(args[1])
+    assert out.size, "kit bug: an empty shape"
+    for part, want in (("real", fill.real), ("imag", fill.imag)):
+        got = getattr(out, part)
+        np.testing.assert_array_equal(got, want, err_msg=f"full(..., {fill!r}): the {part} part")
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want),
+                                      err_msg=f"full(..., {fill!r}): the sign of the {part} part")
+
+
+@case("full", "complex-signed-zeros", S.COMPLEX, check=_signed_zero_check)
+def _full_signed_zeros(data: Any, d: Any) -> Any:
+    """MLX built complex64 fills as zeros + value, and 0 + (-0) is +0: full((1,), -0j) read
+    0j (the suite's test_repeat compares with xp.full of each element)."""
+    re, im = (data.draw(st.sampled_from((0.0, -0.0, 1.5, -2.0)), label=p) for p in "ri")
+    return call(S.shape(data, 1, 2, 1), complex(re, im), dtype=d, backend=BACKEND)

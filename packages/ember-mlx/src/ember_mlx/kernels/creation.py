@@ -99,7 +99,11 @@ def full(shape, fill_value, dtype, device):
 
         return mx.broadcast_to(scalar_array(fill_value, dtype), shape) * 1
     if dtype == mx.complex64:  # mx.full(..., dtype=complex64) gives float32
-        return mx.zeros(shape, dtype=dtype, stream=device) + fill_value
+        # the value itself, not zeros + value: 0 + (-0) is +0, which lost a part's signed zero
+        from ._util import scalar_array
+
+        return mx.contiguous(mx.broadcast_to(scalar_array(complex(fill_value), dtype), shape),
+                             stream=device)
     return mx.full(shape, fill_value, dtype=dtype, stream=device)
 
 
