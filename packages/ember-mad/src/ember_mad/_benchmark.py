@@ -24,7 +24,7 @@ from ._options import (
     check_weight_decay,
     write_json,
 )
-from ._progress import STOPPED_LINE, saved_history
+from ._progress import STOPPED_LINE, best_accuracy, saved_history
 from ._tasks import LR_GRID, TASKS, WD_GRID, check_task, task_settings
 
 __all__ = ["RunSpec", "benchmark", "plan_runs", "setting_slug"]
@@ -261,13 +261,14 @@ def _status(running: Sequence[RunSpec], elapsed: float) -> str:
             parts.append(f"{where} starting")
             continue
         history, epochs = saved
-        best = max(float(h.get("test_accuracy", float("nan"))) for h in history)
+        best = best_accuracy(history)
+        best_text = "-" if best is None else f"{best:.4f}"
         pace = _pace(history)
         timing = "" if pace is None else f"; {pace:.1f} s an epoch" + (
             f", at most {_duration(pace * (epochs - len(history)))} left"
             if epochs and epochs > len(history) else "")
         parts.append(f"{where} epoch {len(history)}" + (f"/{epochs}" if epochs else "")
-                     + f" (best {best:.4f}{timing})")
+                     + f" (best {best_text}{timing})")
     return f"[{elapsed:.0f} s] running: " + "; ".join(parts)
 
 

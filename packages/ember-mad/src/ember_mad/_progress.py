@@ -12,6 +12,7 @@ it when the run ends.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -23,7 +24,8 @@ from typing import Any
 
 import ember_nn
 
-__all__ = ["STOPPED_LINE", "Progress", "load_run_state", "saved_epochs", "saved_history"]
+__all__ = ["STOPPED_LINE", "Progress", "best_accuracy", "load_run_state", "saved_epochs",
+           "saved_history"]
 
 #: the shortest time between two saves
 SAVE_SECONDS = 30.0
@@ -50,6 +52,14 @@ def saved_history(out: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], in
     settings = extra.get("settings")
     epochs = settings.get("epochs") if isinstance(settings, dict) else None
     return history, int(epochs) if isinstance(epochs, int) else 0
+
+
+def best_accuracy(history: list[dict[str, Any]]) -> float | None:
+    """The best finite test accuracy (a fraction) in a run's epoch history; None where no epoch
+    has one."""
+    accs = [float(a) for h in history
+            if isinstance(a := h.get("test_accuracy"), int | float) and math.isfinite(a)]
+    return max(accs) if accs else None
 
 
 def saved_epochs(out: str | os.PathLike[str]) -> int | None:

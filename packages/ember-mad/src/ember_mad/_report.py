@@ -5,7 +5,6 @@ the layer list is one of the paper's; partial grids are scored and their missing
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 from ._errors import MADError
 from ._options import write_json
-from ._progress import STOPPED_LINE, saved_epochs, saved_history
+from ._progress import STOPPED_LINE, best_accuracy, saved_epochs, saved_history
 from ._scoring import PAPER_SCORES, mad_score, setting_result, task_score
 from ._tasks import TASKS, task_settings
 
@@ -81,8 +80,8 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
     missing = [str(p.directory.relative_to(outdir)) for p in planned if not p.done]
     saved = {m: h for m in missing if (h := saved_history(outdir / m)) is not None}
     stopped = {m: len(history) for m, (history, _) in saved.items()}
-    stopped_best = {m: b for m, (history, _) in saved.items()
-                    if (b := _best_so_far(history)) is not None}
+    stopped_best = {m: 100 * b for m, (history, _) in saved.items()
+                    if (b := best_accuracy(history)) is not None}
     logged = [m for m in missing if m not in stopped and (outdir / m / "log.txt").is_file()]
     interrupted = [m for m in logged if _ends_interrupted(outdir / m / "log.txt")]
     failed = [m for m in logged if m not in interrupted]
@@ -128,13 +127,6 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
         "missing": missing, "stopped": stopped, "stopped_best": stopped_best,
         "interrupted": interrupted, "failed": failed,
     }
-
-
-def _best_so_far(history: list[dict[str, Any]]) -> float | None:
-    """A stopped run's best test accuracy (%) over its saved epochs; None where none has one."""
-    accs = [float(a) for h in history
-            if isinstance(a := h.get("test_accuracy"), (int, float)) and math.isfinite(a)]
-    return 100 * max(accs) if accs else None
 
 
 def _order(task: str, slug: str, full: list[dict[str, Any]]) -> int:
