@@ -245,7 +245,8 @@ def _named(backend: str, kernels: KernelSource) -> dict[str, Callable[..., Any]]
 def _kernel_table(b: Backend, given: dict[str, Callable[..., Any]], unsupported: dict[str, str],
                   host: dict[str, str]) -> tuple[Kernels, dict[str, OpStatus]]:
     """The backend's :class:`Kernels` and the status of every op, or a :class:`BackendError`
-    naming each primitive with neither a kernel nor an ``unsupported`` entry."""
+    naming each primitive with neither a kernel nor an ``unsupported`` entry (a primitive of
+    ``LATER_PRIMITIVES`` without either is unsupported instead)."""
     fields: dict[str, Callable[..., Any] | None] = {}
     status: dict[str, OpStatus] = {}
     missing = []

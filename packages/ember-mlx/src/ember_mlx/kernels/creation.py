@@ -8,7 +8,7 @@ from typing import Any
 import mlx.core as mx
 
 from .._lazy_numpy import is_numpy, np
-from ._util import MX_TO_NP, from_numpy, is_inexact
+from ._util import MX_TO_NP, from_numpy, is_inexact, scalar_array
 
 __all__ = ["arange", "asarray", "empty", "eye", "from_dlpack", "full", "linspace", "tril", "triu"]
 
@@ -95,13 +95,9 @@ def full(shape, fill_value, dtype, device):
     if isinstance(fill_value, mx.array):
         return mx.broadcast_to(fill_value.astype(dtype), shape)
     if isinstance(fill_value, int) and not isinstance(fill_value, bool) and fill_value > 2**63 - 1:
-        from ._util import scalar_array
-
         return mx.broadcast_to(scalar_array(fill_value, dtype), shape) * 1
     if dtype == mx.complex64:  # mx.full(..., dtype=complex64) gives float32
         # the value itself, not zeros + value: 0 + (-0) is +0, which lost a part's signed zero
-        from ._util import scalar_array
-
         return mx.contiguous(mx.broadcast_to(scalar_array(complex(fill_value), dtype), shape),
                              stream=device)
     return mx.full(shape, fill_value, dtype=dtype, stream=device)
