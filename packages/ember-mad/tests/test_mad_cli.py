@@ -159,6 +159,23 @@ def test_benchmark_resumes(tmp_path: Path) -> None:
         ember_mad.benchmark(["mlp"], log=lines.append, **kw)  # type: ignore[arg-type]
 
 
+def test_benchmark_resumes_started_runs_first(tmp_path: Path) -> None:
+    """The order runs start in: those with saved progress first, then the highest rate and
+    the lower weight decay first, each task in turn; finished runs are left out."""
+    import ember_nn
+    from ember_mad._benchmark import _run_order
+
+    runs = ember_mad.plan_runs(tmp_path, tasks="memorization,compression", lrs=[1e-4, 1e-3])
+    by_name = {f"{r.task} {r.directory.name}": r for r in runs}
+    ember_nn.save(ember_nn.Dense(2, 2), by_name["compression lr1e-4_wd0.1"].directory / "progress",
+                  extra={"history": [], "settings": {"epochs": 200}})
+    _fake(tmp_path, "memorization", "baseline", "1e-3", "0", 0.5, 0.5)
+    assert [f"{r.task} {r.directory.name}" for r in _run_order(runs)] == [
+        "compression lr1e-4_wd0.1", "compression lr1e-3_wd0", "memorization lr1e-3_wd0.1",
+        "compression lr1e-3_wd0.1", "memorization lr1e-4_wd0", "compression lr1e-4_wd0",
+        "memorization lr1e-4_wd0.1"]
+
+
 def test_interrupted_benchmark_stops_its_runs(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """Ctrl-C (here: raised where the first finished run is logged) stops the runs still going,

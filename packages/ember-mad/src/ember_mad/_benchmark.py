@@ -24,7 +24,7 @@ from ._options import (
     check_weight_decay,
     write_json,
 )
-from ._progress import STOPPED_LINE, best_accuracy, saved_history
+from ._progress import STOPPED_LINE, Progress, best_accuracy, saved_history
 from ._tasks import LR_GRID, TASKS, WD_GRID, check_task, task_settings
 
 __all__ = ["RunSpec", "benchmark", "plan_runs", "setting_slug"]
@@ -224,13 +224,20 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     if device:
         common += ["--device", device]
     common += [str(a) for a in train_args]
-    # the grid's likeliest winners first (the highest rates), every task's in turn, so a grid
-    # cut short (a time limit, a killed job) still has a result for each task
-    todo = sorted((r for r in runs if not r.done), key=lambda r: (-r.lr, r.weight_decay))
+    todo = _run_order(runs)
     log(f"{len(runs)} run{'s' * (len(runs) != 1)}, {len(runs) - len(todo)} done already, {len(todo)} to run, "
         f"{jobs} at a time -> {outdir}")
     _run_all(todo, common, jobs, log, status_every)
     return report(outdir, log=log)
+
+
+def _run_order(runs: Sequence[RunSpec]) -> list[RunSpec]:
+    """The runs not done yet, in the order ``benchmark`` starts them: those with saved progress
+    first (a grid cut short by a time limit finishes what it started instead of leaving more
+    runs half done), then the grid's likeliest winners (the highest rates), every task's in
+    turn, so a grid cut short still has a result for each task."""
+    return sorted((r for r in runs if not r.done),
+                  key=lambda r: (not Progress.path(r.directory).is_dir(), -r.lr, r.weight_decay))
 
 
 def _duration(seconds: float) -> str:
