@@ -159,6 +159,33 @@ def test_benchmark_resumes(tmp_path: Path) -> None:
         ember_mad.benchmark(["mlp"], log=lines.append, **kw)  # type: ignore[arg-type]
 
 
+def test_a_grid_takes_runs_from_another_device_but_not_another_precision(tmp_path: Path) -> None:
+    """A GPU grid's cheap runs can be made on the CPU: a call with another backend or device
+    runs into the same directory and the report names every device its results came from;
+    a call with another precision is refused before any run starts."""
+    _fake(tmp_path, "memorization", "baseline", "1e-3", "0", 0.5, 0.5, layers=("mlp",), epochs=1)
+    made = tmp_path / "memorization" / "baseline" / "lr1e-3_wd0" / "result.json"
+    result = json.loads(made.read_text())
+    result["settings"]["precision"] = "32"  # a GPU run of this grid
+    made.write_text(json.dumps(result))
+    (tmp_path / "benchmark.json").write_text(json.dumps({
+        "layers": ["mlp"], "protocol": "baseline", "tasks": ["memorization"], "lrs": [1e-3],
+        "wds": [0.0, 0.1], "epochs": 1, "dim": 8, "batch_size": 128, "seed": 12345,
+        "precision": "32", "backend": "torch", "device": "cuda", "train_args": TINY_RUN}))
+    lines: list[str] = []
+    s = ember_mad.benchmark(["mlp"], out=tmp_path, tasks="memorization", lrs=[1e-3], epochs=1,
+                            dim=8, backend="numpy", device="cpu", precision="32",
+                            train_args=TINY_RUN, log=lines.append)
+    assert lines[0].startswith("2 runs, 1 done already, 1 to run")
+    assert (s["runs_done"], s["backend"], s["device"]) == (2, ["numpy", "torch"], ["cpu", "cuda"])
+    assert "; numpy, torch on cpu, cuda, precision 32. Runs: 2 of 2." in (
+        tmp_path / "scores.md").read_text()
+    with pytest.raises(ember_mad.MADError, match="precision: '32' there, 'bf16-mixed' now"):
+        ember_mad.benchmark(["mlp"], out=tmp_path, tasks="memorization", lrs=[1e-3], epochs=1,
+                            dim=8, backend="torch", device="cpu", precision="bf16-mixed",
+                            train_args=TINY_RUN, log=lines.append)
+
+
 def test_benchmark_resumes_started_runs_first(tmp_path: Path) -> None:
     """The order runs start in: those with saved progress first, then the highest rate and
     the lower weight decay first, each task in turn; finished runs are left out."""
