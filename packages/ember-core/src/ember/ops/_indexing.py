@@ -19,7 +19,8 @@ from .._dispatch import (
 from .._errors import DTypeError, EmberError, OutOfBoundsError, ShapeError
 from .._tensor import Tensor
 from ..autodiff._variables import Variable as V
-from ._creation import asarray
+from ._creation import arange, asarray
+from ._manipulation import broadcast_to, reshape
 
 __all__ = ["getitem", "index_update", "take", "take_along_axis"]
 
@@ -185,9 +186,6 @@ def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Tensor:
     >>> ember.take_along_axis(ember.asarray([[10, 30, 20]]), ember.asarray([[0, 2, 1]]), axis=1).tolist()
     [[10, 20, 30]]
     """
-    from ._creation import arange
-    from ._manipulation import broadcast_to, reshape
-
     x = x if isinstance(x, Tensor) else asarray(x)
     idx = indices if isinstance(indices, Tensor) else asarray(indices, backend=x._b, device=x.device)
     if not idx.dtype.is_integer:
