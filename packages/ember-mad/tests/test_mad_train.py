@@ -84,6 +84,56 @@ def test_killed_run_resumes_with_the_same_numbers(backend: str, tmp_path: Path,
             assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6), (a["epoch"], k)
 
 
+def test_killed_run_goes_on_in_another_place(backend: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A run killed after its second epoch on NumPy goes on in another place (this backend;
+    compiled where it is NumPy again), with the uninterrupted run's numbers up to float
+    rounding; the result and the report say which epochs ran where."""
+    import ember_mad._progress as progress
+    import ember_mad._train as train_module
+    from ember_mad._report import score_runs
+
+    kw = dict(epochs=4, lr=3e-3, batch_size=64, progress=False, **TINY)
+    whole = ember_mad.train("in-context-recall", backend="numpy", **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(progress, "SAVE_SECONDS", 0.0)
+    real = train_module._evaluate
+
+    def dies_in_epoch_3(*args, **kwargs):  # type: ignore[no-untyped-def]
+        dies_in_epoch_3.calls += 1  # type: ignore[attr-defined]
+        if dies_in_epoch_3.calls == 3:  # type: ignore[attr-defined]
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    dies_in_epoch_3.calls = 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(train_module, "_evaluate", dies_in_epoch_3)
+    run = tmp_path / "in-context-recall" / "baseline" / "lr3e-3_wd0"
+    with pytest.raises(KeyboardInterrupt):
+        ember_mad.train("in-context-recall", out=run, backend="numpy", compile=False, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(train_module, "_evaluate", real)
+    compile = backend == "numpy"  # another place on NumPy too: the compiled step
+    resumed = ember_mad.train("in-context-recall", out=run, backend=backend, compile=compile,
+                              **kw)  # type: ignore[arg-type]
+    device = resumed.settings["device"]
+    where = f"{backend}/{device} ({'compiled' if compile else 'eager'})"
+    assert (f"resuming {run / 'progress'} after epoch 2 (so far on numpy/cpu (eager) for "
+            f"epochs 1-2; going on on {where})") in capsys.readouterr().err
+    assert resumed.places == [
+        {"backend": "numpy", "device": "cpu", "compile": False, "epochs": 2},
+        {"backend": backend, "device": device, "compile": compile, "epochs": 2}]
+    assert f"on numpy/cpu (eager) for epochs 1-2, then {where} for epochs 3-4 (32)" in (
+        resumed.summary())
+    saved = json.loads((run / "result.json").read_text())
+    assert ember_mad.TrainResult.from_dict(saved) == resumed
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    for a, b in zip(resumed.history, whole.history, strict=True):
+        for k in ("train_loss", "test_loss", "test_accuracy"):
+            assert a[k] == pytest.approx(b[k], rel=1e-4, abs=1e-5), (a["epoch"], k)
+    scores = score_runs(tmp_path)
+    assert scores["backend"] == sorted({"numpy", backend})
+    assert scores["device"] == sorted({"cpu", device})
+
+
 def test_progress_of_other_settings_is_not_resumed(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,9 +5,12 @@ optimiser's step and slots, and in its extra the epochs' history, the shuffling 
 state, the time spent so far and the mixed-precision state) at the end of an epoch at most every
 ``SAVE_SECONDS``. The next ``train`` into the same ``DIR`` with the same settings loads it and
 goes on from the next epoch with the same numbers as an uninterrupted run: the benchmark's GPU
-jobs have time limits, and a 200-epoch run is longer than one of them. A progress of other
-settings is left alone and the run starts over (the message says so). ``result.json`` replaces
-it when the run ends.
+jobs have time limits, and a 200-epoch run is longer than one of them. The run may go on in
+another place (backend, device, compile mode: a run started on a GPU that was taken back ends on
+the CPU); the same math gives the same numbers up to float rounding, and the result's ``places``
+records which epochs ran where. A progress of other settings (task, model, lr, precision, ...)
+is left alone and the run starts over (the message says so). ``result.json`` replaces it when
+the run ends.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from typing import Any
 
 import ember_nn
 
-__all__ = ["STOPPED_LINE", "Progress", "best_accuracy", "load_run_state", "saved_epochs",
-           "saved_history"]
+__all__ = ["PLACE", "STOPPED_LINE", "Progress", "best_accuracy", "describe_places",
+           "load_run_state", "saved_epochs", "saved_history"]
 
 #: the shortest time between two saves
 SAVE_SECONDS = 30.0
@@ -33,6 +36,28 @@ SAVE_SECONDS = 30.0
 STOPPED_LINE = "ember mad benchmark: stopped this run"
 #: settings that may differ between the killed run and its resumption
 _FREE = ("versions",)
+#: the settings that say where a run trains; a resumed run may go on in another place
+PLACE = ("backend", "device", "compile")
+
+
+def _place(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: settings.get(k) for k in PLACE}
+
+
+def _where(place: Mapping[str, Any]) -> str:
+    return f"{place['backend']}/{place['device']} ({'compiled' if place['compile'] else 'eager'})"
+
+
+def describe_places(places: list[dict[str, Any]]) -> str:
+    """``places`` for people: "torch/cuda (compiled) for epochs 1-78, then torch/cpu (eager)
+    for 79-80"."""
+    parts, first = [], 1
+    for p in places:
+        last = first + int(p["epochs"]) - 1
+        span = f"epoch {first}" if last == first else f"epochs {first}-{last}"
+        parts.append(f"{_where(p)} for {span}")
+        first = last + 1
+    return ", then ".join(parts)
 
 
 def saved_history(out: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], int] | None:
@@ -90,11 +115,25 @@ class Progress:
     seconds: float = 0.0  #: wall time of the earlier parts of the run
     tokens: int = 0
     rng: dict[str, Any] | None = None  #: the shuffling generator's state after the last epoch
+    #: where the earlier parts ran: ``{"backend", "device", "compile", "epochs"}`` each, in order
+    earlier: list[dict[str, Any]] = field(default_factory=list)
     saved_at: float = field(default_factory=time.monotonic)
 
     @property
     def epoch(self) -> int:
         return len(self.history)
+
+    def places(self, settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Where the run's epochs so far ran, in order, this part (``settings``) last; a place
+        the run stayed in is one entry."""
+        places = [dict(p) for p in self.earlier]
+        done = sum(int(p["epochs"]) for p in places)
+        here = _place(settings)
+        if places and _place(places[-1]) == here:
+            places[-1]["epochs"] += self.epoch - done
+        elif self.epoch > done:
+            places.append({**here, "epochs": self.epoch - done})
+        return places
 
     @staticmethod
     def path(out: str | os.PathLike[str]) -> Path:
@@ -103,7 +142,7 @@ class Progress:
     @classmethod
     def resume(cls, out: str | os.PathLike[str] | None, run: Any, settings: dict[str, Any]) -> Progress:
         """The saved progress in ``out`` loaded into ``run`` (model, optimiser, mixed precision),
-        or a fresh one when there is none or it belongs to other settings."""
+        or a fresh one when there is none or it belongs to other settings (``PLACE`` aside)."""
         if out is None or not cls.path(out).is_dir():
             return cls()
         try:
@@ -113,8 +152,9 @@ class Progress:
                   file=sys.stderr)
             return cls()
         extra = ck.extra or {}
-        old = {k: v for k, v in (extra.get("settings") or {}).items() if k not in _FREE}
-        new = {k: v for k, v in settings.items() if k not in _FREE}
+        saved = extra.get("settings") or {}
+        old = {k: v for k, v in saved.items() if k not in _FREE + PLACE}
+        new = {k: v for k, v in settings.items() if k not in _FREE + PLACE}
         if old != new:
             diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             print(f"ember mad: {cls.path(out)} holds a run of other settings ({', '.join(diff)}); "
@@ -123,9 +163,16 @@ class Progress:
         load_run_state(run, ck.model.state_dict(),
                        ck.optimizer.state_dict() if ck.optimizer is not None else None,
                        extra.get("mixed_precision"))
-        p = cls(history=list(extra["history"]), train_seconds=float(extra["train_seconds"]),
-                seconds=float(extra["seconds"]), tokens=int(extra["tokens"]), rng=extra["rng"])
-        print(f"ember mad: resuming {cls.path(out)} after epoch {p.epoch}", file=sys.stderr)
+        history = list(extra["history"])
+        # progress saved before places were recorded ran in one place: its settings'
+        earlier = extra.get("places") or [{**_place(saved), "epochs": len(history)}]
+        p = cls(history=history, train_seconds=float(extra["train_seconds"]),
+                seconds=float(extra["seconds"]), tokens=int(extra["tokens"]), rng=extra["rng"],
+                earlier=earlier)
+        moved = ("" if _place(earlier[-1]) == _place(settings) else
+                 f" (so far on {describe_places(earlier)}; going on on {_where(settings)})")
+        print(f"ember mad: resuming {cls.path(out)} after epoch {p.epoch}{moved}",
+              file=sys.stderr)
         return p
 
     def save(self, out: str | os.PathLike[str] | None, run: Any, settings: dict[str, Any],
@@ -135,7 +182,7 @@ class Progress:
             return
         extra = {"settings": settings, "history": self.history,
                  "train_seconds": self.train_seconds, "seconds": self.seconds + seconds,
-                 "tokens": self.tokens, "rng": rng_state,
+                 "tokens": self.tokens, "rng": rng_state, "places": self.places(settings),
                  "mixed_precision": run.mixed.state_dict() if run.mixed is not None else None}
         ember_nn.save(run.model, self.path(out), optimizer=run.optimizer, extra=extra)
         self.saved_at = time.monotonic()

@@ -116,8 +116,8 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
     return {
         "layers": list(layers), "protocol": protocol, "epochs": epochs,
         "paper_epochs": 200,
-        "backend": sorted({r["settings"]["backend"] for r in runs}),
-        "device": sorted({r["settings"]["device"] for r in runs}),
+        "backend": sorted({p["backend"] for r in runs for p in _places(r)}),
+        "device": sorted({p["device"] for r in runs for p in _places(r)}),
         "precision": sorted({r["settings"]["precision"] for r in runs}),
         "tasks": tasks,
         "mad_score": mad_score({t: v["score"] for t, v in tasks.items()}),
@@ -127,6 +127,12 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
         "missing": missing, "stopped": stopped, "stopped_best": stopped_best,
         "interrupted": interrupted, "failed": failed,
     }
+
+
+def _places(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where a run's epochs ran: its ``places`` for a run resumed elsewhere, else its
+    settings'."""
+    return run.get("places") or [run["settings"]]
 
 
 def _order(task: str, slug: str, full: list[dict[str, Any]]) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._divergence import describe
 from ._errors import MADError
+from ._progress import describe_places
 
 __all__ = ["TrainResult"]
 
@@ -41,6 +42,10 @@ class TrainResult:
             mean of the batches' losses, Lightning's), ``test_perplexity`` (exp of the mean
             loss per token), ``test_accuracy`` (MAD-Lab's per-batch macro accuracy mean),
             ``seconds``.
+        places: for a run resumed in another place (backend, device or compile mode than
+            where it started), where its epochs ran, in order: ``{"backend", "device",
+            "compile", "epochs"}`` each, ``settings`` holding the last; ``None`` for a run that
+            stayed in one place.
     """
 
     task: str
@@ -58,6 +63,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(repr=False)
     diverged_epoch: int | None = None
     divergence: dict[str, Any] | None = None
+    places: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-able data (what ``result.json`` holds)."""
@@ -86,9 +92,11 @@ class TrainResult:
     def summary(self) -> str:
         """Two lines for people: the run and its numbers."""
         s = self.settings
+        where = (f"{s['backend']}/{s['device']} ({s['precision']}, "
+                 f"{'compiled' if s['compile'] else 'eager'})" if not self.places else
+                 f"{describe_places(self.places)} ({s['precision']})")
         return (f"{self.task} {','.join(self.layers)} lr={s['lr']:g} wd={s['weight_decay']:g} "
-                f"on {s['backend']}/{s['device']} ({s['precision']}, "
-                f"{'compiled' if s['compile'] else 'eager'})\n"
+                f"on {where}\n"
                 f"best test accuracy {self.best_accuracy:.4f} (epoch {self.best_epoch}), at the "
                 f"lowest test loss {self.lowest_loss_accuracy:.4f} (epoch "
                 f"{self.lowest_loss_epoch}); {self.epochs_run} epochs"

@@ -328,7 +328,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         train_seconds=saved.train_seconds,
         tokens_per_second=(saved.tokens / saved.train_seconds if saved.train_seconds > 0
                            else 0.0),
-        history=history, diverged_epoch=diverged, divergence=divergence)
+        history=history, diverged_epoch=diverged, divergence=divergence,
+        places=places if len(places := saved.places(settings)) > 1 else None)
     if out is not None:
         write_json(Path(out) / "result.json", result.to_dict())
         Progress.clear(out)
