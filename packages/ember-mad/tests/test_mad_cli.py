@@ -6,8 +6,10 @@ commands' errors."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import ember_mad
@@ -243,7 +245,8 @@ def test_interrupted_benchmark_stops_its_runs(tmp_path: Path,
 
 def test_status_lines_say_where_the_running_runs_are(tmp_path: Path) -> None:
     """The status line reads each running run's saved progress: its epochs of the planned
-    and its best test accuracy so far, or "starting" before its first save; benchmark logs
+    and its best test accuracy so far, or "starting" before its first save, the pace of the
+    place it runs in now, or how long a resumed run has gone without a save; benchmark logs
     one every ``status_every`` seconds while runs go, and refuses a bad interval."""
     import ember_nn
     from ember_mad._benchmark import _status
@@ -255,7 +258,7 @@ def test_status_lines_say_where_the_running_runs_are(tmp_path: Path) -> None:
     ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
                   extra={"history": history, "settings": {"epochs": 200}})
     # the pace leaves out the first (compiling) epoch: median(10, 12) = 11 s, 197 epochs left
-    assert _status([a, b], 61.7) == (
+    assert _status([(a, 0.0), (b, 0.0)], 61.7) == (
         "[62 s] running: memorization baseline lr1e-3_wd0 epoch 3/200 (best 0.5000; 11.0 s "
         "an epoch, at most 36 min left); memorization baseline lr1e-3_wd0.1 starting")
     for epochs, kept, end in [(3, 1, "epoch 1/3 (best 0.2500; 80.0 s an epoch, at most 3 min "
@@ -266,11 +269,30 @@ def test_status_lines_say_where_the_running_runs_are(tmp_path: Path) -> None:
                                      "left)")]:
         ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
                       extra={"history": history[:kept], "settings": {"epochs": epochs}})
-        assert _status([a], 0).endswith(end)
+        assert _status([(a, 0.0)], 0).endswith(end)
     ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
                   extra={"history": [{"epoch": 1, "test_accuracy": 0.25}],
                          "settings": {"epochs": 1}})
-    assert _status([a], 0).endswith("epoch 1/1 (best 0.2500)")
+    assert _status([(a, 0.0)], 0).endswith("epoch 1/1 (best 0.2500)")
+    # resumed in another place: the pace is of the epochs there, the first (compiling) left out
+    moved = history + [{"epoch": 4, "test_accuracy": 0.5, "seconds": 500.0},
+                       {"epoch": 5, "test_accuracy": 0.625, "seconds": 300.0},
+                       {"epoch": 6, "test_accuracy": 0.5, "seconds": 320.0}]
+    ember_nn.save(ember_nn.Dense(2, 2), a.directory / "progress",
+                  extra={"history": moved, "settings": {"epochs": 8},
+                         "places": [{"backend": "torch", "device": "cuda", "compile": True,
+                                     "epochs": 3},
+                                    {"backend": "torch", "device": "cpu", "compile": False,
+                                     "epochs": 3}]})
+    assert _status([(a, 0.0)], 0).endswith("epoch 6/8 (best 0.6250; 310.0 s an epoch, at most "
+                                           "10 min left)")
+    # a run resumed by this call that has saved nothing since: its earlier pace is not news
+    now = time.time()
+    os.utime(a.directory / "progress", (now - 1000, now - 1000))  # saved by an earlier call
+    assert _status([(a, now - 1200)], 0).endswith("epoch 6/8 (best 0.6250; 310.0 s an epoch, "
+                                                  "at most 10 min left)")
+    assert _status([(a, now - 600)], 0).endswith(
+        "epoch 6/8 (best 0.6250; resumed, no epoch saved in the 10 min since)")
     lines: list[str] = []
     ember_mad.benchmark(["mlp"], out=tmp_path / "b", tasks="memorization", lrs=[1e-3],
                         wds=[0.0], epochs=1, dim=8, backend="numpy", train_args=TINY_RUN,

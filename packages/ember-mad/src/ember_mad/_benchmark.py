@@ -257,23 +257,37 @@ def _pace(history: Sequence[dict[str, Any]]) -> float | None:
     return statistics.median(times) if times else None
 
 
-def _status(running: Sequence[RunSpec], elapsed: float) -> str:
-    """One line on the running runs: each one's last saved epoch, best test accuracy, and
-    seconds an epoch with the most time left (an early stop may end it sooner)."""
+def _saved_at(directory: Path) -> float:
+    """When the run in ``directory`` last saved its progress (wall time; 0 where unknown)."""
+    try:
+        return Progress.path(directory).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _status(running: Sequence[tuple[RunSpec, float]], elapsed: float) -> str:
+    """One line on the running runs (each with the wall time its process started): each one's
+    last saved epoch, best test accuracy, and seconds an epoch in the place it runs now with
+    the most time left (an early stop may end it sooner); a run resumed from an earlier call
+    that has saved no epoch since says how long it has been going."""
     parts = []
-    for spec in running:
+    for spec, started in running:
         where = f"{spec.task} {spec.slug} {spec.directory.name}"
         saved = saved_history(spec.directory)
         if saved is None or not saved[0]:
             parts.append(f"{where} starting")
             continue
-        history, epochs = saved
+        history, epochs, here = saved
         best = best_accuracy(history)
         best_text = "-" if best is None else f"{best:.4f}"
-        pace = _pace(history)
-        timing = "" if pace is None else f"; {pace:.1f} s an epoch" + (
-            f", at most {_duration(pace * (epochs - len(history)))} left"
-            if epochs and epochs > len(history) else "")
+        if _saved_at(spec.directory) < started:  # the epochs are an earlier call's
+            timing = (f"; resumed, no epoch saved in the {_duration(time.time() - started)} "
+                      "since")
+        else:
+            pace = _pace(history[-here:] if here else history)
+            timing = "" if pace is None else f"; {pace:.1f} s an epoch" + (
+                f", at most {_duration(pace * (epochs - len(history)))} left"
+                if epochs and epochs > len(history) else "")
         parts.append(f"{where} epoch {len(history)}" + (f"/{epochs}" if epochs else "")
                      + f" (best {best_text}{timing})")
     return f"[{elapsed:.0f} s] running: " + "; ".join(parts)
@@ -290,7 +304,7 @@ def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
         while pending or running:
             now = time.perf_counter()
             if status_every > 0 and running and now - last_status >= status_every:
-                log(_status([spec for spec, *_ in running], now - t0))
+                log(_status([(spec, started) for spec, _, _, started in running], now - t0))
                 last_status = now
             while pending and len(running) < jobs:
                 spec = pending.pop(0)
@@ -298,7 +312,7 @@ def _run_all(todo: list[RunSpec], common: list[str], jobs: int,
                 logf = open(spec.directory / "log.txt", "w", encoding="utf-8")  # noqa: SIM115
                 proc = subprocess.Popen(spec.argv(common), stdout=logf, stderr=subprocess.STDOUT,
                                         env=env)
-                running.append((spec, proc, logf, time.perf_counter()))
+                running.append((spec, proc, logf, time.time()))
             time.sleep(0.2)
             for item in list(running):
                 spec, proc, logf, _ = item

@@ -23,12 +23,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ember_nn
 
-__all__ = ["PLACE", "STOPPED_LINE", "Progress", "best_accuracy", "describe_places",
-           "load_run_state", "saved_epochs", "saved_history"]
+__all__ = ["PLACE", "STOPPED_LINE", "Progress", "SavedHistory", "best_accuracy",
+           "describe_places", "load_run_state", "saved_epochs", "saved_history"]
 
 #: the shortest time between two saves
 SAVE_SECONDS = 30.0
@@ -60,10 +60,19 @@ def describe_places(places: list[dict[str, Any]]) -> str:
     return ", then ".join(parts)
 
 
-def saved_history(out: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], int] | None:
-    """The epochs' history the saved progress in the run directory ``out`` holds and the run's
-    planned epochs; None where there is none or it cannot be read (the run was killed before
-    its first save completed, or a save is being replaced)."""
+class SavedHistory(NamedTuple):
+    """What a run's saved progress says of its epochs."""
+
+    history: list[dict[str, Any]]  #: one row per finished epoch
+    epochs: int  #: the run's planned epochs (0 where unknown)
+    here: int  #: of the finished epochs, those run in the place of the last save
+
+
+def saved_history(out: str | os.PathLike[str]) -> SavedHistory | None:
+    """The epochs' history the saved progress in the run directory ``out`` holds, the run's
+    planned epochs and how many of the epochs ran where the last save was made; None where
+    there is none or it cannot be read (the run was killed before its first save completed, or
+    a save is being replaced)."""
     path = Progress.path(out)
     if not path.is_dir():
         return None
@@ -76,7 +85,10 @@ def saved_history(out: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], in
         return None
     settings = extra.get("settings")
     epochs = settings.get("epochs") if isinstance(settings, dict) else None
-    return history, int(epochs) if isinstance(epochs, int) else 0
+    places = extra.get("places")
+    here = (int(places[-1]["epochs"]) if isinstance(places, list) and places
+            and isinstance(places[-1], dict) else len(history))
+    return SavedHistory(history, int(epochs) if isinstance(epochs, int) else 0, here)
 
 
 def best_accuracy(history: list[dict[str, Any]]) -> float | None:
@@ -91,7 +103,7 @@ def saved_epochs(out: str | os.PathLike[str]) -> int | None:
     """How many epochs the saved progress in the run directory ``out`` holds (None: see
     :func:`saved_history`)."""
     saved = saved_history(out)
-    return None if saved is None else len(saved[0])
+    return None if saved is None else len(saved.history)
 
 
 def load_run_state(run: Any, weights: Mapping[str, Any], optimizer: Mapping[str, Any] | None,

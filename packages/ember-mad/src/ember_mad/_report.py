@@ -79,9 +79,9 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
                          wds=config.get("wds")) if config else [])
     missing = [str(p.directory.relative_to(outdir)) for p in planned if not p.done]
     saved = {m: h for m in missing if (h := saved_history(outdir / m)) is not None}
-    stopped = {m: len(history) for m, (history, _) in saved.items()}
-    stopped_best = {m: 100 * b for m, (history, _) in saved.items()
-                    if (b := best_accuracy(history)) is not None}
+    stopped = {m: len(h.history) for m, h in saved.items()}
+    stopped_best = {m: 100 * b for m, h in saved.items()
+                    if (b := best_accuracy(h.history)) is not None}
     logged = [m for m in missing if m not in stopped and (outdir / m / "log.txt").is_file()]
     interrupted = [m for m in logged if _ends_interrupted(outdir / m / "log.txt")]
     failed = [m for m in logged if m not in interrupted]
