@@ -10,6 +10,7 @@ result together with one flag, "is any matrix non-finite or failed", in a single
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import mlx.core as mx
@@ -18,7 +19,7 @@ from ember._linalg_errors import NONFINITE, linalg_error
 from .._lazy_numpy import np
 from ._util import CPU, is_complex
 
-__all__ = ["checked", "evaluate", "failed_cholesky", "nonfinite", "singular"]
+__all__ = ["checked", "evaluate", "failed_cholesky", "iterative", "nonfinite", "singular"]
 
 
 def nonfinite(x: mx.array) -> Any:
@@ -89,6 +90,25 @@ def checked(op: str, x: mx.array, out: Any, problem: str, *, failed: mx.array | 
         if failed is not None and bool(mx.any(failed).item()):
             raise linalg_error(op, problem, x.shape, x.dtype, _flags(failed), name=name)
     return out
+
+
+def iterative(op: str, x: mx.array, factor: Any, problem: str) -> Any:
+    """``checked(op, x, factor(x), problem)`` for LAPACK's iterative factorisations (eigh, svd),
+    which must never see a NaN or infinity: on such input LAPACK may iterate forever, and a
+    later MLX evaluation can wait forever after it (MLX 0.32.4 on Linux: a CI run hung in the
+    svdvals of an infinite matrix). ``factor`` gets ``x`` with its non-finite matrices zeroed;
+    those matrices still raise NONFINITE here, and inside compile/vmap traces (no check) their
+    results are NaN, as a factorisation of NaN input gives."""
+    if x.size == 0:
+        return checked(op, x, factor(x), problem)
+    keep = mx.all(mx.isfinite(x), axis=(-2, -1), keepdims=True)
+    out = factor(mx.where(keep, x, mx.zeros((), dtype=x.dtype)))
+    outs = out if isinstance(out, tuple) else (out,)
+    nan = mx.array(math.nan)
+    # a result of the batch shape plus one axis (values) or two (vectors); keep is (..., 1, 1)
+    outs = tuple(mx.where(keep if o.ndim == x.ndim else keep[..., 0], o, nan.astype(o.dtype))
+                 for o in outs)
+    return checked(op, x, outs if isinstance(out, tuple) else outs[0], problem)
 
 
 def _raise_nonfinite(op: str, x: mx.array, name: str | None) -> None:

@@ -11,7 +11,7 @@ from ember._linalg_errors import NOT_CONVERGED, NOT_PD, SINGULAR
 from ember._squaring import power_by_squaring
 
 from ..._lazy_numpy import np
-from .._linalg_checks import checked, evaluate, failed_cholesky, singular
+from .._linalg_checks import checked, evaluate, failed_cholesky, iterative, singular
 from .._util import CPU, from_numpy, is_complex, to_host
 from ._products import matmul
 from ._reduce import max0, safe_sum
@@ -135,17 +135,19 @@ def _nan_sign(sign, logabs):
 
 
 def linalg_eigh(x):
-    w, v = checked("linalg.eigh", x, mx.linalg.eigh(x, stream=CPU), NOT_CONVERGED)
+    w, v = iterative("linalg.eigh", x, lambda a: tuple(mx.linalg.eigh(a, stream=CPU)),
+                     NOT_CONVERGED)
     return w, v
 
 
 def linalg_eigvalsh(x):
-    return checked("linalg.eigvalsh", x, mx.linalg.eigvalsh(x, stream=CPU), NOT_CONVERGED)
+    return iterative("linalg.eigvalsh", x, lambda a: mx.linalg.eigvalsh(a, stream=CPU),
+                     NOT_CONVERGED)
 
 
 def linalg_svd(x, full_matrices, op="linalg.svd"):
-    u, s, vh = checked(op, x, tuple(mx.linalg.svd(x, compute_uv=True, stream=CPU)),
-                       NOT_CONVERGED)
+    u, s, vh = iterative(op, x, lambda a: tuple(mx.linalg.svd(a, compute_uv=True, stream=CPU)),
+                         NOT_CONVERGED)
     if not full_matrices:
         k = min(x.shape[-2], x.shape[-1])
         u, vh = u[..., :, :k], vh[..., :k, :]
@@ -153,7 +155,8 @@ def linalg_svd(x, full_matrices, op="linalg.svd"):
 
 
 def linalg_svdvals(x, op="linalg.svdvals"):
-    return checked(op, x, mx.linalg.svd(x, compute_uv=False, stream=CPU), NOT_CONVERGED)
+    return iterative(op, x, lambda a: mx.linalg.svd(a, compute_uv=False, stream=CPU),
+                     NOT_CONVERGED)
 
 
 def linalg_qr(x, mode):
