@@ -66,17 +66,22 @@ def evaluate(*arrays: Any) -> bool:
 
 
 def checked(op: str, x: mx.array, out: Any, problem: str, *, failed: mx.array | None = None,
-            on_error: Any = None, name: str | None = None) -> Any:
+            on_error: Any = None, name: str | None = None, finite: mx.array | None = None) -> Any:
     """``out`` (an array or a tuple), evaluated, once no matrix of ``x`` is non-finite and
     none ``failed`` (a per-matrix mask); else LinAlgError(problem). ``on_error(x)`` gives the
     per-matrix mask when evaluating ``out`` raises (MLX's LAPACK error), None: not known which.
+    ``finite``: the per-matrix "all entries finite" mask, where the caller has it already.
     """
     if x.size == 0:  # no entries, nothing to check (and MLX's reductions of empty arrays can
         return out  # stall for seconds, see _util.safe_reduce)
-    # a matrix's sum is NaN or infinite if an entry is (cheaper than isfinite of every entry);
-    # a sum that only overflowed is told apart on the failure path
-    screen = mx.logical_not(mx.isfinite(mx.sum(x, axis=(-2, -1))))
-    flag = mx.any(screen if failed is None else mx.logical_or(screen, failed))
+    if finite is None:
+        # a matrix's sum is NaN or infinite if an entry is (cheaper than isfinite of every
+        # entry); a sum that only overflowed is told apart on the failure path
+        flag = mx.logical_not(mx.all(mx.isfinite(mx.sum(x, axis=(-2, -1)))))
+    else:
+        flag = mx.logical_not(mx.all(finite))
+    if failed is not None:
+        flag = mx.logical_or(flag, mx.any(failed))
     outs = out if isinstance(out, tuple) else (out,)
     try:
         if not evaluate(flag, *outs):
@@ -102,13 +107,11 @@ def iterative(op: str, x: mx.array, factor: Any, problem: str) -> Any:
     if x.size == 0:
         return checked(op, x, factor(x), problem)
     keep = mx.all(mx.isfinite(x), axis=(-2, -1), keepdims=True)
-    out = factor(mx.where(keep, x, mx.zeros((), dtype=x.dtype)))
+    out = factor(mx.where(keep, x, 0.0))
     outs = out if isinstance(out, tuple) else (out,)
-    nan = mx.array(math.nan)
     # a result of the batch shape plus one axis (values) or two (vectors); keep is (..., 1, 1)
-    outs = tuple(mx.where(keep if o.ndim == x.ndim else keep[..., 0], o, nan.astype(o.dtype))
-                 for o in outs)
-    return checked(op, x, outs if isinstance(out, tuple) else outs[0], problem)
+    outs = tuple(mx.where(keep if o.ndim == x.ndim else keep[..., 0], o, math.nan) for o in outs)
+    return checked(op, x, outs if isinstance(out, tuple) else outs[0], problem, finite=keep)
 
 
 def _raise_nonfinite(op: str, x: mx.array, name: str | None) -> None:
