@@ -63,7 +63,11 @@ def test_iterative_factorisations_of_nonfinite_matrices_are_nan_in_traces(op, ho
     good = [[2.0, 1.0], [1.0, 3.0]]
     x = [good, [[nan, 0.0], [0.0, 1.0]], [[1.0, inf], [inf, 1.0]]]
     fn, ref = _ITERATIVE[op]
-    wrap = lambda a: fn(a) if isinstance(fn(a), tuple) else (fn(a),)  # noqa: E731
+
+    def wrap(a):
+        out = fn(a)
+        return out if isinstance(out, tuple) else (out,)
+
     with ember.use_backend("mlx"):
         outs = [t.numpy() for t in {"compile": ember.compile, "vmap": ember.vmap}[how](wrap)(
             ember.asarray(x))]
