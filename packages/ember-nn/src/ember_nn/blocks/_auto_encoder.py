@@ -19,13 +19,15 @@ from ..layers._embedding import Embedding
 from ..layers._support import brief_repr, new_variable, positive_int
 from ._block import Block, make_norm
 from ._language_model import EMBED_INIT, check_blocks, check_ids
+from ._mad_init import LINEAR_INIT_STD, mad_autoencoder_init
 from ._positions import check_position_embedding, sincos_positions
 
 __all__ = ["POOLS", "AutoEncoder"]
 
 POOLS = ("last", "avg", "cls")
-#: MAD-Lab's auto-encoder initialises every Linear N(0, 0.02) with zero biases
-_LINEAR_INIT = {"name": "normal", "stddev": 0.02}
+#: MAD-Lab's auto-encoder initialises every Linear N(0, 0.02) with zero biases, the encoder's
+#: mixers' included (``mad_autoencoder_init``)
+_LINEAR_INIT = {"name": "normal", "stddev": LINEAR_INIT_STD}
 
 
 class AutoEncoder(Module):
@@ -36,6 +38,9 @@ class AutoEncoder(Module):
         h = e[:, None] + sincos(arange(length))                     # (batch, length, dim)
         h = gelu(W2 norm(gelu(W1 norm(h))))                         # MAD's fixed decoder
         logits = head(norm(h))                                      # (batch, length, vocab)
+
+    As MAD-Lab's constructor (``self.apply(_init_weights)``), every ``Dense`` of the model, the
+    encoder's mixers' included, starts N(0, 0.02) with a zero bias.
 
     Arguments:
         vocab_size, blocks, dim, max_length, position_embedding, norm, embed_dropout: as
@@ -83,6 +88,7 @@ class AutoEncoder(Module):
                                                           key=sub(5))]
         self.norm = make_norm(name, norm, dim)
         self.head = Dense(dim, vocab_size, kernel_init=_LINEAR_INIT, key=sub(6))
+        mad_autoencoder_init(self.blocks, sub(7))
 
     @classmethod
     def from_layers(cls, layers: Sequence[str | dict[str, Any]], *, vocab_size: int,

@@ -17,6 +17,7 @@ from ..layers._dropout import Dropout
 from ..layers._embedding import Embedding
 from ..layers._support import brief_repr, positive_int
 from ._block import Block, make_norm
+from ._mad_init import mad_language_model_init
 from ._positions import check_position_embedding, sincos_positions
 
 __all__ = ["LanguageModel", "TORCH_LINEAR_INIT", "check_ids", "check_blocks"]
@@ -63,7 +64,9 @@ class LanguageModel(Module):
         embed_dropout: dropout on the embeddings (training mode).
 
     Token embeddings start N(0, 0.02) and the head (``Dense(dim, vocab_size)``, untied from
-    the embedding, with a zero bias) as torch.nn.Linear, as in MAD-Lab. ``model(ids)`` maps
+    the embedding, with a zero bias) as torch.nn.Linear, as in MAD-Lab. As MAD-Lab's
+    constructor (``self.apply(_init_weights)``), this one zeroes the bias of every ``Dense``
+    in ``blocks`` (Mamba's ``dt_proj`` keeps its own). ``model(ids)`` maps
     ``(batch, length)`` integer ids to ``(batch, length, vocab_size)`` logits.
     ``LanguageModel.from_layers(names, vocab_size=...)`` builds one from MAD-Lab layer names.
 
@@ -85,6 +88,7 @@ class LanguageModel(Module):
         self.max_length = positive_int(name, "max_length", max_length)
         self.position_kind = check_position_embedding(name, position_embedding)
         self.blocks = check_blocks(name, blocks, dim)
+        mad_language_model_init(self.blocks)
         base = next_key(key)
         self.token_embedding = Embedding(vocab_size, dim, init=EMBED_INIT,
                                          key=ember.random.fold_in(base, 0))

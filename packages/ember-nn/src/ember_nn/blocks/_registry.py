@@ -73,9 +73,14 @@ def layer_names() -> list[str]:
 def _mlp(dim: int, dim_inner: int | None = None, activation: Any = "gelu_tanh",
          bias: bool = False, key: Any = None) -> Module:
     from ..layers._mlp import MLP
+    from ..mixers._torch_init import reset_torch_linear
 
-    return MLP(dim, [4 * dim if dim_inner is None else dim_inner], dim, activation=activation,
-               bias=bias, key=key)
+    base = next_key(key)
+    mlp = MLP(dim, [4 * dim if dim_inner is None else dim_inner], dim, activation=activation,
+              bias=bias, key=ember.random.fold_in(base, 0))
+    for i, layer in enumerate(mlp.layers):  # MAD-Lab's Mlp: torch's nn.Linear init
+        reset_torch_linear(layer, *ember.random.split(ember.random.fold_in(base, i + 1)))
+    return mlp
 
 
 def build_layer(name: str, dim: int = 128, *, max_length: int | None = None, key: Any = None,

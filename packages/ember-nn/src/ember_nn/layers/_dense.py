@@ -28,6 +28,10 @@ class Dense(Module):
     Dense(3, 2, activation='relu')  # 8 parameters
     """
 
+    #: set on a layer whose bias a backbone's re-initialisation must leave alone (MAD-Lab's
+    #: ``_no_reinit``: Mamba's ``dt_proj``)
+    keep_bias_init: bool = False
+
     def __init__(self, in_features: int, out_features: int, *, use_bias: bool = True,
                  activation: Any = None, kernel_init: Any = "glorot_uniform",
                  bias_init: Any = "zeros", dtype: ember.DType | None = None,

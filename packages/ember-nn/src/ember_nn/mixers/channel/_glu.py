@@ -21,10 +21,10 @@ import ember
 from ..._core._activation_names import get as get_activation
 from ..._core._errors import ConfigError
 from ..._core._random import next_key
-from ...layers._dense import Dense
 from ...layers._dropout import Dropout
 from ...layers._support import brief_repr, positive_int
 from .._base import ChannelMixer
+from .._torch_init import torch_linear
 
 __all__ = ["GLU", "GeGLU", "ReGLU", "SwiGLU", "check_features", "glu_inner_width"]
 
@@ -83,7 +83,8 @@ class GLU(ChannelMixer):
         key: seed or key of the initialisation (and dropout masks).
 
     ``w1``, ``w2``, ``w3`` are ``Dense`` layers (weights ``(in, out)``: MAD-Lab's and torch's
-    ``nn.Linear`` weights transposed). Input ``(..., dim)`` (a sequence ``(batch, length, dim)``
+    ``nn.Linear`` weights transposed), initialised as torch's ``nn.Linear`` (MAD-Lab's):
+    uniform in ``±1/sqrt(in_features)``. Input ``(..., dim)`` (a sequence ``(batch, length, dim)``
     or one position); each position is mixed on its own. Cost per position:
     ``3 * dim * dim_inner`` multiply-adds; parameters ``3 * dim * dim_inner`` (+ biases).
 
@@ -112,9 +113,9 @@ class GLU(ChannelMixer):
         self.drop_rate = check_rate(name, drop_rate)
         base = next_key(key)
         k = [ember.random.fold_in(base, i) for i in range(6)]
-        self.w1 = Dense(dim, self.dim_inner, use_bias=bias, dtype=dtype, key=k[0])
-        self.w2 = Dense(dim, self.dim_inner, use_bias=bias, dtype=dtype, key=k[1])
-        self.w3 = Dense(self.dim_inner, dim, use_bias=bias, dtype=dtype, key=k[2])
+        self.w1 = torch_linear(dim, self.dim_inner, bias=bias, dtype=dtype, key=k[0])
+        self.w2 = torch_linear(dim, self.dim_inner, bias=bias, dtype=dtype, key=k[1])
+        self.w3 = torch_linear(self.dim_inner, dim, bias=bias, dtype=dtype, key=k[2])
         self.drops = [Dropout(self.drop_rate, key=k[i]) for i in (3, 4, 5)] \
             if self.drop_rate else None
 
@@ -155,7 +156,7 @@ class GeGLU(GLU):
     ``y = W3 (gelu(W1 x) * W2 x)``. Arguments as ``GLU``'s.
 
     >>> from ember_nn.mixers.channel import GeGLU
-    >>> GeGLU(16, dim_inner=24, bias=True, key=0)(ember.zeros((4, 16))).tolist()[0][:3]
+    >>> GeGLU(16, dim_inner=24, key=0)(ember.zeros((4, 16))).tolist()[0][:3]  # no biases: 0 -> 0
     [0.0, 0.0, 0.0]
     """
 

@@ -123,6 +123,7 @@ class Mamba(SequenceMixer):
         self.dt_proj.weight = new_variable(name, w_init, k_w, (r, di), d, "weight")
         self.dt_proj.bias = new_variable(name, _dt_bias_init(lo, hi, float(dt_init_floor)),
                                          k_b, (di,), d, "bias")
+        self.dt_proj.keep_bias_init = True  # MAD-Lab's _no_reinit: the backbone keeps this bias
         self.A_log = new_variable(name, _s4d_real, keys[5], (di, n), d, "A_log")
         self.D = new_variable(name, lambda k, s, dt: ember.ones(s, dtype=dt), keys[5], (di,), d,
                               "D")
