@@ -159,6 +159,21 @@ def test_benchmark_resumes(tmp_path: Path) -> None:
     assert (config["tasks"], config["wds"]) == (["memorization", "compression"], [0.0, 0.1])
     with pytest.raises(ember_mad.MADError, match="holds a benchmark with other settings"):
         ember_mad.benchmark(["mlp"], log=lines.append, **kw)  # type: ignore[arg-type]
+    # a cosine grid takes no constant-rate runs (and the directory's record has no schedule:
+    # grids written before the option read as cosine)
+    assert "schedule" not in config
+    with pytest.raises(ember_mad.MADError, match="schedule: None there, 'constant' now"):
+        ember_mad.benchmark(["mlp", "swiglu"], schedule="constant", log=lines.append,
+                            **kw)  # type: ignore[arg-type]
+    with pytest.raises(ember_mad.MADError, match="schedule must be one of"):
+        ember_mad.benchmark(["mlp", "swiglu"], schedule="step", log=lines.append,
+                            **kw)  # type: ignore[arg-type]
+    const = {**kw, "out": tmp_path / "constant", "tasks": "memorization", "wds": [0.0]}
+    s = ember_mad.benchmark(["mlp"], schedule="constant", log=lines.append,
+                            **const)  # type: ignore[arg-type]
+    assert s["schedule"] == ["constant"] and json.loads(
+        (tmp_path / "constant" / "benchmark.json").read_text())["schedule"] == "constant"
+    assert "learning rate **constant**" in (tmp_path / "constant" / "scores.md").read_text()
 
 
 def test_a_grid_takes_runs_from_another_device_but_not_another_precision(tmp_path: Path) -> None:
@@ -322,6 +337,12 @@ def test_cli_train_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert rc == 0 and "memorization mlp lr=0.0005 wd=0 on numpy/cpu (32, eager)" in out
     assert json.loads((tmp_path / "result.json").read_text())["settings"]["num_train_examples"] \
         == 32
+    rc = main(["train", "--task", "memorization", "--layers", "mlp", "--epochs", "1", "--dim",
+               "8", "--backend", "numpy", "--no-progress", "--out", str(tmp_path / "c"),
+               "--schedule", "constant", *TINY_RUN])
+    assert rc == 0 and "lr=0.0005 (constant) wd=0" in capsys.readouterr().out
+    assert json.loads((tmp_path / "c" / "result.json").read_text())["settings"]["schedule"] \
+        == "constant"
     for argv, message in [
         (["train", "--task", "recall"], "unknown MAD task 'recall'"),
         (["train", "--task", "memorization", "--layers", "mh-attention,bogus"],

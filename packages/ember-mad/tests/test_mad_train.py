@@ -234,20 +234,23 @@ def test_loss_and_accuracy_equal_torch_and_torchmetrics(backend: str) -> None:
     assert ppl == pytest.approx(float(perplexity.compute()), rel=1e-5)
 
 
-def test_step_equals_torch_adamw_with_epoch_cosine(backend: str) -> None:
+@pytest.mark.parametrize("schedule", ["cosine", "constant"])
+def test_step_equals_torch_adamw_with_epoch_cosine(backend: str, schedule: str) -> None:
     """Three epochs of two steps of the run's step (float32, eager) against torch.optim.AdamW
     (its defaults but lr and weight decay) with CosineAnnealingLR(T_max, eta_min=1e-6) stepped
-    after each epoch, fed the same gradients: the weights agree."""
+    after each epoch, or with no scheduler (``"constant"``: MAD-Lab's Lightning run, which
+    drops its scheduler), fed the same gradients: the weights agree."""
     torch = pytest.importorskip("torch")
     data = ember_mad.make_dataset("in-context-recall", num_train_examples=16, num_test_examples=4,
                                   vocab_size=8, seq_len=8)
     with ember.use_backend(backend):
         model = build_model(data, ["mlp"], dim=8, seed=3)
-        run = _Run(model, 1e-2, 0.1, 3, 2, "32", False)
+        run = _Run(model, 1e-2, 0.1, 3, 2, "32", False, schedule)
         names = [k for k, _ in model.named_variables()]
         ref = [torch.nn.Parameter(torch.tensor(v.numpy())) for _, v in model.named_variables()]
         opt = torch.optim.AdamW(ref, lr=1e-2, weight_decay=0.1)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=3, eta_min=1e-6)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=3, eta_min=1e-6) \
+            if schedule == "cosine" else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0)
         x, y = ember.asarray(data.train_inputs), ember.asarray(data.train_targets)
         for _ in range(3):
             for i in range(2):
@@ -278,6 +281,22 @@ def test_errors() -> None:
         ember_mad.train("memorization", task_params={"seq_length": 8})
     with pytest.raises(ember_mad.MADError, match="epochs must be an integer >= 1"):
         ember_mad.train("memorization", epochs=0)
+    with pytest.raises(ember_mad.MADError, match=r"schedule must be one of \['cosine', "
+                                                 r"'constant'\].*got 'linear'"):
+        ember_mad.train("memorization", schedule="linear")
+
+
+def test_constant_schedule_keeps_the_rate_and_is_recorded() -> None:
+    kw = dict(epochs=10, stop_after=3, lr=1e-2, batch_size=64, progress=False, backend="numpy",
+              **TINY)
+    const = ember_mad.train("in-context-recall", schedule="constant", **kw)  # type: ignore[arg-type]
+    cos = ember_mad.train("in-context-recall", **kw)  # type: ignore[arg-type]
+    assert [h["lr"] for h in const.history] == [1e-2] * 3
+    assert cos.history[2]["lr"] < cos.history[1]["lr"] < cos.history[0]["lr"] == 1e-2
+    assert const.settings["schedule"] == "constant" and "schedule" not in cos.settings
+    # the first epoch runs at the same rate: the same numbers
+    assert const.history[0]["test_loss"] == cos.history[0]["test_loss"]
+    assert const.history[2]["train_loss"] != cos.history[2]["train_loss"]
 
 
 def test_a_run_whose_loss_is_not_finite_stops(tmp_path: Path) -> None:

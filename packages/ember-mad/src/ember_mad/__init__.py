@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from ._report import format_scores, report, score_runs
     from ._train import DEFAULT_LAYERS, TrainResult, train
 
-_LAZY = {"DEFAULT_LAYERS": "_train", "TrainResult": "_train", "train": "_train",
+_LAZY = {"DEFAULT_LAYERS": "_train", "SCHEDULES": "_options", "TrainResult": "_train",
+         "train": "_train",
          "benchmark": "_benchmark", "plan_runs": "_benchmark", "setting_slug": "_benchmark",
          "report": "_report", "score_runs": "_report", "format_scores": "_report",
          "compare_table": "_compare", "compare_plot": "_compare",
@@ -46,6 +47,7 @@ __all__ = [
     "LR_GRID",
     "NUM_TEST_EXAMPLES",
     "PAPER_SCORES",
+    "SCHEDULES",
     "TASKS",
     "WD_GRID",
     "MADDataset",

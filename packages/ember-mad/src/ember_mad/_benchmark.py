@@ -21,6 +21,7 @@ from ._options import (
     DEFAULT_LAYERS,
     check_layers,
     check_positive,
+    check_schedule,
     check_weight_decay,
     write_json,
 )
@@ -142,7 +143,8 @@ def _check_config(out: Path, config: dict[str, Any]) -> dict[str, Any]:
     if not path.is_file():
         return config
     old = json.loads(path.read_text(encoding="utf-8"))
-    keys = ("layers", "epochs", "dim", "batch_size", "seed", "precision", "train_args")
+    keys = ("layers", "epochs", "dim", "batch_size", "seed", "precision", "schedule",
+            "train_args")
     diff = [k for k in keys if old.get(k) != config.get(k)]
     if diff:
         what = ", ".join(f"{k}: {old.get(k)!r} there, {config.get(k)!r} now" for k in diff)
@@ -163,7 +165,8 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
               wds: Sequence[float] | None = None, epochs: int = 200, jobs: int = 1,
               backend: str | None = None, device: str | None = None, precision: str = "auto",
               compile: str = "auto", dim: int = 128, batch_size: int = 128, seed: int = 12345,
-              train_args: Sequence[str] = (), status_every: float = STATUS_SECONDS,
+              schedule: str = "cosine", train_args: Sequence[str] = (),
+              status_every: float = STATUS_SECONDS,
               log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the MAD benchmark of ``layers`` into ``out`` and write its report; returns the
     scores (``scores.json``'s content).
@@ -189,8 +192,8 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
         epochs: the most epochs per run (200 is the paper's; fewer is a shortened protocol,
             which the report says).
         jobs: runs at once.
-        backend, device, precision, compile, dim, batch_size, seed: passed to every run
-            (see :func:`ember_mad.train`).
+        backend, device, precision, compile, dim, batch_size, seed, schedule: passed to every
+            run (see :func:`ember_mad.train`).
         train_args: more arguments for every run's ``ember mad train`` (e.g.
             ``["--num-train-examples", "256"]``; the tests use it for tiny runs).
         status_every: seconds between the lines on the running runs (0: none).
@@ -202,6 +205,7 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
     from ._report import report
 
     layers = check_layers(layers)
+    schedule = check_schedule(schedule)
     epochs, jobs = check_positive("epochs", epochs), check_positive("jobs", jobs)
     if (isinstance(status_every, bool) or not isinstance(status_every, int | float)
             or not math.isfinite(status_every) or status_every < 0):
@@ -215,10 +219,12 @@ def benchmark(layers: Sequence[str] | str = DEFAULT_LAYERS, *,
               "epochs": epochs, "dim": dim, "batch_size": batch_size, "seed": seed,
               "precision": precision, "backend": backend, "device": device,
               "train_args": list(train_args)}
+    if schedule != "cosine":  # directories written before the option have no entry
+        config["schedule"] = schedule
     write_json(outdir / CONFIG_FILE, _check_config(outdir, config))
     common = ["--layers", ",".join(layers), "--epochs", str(epochs), "--dim", str(dim),
               "--batch-size", str(batch_size), "--seed", str(seed), "--precision", precision,
-              "--compile", str(compile).lower()]
+              "--compile", str(compile).lower(), "--schedule", schedule]
     if backend:
         common += ["--backend", backend]
     if device:

@@ -44,6 +44,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "fp16-mixed")
     p.add_argument("--compile", type=_compile, default="auto",
                    help="auto (compiled on MLX and torch off the CPU), true, false")
+    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
+                   help="the learning rate: cosine to 1e-6 (the paper's, default) or constant "
+                        "(what MAD-Lab's code runs: Lightning drops its scheduler)")
 
 
 def register(sub: Any, prog: str | None = None) -> None:
@@ -140,7 +143,7 @@ def _train(args: argparse.Namespace) -> int:
                    num_train_examples=args.num_train_examples or n_train,
                    num_test_examples=args.num_test_examples or n_test,
                    progress=not args.no_progress, out=args.out, stop_after=args.stop_after,
-                   matmul_precision=args.matmul_precision)
+                   matmul_precision=args.matmul_precision, schedule=args.schedule)
     print(result.summary())
     if args.out:
         print(f"result: {args.out}/result.json")
@@ -157,7 +160,7 @@ def _benchmark(args: argparse.Namespace) -> int:
                        wds=args.wds, epochs=args.epochs, jobs=args.jobs, backend=args.backend,
                        device=args.device, precision=args.precision, compile=args.compile,
                        dim=args.dim, batch_size=args.batch_size, seed=args.seed,
-                       status_every=args.status_every)
+                       schedule=args.schedule, status_every=args.status_every)
     return 1 if scores["failed"] else 0
 
 

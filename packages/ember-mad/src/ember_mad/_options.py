@@ -15,11 +15,23 @@ import ember_nn
 
 from ._errors import MADError
 
-__all__ = ["DEFAULT_LAYERS", "check_layers", "check_positive", "check_weight_decay",
-           "package_versions", "resolve_auto", "write_json"]
+__all__ = ["DEFAULT_LAYERS", "SCHEDULES", "check_layers", "check_positive", "check_schedule",
+           "check_weight_decay", "package_versions", "resolve_auto", "write_json"]
 
 #: the layer list the paper's transformer uses (and ``train``'s default)
 DEFAULT_LAYERS: tuple[str, ...] = ("mh-attention", "swiglu", "mh-attention", "swiglu")
+#: the learning-rate schedules: the paper's cosine, or the constant rate MAD-Lab's code runs at
+#: (its ``configure_optimizers`` returns the scheduler under the key ``"scheduler"``, which
+#: Lightning ignores with a warning: "Found unsupported keys in the optimizer configuration")
+SCHEDULES = ("cosine", "constant")
+
+
+def check_schedule(schedule: Any) -> str:
+    """``schedule`` if it is one of ``SCHEDULES``, else a :class:`MADError`."""
+    if schedule not in SCHEDULES:
+        raise MADError(f"schedule must be one of {list(SCHEDULES)} (cosine: the paper's; "
+                       f"constant: MAD-Lab's code as it runs), got {schedule!r}")
+    return str(schedule)
 
 
 def check_layers(layers: Any) -> tuple[str, ...]:

@@ -119,6 +119,7 @@ def score_runs(out: str | os.PathLike[str]) -> dict[str, Any]:
         "backend": sorted({p["backend"] for r in runs for p in _places(r)}),
         "device": sorted({p["device"] for r in runs for p in _places(r)}),
         "precision": sorted({r["settings"]["precision"] for r in runs}),
+        "schedule": sorted({r["settings"].get("schedule", "cosine") for r in runs}),
         "tasks": tasks,
         "mad_score": mad_score({t: v["score"] for t, v in tasks.items()}),
         "mad_score_lowest_loss": mad_score({t: v["score_lowest_loss"] for t, v in tasks.items()}),
@@ -154,6 +155,9 @@ def format_scores(scores: dict[str, Any]) -> str:
              f"Protocol: **{scores['protocol'] or 'unknown'}** settings, the lr x wd grid, "
              f"**{epochs} epochs** at most"
              + (" (a shortened protocol: the paper trains 200)" if short else "")
+             + ("" if scores.get("schedule", ["cosine"]) == ["cosine"] else
+                f", learning rate **{', '.join(scores['schedule'])}** (constant: MAD-Lab's "
+                f"code as it runs)")
              + f"; {', '.join(scores['backend'])} on {', '.join(scores['device'])}, precision "
              f"{', '.join(scores['precision'])}. Runs: {scores['runs_done']}"
              + (f" of {scores['runs_planned']}" if scores["runs_planned"] else "") + ".", "",

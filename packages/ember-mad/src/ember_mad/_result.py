@@ -95,7 +95,8 @@ class TrainResult:
         where = (f"{s['backend']}/{s['device']} ({s['precision']}, "
                  f"{'compiled' if s['compile'] else 'eager'})" if not self.places else
                  f"{describe_places(self.places)} ({s['precision']})")
-        return (f"{self.task} {','.join(self.layers)} lr={s['lr']:g} wd={s['weight_decay']:g} "
+        rate = f"lr={s['lr']:g}" + (f" ({s['schedule']})" if "schedule" in s else "")
+        return (f"{self.task} {','.join(self.layers)} {rate} wd={s['weight_decay']:g} "
                 f"on {where}\n"
                 f"best test accuracy {self.best_accuracy:.4f} (epoch {self.best_epoch}), at the "
                 f"lowest test loss {self.lowest_loss_accuracy:.4f} (epoch "

@@ -23,6 +23,7 @@ from ._options import (
     DEFAULT_LAYERS,
     check_layers,
     check_positive,
+    check_schedule,
     check_weight_decay,
     package_versions,
     resolve_auto,
@@ -89,9 +90,10 @@ class _Run:
     """The pieces of one run: model, optimiser, the step for the precision and compile mode."""
 
     def __init__(self, model: Any, lr: float, weight_decay: float, epochs: int,
-                 steps_per_epoch: int, precision: str, compile: bool) -> None:
-        schedule = ember_nn.optim.CosineAnnealing(lr, t_max=epochs, eta_min=MIN_LR,
-                                                  steps_per_epoch=steps_per_epoch)
+                 steps_per_epoch: int, precision: str, compile: bool,
+                 schedule_name: str = "cosine") -> None:
+        schedule: Any = lr if schedule_name == "constant" else ember_nn.optim.CosineAnnealing(
+            lr, t_max=epochs, eta_min=MIN_LR, steps_per_epoch=steps_per_epoch)
         self.optimizer = ember_nn.AdamW(schedule, beta1=0.9, beta2=0.999, eps=1e-8,
                                         weight_decay=weight_decay)
         self.model = model
@@ -153,7 +155,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
           task_params: Mapping[str, Any] | None = None, num_train_examples: int | None = None,
           num_test_examples: int | None = None, progress: bool = True,
           out: str | os.PathLike[str] | None = None, stop_after: int | None = None,
-          matmul_precision: str = "high") -> TrainResult:
+          matmul_precision: str = "high", schedule: str = "cosine") -> TrainResult:
     """Train a model of ``layers`` on a MAD task with MAD-Lab's protocol; return its result.
 
     The protocol (MAD-Lab's ``train.py``): the task's data drawn with ``seed``
@@ -192,6 +194,9 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         matmul_precision: float32 matrix products on torch: ``"high"`` (MAD-Lab's
             ``torch.set_float32_matmul_precision("high")``: TF32 on GPUs that have it) or
             ``"highest"`` (full float32); recorded in ``settings`` when not ``"high"``.
+        schedule: ``"cosine"`` (the paper's: torch's ``CosineAnnealingLR`` to 1e-6, as above) or
+            ``"constant"`` (``lr`` throughout: what MAD-Lab's code runs, as Lightning drops its
+            scheduler); recorded in ``settings`` when not ``"cosine"``.
 
     Returns:
         A :class:`TrainResult`.
@@ -217,6 +222,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         stop_after = check_positive("stop_after", stop_after)
     if matmul_precision not in ("high", "highest"):
         raise MADError(f"matmul_precision must be 'high' or 'highest', got {matmul_precision!r}")
+    schedule = check_schedule(schedule)
     from ._tasks import task_settings
 
     base = task_settings(task, "baseline")[0]
@@ -239,7 +245,7 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
         model = build_model(data, layers, dim=dim, seed=seed)
         model.to(device=device)
         steps = -(-len(data.train_inputs) // batch_size)
-        run = _Run(model, lr, weight_decay, epochs, steps, precision, compile)
+        run = _Run(model, lr, weight_decay, epochs, steps, precision, compile, schedule)
 
         def put(a: np.ndarray) -> ember.Tensor:
             return ember.asarray(a, device=device)
@@ -261,6 +267,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
             "parameters": int(model.num_parameters()), "versions": package_versions(backend)}
         if matmul_precision != "high":  # results written before the option have no entry
             settings["matmul_precision"] = matmul_precision
+        if schedule != "cosine":  # (as matmul_precision)
+            settings["schedule"] = schedule
         rng = np.random.default_rng(seed)
         saved = Progress.resume(out, run, settings)  # a killed run's epochs, if any
         if saved.rng is not None:
@@ -308,7 +316,8 @@ def train(task: str, layers: Sequence[str] | str = DEFAULT_LAYERS, *, lr: float 
                     eager = build_model(data, layers, dim=dim, seed=seed)
                     eager.to(device=device)
                     divergence = locate_divergence(diverged, start, run, _Run(
-                        eager, lr, weight_decay, epochs, steps, precision, False), batches)
+                        eager, lr, weight_decay, epochs, steps, precision, False, schedule),
+                        batches)
                     print(f"ember mad: the loss was not finite at epoch {diverged}"
                           f"{describe(divergence)}", file=sys.stderr)
                     break
