@@ -2,9 +2,10 @@
 
 - The GLU family and the ``mlp`` layer start as torch's ``nn.Linear`` (MAD-Lab builds them from
   ``nn.Linear`` and keeps its init): checked against torch's own layers' statistics.
-- ``LanguageModel`` zeroes every Linear bias of its blocks but Mamba's ``dt_proj`` (MAD-Lab's
-  ``self.apply(_init_weights)`` and ``_no_reinit``); ``AutoEncoder`` draws every Linear weight
-  of the model N(0, 0.02) and zeroes every bias, ``dt_proj``'s too.
+- ``LanguageModel.from_layers`` zeroes every Linear bias of its blocks but Mamba's ``dt_proj``
+  (MAD-Lab's ``self.apply(_init_weights)`` and ``_no_reinit``); ``AutoEncoder.from_layers``
+  draws every Linear weight of the model N(0, 0.02) and zeroes every bias, ``dt_proj``'s too.
+  Blocks handed to the constructors keep their weights.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 from ember_nn import Dense
 from ember_nn.blocks import AutoEncoder, LanguageModel, build_layer
+from ember_nn.blocks._registry import blocks_from_layers
 from ember_nn.mixers.channel import GLU, GeGLU, ReGLU, SwiGLU
 
 torch = pytest.importorskip("torch")
@@ -98,3 +100,14 @@ def test_backbone_init_is_seeded(backend: str) -> None:
     b = AutoEncoder.from_layers(LAYERS, vocab_size=32, dim=64, max_length=16, key=4)
     for (name, x), (_, y) in zip(a.named_variables(), b.named_variables(), strict=True):
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
+
+
+def test_blocks_handed_to_a_backbone_keep_their_weights(backend: str) -> None:
+    for cls in (LanguageModel, AutoEncoder):
+        blocks = blocks_from_layers(cls.__name__, ["mh-hyena", "swiglu"], dim=32, max_length=16,
+                                    norm="rms", key=2)
+        before = {n: v.numpy().copy() for n, v in blocks[0].named_variables()}
+        model = cls(16, blocks, dim=32, max_length=16, key=0)
+        for name, v in model.blocks[0].named_variables():
+            np.testing.assert_array_equal(v.numpy(), before[name], err_msg=name)
+        assert model.blocks[0].mixer.in_proj.bias.numpy().any()  # torch's uniform bias

@@ -39,8 +39,8 @@ class AutoEncoder(Module):
         h = gelu(W2 norm(gelu(W1 norm(h))))                         # MAD's fixed decoder
         logits = head(norm(h))                                      # (batch, length, vocab)
 
-    As MAD-Lab's constructor (``self.apply(_init_weights)``), every ``Dense`` of the model, the
-    encoder's mixers' included, starts N(0, 0.02) with a zero bias.
+    The decoder's and head's linear maps start N(0, 0.02) with zero biases, as MAD-Lab's;
+    ``blocks`` keep their weights (``from_layers`` draws the fresh ones it builds so too).
 
     Arguments:
         vocab_size, blocks, dim, max_length, position_embedding, norm, embed_dropout: as
@@ -88,7 +88,6 @@ class AutoEncoder(Module):
                                                           key=sub(5))]
         self.norm = make_norm(name, norm, dim)
         self.head = Dense(dim, vocab_size, kernel_init=_LINEAR_INIT, key=sub(6))
-        mad_autoencoder_init(self.blocks, sub(7))
 
     @classmethod
     def from_layers(cls, layers: Sequence[str | dict[str, Any]], *, vocab_size: int,
@@ -96,12 +95,15 @@ class AutoEncoder(Module):
                     norm: str = "rms", position_embedding: str | None = None,
                     embed_dropout: float = 0.0, key: Any = None) -> AutoEncoder:
         """One pre-norm residual block per layer name in the encoder, as MAD-Lab builds it
-        (the layers see one more position with ``global_pool="cls"``)."""
+        (the layers see one more position with ``global_pool="cls"``), every linear map of the
+        blocks drawn N(0, 0.02) with a zero bias (MAD-Lab's ``self.apply(_init_weights)``)."""
         from ._registry import blocks_from_layers
 
         inner = max_length + 1 if global_pool == "cls" else max_length
         blocks = blocks_from_layers(cls.__name__, layers, dim=dim, max_length=inner,
                                     norm=norm, key=key)
+        # MAD-Lab's self.apply(_init_weights): every linear map N(0, 0.02), zero biases
+        mad_autoencoder_init(blocks, ember.random.fold_in(next_key(key), (1 << 20) + 1))
         return cls(vocab_size, blocks, dim=dim, max_length=max_length, global_pool=global_pool,
                    position_embedding=position_embedding, norm=norm,
                    embed_dropout=embed_dropout, key=ember.random.fold_in(next_key(key), 1 << 20))

@@ -64,9 +64,8 @@ class LanguageModel(Module):
         embed_dropout: dropout on the embeddings (training mode).
 
     Token embeddings start N(0, 0.02) and the head (``Dense(dim, vocab_size)``, untied from
-    the embedding, with a zero bias) as torch.nn.Linear, as in MAD-Lab. As MAD-Lab's
-    constructor (``self.apply(_init_weights)``), this one zeroes the bias of every ``Dense``
-    in ``blocks`` (Mamba's ``dt_proj`` keeps its own). ``model(ids)`` maps
+    the embedding, with a zero bias) as torch.nn.Linear, as in MAD-Lab; ``blocks`` keep their
+    weights (``from_layers`` re-initialises the fresh ones it builds, as MAD-Lab). ``model(ids)`` maps
     ``(batch, length)`` integer ids to ``(batch, length, vocab_size)`` logits.
     ``LanguageModel.from_layers(names, vocab_size=...)`` builds one from MAD-Lab layer names.
 
@@ -88,7 +87,6 @@ class LanguageModel(Module):
         self.max_length = positive_int(name, "max_length", max_length)
         self.position_kind = check_position_embedding(name, position_embedding)
         self.blocks = check_blocks(name, blocks, dim)
-        mad_language_model_init(self.blocks)
         base = next_key(key)
         self.token_embedding = Embedding(vocab_size, dim, init=EMBED_INIT,
                                          key=ember.random.fold_in(base, 0))
@@ -108,11 +106,14 @@ class LanguageModel(Module):
                     key: Any = None) -> LanguageModel:
         """A model of one pre-norm residual block per layer name, as MAD-Lab builds its
         language models (``["mh-attention", "swiglu", "mh-attention", "swiglu"]`` is 4 blocks).
-        An entry may be a table ``{"name": "mamba", "d_state": 16}`` overriding defaults."""
+        An entry may be a table ``{"name": "mamba", "d_state": 16}`` overriding defaults.
+        As MAD-Lab's constructor (``self.apply(_init_weights)``), every linear bias of the
+        blocks starts at zero (Mamba's ``dt_proj`` keeps its own)."""
         from ._registry import blocks_from_layers
 
         blocks = blocks_from_layers(cls.__name__, layers, dim=dim, max_length=max_length,
                                     norm=norm, key=key)
+        mad_language_model_init(blocks)
         return cls(vocab_size, blocks, dim=dim, max_length=max_length,
                    position_embedding=position_embedding, norm=norm,
                    embed_dropout=embed_dropout, key=ember.random.fold_in(next_key(key), 1 << 20))
