@@ -65,8 +65,9 @@ class LanguageModel(Module):
 
     Token embeddings start N(0, 0.02) and the head (``Dense(dim, vocab_size)``, untied from
     the embedding, with a zero bias) as torch.nn.Linear, as in MAD-Lab; ``blocks`` keep their
-    weights (``from_layers`` re-initialises the fresh ones it builds, as MAD-Lab). ``model(ids)`` maps
-    ``(batch, length)`` integer ids to ``(batch, length, vocab_size)`` logits.
+    weights (``from_layers`` re-initialises the fresh ones it builds, as MAD-Lab).
+    ``model(ids)`` maps ``(batch, length)`` integer ids to ``(batch, length, vocab_size)``
+    logits.
     ``LanguageModel.from_layers(names, vocab_size=...)`` builds one from MAD-Lab layer names.
 
     >>> model = ember_nn.blocks.LanguageModel.from_layers(["mlp", "mlp"], vocab_size=10, dim=8,
