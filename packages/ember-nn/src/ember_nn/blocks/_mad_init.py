@@ -46,7 +46,7 @@ def _zero_bias(layer: Dense) -> None:
 def mad_language_model_init(blocks: Sequence[Module]) -> None:
     """Zero the bias of every ``Dense`` in ``blocks`` but those with ``keep_bias_init``."""
     for layer in _dense_layers(blocks):
-        if not getattr(layer, "keep_bias_init", False):
+        if not layer.keep_bias_init:
             _zero_bias(layer)
 
 
