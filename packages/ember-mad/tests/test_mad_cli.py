@@ -426,3 +426,25 @@ def test_compare_puts_benchmarks_in_one_table(tmp_path: Path,
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["compare", str(tmp_path / "none")]) == 1
     assert "is not a directory of MAD runs" in capsys.readouterr().err
+
+
+def test_compare_tells_apart_benchmarks_of_one_model(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Rows that would share a name (the same layers at two settings) take their directory's
+    name, or its path where the names agree too; a directory given twice is refused."""
+    runs = {"old": 0.9, "new": 0.95, "x/t": 0.5, "y/t": 0.6}
+    for d, v in runs.items():
+        _fake(tmp_path / d, "memorization", "baseline", "1e-3", "0", v, v)
+    _fake(tmp_path / "m", "memorization", "baseline", "1e-3", "0", 0.7, 0.7,
+          layers=("mlp", "mlp"))
+    dirs = [str(tmp_path / d) for d in [*runs, "m"]]
+    assert main(["compare", *dirs]) == 0
+    names = [line.split(" | ")[0][2:] for line in capsys.readouterr().out.splitlines()[2:]]
+    assert names == ["Transformer (old)", "Transformer (new)", f"Transformer ({tmp_path / 'x/t'})",
+                     f"Transformer ({tmp_path / 'y/t'})", "mlp, mlp"]
+    pytest.importorskip("matplotlib")
+    drawn = ember_mad.compare_plot(dirs[:2], tmp_path / "c.png")
+    assert drawn["Transformer (old)"]["memorization"] == (90.0, 85.2)
+    assert drawn["Transformer (new)"]["memorization"] == (95.0, 85.2)
+    with pytest.raises(ember_mad.MADError, match="given more than once"):
+        ember_mad.compare_table([dirs[0], dirs[1], dirs[0]])

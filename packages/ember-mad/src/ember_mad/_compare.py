@@ -41,8 +41,9 @@ def _cell(task: str, scores: dict[str, Any]) -> str:
 
 
 def _scored(dirs: Sequence[str | os.PathLike[str]]) -> list[tuple[str, dict[str, Any]]]:
-    """Each directory's row name (the paper's name of its architecture, else its layers) and
-    scores (``score_runs``)."""
+    """Each directory's row name (the paper's name of its architecture, else its layers; with
+    the directory's name after it where several rows would share one, e.g. the same model at
+    two settings) and scores (``score_runs``)."""
     if not dirs:
         raise MADError("compare: give one or more benchmark directories (ember mad benchmark "
                        "--out DIR writes one)")
@@ -51,6 +52,13 @@ def _scored(dirs: Sequence[str | os.PathLike[str]]) -> list[tuple[str, dict[str,
         s = score_runs(d) | {"_dir": str(d)}
         layers = tuple(s["layers"])
         rows.append((NAMES.get(layers, ", ".join(layers)), s))
+    for where in (lambda d: Path(d).resolve().name, str):  # the folder's name, else its path
+        names = [name for name, _ in rows]
+        rows = [(f"{name.split(' (')[0]} ({where(s['_dir'])})" if names.count(name) > 1
+                 else name, s) for name, s in rows]
+    if len({name for name, _ in rows}) < len(rows):
+        raise MADError(f"compare: a benchmark directory is given more than once: "
+                       f"{[str(d) for d in dirs]}; give each once")
     return rows
 
 
