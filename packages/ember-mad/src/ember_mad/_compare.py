@@ -52,14 +52,15 @@ def _scored(dirs: Sequence[str | os.PathLike[str]]) -> list[tuple[str, dict[str,
         s = score_runs(d) | {"_dir": str(d)}
         layers = tuple(s["layers"])
         rows.append((NAMES.get(layers, ", ".join(layers)), s))
+    base = [name for name, _ in rows]
+    names = list(base)
     for where in (lambda d: Path(d).resolve().name, str):  # the folder's name, else its path
-        names = [name for name, _ in rows]
-        rows = [(f"{name.split(' (')[0]} ({where(s['_dir'])})" if names.count(name) > 1
-                 else name, s) for name, s in rows]
-    if len({name for name, _ in rows}) < len(rows):
+        names = [f"{b} ({where(s['_dir'])})" if names.count(n) > 1 else n
+                 for n, b, (_, s) in zip(names, base, rows)]
+    if len(set(names)) < len(names):
         raise MADError(f"compare: a benchmark directory is given more than once: "
                        f"{[str(d) for d in dirs]}; give each once")
-    return rows
+    return [(n, s) for n, (_, s) in zip(names, rows)]
 
 
 def compare_table(dirs: Sequence[str | os.PathLike[str]]) -> str:
