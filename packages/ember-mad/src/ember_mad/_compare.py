@@ -96,7 +96,8 @@ def compare_plot(dirs: Sequence[str | os.PathLike[str]],
                  path: str | os.PathLike[str]) -> dict[str, dict[str, tuple[float, float | None]]]:
     """Write ``path`` (a PNG): per task and for the MAD score, a bar for each benchmark in
     ``dirs`` (its runs done in the legend) and the paper's score, where it has the
-    architecture, as a black tick across that bar; a task without results has no bar.
+    architecture, as a black tick across that bar; a task without results has no bar, and a
+    benchmark without all six tasks no MAD score bar (the mean of fewer tasks is not one).
     Returns what it drew: per row name, per column, (ours, the paper's or None).
 
     Raises:
@@ -109,7 +110,9 @@ def compare_plot(dirs: Sequence[str | os.PathLike[str]],
     width = 0.8 / len(rows)
     drawn: dict[str, dict[str, tuple[float, float | None]]] = {}
     for i, (name, s) in enumerate(rows):
-        ours = {t: v["score"] for t, v in s["tasks"].items()} | {"MAD score": s["mad_score"]}
+        ours = {t: v["score"] for t, v in s["tasks"].items()}
+        if len(ours) == len(TASKS):
+            ours["MAD score"] = s["mad_score"]
         theirs = dict(s["paper"] or {}) | ({"MAD score": s["paper"]["mean"]} if s["paper"]
                                            else {})
         drawn[name] = {c: (ours[c], theirs.get(c)) for c in columns if c in ours}
