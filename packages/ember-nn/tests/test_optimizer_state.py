@@ -191,6 +191,36 @@ def test_group_updates_equal_one_variable_at_a_time(backend: str, name: str,
                                        err_msg=f"{k}.{n}")
 
 
+@pytest.mark.parametrize(("name", "cfg"), STATE_CASES, ids=[n for n, _ in STATE_CASES])
+def test_gradients_laid_out_unlike_their_variables(backend: str, name: str,
+                                                   cfg: dict[str, Any]) -> None:
+    """A weight used through its transpose gets its gradient as a transposed view (CfC's
+    backbone does); the update must read it by its strides. torch's fused SGD/Adam kernels
+    walk memory in order, and read such a gradient scrambled until the kernels copied it into
+    the variable's layout."""
+    rng = np.random.default_rng(3)
+    seq = [{k: rng.standard_normal(s).astype(np.float32) for k, s in MANY.items()}
+           for _ in range(4)]
+    cfg = {k: v for k, v in cfg.items() if k != "clip_norm"}
+
+    def transposed(g: np.ndarray) -> ember.Tensor:  # g's values, laid out column-major
+        return ember.matrix_transpose(ember.asarray(np.ascontiguousarray(g.T))) \
+            if g.ndim == 2 else ember.asarray(g)
+
+    got = []
+    for lay_out in (ember.asarray, transposed):
+        model, opt = Many(), make(name, cfg)
+        for g in seq:
+            opt.update(model, {k: lay_out(v) for k, v in g.items()})
+        got.append((values(model), opt.state_dict()["slots"]))
+    (want, want_slots), (have, have_slots) = got
+    for k in MANY:
+        np.testing.assert_allclose(have[k], want[k], rtol=1e-6, atol=1e-7, err_msg=k)
+        for n, t in have_slots[k].items():
+            np.testing.assert_allclose(t.numpy(), want_slots[k][n].numpy(), rtol=1e-6,
+                                       atol=1e-7, err_msg=f"{k}.{n}")
+
+
 def json_round_trip(state: dict[str, Any]) -> dict[str, Any]:
     """The state with its config through JSON and its slots through NumPy (as a file would)."""
     return {"config": json.loads(json.dumps(state["config"])), "step": state["step"],

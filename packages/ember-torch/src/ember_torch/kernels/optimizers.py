@@ -1,7 +1,13 @@
 """Optimiser-update kernels: torch's fused kernels (``torch._fused_adam_``, ``_fused_adamw_``,
 ``_fused_sgd_``) where the device and dtype have them, else ``torch._foreach_*`` (torch.optim's
 multi-tensor forms; RMSprop has no fused kernel). The kernels work in place, so the params (and
-the slots, unless donated) are copied first: ember tensors are never changed in place."""
+the slots, unless donated) are copied first: ember tensors are never changed in place.
+
+The fused kernels walk a param, its gradient and its slots in memory order, as torch.optim can
+(autograd lays a ``.grad`` out like its param). An ember gradient need not be: a weight used
+through its transpose (CfC's backbone) gets a transposed view. Before a fused kernel runs, each
+gradient or slot laid out unlike its param is copied into the param's layout (``_as_params``);
+the foreach forms read strides and need no copy."""
 
 from __future__ import annotations
 
@@ -26,6 +32,14 @@ def _fused(params: TL) -> bool:
     fake-tensor implementation; the foreach form compiles, and inductor fuses it anyway)."""
     return bool(params) and params[0].device.type in _FUSED_DEVICES and (
         params[0].dtype in _FUSED_DTYPES) and not ember.compiling()
+
+
+def _as_params(ps: TL, xs: TL) -> list[Tensor]:
+    """Each of ``xs`` in the memory layout (strides) of its param in ``ps``: itself where it
+    has it, else a copy (the fused kernels read a param and its gradient or slot in memory
+    order, so a transposed gradient would be read scrambled)."""
+    return [x if x.stride() == p.stride() else torch.empty_like(p).copy_(x)
+            for p, x in zip(ps, xs, strict=True)]
 
 
 def _copies(xs: TL | None, donate: bool = False) -> Any:
@@ -71,6 +85,11 @@ def nn_sgd_update(params: TL, grads: TL, bufs: list[Tensor | None] | None, lr: A
         p, g = [ps[i] for i in ix], [grads[i] for i in ix]
         b = [] if bufs is None else [new[i] for i in ix]
         if _fused(ps):
+            g = _as_params(p, g)
+            if b:
+                b = _as_params(p, b)
+                for i, buf in zip(ix, b, strict=True):
+                    new[i] = buf
             torch._fused_sgd_(p, g, b, weight_decay=weight_decay, momentum=momentum,
                               lr=_lr(lr, p[0]), dampening=dampening, nesterov=nesterov,
                               maximize=False, is_first_step=first_step)
@@ -107,6 +126,7 @@ def nn_adam_update(params: TL, grads: TL, exp_avgs: TL, exp_avg_sqs: TL, lr: Any
     grads = [g.detach() for g in grads]
     dev = ps[0].device
     if _fused(ps):
+        grads, ms, vs = _as_params(ps, grads), _as_params(ps, ms), _as_params(ps, vs)
         if isinstance(step, Tensor):
             t = step.to(dev, torch.float32)
         else:
