@@ -21,12 +21,17 @@ FLOATS = (E.float16, E.float32, E.float64)
 
 
 def _group(data: Any, d: Any, slots: int, positive: tuple[int, ...] = ()) -> list[list[Any]]:
-    """[params, grads, slot lists...] of 1-3 variables of random shapes."""
+    """[params, grads, slot lists...] of 1-3 variables of random shapes. A matrix's gradient
+    may be laid out column-major (a transposed view, as a weight used through its transpose
+    gets its gradient): a kernel must read it by its strides."""
     shapes = [S.shape(data, 0, 2, 1, 4) for _ in range(data.draw(st.integers(1, 3)))]
     lists: list[list[Any]] = []
     for k in range(2 + slots):
         lo = 0.0 if k - 2 in positive else -1.0
         lists.append([S.arr(data, d, s, lo, 1.0) for s in shapes])
+    lists[1] = [np.ascontiguousarray(g.T).T
+                if g.ndim == 2 and data.draw(st.booleans(), label="gradient column-major")
+                else g for g in lists[1]]
     return lists
 
 
