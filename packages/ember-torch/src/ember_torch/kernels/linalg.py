@@ -174,8 +174,12 @@ def linalg_pinv(x: Tensor, rtol: Any) -> Tensor:
 def linalg_qr(x: Tensor, mode: str) -> tuple[Tensor, Tensor]:
     """(Q, R); a matrix with a NaN or infinite entry gives NaN factors, R zero below its
     diagonal, as on every backend. On the CPU one host read skips that for finite input; on a
-    GPU (and under vmap or torch.compile) it is elementwise, with no synchronisation."""
+    GPU (and under vmap or torch.compile) it is elementwise, with no synchronisation. LAPACK
+    returns the factors column-major; they come back row-major like any other result, so a
+    weight drawn from them (``init.orthogonal``) computes and round-trips through a checkpoint
+    as any other (a matrix product rounds by its operands' layout)."""
     q, r = torch.linalg.qr(x, mode=mode)
+    q, r = q.contiguous(), r.contiguous()
     if x.numel() == 0:
         return q, r
     if x.device.type == "cpu" and not _vmapped(x) and not torch.compiler.is_compiling() \
