@@ -312,8 +312,9 @@ def test_status_lines_say_where_the_running_runs_are(tmp_path: Path) -> None:
     ember_mad.benchmark(["mlp"], out=tmp_path / "b", tasks="memorization", lrs=[1e-3],
                         wds=[0.0], epochs=1, dim=8, backend="numpy", train_args=TINY_RUN,
                         status_every=0.3, log=lines.append)
+    log = (tmp_path / "b" / "memorization" / "baseline" / "lr1e-3_wd0" / "log.txt")
     assert any(ln.startswith("[") and "running: memorization baseline lr1e-3_wd0 " in ln
-               for ln in lines)
+               for ln in lines), (lines, log.read_text() if log.exists() else None)
     for bad in (-1, float("nan"), "5", True):
         with pytest.raises(ember_mad.MADError, match="status_every must be a number of seconds"):
             ember_mad.benchmark(["mlp"], out=tmp_path / "c", status_every=bad)  # type: ignore[arg-type]
