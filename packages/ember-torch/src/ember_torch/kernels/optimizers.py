@@ -38,7 +38,8 @@ def _as_params(ps: TL, xs: TL) -> list[Tensor]:
     """Each of ``xs`` in the memory layout (strides) of its param in ``ps``: itself where it
     has it, else a copy (the fused kernels read a param and its gradient or slot in memory
     order, so a transposed gradient would be read scrambled)."""
-    return [x if x.stride() == p.stride() else torch.empty_like(p).copy_(x)
+    return [x if x.stride() == p.stride() else
+            torch.empty_strided(x.shape, p.stride(), dtype=x.dtype, device=x.device).copy_(x)
             for p, x in zip(ps, xs, strict=True)]
 
 
