@@ -309,9 +309,12 @@ def test_status_lines_say_where_the_running_runs_are(tmp_path: Path) -> None:
     assert _status([(a, now - 600)], 0).endswith(
         "epoch 6/8 (best 0.6250; resumed, no epoch saved in the 10 min since)")
     lines: list[str] = []
+    # a run of ~1 s (4,096 examples; a tiny run ends in ~0.4 s, about when the benchmark's
+    # 0.2 s poll first looks), so a status line falls inside it on a fast machine too
     ember_mad.benchmark(["mlp"], out=tmp_path / "b", tasks="memorization", lrs=[1e-3],
-                        wds=[0.0], epochs=1, dim=8, backend="numpy", train_args=TINY_RUN,
-                        status_every=0.3, log=lines.append)
+                        wds=[0.0], epochs=1, dim=8, backend="numpy",
+                        train_args=["--num-train-examples", "4096", "--num-test-examples", "16"],
+                        status_every=0.05, log=lines.append)
     log = (tmp_path / "b" / "memorization" / "baseline" / "lr1e-3_wd0" / "log.txt")
     assert any(ln.startswith("[") and "running: memorization baseline lr1e-3_wd0 " in ln
                for ln in lines), (lines, log.read_text() if log.exists() else None)
