@@ -60,6 +60,7 @@ def measure(layers: list[str], tokens: int, batch: int, device: str) -> dict[str
     data = make_dataset("selective-copying", seq_len=tokens, num_train_examples=batch,
                         num_test_examples=batch)
     model = build_model(data, layers, dim=128, seed=0)
+    model.to(device=device)
     run = _Run(model, 5e-4, 0.0, 200, 1, "32", True)
     x = ember.asarray(data.train_inputs, device=device)
     y = ember.asarray(data.train_targets, device=device)
